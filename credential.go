@@ -1,0 +1,65 @@
+package runbooker
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"time"
+)
+
+// Role is what an API credential may do.
+type Role string
+
+// Roles of API credentials.
+const (
+	RoleAdmin    Role = "admin"    // management API and external API
+	RoleOperator Role = "operator" // external API: run runbooks and read jobs
+)
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { return r == RoleAdmin || r == RoleOperator }
+
+// Credential is an API credential bound to one tenant. Only the SHA-256 hash of
+// its secret is stored; the secret itself is shown once, at creation.
+type Credential struct {
+	ID         string    `json:"id"`
+	TenantID   string    `json:"tenantId"`
+	Name       string    `json:"name"`
+	Role       Role      `json:"role"`
+	SecretHash string    `json:"-"`
+	CreatedAt  time.Time `json:"createdAt"`
+}
+
+// NewSecret returns a random 256-bit secret, URL-safe base64 without padding.
+func NewSecret() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("runbooker: crypto/rand failed: " + err.Error()) // the OS is broken
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// NewID returns a random 128-bit identifier as 32 hex characters.
+func NewID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic("runbooker: crypto/rand failed: " + err.Error())
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// HashSecret returns the hex SHA-256 of a secret, the form in which secrets
+// (API credentials, registration tokens, worker credentials) are stored.
+func HashSecret(secret string) string {
+	sum := sha256.Sum256([]byte(secret))
+	return hex.EncodeToString(sum[:])
+}
+
+// SecretMatches compares secret against a stored hash in constant time.
+func SecretMatches(secret, hash string) bool {
+	got := HashSecret(secret)
+	return subtle.ConstantTimeCompare([]byte(got), []byte(strings.ToLower(hash))) == 1
+}

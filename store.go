@@ -1,0 +1,98 @@
+package runbooker
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence contract. Each engine (SQLite, PostgreSQL)
+// implements it with its own SQL and passes the same conformance suite
+// (package storetest). Every call that names an object is tenant-scoped:
+// another tenant's object is ENOTFOUND, never visible.
+type Store interface {
+	TenantStore
+	CredentialStore
+	RunbookStore
+	JobStore
+	SettingStore
+	// Ping reports whether the database answers; EUNAVAILABLE when it does not.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// TenantStore persists tenants.
+type TenantStore interface {
+	// EnsureTenant creates the tenant if it does not exist.
+	EnsureTenant(ctx context.Context, id string) error
+	Tenants(ctx context.Context) ([]Tenant, error)
+}
+
+// CredentialStore persists API credentials (hashed).
+type CredentialStore interface {
+	CreateCredential(ctx context.Context, c *Credential) error
+	// Credential looks up a credential by id in any tenant: authentication
+	// starts from the id alone.
+	Credential(ctx context.Context, id string) (*Credential, error)
+	ListCredentials(ctx context.Context, tenantID string) ([]*Credential, error)
+	DeleteCredential(ctx context.Context, tenantID, id string) error
+}
+
+// RunbookStore persists runbooks and every version of their source.
+type RunbookStore interface {
+	// PutRunbook stores content under its hash (kept forever, deduplicated)
+	// and creates or updates the runbook to point at it. rb.Version must be
+	// ContentHash(content). CreatedAt/UpdatedAt are set by the store.
+	PutRunbook(ctx context.Context, rb *Runbook, content []byte) (PutRunbookResult, error)
+	Runbook(ctx context.Context, tenantID, name string) (*Runbook, error)
+	ListRunbooks(ctx context.Context, tenantID string, f RunbookFilter) ([]*Runbook, error)
+	DeleteRunbook(ctx context.Context, tenantID, name string) error
+	// RunbookContent returns the source stored under a version hash.
+	RunbookContent(ctx context.Context, tenantID, version string) ([]byte, error)
+}
+
+// JobStore persists jobs and their stream records. State changes made by a
+// worker are fenced by JobRef.Attempt: a stale attempt gets ECONFLICT.
+type JobStore interface {
+	CreateJob(ctx context.Context, j *Job) error
+	Job(ctx context.Context, tenantID, id string) (*Job, error)
+	ListJobs(ctx context.Context, tenantID string, f JobFilter) (JobPage, error)
+
+	// ClaimJobs atomically moves up to p.Limit New jobs of p.Group (oldest
+	// first) to Activating, increments their attempt, sets the worker and
+	// lease, and returns them with NextSeq set.
+	ClaimJobs(ctx context.Context, p ClaimParams) ([]*Job, error)
+	// StartJob moves an Activating attempt to Running.
+	StartJob(ctx context.Context, ref JobRef, now time.Time) error
+	// ExtendLeases extends the leases of the given attempts and reports, per
+	// attempt, whether it was lost and whether a stop is pending.
+	ExtendLeases(ctx context.Context, p LeaseParams) ([]LeaseState, error)
+	// AppendStreams stores records of an attempt. Records whose Seq is
+	// already stored are ignored, so a retried upload never duplicates.
+	AppendStreams(ctx context.Context, ref JobRef, recs []StreamRecord) error
+	// FinishJob ends an attempt. Finishing an attempt that already ended
+	// the same way is not an error (a retried delivery).
+	FinishJob(ctx context.Context, p FinishParams) (*Job, error)
+
+	// RequestStop stops a New or Suspended job at once (Stopped) and marks an
+	// Activating or Running one Stopping. Terminal jobs are returned as they are.
+	RequestStop(ctx context.Context, tenantID, id string, now time.Time) (*Job, error)
+	// ResumeJob re-queues a Suspended job (New); other states are EINVALID.
+	ResumeJob(ctx context.Context, tenantID, id string, now time.Time) (*Job, error)
+	Streams(ctx context.Context, tenantID, id string, f StreamFilter) ([]StreamRecord, error)
+
+	// RescueJobs handles attempts whose lease expired: Activating → New;
+	// Running → New with a Warning record, or Suspended once LostCount
+	// reaches p.MaxAttempts; Stopping → Stopped. Safe to run concurrently.
+	RescueJobs(ctx context.Context, p RescueParams) ([]RescuedJob, error)
+	// PurgeJobs deletes terminal jobs (and their records) that ended before
+	// the given time, returning how many were deleted.
+	PurgeJobs(ctx context.Context, endedBefore time.Time) (int, error)
+}
+
+// SettingStore persists per-tenant settings documents such as the
+// customization JSON and the permissions JSON, stored verbatim.
+type SettingStore interface {
+	// Setting returns the document stored under key, ENOTFOUND when absent.
+	Setting(ctx context.Context, tenantID, key string) ([]byte, error)
+	PutSetting(ctx context.Context, tenantID, key string, value []byte) error
+}
