@@ -1,0 +1,188 @@
+// Package engine is the job engine: it creates jobs from runbooks, hands
+// them to workers through long-poll claims, relays what workers report to the
+// store, and wakes whoever waits for a job. It holds no SQL; every state
+// change is one call on a runbooker.Store.
+package engine
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// Config tunes the engine. Zero values take the defaults.
+type Config struct {
+	LeaseTTL     time.Duration    // a claimed job whose lease is not extended for this long is rescued (default 30s)
+	MaxAttempts  int              // times a Running job may be lost before it is Suspended (default 3)
+	Retention    time.Duration    // terminal jobs older than this are purged (default 30 days)
+	PollInterval time.Duration    // fallback re-check of long polls, for wake-ups that come from outside this process (default 2s)
+	Now          func() time.Time // clock, injectable for tests
+}
+
+func (c *Config) defaults() {
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = 30 * time.Second
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 3
+	}
+	if c.Retention <= 0 {
+		c.Retention = 30 * 24 * time.Hour
+	}
+	if c.PollInterval <= 0 {
+		c.PollInterval = 2 * time.Second
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Engine is the job engine of one server process.
+type Engine struct {
+	store runbooker.Store
+	hub   *Hub
+	cfg   Config
+	log   *slog.Logger
+}
+
+// New returns an engine over store.
+func New(store runbooker.Store, cfg Config, log *slog.Logger) *Engine {
+	cfg.defaults()
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Engine{store: store, hub: NewHub(), cfg: cfg, log: log}
+}
+
+// Hub returns the engine's in-process notification hub.
+func (e *Engine) Hub() *Hub { return e.hub }
+
+// Config returns the effective configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// Store returns the store the engine works on.
+func (e *Engine) Store() runbooker.Store { return e.store }
+
+// now returns the engine clock's time in UTC.
+func (e *Engine) now() time.Time { return e.cfg.Now().UTC() }
+
+// CreateJobParams asks for a new job.
+type CreateJobParams struct {
+	TenantID    string
+	RunbookName string
+	Params      map[string]any // as the caller sent them; bound and converted here
+	RunOn       string         // worker group; empty: the runbook's default, else cloud
+	Caller      string         // authenticated principal
+}
+
+// CreateJob validates the parameters against the runbook's declared ones,
+// queues the job and wakes the group's workers.
+func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.Job, error) {
+	rb, err := e.store.Runbook(ctx, p.TenantID, p.RunbookName)
+	if err != nil {
+		return nil, err
+	}
+	params, err := bindParams(rb, p.Params, p.Caller)
+	if err != nil {
+		return nil, err
+	}
+	runOn := p.RunOn
+	if runOn == "" {
+		runOn = rb.DefaultGroup
+	}
+	if runOn == "" {
+		runOn = runbooker.CloudGroup
+	}
+	now := e.now()
+	j := &runbooker.Job{
+		ID:             runbooker.NewUUID(),
+		TenantID:       p.TenantID,
+		RunbookName:    rb.Name,
+		RunbookVersion: rb.Version,
+		Language:       rb.Language,
+		Parameters:     params,
+		RunOn:          runOn,
+		Caller:         p.Caller,
+		Status:         runbooker.StatusNew,
+		CreatedAt:      now,
+		LastModifiedAt: now,
+	}
+	if err := e.store.CreateJob(ctx, j); err != nil {
+		return nil, err
+	}
+	e.hub.JobQueued(runOn)
+	return j, nil
+}
+
+// bindParams converts the caller's values to the declared types. A runbook
+// whose parameters could not be determined (a parse error, or a script that
+// declares none in any recognised way: Parameters == nil) takes the values as
+// given, since there is nothing to check them against.
+func bindParams(rb *runbooker.Runbook, in map[string]any, caller string) (map[string]any, error) {
+	if rb.Meta.Parameters == nil || rb.Meta.ParseError != nil {
+		out := make(map[string]any, len(in))
+		for k, v := range in {
+			out[k] = v
+		}
+		return out, nil
+	}
+	return runbooker.BindParameters(rb.Meta.Parameters, in, caller)
+}
+
+// Job returns a job of a tenant.
+func (e *Engine) Job(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
+	return e.store.Job(ctx, tenantID, id)
+}
+
+// Wait blocks until the job is terminal or ctx ends, and returns the job as
+// last seen. It waits on an in-process notification, re-reading the store
+// only when woken (and every PollInterval, for jobs finished elsewhere).
+func (e *Engine) Wait(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
+	poll := time.NewTicker(e.cfg.PollInterval)
+	defer poll.Stop()
+	for {
+		sig, release := e.hub.DoneSignal(id)
+		j, err := e.store.Job(ctx, tenantID, id)
+		if err != nil || j.Status.Terminal() {
+			release()
+			return j, err
+		}
+		select {
+		case <-sig:
+		case <-poll.C:
+		case <-ctx.Done():
+			release()
+			return j, nil
+		}
+		release()
+	}
+}
+
+// Stop asks for a job to stop. A queued job stops at once; a running one is
+// killed by the worker holding it (at once in this process, at its next
+// heartbeat elsewhere).
+func (e *Engine) Stop(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
+	j, err := e.store.RequestStop(ctx, tenantID, id, e.now())
+	if err != nil {
+		return nil, err
+	}
+	switch j.Status {
+	case runbooker.StatusStopping:
+		e.hub.StopJob(id)
+	case runbooker.StatusStopped:
+		e.hub.JobDone(id)
+	}
+	return j, nil
+}
+
+// Resume re-queues a Suspended job.
+func (e *Engine) Resume(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
+	j, err := e.store.ResumeJob(ctx, tenantID, id, e.now())
+	if err != nil {
+		return nil, err
+	}
+	e.hub.JobQueued(j.RunOn)
+	return j, nil
+}

@@ -1,0 +1,84 @@
+package engine
+
+import (
+	"context"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// ClaimRequest is a worker's long-poll for jobs.
+type ClaimRequest struct {
+	TenantID string // empty: any tenant (the built-in group)
+	Group    string
+	WorkerID string
+	Limit    int
+	Wait     time.Duration // how long to hold the poll open when nothing is queued
+}
+
+// Claim hands up to Limit queued jobs of the group to the worker, waiting up
+// to Wait for one to be queued. It returns an empty slice when none came.
+func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]*runbooker.Job, error) {
+	if r.Limit <= 0 {
+		return nil, nil
+	}
+	var deadline <-chan time.Time
+	if r.Wait > 0 {
+		t := time.NewTimer(r.Wait)
+		defer t.Stop()
+		deadline = t.C
+	}
+	var poll *time.Ticker
+	for {
+		sig := e.hub.GroupSignal(r.Group)
+		now := e.now()
+		jobs, err := e.store.ClaimJobs(ctx, runbooker.ClaimParams{
+			TenantID: r.TenantID, Group: r.Group, WorkerID: r.WorkerID, Limit: r.Limit,
+			Now: now, LeaseUntil: now.Add(e.cfg.LeaseTTL),
+		})
+		if err != nil || len(jobs) > 0 || deadline == nil {
+			return jobs, err
+		}
+		if poll == nil {
+			poll = time.NewTicker(e.cfg.PollInterval)
+			defer poll.Stop()
+		}
+		select {
+		case <-sig:
+		case <-poll.C:
+		case <-deadline:
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// StartJob records that the attempt's process started.
+func (e *Engine) StartJob(ctx context.Context, ref runbooker.JobRef) error {
+	return e.store.StartJob(ctx, ref, e.now())
+}
+
+// Heartbeat extends the leases of the worker's running attempts.
+func (e *Engine) Heartbeat(ctx context.Context, workerID string, refs []runbooker.JobRef) ([]runbooker.LeaseState, error) {
+	now := e.now()
+	return e.store.ExtendLeases(ctx, runbooker.LeaseParams{WorkerID: workerID, Refs: refs, Now: now, Until: now.Add(e.cfg.LeaseTTL)})
+}
+
+// AppendStreams stores records of an attempt.
+func (e *Engine) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
+	return e.store.AppendStreams(ctx, ref, recs)
+}
+
+// Finish ends an attempt and wakes whoever waits for the job.
+func (e *Engine) Finish(ctx context.Context, p runbooker.FinishParams) (*runbooker.Job, error) {
+	if p.Now.IsZero() {
+		p.Now = e.now()
+	}
+	j, err := e.store.FinishJob(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	e.hub.JobDone(j.ID)
+	return j, nil
+}
