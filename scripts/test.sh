@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The project's test command: formatting, vet, the Windows build of the
+# binaries, the race detector on the concurrent packages, then every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+  echo "gofmt would change:"; echo "$unformatted"; exit 1
+fi
+go vet ./...
+GOOS=windows go build -o /dev/null ./cmd/...
+go test -race -count=1 ./engine/ ./agent/ ./sandbox/
+go test -count=1 ./...
