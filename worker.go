@@ -1,0 +1,67 @@
+package runbooker
+
+import (
+	"context"
+	"time"
+)
+
+// WorkerGroup is a named pool of workers of one tenant. Jobs target a group,
+// never a worker; any live worker of the group may take them.
+type WorkerGroup struct {
+	TenantID      string        `json:"tenantId"`
+	Name          string        `json:"name"`
+	TokenHash     string        `json:"-"`                      // SHA-256 of the registration token
+	DefaultHybrid bool          `json:"defaultHybrid"`          // where runbooks named *_hybrid go
+	RunAs         string        `json:"runAs,omitempty"`        // user jobs run as (Linux workers running as root)
+	MaxRuntime    time.Duration `json:"maxRuntime,omitempty"`   // per-job runtime limit; 0: the worker's default
+	Capacity      int           `json:"capacity,omitempty"`     // jobs per worker at once; 0: the worker's own setting
+	PowerShell    string        `json:"powershell,omitempty"`   // "pwsh" or "powershell" (Windows PowerShell 5.1)
+	SuspendAfter  time.Duration `json:"suspendAfter,omitempty"` // a queued job with no live worker is Suspended after this (default 30m)
+	CreatedAt     time.Time     `json:"createdAt"`
+}
+
+// Worker is one registered hybrid worker. Its credential is stored hashed;
+// a removed worker's credential stops working at once.
+type Worker struct {
+	ID           string    `json:"id"`
+	TenantID     string    `json:"tenantId"`
+	Group        string    `json:"group"`
+	Name         string    `json:"name"`
+	SecretHash   string    `json:"-"`
+	Version      string    `json:"version"`
+	OS           string    `json:"os"`
+	Arch         string    `json:"arch"`
+	Hostname     string    `json:"hostname"`
+	RegisteredAt time.Time `json:"registeredAt"`
+	LastSeenAt   time.Time `json:"lastSeenAt"`
+}
+
+// WorkerOnlineWindow is how recently a worker must have been seen to count
+// as online: a long poll lasts about 30 s, so two missed polls mean offline.
+const WorkerOnlineWindow = 75 * time.Second
+
+// Online reports whether the worker was seen within WorkerOnlineWindow of now.
+func (w *Worker) Online(now time.Time) bool { return now.Sub(w.LastSeenAt) <= WorkerOnlineWindow }
+
+// WorkerStore persists worker groups and workers.
+type WorkerStore interface {
+	CreateGroup(ctx context.Context, g *WorkerGroup) error
+	Group(ctx context.Context, tenantID, name string) (*WorkerGroup, error)
+	// GroupByTokenHash finds the group a registration token belongs to, in any tenant.
+	GroupByTokenHash(ctx context.Context, tokenHash string) (*WorkerGroup, error)
+	ListGroups(ctx context.Context, tenantID string) ([]*WorkerGroup, error)
+	// UpdateGroup replaces the group's settings and token hash.
+	UpdateGroup(ctx context.Context, g *WorkerGroup) error
+	// DeleteGroup removes an empty group; ECONFLICT while workers belong to it.
+	DeleteGroup(ctx context.Context, tenantID, name string) error
+
+	CreateWorker(ctx context.Context, w *Worker) error
+	// Worker looks a worker up by id in any tenant (authentication starts from the id).
+	Worker(ctx context.Context, id string) (*Worker, error)
+	ListWorkers(ctx context.Context, tenantID, group string) ([]*Worker, error)
+	// TouchWorker records that the worker was seen, with what it reports of itself.
+	TouchWorker(ctx context.Context, id string, now time.Time) error
+	DeleteWorker(ctx context.Context, tenantID, id string) error
+	// LastSeen returns, per group of the tenant, when its most recently seen worker was seen.
+	LastSeen(ctx context.Context, tenantID string) (map[string]time.Time, error)
+}
