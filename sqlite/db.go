@@ -1,0 +1,196 @@
+// Package sqlite implements runbooker.Store on an embedded SQLite database
+// (modernc.org/sqlite, pure Go). It is the default store of a single-server
+// install.
+//
+// SQLite allows one writer at a time. Rather than letting goroutines race
+// for the write lock and back off on SQLITE_BUSY, every write goes through a
+// pool of exactly one connection, so writers queue in Go, in order; reads use
+// a separate pool and, thanks to WAL, never wait for the writer.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// DB is a Runbooker store in one SQLite database file. It is safe for
+// concurrent use.
+type DB struct {
+	w   *sql.DB // exactly one connection: all writes and read-modify-write transactions
+	r   *sql.DB // read-only connections
+	now func() time.Time
+	st  stmts
+}
+
+var _ runbooker.Store = (*DB)(nil)
+
+// Open opens (creating if needed) the database at path and brings its
+// schema up to date.
+func Open(ctx context.Context, path string) (*DB, error) {
+	if path == "" || strings.ContainsAny(path, "?#") {
+		return nil, runbooker.Errorf(runbooker.EINVALID, "sqlite: invalid database path %q", path)
+	}
+	// _txlock=immediate makes every transaction BEGIN IMMEDIATE: a
+	// read-modify-write takes the write lock before it reads, so it can never
+	// fail half-way on a lock upgrade.
+	const common = "_busy_timeout=10000&_foreign_keys=1&_synchronous=NORMAL"
+	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	w.SetConnMaxIdleTime(0)
+	db := &DB{w: w, now: time.Now}
+	if err := db.migrate(ctx); err != nil {
+		w.Close()
+		return nil, err
+	}
+	// Readers are opened after the writer has switched the file to WAL.
+	r, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	n := max(4, runtime.GOMAXPROCS(0))
+	r.SetMaxOpenConns(n)
+	r.SetMaxIdleConns(n)
+	db.r = r
+	if err := db.st.prepare(ctx, w); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// Close closes the database. It checkpoints the WAL so the file is
+// self-contained afterwards.
+func (db *DB) Close() error {
+	db.st.close()
+	var errs []error
+	if db.r != nil {
+		errs = append(errs, db.r.Close())
+	}
+	db.w.Exec("PRAGMA optimize") // best effort: refreshes planner statistics
+	errs = append(errs, db.w.Close())
+	return errors.Join(errs...)
+}
+
+// Ping implements runbooker.Store.
+func (db *DB) Ping(ctx context.Context) error {
+	var one int
+	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+		return runbooker.Errorf(runbooker.EUNAVAILABLE, "database unavailable: %v", err)
+	}
+	return nil
+}
+
+// write runs fn in a write transaction (BEGIN IMMEDIATE on the single
+// writer connection) and commits it when fn returns nil.
+func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("sqlite: begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("sqlite: commit: %w", err)
+	}
+	return nil
+}
+
+// storeErr translates a database error once, at the store boundary: no rows
+// is ENOTFOUND and a unique violation ECONFLICT, both naming the object;
+// anything else stays internal (with its cause kept for logs).
+func storeErr(err error, object string) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return runbooker.Errorf(runbooker.ENOTFOUND, "%s not found", object)
+	}
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			return runbooker.Errorf(runbooker.ECONFLICT, "%s already exists", object)
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return runbooker.Errorf(runbooker.EUNAVAILABLE, "database busy; try again")
+		}
+	}
+	return fmt.Errorf("sqlite: %s: %w", object, err)
+}
+
+// Times are stored as integer unix nanoseconds, UTC; the zero time is NULL.
+
+func nanos(t time.Time) int64 { return t.UnixNano() }
+
+func nullNanos(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+func fromNullNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return fromNanos(n.Int64)
+}
+
+// placeholders returns "?, ?, …" with n marks.
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// stmts are the hot statements, prepared once on the writer connection.
+type stmts struct {
+	insertJob, claim, claimTenant, start, extend, finish, insertChunk, insertOne *sql.Stmt
+}
+
+func (s *stmts) prepare(ctx context.Context, w *sql.DB) error {
+	for _, p := range []struct {
+		dst **sql.Stmt
+		sql string
+	}{
+		{&s.insertJob, insertJobSQL},
+		{&s.claim, fmt.Sprintf(claimSQL, "")},
+		{&s.claimTenant, fmt.Sprintf(claimSQL, "AND tenant_id = ?6")},
+		{&s.start, startSQL},
+		{&s.extend, extendSQL},
+		{&s.finish, finishSQL},
+		{&s.insertChunk, insertRecordsSQL(recordChunk)},
+		{&s.insertOne, insertRecordsSQL(1)},
+	} {
+		st, err := w.PrepareContext(ctx, p.sql)
+		if err != nil {
+			return fmt.Errorf("sqlite: prepare %.40q: %w", p.sql, err)
+		}
+		*p.dst = st
+	}
+	return nil
+}
+
+func (s *stmts) close() {
+	for _, st := range []*sql.Stmt{s.insertJob, s.claim, s.claimTenant, s.start, s.extend, s.finish, s.insertChunk, s.insertOne} {
+		if st != nil {
+			st.Close()
+		}
+	}
+}

@@ -1,0 +1,228 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// jobCols is the column list every job query selects, in scanJob's order.
+const jobCols = `pk, id, tenant_id, runbook_name, runbook_version, language, parameters, run_on, caller,
+	status, status_reason, exception, attempt, lost_count, worker_id,
+	created_at, started_at, ended_at, last_modified_at, lease_expires_at`
+
+// heldStatuses are the states in which an attempt holds a lease; fenced
+// calls succeed only then.
+const heldStatuses = `('Activating', 'Running', 'Stopping')`
+
+const insertJobSQL = `INSERT INTO jobs (id, tenant_id, runbook_name, runbook_version, language, parameters,
+	run_on, caller, status, status_reason, created_at, last_modified_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'New', ?, ?, ?)`
+
+// CreateJob implements runbooker.JobStore. The job is queued (New) with
+// attempt and lost count 0. An empty ID is filled with a new UUID and a zero
+// CreatedAt with the current time; the stored values are written back to j.
+func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
+	if j.TenantID == "" || j.RunbookName == "" || j.RunOn == "" {
+		return runbooker.Errorf(runbooker.EINVALID, "job: tenant, runbook name and runOn are required")
+	}
+	if j.Status != "" && j.Status != runbooker.StatusNew {
+		return runbooker.Errorf(runbooker.EINVALID, "job: a new job must be New, not %s", j.Status)
+	}
+	params := j.Parameters
+	if params == nil {
+		params = map[string]any{}
+	}
+	pj, err := json.Marshal(params)
+	if err != nil {
+		return runbooker.Errorf(runbooker.EINVALID, "job: parameters are not JSON: %v", err)
+	}
+	if j.ID == "" {
+		j.ID = runbooker.NewUUID()
+	}
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = db.now()
+	}
+	j.CreatedAt = j.CreatedAt.UTC()
+	j.Status, j.Attempt, j.LostCount, j.WorkerID = runbooker.StatusNew, 0, 0, ""
+	j.StartedAt, j.EndedAt, j.LeaseExpiresAt, j.Exception = time.Time{}, time.Time{}, time.Time{}, ""
+	j.LastModifiedAt = j.CreatedAt
+	_, err = db.st.insertJob.ExecContext(ctx, j.ID, j.TenantID, j.RunbookName, j.RunbookVersion,
+		string(j.Language), pj, j.RunOn, j.Caller, j.StatusReason, nanos(j.CreatedAt), nanos(j.CreatedAt))
+	return storeErr(err, fmt.Sprintf("job %s", j.ID))
+}
+
+// Job implements runbooker.JobStore.
+func (db *DB) Job(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
+	return getJob(ctx, db.r, tenantID, id)
+}
+
+// querier is what *sql.DB and *sql.Tx have in common.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+func getJob(ctx context.Context, q querier, tenantID, id string) (*runbooker.Job, error) {
+	row := q.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ? AND tenant_id = ?`, id, tenantID)
+	j, _, err := scanJob(row)
+	if err != nil {
+		return nil, storeErr(err, fmt.Sprintf("job %s", id))
+	}
+	return j, nil
+}
+
+// ListJobs implements runbooker.JobStore. Jobs are ordered by CreatedAt,
+// newest first, and then by insertion order, newest first; the cursor holds
+// both, so pages neither skip nor repeat jobs with equal timestamps.
+func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilter) (runbooker.JobPage, error) {
+	var page runbooker.JobPage
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	q := `SELECT ` + jobCols + ` FROM jobs WHERE tenant_id = ?`
+	args := []any{tenantID}
+	if len(f.Status) > 0 {
+		for _, s := range f.Status {
+			if !s.Valid() {
+				return page, runbooker.Errorf(runbooker.EINVALID, "unknown job status %q", s)
+			}
+			args = append(args, string(s))
+		}
+		q += ` AND status IN (` + placeholders(len(f.Status)) + `)`
+	}
+	for _, c := range []struct{ col, val string }{{"runbook_name", f.RunbookName}, {"run_on", f.RunOn}, {"caller", f.Caller}} {
+		if c.val != "" {
+			q += ` AND ` + c.col + ` = ?`
+			args = append(args, c.val)
+		}
+	}
+	if !f.CreatedAfter.IsZero() {
+		q += ` AND created_at > ?`
+		args = append(args, nanos(f.CreatedAfter))
+	}
+	if !f.CreatedBefore.IsZero() {
+		q += ` AND created_at < ?`
+		args = append(args, nanos(f.CreatedBefore))
+	}
+	if f.Cursor != "" {
+		at, pk, ok := parseCursor(f.Cursor)
+		if !ok {
+			return page, runbooker.Errorf(runbooker.EINVALID, "invalid job list cursor")
+		}
+		q += ` AND (created_at < ? OR (created_at = ? AND pk < ?))`
+		args = append(args, at, at, pk)
+	}
+	q += ` ORDER BY created_at DESC, pk DESC LIMIT ?`
+	args = append(args, limit+1) // one more tells whether there is a next page
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return page, storeErr(err, "jobs")
+	}
+	defer rows.Close()
+	page.Jobs = []*runbooker.Job{}
+	var lastPK int64
+	for rows.Next() {
+		j, pk, err := scanJob(rows)
+		if err != nil {
+			return page, storeErr(err, "jobs")
+		}
+		if len(page.Jobs) == limit {
+			last := page.Jobs[len(page.Jobs)-1]
+			page.Next = formatCursor(nanos(last.CreatedAt), lastPK)
+			break
+		}
+		page.Jobs = append(page.Jobs, j)
+		lastPK = pk
+	}
+	return page, storeErr(rows.Err(), "jobs")
+}
+
+func formatCursor(at, pk int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + "." + strconv.FormatInt(pk, 10)))
+}
+
+func parseCursor(s string) (at, pk int64, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, 0, false
+	}
+	a, p, found := strings.Cut(string(b), ".")
+	at, err1 := strconv.ParseInt(a, 10, 64)
+	pk, err2 := strconv.ParseInt(p, 10, 64)
+	return at, pk, found && err1 == nil && err2 == nil
+}
+
+// RequestStop implements runbooker.JobStore.
+func (db *DB) RequestStop(ctx context.Context, tenantID, id string, now time.Time) (*runbooker.Job, error) {
+	var j *runbooker.Job
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET
+			status = CASE WHEN status IN ('New', 'Suspended') THEN 'Stopped' ELSE 'Stopping' END,
+			ended_at = CASE WHEN status IN ('New', 'Suspended') THEN ?1 ELSE ended_at END,
+			lease_expires_at = CASE WHEN status IN ('New', 'Suspended') THEN NULL ELSE lease_expires_at END,
+			last_modified_at = ?1
+			WHERE id = ?2 AND tenant_id = ?3 AND status IN ('New', 'Suspended', 'Activating', 'Running')`,
+			nanos(now), id, tenantID)
+		if err != nil {
+			return storeErr(err, fmt.Sprintf("job %s", id))
+		}
+		j, err = getJob(ctx, tx, tenantID, id)
+		return err
+	})
+	return j, err
+}
+
+// ResumeJob implements runbooker.JobStore. The job is queued again with its
+// lost count reset; its attempt grows with the next claim as usual.
+func (db *DB) ResumeJob(ctx context.Context, tenantID, id string, now time.Time) (*runbooker.Job, error) {
+	var j *runbooker.Job
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		cur, err := getJob(ctx, tx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		if cur.Status != runbooker.StatusSuspended {
+			return runbooker.Errorf(runbooker.EINVALID, "job %s is %s; only a Suspended job can be resumed", id, cur.Status)
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE jobs SET status = 'New', lost_count = 0, status_reason = '',
+			worker_id = '', lease_expires_at = NULL, last_modified_at = ? WHERE id = ?`, nanos(now), id)
+		if err != nil {
+			return storeErr(err, fmt.Sprintf("job %s", id))
+		}
+		j, err = getJob(ctx, tx, tenantID, id)
+		return err
+	})
+	return j, err
+}
+
+// scanJob reads the columns of jobCols, then any extra ones into extra.
+func scanJob(s scanner, extra ...any) (*runbooker.Job, int64, error) {
+	var j runbooker.Job
+	var pk, created, modified int64
+	var started, ended, lease sql.NullInt64
+	var lang, params, status string
+	dest := append([]any{&pk, &j.ID, &j.TenantID, &j.RunbookName, &j.RunbookVersion, &lang, &params, &j.RunOn,
+		&j.Caller, &status, &j.StatusReason, &j.Exception, &j.Attempt, &j.LostCount, &j.WorkerID,
+		&created, &started, &ended, &modified, &lease}, extra...)
+	if err := s.Scan(dest...); err != nil {
+		return nil, 0, err
+	}
+	j.Language, j.Status = runbooker.Language(lang), runbooker.JobStatus(status)
+	j.CreatedAt, j.LastModifiedAt = fromNanos(created), fromNanos(modified)
+	j.StartedAt, j.EndedAt, j.LeaseExpiresAt = fromNullNanos(started), fromNullNanos(ended), fromNullNanos(lease)
+	if err := json.Unmarshal([]byte(params), &j.Parameters); err != nil {
+		return nil, 0, fmt.Errorf("job %s: stored parameters: %w", j.ID, err)
+	}
+	return &j, pk, nil
+}

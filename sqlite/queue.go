@@ -1,0 +1,194 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// claimSQL moves the oldest New jobs of a group to Activating in one
+// statement, so two claimers can never take the same job. %s is an optional
+// tenant condition. The last column is the job's NextSeq.
+const claimSQL = `UPDATE jobs SET status = 'Activating', attempt = attempt + 1, worker_id = ?1,
+	lease_expires_at = ?2, last_modified_at = ?3, status_reason = ''
+	WHERE pk IN (SELECT pk FROM jobs WHERE status = 'New' AND run_on = ?4 %s
+		ORDER BY created_at, pk LIMIT ?5)
+	RETURNING ` + jobCols + `, (SELECT coalesce(max(seq), 0) + 1 FROM stream_records WHERE job_pk = jobs.pk)`
+
+const startSQL = `UPDATE jobs SET status = 'Running', started_at = ?1, last_modified_at = ?1
+	WHERE id = ?2 AND attempt = ?3 AND status = 'Activating'`
+
+const finishSQL = `UPDATE jobs SET status = ?1, exception = ?2, ended_at = ?3, last_modified_at = ?3,
+	lease_expires_at = NULL
+	WHERE id = ?4 AND attempt = ?5 AND status IN ` + heldStatuses + `
+	RETURNING ` + jobCols
+
+// ClaimJobs implements runbooker.JobStore. Jobs are returned oldest first.
+func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runbooker.Job, error) {
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	if p.Group == "" || p.WorkerID == "" {
+		return nil, runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
+	}
+	var rows *sql.Rows
+	var err error
+	if p.TenantID == "" {
+		rows, err = db.st.claim.QueryContext(ctx, p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit)
+	} else {
+		rows, err = db.st.claimTenant.QueryContext(ctx, p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit, p.TenantID)
+	}
+	if err != nil {
+		return nil, storeErr(err, "job claim")
+	}
+	defer rows.Close()
+	type claimed struct {
+		j  *runbooker.Job
+		pk int64
+	}
+	var cs []claimed
+	for rows.Next() {
+		var next int64
+		j, pk, err := scanJob(rows, &next)
+		if err != nil {
+			return nil, storeErr(err, "job claim")
+		}
+		j.NextSeq = next
+		cs = append(cs, claimed{j, pk})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeErr(err, "job claim")
+	}
+	// RETURNING yields rows in no promised order.
+	sort.Slice(cs, func(a, b int) bool {
+		if !cs[a].j.CreatedAt.Equal(cs[b].j.CreatedAt) {
+			return cs[a].j.CreatedAt.Before(cs[b].j.CreatedAt)
+		}
+		return cs[a].pk < cs[b].pk
+	})
+	out := make([]*runbooker.Job, len(cs))
+	for i, c := range cs {
+		out[i] = c.j
+	}
+	return out, nil
+}
+
+// StartJob implements runbooker.JobStore. Starting an attempt that is
+// already Running is a retried delivery and succeeds. An attempt asked to
+// stop while Activating stays Stopping (the worker learns it at its next
+// heartbeat) and the call succeeds.
+func (db *DB) StartJob(ctx context.Context, ref runbooker.JobRef, now time.Time) error {
+	res, err := db.st.start.ExecContext(ctx, nanos(now), ref.ID, ref.Attempt)
+	if err != nil {
+		return storeErr(err, fmt.Sprintf("job %s", ref.ID))
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		status, attempt, err := jobState(ctx, tx, ref.ID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case attempt == ref.Attempt && status == runbooker.StatusRunning:
+			return nil
+		case attempt == ref.Attempt && status == runbooker.StatusStopping:
+			_, err := tx.ExecContext(ctx, `UPDATE jobs SET started_at = ? WHERE id = ? AND started_at IS NULL`,
+				nanos(now), ref.ID)
+			return storeErr(err, fmt.Sprintf("job %s", ref.ID))
+		}
+		return fenced(ref, status, attempt)
+	})
+}
+
+// ExtendLeases implements runbooker.JobStore. An attempt is held, and its
+// lease extended, only while it is the job's current attempt, the job is
+// Activating, Running or Stopping, and p.WorkerID claimed it; otherwise it
+// is reported Lost. An unknown job is Lost with an empty status.
+func (db *DB) ExtendLeases(ctx context.Context, p runbooker.LeaseParams) ([]runbooker.LeaseState, error) {
+	out := make([]runbooker.LeaseState, len(p.Refs))
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		ext := tx.StmtContext(ctx, db.st.extend)
+		for i, ref := range p.Refs {
+			out[i] = runbooker.LeaseState{Ref: ref}
+			var status string
+			err := ext.QueryRowContext(ctx, nanos(p.Until), ref.ID, ref.Attempt, p.WorkerID).Scan(&status)
+			if err == nil {
+				out[i].Status = runbooker.JobStatus(status)
+				continue
+			}
+			if !errors.Is(err, sql.ErrNoRows) {
+				return storeErr(err, fmt.Sprintf("job %s", ref.ID))
+			}
+			out[i].Lost = true
+			s, _, err := jobState(ctx, tx, ref.ID)
+			if err != nil && runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
+				return err
+			}
+			out[i].Status = s
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+const extendSQL = `UPDATE jobs SET lease_expires_at = ?1
+	WHERE id = ?2 AND attempt = ?3 AND worker_id = ?4 AND status IN ` + heldStatuses + `
+	RETURNING status`
+
+// FinishJob implements runbooker.JobStore. It ends an attempt that still
+// holds the job (Activating, Running or Stopping). When the same attempt has
+// already ended with the same status, the stored job is returned unchanged.
+func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbooker.Job, error) {
+	switch p.Status {
+	case runbooker.StatusCompleted, runbooker.StatusFailed, runbooker.StatusStopped:
+	default:
+		return nil, runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", p.Ref.ID, p.Status)
+	}
+	row := db.st.finish.QueryRowContext(ctx, string(p.Status), p.Exception, nanos(p.Now), p.Ref.ID, p.Ref.Attempt)
+	j, _, err := scanJob(row)
+	if err == nil {
+		return j, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return nil, storeErr(err, fmt.Sprintf("job %s", p.Ref.ID))
+	}
+	row = db.w.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, p.Ref.ID)
+	if j, _, err = scanJob(row); err != nil {
+		return nil, storeErr(err, fmt.Sprintf("job %s", p.Ref.ID))
+	}
+	if j.Attempt == p.Ref.Attempt && j.Status == p.Status {
+		return j, nil // a retried delivery of the finish that already happened
+	}
+	return nil, fenced(p.Ref, j.Status, j.Attempt)
+}
+
+// jobState reads a job's status and attempt for the fencing checks.
+func jobState(ctx context.Context, q querier, id string) (runbooker.JobStatus, int, error) {
+	var status string
+	var attempt int
+	err := q.QueryRowContext(ctx, `SELECT status, attempt FROM jobs WHERE id = ?`, id).Scan(&status, &attempt)
+	if err != nil {
+		return "", 0, storeErr(err, fmt.Sprintf("job %s", id))
+	}
+	return runbooker.JobStatus(status), attempt, nil
+}
+
+// fenced is the ECONFLICT a worker gets when its attempt no longer holds the job.
+func fenced(ref runbooker.JobRef, status runbooker.JobStatus, attempt int) error {
+	if attempt != ref.Attempt {
+		return runbooker.Errorf(runbooker.ECONFLICT, "job %s: attempt %d is stale (current attempt %d, %s)",
+			ref.ID, ref.Attempt, attempt, status)
+	}
+	return runbooker.Errorf(runbooker.ECONFLICT, "job %s: attempt %d no longer holds the job (it is %s)",
+		ref.ID, ref.Attempt, status)
+}

@@ -1,0 +1,151 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// expiredJob is an attempt whose lease ran out.
+type expiredJob struct {
+	pk                       int64
+	id, tenantID, runOn, wkr string
+	status                   runbooker.JobStatus
+	attempt, lostCount       int
+}
+
+// RescueJobs implements runbooker.JobStore. One write transaction handles
+// every expired attempt, so concurrent rescuers (several goroutines or
+// processes) run one after the other and the second finds nothing left. A
+// lease is expired once p.Now is past LeaseExpiresAt. MaxAttempts below 1
+// counts as 1.
+func (db *DB) RescueJobs(ctx context.Context, p runbooker.RescueParams) ([]runbooker.RescuedJob, error) {
+	maxAttempts := max(p.MaxAttempts, 1)
+	now := nanos(p.Now)
+	var out []runbooker.RescuedJob
+	err := db.write(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT pk, id, tenant_id, run_on, worker_id, status, attempt, lost_count
+			FROM jobs WHERE status IN `+heldStatuses+` AND lease_expires_at < ? ORDER BY lease_expires_at, pk`, now)
+		if err != nil {
+			return storeErr(err, "expired jobs")
+		}
+		var expired []expiredJob
+		for rows.Next() {
+			var e expiredJob
+			var status string
+			if err := rows.Scan(&e.pk, &e.id, &e.tenantID, &e.runOn, &e.wkr, &status, &e.attempt, &e.lostCount); err != nil {
+				rows.Close()
+				return storeErr(err, "expired jobs")
+			}
+			e.status = runbooker.JobStatus(status)
+			expired = append(expired, e)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return storeErr(err, "expired jobs")
+		}
+		for _, e := range expired {
+			to, err := rescueOne(ctx, tx, e, p.Now, maxAttempts)
+			if err != nil {
+				return storeErr(err, fmt.Sprintf("job %s", e.id))
+			}
+			out = append(out, runbooker.RescuedJob{ID: e.id, TenantID: e.tenantID, RunOn: e.runOn, From: e.status, To: to})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func rescueOne(ctx context.Context, tx *sql.Tx, e expiredJob, now time.Time, maxAttempts int) (runbooker.JobStatus, error) {
+	n := nanos(now)
+	switch e.status {
+	case runbooker.StatusActivating:
+		// The process never started: nothing ran, so nothing is counted.
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET status = 'New', worker_id = '', lease_expires_at = NULL,
+			last_modified_at = ? WHERE pk = ?`, n, e.pk)
+		return runbooker.StatusNew, err
+	case runbooker.StatusStopping:
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET status = 'Stopped', ended_at = ?1, last_modified_at = ?1,
+			lease_expires_at = NULL, status_reason = 'worker lost while stopping' WHERE pk = ?2`, n, e.pk)
+		return runbooker.StatusStopped, err
+	}
+	lost := e.lostCount + 1
+	to, reason := runbooker.StatusNew, ""
+	who := "The worker"
+	if e.wkr != "" {
+		who = fmt.Sprintf("Worker %s", e.wkr)
+	}
+	text := fmt.Sprintf("%s was lost (no heartbeat before its lease expired) during attempt %d; the job was re-queued (lost %d of %d times allowed).",
+		who, e.attempt, lost, maxAttempts)
+	if lost >= maxAttempts {
+		to = runbooker.StatusSuspended
+		reason = fmt.Sprintf("worker lost %d times", lost)
+		text = fmt.Sprintf("%s was lost (no heartbeat before its lease expired) during attempt %d; the job was suspended after losing its worker %d times. Resume it to run it again.",
+			who, e.attempt, lost)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO stream_records (job_pk, seq, time, type, text)
+		SELECT ?1, coalesce(max(seq), 0) + 1, ?2, 'Warning', ?3 FROM stream_records WHERE job_pk = ?1`,
+		e.pk, n, text); err != nil {
+		return "", err
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, lost_count = ?, status_reason = ?, worker_id = '',
+		lease_expires_at = NULL, last_modified_at = ? WHERE pk = ?`, string(to), lost, reason, n, e.pk)
+	return to, err
+}
+
+// purgeBatch bounds how many jobs one purge transaction deletes, so a large
+// purge never holds the single writer for long.
+const purgeBatch = 200
+
+// PurgeJobs implements runbooker.JobStore. Only terminal jobs are deleted,
+// with their stream records.
+func (db *DB) PurgeJobs(ctx context.Context, endedBefore time.Time) (int, error) {
+	total := 0
+	for {
+		var n int
+		err := db.write(ctx, func(tx *sql.Tx) error {
+			rows, err := tx.QueryContext(ctx, `SELECT pk FROM jobs WHERE ended_at < ?
+				AND status IN ('Completed', 'Failed', 'Stopped') LIMIT ?`, nanos(endedBefore), purgeBatch)
+			if err != nil {
+				return err
+			}
+			var pks []any
+			for rows.Next() {
+				var pk int64
+				if err := rows.Scan(&pk); err != nil {
+					rows.Close()
+					return err
+				}
+				pks = append(pks, pk)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil || len(pks) == 0 {
+				return err
+			}
+			in := `(` + placeholders(len(pks)) + `)`
+			if _, err := tx.ExecContext(ctx, `DELETE FROM stream_records WHERE job_pk IN `+in, pks...); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE pk IN `+in, pks...)
+			if err != nil {
+				return err
+			}
+			d, _ := res.RowsAffected()
+			n = int(d)
+			return nil
+		})
+		if err != nil {
+			return total, storeErr(err, "job purge")
+		}
+		total += n
+		if n < purgeBatch {
+			return total, nil
+		}
+	}
+}

@@ -1,0 +1,154 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/runbooker/runbooker"
+)
+
+// recordChunk is how many records one multi-row INSERT carries. Six
+// parameters a row stays well under SQLite's 32766-parameter limit; larger
+// chunks stop paying off once statement overhead is amortised.
+const recordChunk = 256
+
+const insertRecordHead = `INSERT INTO stream_records (job_pk, seq, time, type, text, value) VALUES `
+
+// insertRecordsSQL returns an INSERT of n records that skips sequence
+// numbers already stored, which makes retried uploads harmless.
+func insertRecordsSQL(n int) string {
+	var b strings.Builder
+	b.WriteString(insertRecordHead)
+	for i := range n {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(?, ?, ?, ?, ?, ?)")
+	}
+	b.WriteString(" ON CONFLICT (job_pk, seq) DO NOTHING")
+	return b.String()
+}
+
+// AppendStreams implements runbooker.JobStore. The attempt must hold the job
+// (Activating, Running or Stopping): records of a finished, re-queued or
+// newer attempt are refused with ECONFLICT. One transaction per call.
+func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
+	for i := range recs {
+		if err := checkRecord(&recs[i]); err != nil {
+			return runbooker.Errorf(runbooker.EINVALID, "job %s: record %d: %v", ref.ID, i, err)
+		}
+	}
+	return db.write(ctx, func(tx *sql.Tx) error {
+		var pk int64
+		var status string
+		var attempt int
+		err := tx.QueryRowContext(ctx, `SELECT pk, status, attempt FROM jobs WHERE id = ?`, ref.ID).Scan(&pk, &status, &attempt)
+		if err != nil {
+			return storeErr(err, fmt.Sprintf("job %s", ref.ID))
+		}
+		switch runbooker.JobStatus(status) {
+		case runbooker.StatusActivating, runbooker.StatusRunning, runbooker.StatusStopping:
+			if attempt == ref.Attempt {
+				return insertRecords(ctx, tx, db.st.insertChunk, db.st.insertOne, pk, recs)
+			}
+		}
+		return fenced(ref, runbooker.JobStatus(status), attempt)
+	})
+}
+
+func checkRecord(r *runbooker.StreamRecord) error {
+	if r.Seq < 1 {
+		return fmt.Errorf("sequence number %d, want ≥ 1", r.Seq)
+	}
+	if t, ok := runbooker.ParseStreamType(string(r.Type)); !ok || t != r.Type {
+		return fmt.Errorf("unknown stream type %q", r.Type)
+	}
+	if len(r.Value) > 0 && !json.Valid(r.Value) {
+		return fmt.Errorf("value is not JSON")
+	}
+	return nil
+}
+
+// insertRecords writes recs of the job with row id pk inside tx: full chunks
+// through the prepared multi-row statement, the rest one row at a time.
+func insertRecords(ctx context.Context, tx *sql.Tx, chunk, one *sql.Stmt, pk int64, recs []runbooker.StreamRecord) error {
+	args := make([]any, 0, 6*recordChunk)
+	add := func(r *runbooker.StreamRecord) {
+		var v any
+		if len(r.Value) > 0 {
+			v = string(r.Value)
+		}
+		args = append(args, pk, r.Seq, nanos(r.Time), string(r.Type), r.Text, v)
+	}
+	if len(recs) >= recordChunk {
+		st := tx.StmtContext(ctx, chunk)
+		for len(recs) >= recordChunk {
+			args = args[:0]
+			for i := range recordChunk {
+				add(&recs[i])
+			}
+			if _, err := st.ExecContext(ctx, args...); err != nil {
+				return storeErr(err, "stream records")
+			}
+			recs = recs[recordChunk:]
+		}
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	st := tx.StmtContext(ctx, one)
+	for i := range recs {
+		args = args[:0]
+		add(&recs[i])
+		if _, err := st.ExecContext(ctx, args...); err != nil {
+			return storeErr(err, "stream records")
+		}
+	}
+	return nil
+}
+
+// Streams implements runbooker.JobStore: the job's records in Seq order.
+func (db *DB) Streams(ctx context.Context, tenantID, id string, f runbooker.StreamFilter) ([]runbooker.StreamRecord, error) {
+	var pk int64
+	err := db.r.QueryRowContext(ctx, `SELECT pk FROM jobs WHERE id = ? AND tenant_id = ?`, id, tenantID).Scan(&pk)
+	if err != nil {
+		return nil, storeErr(err, fmt.Sprintf("job %s", id))
+	}
+	q := `SELECT seq, time, type, text, value FROM stream_records WHERE job_pk = ? AND seq > ?`
+	args := []any{pk, f.After}
+	if len(f.Types) > 0 {
+		q += ` AND type IN (` + placeholders(len(f.Types)) + `)`
+		for _, t := range f.Types {
+			args = append(args, string(t))
+		}
+	}
+	q += ` ORDER BY seq`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := db.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, storeErr(err, "stream records")
+	}
+	defer rows.Close()
+	out := []runbooker.StreamRecord{}
+	for rows.Next() {
+		var r runbooker.StreamRecord
+		var t int64
+		var typ string
+		var v sql.NullString
+		if err := rows.Scan(&r.Seq, &t, &typ, &r.Text, &v); err != nil {
+			return nil, storeErr(err, "stream records")
+		}
+		r.Time, r.Type = fromNanos(t), runbooker.StreamType(typ)
+		if v.Valid {
+			r.Value = json.RawMessage(v.String)
+		}
+		out = append(out, r)
+	}
+	return out, storeErr(rows.Err(), "stream records")
+}
