@@ -1,0 +1,132 @@
+package catalog
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	runbooker "github.com/runbooker/runbooker"
+)
+
+const bashSample = `#!/usr/bin/env bash
+# Synopsis: Rotate the local admin password
+#   of a Linux host.
+# Description: Connects over SSH, sets a random password
+#   and stores it in the vault.
+# Notes: Needs the "vault" credential.
+# Example: --HostName web01 --Length 24
+# Author: ops team (a free comment)
+#
+# @param HostName string mandatory entity=device label="Host" - Host to rotate on
+# @param Length int default=24 range=12..64 - Password length
+#   in characters.
+# @param Mode default=random set=random|passphrase - Generator
+# @param DryRun bool default=false
+# @param Since datetime default=2024-01-31
+# @param Tags string[] default=a,b
+# @param Comment textarea - Free text
+# RunbookCustomization: {
+#   "Parameters": {"Mode": {"DisplayName": "Generator",},},
+# }
+set -euo pipefail
+# @param NotHeader int - after the first command: ignored
+echo "$RB_PARAM_HostName"
+`
+
+func TestParseBash(t *testing.T) {
+	meta, err := parseBash([]byte(bashSample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta.Synopsis != "Rotate the local admin password of a Linux host." {
+		t.Errorf("Synopsis = %q", meta.Synopsis)
+	}
+	if meta.Description != "Connects over SSH, sets a random password\nand stores it in the vault." {
+		t.Errorf("Description = %q", meta.Description)
+	}
+	if meta.Notes != `Needs the "vault" credential.` || !reflect.DeepEqual(meta.Examples, []string{"--HostName web01 --Length 24"}) {
+		t.Errorf("Notes = %q, Examples = %q", meta.Notes, meta.Examples)
+	}
+	type p = runbooker.Parameter
+	want := []p{
+		{Name: "HostName", Type: "string", Mandatory: true, Description: "Host to rotate on", UI: &runbooker.UIHint{Type: "Graph", Entity: "Device", DisplayName: "Host"}},
+		{Name: "Length", Type: "int", Default: int64(24), ValidateRange: &runbooker.Range{Min: 12, Max: 64}, Description: "Password length in characters."},
+		{Name: "Mode", Type: "string", Default: "random", ValidateSet: []string{"random", "passphrase"}, Description: "Generator"},
+		{Name: "DryRun", Type: "bool", Default: false},
+		{Name: "Since", Type: "datetime", Default: "2024-01-31"},
+		{Name: "Tags", Type: "string[]", Default: []string{"a", "b"}},
+		{Name: "Comment", Type: "string", Description: "Free text", UI: &runbooker.UIHint{Type: "Textarea"}},
+	}
+	if !reflect.DeepEqual(meta.Parameters, want) {
+		t.Errorf("Parameters =\n%+v\nwant\n%+v", meta.Parameters, want)
+	}
+	h := meta.Customization
+	if h == nil || h.line != 18 || h.cols[0] != 24 || h.cols[1] != 1 {
+		t.Fatalf("Customization = %+v", h)
+	}
+	if got := string(h.text); !strings.HasPrefix(got, "{\n   \"Parameters\"") || !strings.HasSuffix(got, "}") {
+		t.Errorf("Customization text = %q", got)
+	}
+	// A syntax error inside the block is reported at the script's position.
+	_, err = ParseLooseJSON(h.text)
+	if err != nil {
+		t.Fatalf("customization should parse: %v", err)
+	}
+}
+
+func TestParseBashCustomizationPosition(t *testing.T) {
+	src := "#!/bin/bash\n# RunbookCustomization:\n#   {\"Parameters\":\n#     {\"A\" {}}}\necho\n"
+	meta, err := parseBash([]byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, jerr := ParseLooseJSON(meta.Customization.text)
+	var pe *runbooker.ParseError
+	if !errors.As(jerr, &pe) {
+		t.Fatalf("want a JSON error, got %v", jerr)
+	}
+	meta.Customization.translate(pe)
+	if pe.Line != 4 || pe.Column != 12 {
+		t.Errorf("translated error at %d:%d, want 4:12 (%v)", pe.Line, pe.Column, pe)
+	}
+}
+
+func TestParseBashErrors(t *testing.T) {
+	tests := []struct {
+		name, line string
+		col        int
+		msg        string
+	}{
+		{"missing name", "# @param", 9, "needs a parameter name"},
+		{"bad name", "# @param user-name string", 10, "needs a parameter name"},
+		{"unknown type", "# @param A integer", 12, `unknown type "integer"`},
+		{"unknown option", "# @param A int hidden", 16, `unknown option "hidden"`},
+		{"bad int default", "# @param A int default=ten", 16, `"ten" is not an integer`},
+		{"bad bool default", "# @param A bool default=maybe", 17, "not true or false"},
+		{"bad date default", "# @param A datetime default=soon", 21, "ISO-8601"},
+		{"bad range", "# @param A int range=10..1", 16, "range must be min..max"},
+		{"bad entity", "# @param A entity=printer", 12, "entity must be user, group or device"},
+		{"unterminated quote", `# @param A label="x`, 18, "unterminated quote"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "#!/bin/bash\n# @param Ok string\n" + tt.line + "\necho hi\n"
+			meta, err := parseBash([]byte(src))
+			var pe *runbooker.ParseError
+			if !errors.As(err, &pe) {
+				t.Fatalf("err = %v, want ParseError", err)
+			}
+			if pe.Line != 3 || pe.Column != tt.col || !strings.Contains(pe.Message, tt.msg) {
+				t.Errorf("err = %+v, want line 3 col %d containing %q", pe, tt.col, tt.msg)
+			}
+			if len(meta.Parameters) != 1 || meta.Parameters[0].Name != "Ok" {
+				t.Errorf("good parameters are kept: %+v", meta.Parameters)
+			}
+		})
+	}
+	_, err := parseBash([]byte("# @param A\n# @param a int\n"))
+	if err == nil || !strings.Contains(err.Error(), "declared twice") {
+		t.Errorf("duplicate: err = %v", err)
+	}
+}
