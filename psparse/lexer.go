@@ -15,14 +15,14 @@ const maxNesting = 200
 // lexer turns source bytes into tokens. It keeps a stack of unclosed
 // brackets so unbalanced input is reported where it goes wrong.
 type lexer struct {
-	src    []byte
-	pos    *positions
-	off    int
-	toks   []Token
-	stack  []opener
-	nest   int  // depth of string subexpressions being scanned
-	member bool // the previous token was '.', '::' or '?.': the next word is a member name
-	attrEnd int // end offset of the last ']' that closed an attribute
+	src     []byte
+	pos     *positions
+	off     int
+	toks    []Token
+	stack   []opener
+	nest    int  // depth of string subexpressions being scanned
+	member  bool // the previous token was '.', '::' or '?.': the next word is a member name
+	attrEnd int  // end offset of the last ']' that closed an attribute
 }
 
 // opener is an unclosed '(', '{' or '['.
