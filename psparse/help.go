@@ -7,9 +7,10 @@ import (
 // helpLine is one line of a comment: its text (for # comments, the text
 // after '#') and where that text starts in the source.
 type helpLine struct {
-	text string
-	line int // 1-based source line
-	off  int // byte offset of text in the source
+	text   string
+	line   int  // 1-based source line
+	off    int  // byte offset of text in the source
+	inline bool // the text follows "<#" on its line, so its indentation means nothing
 }
 
 // helpSection is one keyword of comment-based help and the lines under it.
@@ -92,9 +93,9 @@ func blockLines(t Token) []helpLine {
 	for {
 		j := strings.IndexAny(v, "\r\n")
 		if j < 0 {
-			return append(lines, helpLine{text: v, line: line, off: off})
+			return append(lines, helpLine{text: v, line: line, off: off, inline: len(lines) == 0})
 		}
-		lines = append(lines, helpLine{text: v[:j], line: line, off: off})
+		lines = append(lines, helpLine{text: v[:j], line: line, off: off, inline: len(lines) == 0})
 		w := 1
 		if v[j] == '\r' && j+1 < len(v) && v[j+1] == '\n' {
 			w = 2
@@ -158,7 +159,7 @@ func sectionText(lines []helpLine) string {
 	}
 	indent := -1
 	for _, ln := range lines {
-		if strings.TrimSpace(ln.text) == "" {
+		if ln.inline || strings.TrimSpace(ln.text) == "" {
 			continue
 		}
 		n := len(ln.text) - len(strings.TrimLeft(ln.text, " \t"))
@@ -166,13 +167,18 @@ func sectionText(lines []helpLine) string {
 			indent = n
 		}
 	}
+	if indent < 0 {
+		indent = 0
+	}
 	var b strings.Builder
 	for i, ln := range lines {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
 		t := strings.TrimRight(ln.text, " \t\r")
-		if len(t) >= indent {
+		if ln.inline {
+			t = strings.TrimLeft(t, " \t")
+		} else if len(t) >= indent {
 			t = t[indent:]
 		} else {
 			t = ""
