@@ -1,0 +1,109 @@
+package catalog
+
+import (
+	"bytes"
+	"errors"
+
+	runbooker "github.com/runbooker/runbooker"
+)
+
+// AnalyzeInput is a runbook's source and side files.
+type AnalyzeInput struct {
+	Name        string             // runbook name, e.g. "rjgit-user_general_add-alias"
+	FileName    string             // file the script came from; its extension picks the language
+	Language    runbooker.Language // overrides FileName when set
+	Content     []byte             // the script
+	Permissions []byte             // <name>.permissions.json, optional
+	Markdown    string             // <name>.md, optional
+}
+
+// Analyze reads a runbook's metadata. The error is only for an invalid
+// name or an unknown language: a script that does not parse still yields
+// metadata (display name, flags, side files) with ParseError set, and a
+// broken customization or permissions file is a warning.
+func Analyze(in AnalyzeInput) (runbooker.RunbookMeta, runbooker.Language, error) {
+	name, err := ParseName(in.Name)
+	if err != nil {
+		return runbooker.RunbookMeta{}, "", err
+	}
+	lang := in.Language
+	if lang == "" {
+		lang, _ = runbooker.LanguageFromExt(in.FileName)
+	}
+	if !lang.Valid() {
+		return runbooker.RunbookMeta{}, "", runbooker.Errorf(runbooker.EINVALID, "runbook %q: unknown language %q (file %q); want .ps1, .py or .sh", in.Name, in.Language, in.FileName)
+	}
+	meta := runbooker.RunbookMeta{
+		DisplayName: name.DisplayName,
+		Scheduled:   name.Scheduled,
+		Hybrid:      name.Hybrid,
+		Markdown:    in.Markdown,
+		Parameters:  []runbooker.Parameter{},
+	}
+	var sm *scriptMeta
+	switch lang {
+	case runbooker.LangPowerShell:
+		sm, err = parsePowerShell(in.Content)
+	case runbooker.LangPython:
+		sm, err = parsePython(in.Content)
+	case runbooker.LangBash:
+		sm, err = parseBash(in.Content)
+	}
+	if err != nil {
+		var pe *runbooker.ParseError
+		if !errors.As(err, &pe) {
+			pe = &runbooker.ParseError{Message: err.Error()}
+		}
+		e := *pe
+		if e.Source == "" {
+			e.Source = "script"
+		}
+		meta.ParseError = &e
+	}
+	if sm != nil {
+		meta.Synopsis, meta.Description, meta.Notes = sm.Synopsis, sm.Description, sm.Notes
+		meta.Examples, meta.RequiredModules = sm.Examples, sm.RequiredModules
+		if sm.Parameters != nil {
+			meta.Parameters = sm.Parameters
+		}
+	}
+	meta.ContextParameter = ContextParameter(name.Scope, meta.Parameters)
+	if sm != nil && sm.Customization != nil {
+		analyzeCustomization(&meta, in.Name, sm.Customization)
+	}
+	if len(bytes.TrimSpace(in.Permissions)) > 0 {
+		if norm, err := NormalizeLooseJSON(in.Permissions); err != nil {
+			meta.Warnings = append(meta.Warnings, asWarning("permissions", err))
+		} else {
+			meta.Permissions = norm
+		}
+	}
+	return meta, lang, nil
+}
+
+// analyzeCustomization stores the script's customization as strict JSON
+// and checks it against the parameters, with warnings at script positions.
+func analyzeCustomization(meta *runbooker.RunbookMeta, name string, h *headerJSON) {
+	root, err := parseLoose(h.text)
+	if err != nil {
+		w := asWarning("customization", err)
+		h.translate(&w)
+		w.Message = "RunbookCustomization is not valid JSON: " + w.Message
+		meta.Warnings = append(meta.Warnings, w)
+		return
+	}
+	meta.Customization = root.appendJSON(nil)
+	b := &formBuilder{}
+	_, warnings := b.build(*meta, name, &layer{source: "customization", root: root, src: h.text, header: h}, nil)
+	meta.Warnings = append(meta.Warnings, warnings...)
+}
+
+func asWarning(source string, err error) runbooker.ParseError {
+	var pe *runbooker.ParseError
+	if !errors.As(err, &pe) {
+		return runbooker.ParseError{Source: source, Message: err.Error()}
+	}
+	w := *pe
+	w.Source = source
+	return w
+}

@@ -1,0 +1,237 @@
+package catalog
+
+import (
+	"bytes"
+	"strings"
+	"unicode"
+
+	runbooker "github.com/runbooker/runbooker"
+)
+
+// Form is the run form of a runbook after customization: an ordered list of
+// fields a portal renders top to bottom. It is plain data, serialised as
+// JSON; FORM.md describes every field.
+type Form struct {
+	Runbook string  `json:"runbook"`
+	Fields  []Field `json:"fields"`
+}
+
+// Controls a field can have.
+const (
+	ControlText     = "text"
+	ControlTextarea = "textarea"
+	ControlNumber   = "number"
+	ControlToggle   = "toggle"
+	ControlDateTime = "datetime"
+	ControlSelect   = "select"
+	ControlEntity   = "entity"
+	ControlHidden   = "hidden"
+	ControlReadOnly = "readonly"
+)
+
+// Field is one entry of a Form: a runbook parameter, or a UI-only item (a
+// select that only changes other fields) that is never submitted.
+type Field struct {
+	Key         string              `json:"key"`            // unique in the form: the parameter name, or "_ui<n>"
+	Name        string              `json:"name,omitempty"` // parameter name as declared; empty for UI-only items
+	Label       string              `json:"label"`
+	Control     string              `json:"control"`
+	Type        runbooker.ParamType `json:"type,omitempty"`
+	Mandatory   bool                `json:"mandatory"`
+	ReadOnly    bool                `json:"readOnly"`
+	Hidden      bool                `json:"hidden"`
+	Default     any                 `json:"default"`
+	DefaultExpr string              `json:"defaultExpression,omitempty"`
+	Description string              `json:"description,omitempty"`
+	Options     []Option            `json:"options,omitempty"`
+	ShowValue   bool                `json:"showValue,omitempty"`
+	AllowEdit   bool                `json:"allowEdit,omitempty"`
+	Entity      string              `json:"entity,omitempty"`  // user, group or device
+	Filter      string              `json:"filter,omitempty"`  // OData filter for the entity picker
+	Returns     string              `json:"returns,omitempty"` // "id" or "name": what the picker submits
+	Min         *float64            `json:"min,omitempty"`
+	Max         *float64            `json:"max,omitempty"`
+	Date        *bool               `json:"date,omitempty"` // datetime: pick a date
+	Time        *bool               `json:"time,omitempty"` // datetime: pick a time
+	Setting     string              `json:"setting,omitempty"`
+	Context     bool                `json:"context,omitempty"` // filled from the object the runbook is started on
+	Caller      bool                `json:"caller,omitempty"`  // filled with the caller's name by the server
+	UIOnly      bool                `json:"uiOnly,omitempty"`  // not a parameter; never submitted
+}
+
+// Option is one choice of a select field.
+type Option struct {
+	Display       string        `json:"display"`
+	Value         any           `json:"value"`
+	Customization *OptionEffect `json:"customization,omitempty"`
+}
+
+// OptionEffect changes other fields while its option is selected. Names are
+// field keys (declared parameter spelling).
+type OptionEffect struct {
+	Hide      []string       `json:"hide,omitempty"`
+	Show      []string       `json:"show,omitempty"`
+	Mandatory []string       `json:"mandatory,omitempty"`
+	Default   map[string]any `json:"default,omitempty"`
+}
+
+// BuildForm builds the run form of a runbook from its parameters and the
+// customization sources, in rising priority: the parameter declarations,
+// the script's own RunbookCustomization (meta.Customization), and the
+// tenant's customization JSON (Settings, Templates, GraphFilters and
+// Runbooks.<runbookName>). Problems never fail: a broken or contradictory
+// tenant customization yields warnings with positions and is skipped.
+// Problems of the script's own customization are not repeated here: Analyze
+// reports them, at script positions, in meta.Warnings.
+func BuildForm(meta runbooker.RunbookMeta, runbookName string, tenantCustomization []byte) (Form, []runbooker.ParseError) {
+	b := &formBuilder{}
+	var header, tenant *layer
+	if len(meta.Customization) > 0 {
+		if root, err := parseLoose(meta.Customization); err != nil {
+			b.warnErr("customization", err)
+		} else {
+			header = &layer{source: "customization", root: root, quiet: true}
+		}
+	}
+	if len(bytes.TrimSpace(tenantCustomization)) > 0 {
+		if root, err := parseLoose(tenantCustomization); err != nil {
+			b.warnErr("tenant-customization", err)
+		} else {
+			tenant = &layer{source: "tenant-customization", root: root, src: tenantCustomization}
+		}
+	}
+	return b.build(meta, runbookName, header, tenant)
+}
+
+func (b *formBuilder) warnErr(source string, err error) {
+	pe, ok := err.(*runbooker.ParseError)
+	if !ok {
+		pe = &runbooker.ParseError{Message: err.Error()}
+	}
+	w := *pe
+	w.Source = source
+	b.warnings = append(b.warnings, w)
+}
+
+// baseField is the field a parameter declaration alone gives.
+func baseField(p runbooker.Parameter, meta runbooker.RunbookMeta, scope string) *fieldState {
+	f := &fieldState{Field: Field{
+		Key: p.Name, Name: p.Name, Label: humanize(p.Name), Type: p.Type,
+		Mandatory: p.Mandatory, Default: p.Default, DefaultExpr: p.DefaultExpr, Description: p.Description,
+	}}
+	switch p.Type {
+	case runbooker.TypeBool, runbooker.TypeSwitch:
+		f.Control = ControlToggle
+	case runbooker.TypeInt, runbooker.TypeFloat:
+		f.Control = ControlNumber
+	case runbooker.TypeDateTime:
+		f.Control = ControlDateTime
+	case runbooker.TypeStringArray, runbooker.TypeObject:
+		f.Control = ControlTextarea
+	default:
+		f.Control = ControlText
+	}
+	if len(p.ValidateSet) > 0 {
+		f.Control = ControlSelect
+		for _, v := range p.ValidateSet {
+			f.Options = append(f.Options, Option{Display: v, Value: typedValue(p.Type, v)})
+		}
+	}
+	if r := p.ValidateRange; r != nil {
+		f.Min, f.Max = &r.Min, &r.Max
+	}
+	if h := p.UI; h != nil {
+		applyHint(f, h)
+	}
+	if f.Control == ControlDateTime && f.Date == nil && f.Time == nil {
+		yes := true
+		f.Date, f.Time = &yes, &yes
+	}
+	switch {
+	case meta.ContextParameter != "" && strings.EqualFold(p.Name, meta.ContextParameter):
+		f.Control, f.Hidden, f.Context, f.fixed = ControlHidden, true, true, true
+		f.Entity = scope
+	case strings.EqualFold(p.Name, "CallerName"):
+		f.Control, f.Hidden, f.Caller, f.fixed = ControlHidden, true, true, true
+	}
+	return f
+}
+
+// applyHint applies Use-RJInterface arguments.
+func applyHint(f *fieldState, h *runbooker.UIHint) {
+	switch strings.ToLower(h.Type) {
+	case "graph":
+		f.Control = ControlEntity
+		f.Entity = strings.ToLower(h.Entity)
+		if f.Entity == "" {
+			f.Entity = "user"
+		}
+		f.Filter = h.Filter
+		f.Returns = "name"
+		if n := f.Name; strings.HasSuffix(n, "Id") || strings.HasSuffix(n, "ID") || strings.HasSuffix(strings.ToLower(n), "_id") {
+			f.Returns = "id"
+		}
+	case "textarea":
+		f.Control = ControlTextarea
+	case "number":
+		f.Control = ControlNumber
+	case "datetime":
+		f.Control = ControlDateTime
+	case "setting":
+		f.Setting = h.Attribute
+	}
+	if h.DisplayName != "" {
+		f.Label = h.DisplayName
+	}
+	if h.Description != "" {
+		f.Description = h.Description
+	}
+	if h.MinValue != nil {
+		f.Min = h.MinValue
+	}
+	if h.MaxValue != nil {
+		f.Max = h.MaxValue
+	}
+	// Use-RJInterface -Date (or -Time) narrows the picker to that part.
+	if h.Date != nil || h.Time != nil {
+		d, t := h.Date != nil && *h.Date, h.Time != nil && *h.Time
+		f.Date, f.Time = &d, &t
+	}
+}
+
+// typedValue converts a textual choice to the parameter's type where that
+// is lossless, so a select on an int parameter submits numbers.
+func typedValue(t runbooker.ParamType, v any) any {
+	switch x := v.(type) {
+	case string:
+		if t == runbooker.TypeInt || t == runbooker.TypeBool || t == runbooker.TypeFloat {
+			if c, err := runbooker.ConvertValue(runbooker.Parameter{Name: "x", Type: t}, x); err == nil {
+				return c
+			}
+		}
+	case float64:
+		if t == runbooker.TypeInt && x == float64(int64(x)) {
+			return int64(x)
+		}
+	}
+	return v
+}
+
+// humanize turns a parameter name into a label: "MessageInternal" →
+// "Message Internal", "delegate_to" → "Delegate To", "UPNSuffix" → "UPN
+// Suffix".
+func humanize(name string) string {
+	rs := []rune(strings.ReplaceAll(name, "_", " "))
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 && r != ' ' && rs[i-1] != ' ' && unicode.IsUpper(r) &&
+			(unicode.IsLower(rs[i-1]) || unicode.IsDigit(rs[i-1]) || i+1 < len(rs) && unicode.IsLower(rs[i+1]) && unicode.IsUpper(rs[i-1])) {
+			b.WriteByte(' ')
+		}
+		if i == 0 || rs[i-1] == ' ' {
+			r = unicode.ToUpper(r)
+		}
+		b.WriteRune(r)
+	}
+	return strings.Join(strings.Fields(b.String()), " ")
+}

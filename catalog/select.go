@@ -1,0 +1,243 @@
+package catalog
+
+import (
+	"reflect"
+	"strings"
+)
+
+// applySelect reads `"Select": {"Options": [...] | {"$ref": id},
+// "ShowValue": bool, "AllowEdit": bool}`. It replaces the options any lower
+// source gave.
+func (b *formBuilder) applySelect(l *layer, f *fieldState, sel *jnode) {
+	if sel.kind != jObject {
+		b.warn(l, sel, "Select of %q must be an object with Options", f.Key)
+		return
+	}
+	optsNode := sel.get("Options")
+	optLayer := l
+	if ref := optsNode.get("$ref"); ref != nil {
+		id, _ := ref.strValue()
+		t, ok := b.templates[strings.ToLower(id)]
+		if !ok {
+			b.warn(l, ref, "Select of %q refers to template %q, which Templates.Options does not define", f.Key, id)
+			return
+		}
+		optsNode, optLayer = t.values, t.l
+	}
+	if optsNode == nil || optsNode.kind != jArray {
+		b.warn(l, sel, "Select of %q needs Options: an array or {\"$ref\": \"<template id>\"}", f.Key)
+		return
+	}
+	opts := make([]Option, 0, len(optsNode.arr))
+	for _, o := range optsNode.arr {
+		if opt, ok := b.option(optLayer, f, o); ok {
+			opts = append(opts, opt)
+		}
+	}
+	f.Options = opts
+	f.Control = ControlSelect
+	for _, m := range sel.obj {
+		switch strings.ToLower(m.key) {
+		case "showvalue", "allowedit":
+			v, ok := m.val.boolValue()
+			if !ok {
+				b.warn(l, m.val, "Select.%s of %q must be true or false", m.key, f.Key)
+				continue
+			}
+			if strings.EqualFold(m.key, "ShowValue") {
+				f.ShowValue = v
+			} else {
+				f.AllowEdit = v
+			}
+		}
+	}
+}
+
+// option reads `{"Display": …, "ParameterValue"|"Value": …, "Customization":
+// {"Hide": [...], "Show": [...], "Mandatory": [...], "Default": {...}}}`.
+// Without a value the display text is the value.
+func (b *formBuilder) option(l *layer, f *fieldState, o *jnode) (Option, bool) {
+	if o.kind != jObject {
+		b.warn(l, o, "an option of %q must be an object with Display", f.Key)
+		return Option{}, false
+	}
+	var opt Option
+	val := o.getAny("ParameterValue", "Value")
+	if val != nil {
+		opt.Value = typedValue(f.Type, val.toAny())
+	}
+	if d, ok := o.get("Display").strValue(); ok {
+		opt.Display = d
+	} else if val != nil && val.kind != jObject && val.kind != jArray {
+		opt.Display = strings.Trim(string(val.appendJSON(nil)), `"`)
+	} else {
+		b.warn(l, o, "an option of %q needs a Display text", f.Key)
+		return Option{}, false
+	}
+	if val == nil {
+		opt.Value = typedValue(f.Type, opt.Display)
+	}
+	if c := o.get("Customization"); c != nil {
+		opt.Customization = b.effect(l, f, c)
+	}
+	return opt, true
+}
+
+// effect reads an option's Customization, resolving parameter names.
+func (b *formBuilder) effect(l *layer, f *fieldState, c *jnode) *OptionEffect {
+	if c.kind != jObject {
+		b.warn(l, c, "an option's Customization of %q must be an object", f.Key)
+		return nil
+	}
+	e := &OptionEffect{}
+	for _, m := range c.obj {
+		var list *[]string
+		switch strings.ToLower(m.key) {
+		case "hide":
+			list = &e.Hide
+		case "show":
+			list = &e.Show
+		case "mandatory":
+			list = &e.Mandatory
+		case "default":
+			if m.val.kind != jObject {
+				b.warn(l, m.val, "Customization.Default in an option of %q must map parameter names to values", f.Key)
+				continue
+			}
+			for _, d := range m.val.obj {
+				if t := b.field(d.key); t != nil {
+					if e.Default == nil {
+						e.Default = map[string]any{}
+					}
+					e.Default[t.Key] = typedValue(t.Type, d.val.toAny())
+				} else {
+					b.warn(l, d.val, "an option of %q sets a default for %q, which is not a parameter", f.Key, d.key)
+				}
+			}
+			continue
+		default:
+			continue
+		}
+		names, ok := m.val.stringList()
+		if !ok {
+			b.warn(l, m.val, "Customization.%s in an option of %q must be an array of parameter names", m.key, f.Key)
+			continue
+		}
+		for _, name := range names {
+			if t := b.field(name); t != nil {
+				*list = append(*list, t.Key)
+			} else {
+				b.warn(l, m.val, "an option of %q names %q in %s, which is not a parameter", f.Key, name, m.key)
+			}
+		}
+	}
+	if e.Hide == nil && e.Show == nil && e.Mandatory == nil && e.Default == nil {
+		return nil
+	}
+	return e
+}
+
+// applySelectSimple reads `"SelectSimple": {"<display>": <value>, ...}`.
+func (b *formBuilder) applySelectSimple(l *layer, f *fieldState, s *jnode) {
+	if s.kind != jObject {
+		b.warn(l, s, "SelectSimple of %q must be an object of display text → value", f.Key)
+		return
+	}
+	opts := make([]Option, 0, len(s.obj))
+	for i, m := range s.obj {
+		if laterKey(s.obj[i+1:], m.key) {
+			continue
+		}
+		opts = append(opts, Option{Display: m.key, Value: typedValue(f.Type, m.val.toAny())})
+	}
+	f.Options, f.Control = opts, ControlSelect
+}
+
+// order applies DisplayBefore/DisplayAfter requests in the order they were
+// made; a later request for the same field wins.
+func (b *formBuilder) order() {
+	last := map[*fieldState]int{}
+	for i, m := range b.moves {
+		last[m.f] = i
+	}
+	for i, m := range b.moves {
+		if last[m.f] != i {
+			continue
+		}
+		target := b.field(m.target)
+		if target == nil {
+			b.warn(m.l, m.node, "%q cannot be placed next to %q: no such parameter", m.f.Key, m.target)
+			continue
+		}
+		if target == m.f {
+			continue
+		}
+		rest := make([]*fieldState, 0, len(b.fields))
+		for _, f := range b.fields {
+			if f != m.f {
+				rest = append(rest, f)
+			}
+		}
+		for j, f := range rest {
+			if f == target {
+				at := j
+				if !m.before {
+					at = j + 1
+				}
+				rest = append(rest[:at], append([]*fieldState{m.f}, rest[at:]...)...)
+				break
+			}
+		}
+		b.fields = rest
+	}
+}
+
+// finish settles the control and default of a field once all sources are
+// applied.
+func (b *formBuilder) finish(f *fieldState) Field {
+	out := f.Field
+	if f.fixed {
+		out.Hidden, out.Control = true, ControlHidden
+	}
+	if len(out.Options) > 0 && out.Default != nil {
+		// A default may name an option by its display text.
+		matched := false
+		for _, o := range out.Options {
+			if reflect.DeepEqual(o.Value, out.Default) {
+				matched = true
+			}
+		}
+		if s, ok := out.Default.(string); ok && !matched {
+			for _, o := range out.Options {
+				if o.Display == s {
+					out.Default = o.Value
+					break
+				}
+			}
+		}
+	}
+	switch {
+	case out.Hidden && !f.fixed && !b.revealed(out.Key):
+		out.Control = ControlHidden
+	case out.ReadOnly && out.Control != ControlHidden:
+		out.Control = ControlReadOnly
+	}
+	return out
+}
+
+// revealed reports whether a select option can show the field.
+func (b *formBuilder) revealed(key string) bool {
+	for _, f := range b.fields {
+		for _, o := range f.Options {
+			if o.Customization == nil {
+				continue
+			}
+			for _, s := range o.Customization.Show {
+				if s == key {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
