@@ -1,0 +1,119 @@
+package sandbox
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// collector numbers the records of both pipes, enforces the output cap and
+// hands batches to the Emitter. It runs on Run's goroutine only.
+type collector struct {
+	emit    Emitter
+	next    int64 // Seq of the next stored record
+	cap     int64
+	used    int64 // bytes stored so far
+	pending []runbooker.StreamRecord
+
+	dropped      int64 // records dropped by the cap
+	droppedBytes int64
+	lastError    string // text of the last Error record, stored or not
+	exception    string // text of the last Exception frame
+}
+
+func newCollector(spec Spec, emit Emitter) *collector {
+	c := &collector{emit: emit, next: spec.FirstSeq, cap: spec.OutputCap}
+	if c.cap <= 0 {
+		c.cap = DefaultOutputCap
+	}
+	return c
+}
+
+// add takes one chunk of a pipe. It reports whether records are pending.
+func (c *collector) add(ch chunk) bool {
+	if ch.exception != nil {
+		c.exception = *ch.exception
+	}
+	for i := range ch.recs {
+		r := &ch.recs[i]
+		if r.Type == runbooker.StreamError {
+			c.lastError = r.Text
+		}
+		size := int64(len(r.Text) + len(r.Value))
+		if c.dropped > 0 || c.used+size > c.cap {
+			c.dropped++
+			c.droppedBytes += size
+			continue
+		}
+		c.used += size
+		r.Seq = c.next
+		c.next++
+		if c.pending == nil {
+			c.pending = make([]runbooker.StreamRecord, 0, BatchRecords)
+		}
+		c.pending = append(c.pending, *r)
+		if len(c.pending) == BatchRecords {
+			c.flush()
+		}
+	}
+	return len(c.pending) > 0
+}
+
+// note adds a record the sandbox itself writes (a Warning about dropped
+// output, for example). It is not subject to the cap: saying that output
+// was lost must never be lost itself.
+func (c *collector) note(typ runbooker.StreamType, text string) {
+	c.pending = append(c.pending, runbooker.StreamRecord{
+		Seq: c.next, Time: time.Now(), Type: typ, Text: text,
+	})
+	c.next++
+}
+
+// flush hands the pending records to the Emitter.
+func (c *collector) flush() {
+	if len(c.pending) == 0 {
+		return
+	}
+	batch := c.pending
+	c.pending = nil
+	c.emit(batch)
+}
+
+// finish adds the Warning about dropped records, if any, and flushes.
+func (c *collector) finish() {
+	if c.dropped > 0 {
+		c.note(runbooker.StreamWarning, fmt.Sprintf(
+			"Output limit of %s reached: %d records (%d bytes) were dropped.",
+			formatBytes(c.cap), c.dropped, c.droppedBytes))
+	}
+	for len(c.pending) > BatchRecords { // notes may have overfilled it
+		batch := c.pending[:BatchRecords:BatchRecords]
+		c.pending = c.pending[BatchRecords:]
+		c.emit(batch)
+	}
+	c.flush()
+}
+
+// failure is the exception message of a process that ended with state
+// (for example "exit status 2").
+func (c *collector) failure(state string) string {
+	switch {
+	case oneLine(c.exception) != "":
+		return oneLine(c.exception)
+	case oneLine(c.lastError) != "":
+		return oneLine(c.lastError) + " (" + state + ")"
+	}
+	return state
+}
+
+// formatBytes writes a byte count the way an operator reads it.
+func formatBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}

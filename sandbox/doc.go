@@ -1,0 +1,61 @@
+// Package sandbox runs one attempt of a runbook job as a child process and
+// turns what it writes into stream records (DESIGN.md §6).
+//
+// Each attempt gets a fresh temporary directory (working directory, HOME and
+// TMPDIR; removed afterwards), a scrubbed environment, its own process group
+// (a job object on Windows) so that stopping it kills every process it
+// started, and the runbook's parameters in the form its language expects:
+//
+//   - Bash: argv "--Name value" and environment variables RB_PARAM_<Name>.
+//   - Python: keyword arguments of a top-level main(...) when the script
+//     defines one, else argv "--Name value"; an embedded launcher (see
+//     launcher.py) imports the script and reports an uncaught exception as
+//     "Type: message".
+//   - PowerShell: named parameters splatted by an embedded host script (see
+//     host.ps1) that carries every PowerShell stream as framed records.
+//
+// In argv and environment variables, strings pass as they are, booleans as
+// true/false, numbers in plain decimal, date-times as ISO 8601 strings, and
+// arrays and objects as one JSON-encoded argument.
+//
+// # Line protocol
+//
+// stderr: every line is an Error record.
+//
+// stdout: a line starting with "VERBOSE: ", "WARNING: ", "DEBUG: ",
+// "ERROR: ", "PROGRESS: " or "INFORMATION: " is a record of that stream with
+// the prefix removed; a frame line (below) is what it says; any other line is
+// an Output record. Every line is one record, empty lines included; a
+// trailing "\r" is removed; invalid UTF-8 and NUL bytes become U+FFFD. A plain
+// line longer than MaxLineBytes is split into several records of the same
+// stream.
+//
+// # Frame lines
+//
+// A frame line is the four bytes "\x1eRB:" (ASCII record separator, then
+// "RB:") followed by one JSON object and the end of the line:
+//
+//	\x1eRB:{"t":"Output","text":"2 users","value":[{"id":1},{"id":2}]}
+//
+// Fields (unknown ones are ignored):
+//
+//   - "t": a stream type (Output, Error, Warning, Verbose, Debug, Progress,
+//     Information; any letter case), giving one record of that stream; or
+//     "Exception", which is no record: its text becomes the job's exception
+//     message if the process exits non-zero (the last one wins).
+//   - "text": the record text; it may hold newlines and stays one record.
+//     When it is absent and a value is present, the value's JSON is the text.
+//   - "value": optional structured output, stored as the record's value;
+//     null is the same as absent.
+//
+// A line that starts with the marker but does not hold a valid frame is an
+// Output record of the line without its leading "\x1e". Frame lines may be up
+// to MaxFrameBytes long; a longer one is dropped with a Warning record.
+// Frames are read on stdout only.
+//
+// # Exceptions
+//
+// Exit status 0 is Completed. Otherwise the job is Failed with, in order of
+// preference: the last Exception frame; the text of the last Error record
+// plus " (exit status N)"; or "exit status N". Texts are made one line.
+package sandbox

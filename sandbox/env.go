@@ -1,0 +1,61 @@
+package sandbox
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// environment builds a runbook's scrubbed environment: the allow-listed
+// variables of the worker (see allowedEnv), the sandbox's own, then extra
+// (parameters, language settings) and finally the caller's Spec.Env. Nothing
+// else of the worker's environment, RUNBOOKER_* settings included, reaches
+// the runbook. Later entries win (os/exec keeps the last of duplicate keys).
+func environment(dir, pathPrefix string, extra []string, spec Spec) []string {
+	env := make([]string, 0, 16+len(extra)+len(spec.Env))
+	for _, kv := range os.Environ() {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" || !allowedEnv(k) {
+			continue
+		}
+		if pathPrefix != "" && envKeyEqual(k, "PATH") {
+			v = pathPrefix + string(os.PathListSeparator) + v
+		}
+		env = append(env, k+"="+v)
+	}
+	for _, k := range homeEnv {
+		env = append(env, k+"="+dir)
+	}
+	if spec.JobID != "" {
+		env = append(env, "RB_JOB_ID="+spec.JobID)
+	}
+	env = append(env, extra...)
+	for k, v := range spec.Env {
+		env = append(env, k+"="+v)
+	}
+	return env
+}
+
+// allowedEnv reports whether the worker's variable k may reach a runbook.
+func allowedEnv(k string) bool {
+	for _, a := range allowEnv {
+		if envKeyEqual(k, a) {
+			return true
+		}
+	}
+	return hasPrefixFold(k, "LC_")
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && envKeyEqual(s[:len(prefix)], prefix)
+}
+
+// interpreterPath is the PATH prefix that makes a runbook's own "python3"
+// (and friends) find the real interpreters rather than version-manager shims,
+// which break when HOME points to the job's directory.
+func interpreterPath(real, found string) string {
+	if real == "" || found == "" || filepath.Dir(real) == filepath.Dir(found) {
+		return ""
+	}
+	return filepath.Dir(real)
+}

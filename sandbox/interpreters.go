@@ -1,0 +1,186 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	_ "embed"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// launcherPy is the Python launcher, passed with -c so no file is written
+// for it.
+//
+//go:embed launcher.py
+var launcherPy string
+
+// hostPs1 is the PowerShell host script, written next to the runbook.
+//
+//go:embed host.ps1
+var hostPs1 []byte
+
+// Interpreters holds the absolute paths of the real interpreter binaries of
+// one worker. An empty path means that language cannot run here.
+type Interpreters struct {
+	Bash              string
+	Python            string
+	PowerShell        string // pwsh, PowerShell 7
+	WindowsPowerShell string // powershell.exe 5.1, Windows only
+
+	// pathPrefix goes before the runbook's PATH so that its own calls of
+	// python3 reach Python rather than a version-manager shim.
+	pathPrefix string
+}
+
+// ResolveInterpreters finds the interpreters on PATH, once per worker. It
+// resolves symbolic links and asks Python for its real executable, because a
+// version-manager shim (pyenv, asdf) costs tens to hundreds of milliseconds
+// on every start.
+func ResolveInterpreters() Interpreters {
+	var in Interpreters
+	in.Bash = resolveLink(lookPath("bash"))
+	for _, name := range []string{"python3", "python"} {
+		found := lookPath(name)
+		if found == "" {
+			continue
+		}
+		if real := askPython(found); real != "" {
+			in.Python = real
+			in.pathPrefix = interpreterPath(real, found)
+			break
+		}
+	}
+	in.PowerShell = resolveLink(lookPath("pwsh"))
+	if runtime.GOOS == "windows" {
+		in.WindowsPowerShell = resolveLink(lookPath("powershell"))
+	}
+	return in
+}
+
+func lookPath(name string) string {
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return ""
+	}
+	if abs, err := filepath.Abs(p); err == nil {
+		return abs
+	}
+	return p
+}
+
+func resolveLink(p string) string {
+	if p == "" {
+		return ""
+	}
+	if real, err := filepath.EvalSymlinks(p); err == nil {
+		return real
+	}
+	return p
+}
+
+// askPython runs the interpreter found on PATH once and returns the binary
+// it really is; "" when it does not answer (a Windows store stub, a broken
+// shim).
+func askPython(found string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, found, "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		return ""
+	}
+	real := string(bytes.TrimSpace(out))
+	if fi, err := os.Stat(real); err != nil || fi.IsDir() || !filepath.IsAbs(real) {
+		return ""
+	}
+	return resolveLink(real)
+}
+
+// plan is how one job's process is started.
+type plan struct {
+	path  string            // interpreter binary
+	args  []string          // arguments after argv[0]
+	files map[string][]byte // written into the job directory
+	env   []string          // variables for this language and these parameters
+}
+
+// Script, launcher and parameter file names inside the job directory.
+const (
+	scriptBase = "runbook"
+	paramsFile = "params.json"
+	hostFile   = "rbhost.ps1"
+)
+
+// planFor decides the command line of spec's job in directory dir.
+func (in Interpreters) planFor(spec Spec, dir string) (plan, error) {
+	script := scriptBase + spec.Language.Ext()
+	switch spec.Language {
+	case runbooker.LangBash:
+		argv, err := argvParams(spec.Params)
+		if err != nil {
+			return plan{}, err
+		}
+		p := plan{path: in.Bash, args: append([]string{script}, argv...),
+			files: map[string][]byte{script: spec.Script}}
+		for _, k := range paramNames(spec.Params) {
+			v, _ := argString(spec.Params[k]) // argvParams checked it
+			p.env = append(p.env, "RB_PARAM_"+k+"="+v)
+		}
+		return p, in.need(p.path, "bash")
+	case runbooker.LangPython:
+		p := plan{path: in.Python, files: map[string][]byte{script: spec.Script},
+			env: []string{"PYTHONUTF8=1", "PYTHONIOENCODING=utf-8"}}
+		params := ""
+		if len(spec.Params) > 0 {
+			js, err := pythonParamsJSON(spec.Params)
+			if err != nil {
+				return plan{}, err
+			}
+			p.files[paramsFile], params = js, paramsFile
+		}
+		p.args = []string{"-B", "-c", launcherPy, script, params}
+		return p, in.need(p.path, "python3")
+	case runbooker.LangPowerShell:
+		p := plan{path: in.PowerShell, env: []string{"POWERSHELL_TELEMETRY_OPTOUT=1", "POWERSHELL_UPDATECHECK=Off"}}
+		name := "pwsh"
+		switch strings.ToLower(spec.PowerShell) {
+		case "", "pwsh":
+		case "powershell":
+			p.path, name = in.WindowsPowerShell, "powershell.exe (Windows PowerShell 5.1)"
+		default:
+			return plan{}, fmt.Errorf("unknown PowerShell edition %q (want pwsh or powershell)", spec.PowerShell)
+		}
+		js, err := powerShellParamsJSON(spec.Params)
+		if err != nil {
+			return plan{}, err
+		}
+		src := spec.Script
+		if !bytes.HasPrefix(src, utf8BOM) { // Windows PowerShell reads BOM-less scripts as ANSI
+			src = append(append([]byte{}, utf8BOM...), src...)
+		}
+		p.files = map[string][]byte{script: src, hostFile: hostPs1, paramsFile: js}
+		p.args = []string{"-NoLogo", "-NoProfile", "-NonInteractive"}
+		if runtime.GOOS == "windows" {
+			p.args = append(p.args, "-ExecutionPolicy", "Bypass")
+		}
+		p.args = append(p.args, "-File", filepath.Join(dir, hostFile),
+			"-ScriptPath", filepath.Join(dir, script), "-ParamsPath", filepath.Join(dir, paramsFile))
+		return p, in.need(p.path, name)
+	}
+	return plan{}, fmt.Errorf("unsupported runbook language %q", spec.Language)
+}
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+func (in Interpreters) need(path, name string) error {
+	if path == "" {
+		return fmt.Errorf("no %s interpreter is installed on this worker", name)
+	}
+	return nil
+}

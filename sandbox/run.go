@@ -1,0 +1,266 @@
+package sandbox
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// Run runs one attempt of a job to its end and reports how it ended. It
+// blocks until the runbook's process tree is gone and every record has been
+// passed to emit. Cancelling ctx stops the job: its process tree is killed
+// and the status is Stopped.
+func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result {
+	if emit == nil {
+		emit = func([]runbooker.StreamRecord) {}
+	}
+	if ctx.Err() != nil {
+		return Result{Status: runbooker.StatusStopped, ExitCode: -1, NextSeq: spec.FirstSeq}
+	}
+	dir, err := os.MkdirTemp("", "rb-"+dirSafe(spec.JobID)+"-")
+	if err != nil {
+		return failed(spec, "cannot create the job directory: %v", err)
+	}
+	defer removeJobDir(dir)
+	p, err := in.planFor(spec, dir)
+	if err != nil {
+		return failed(spec, "%v", err)
+	}
+	names := make([]string, 0, len(p.files))
+	for name, content := range p.files {
+		if err := os.WriteFile(filepath.Join(dir, name), content, 0o600); err != nil {
+			return failed(spec, "cannot write the runbook: %v", err)
+		}
+		names = append(names, name)
+	}
+	if err := handOver(dir, names, spec.RunAs); err != nil {
+		return failed(spec, "cannot hand the job directory to the RunAs user: %v", err)
+	}
+
+	cmd := exec.Command(p.path, p.args...)
+	cmd.Dir = dir
+	cmd.Env = environment(dir, in.pathPrefix, p.env, spec)
+	grp, err := newProcGroup(cmd, spec.RunAs)
+	if err != nil {
+		return failed(spec, "%v", err)
+	}
+	defer grp.close()
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return failed(spec, "cannot create a pipe: %v", err)
+	}
+	defer outR.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		outW.Close()
+		return failed(spec, "cannot create a pipe: %v", err)
+	}
+	defer errR.Close()
+	cmd.Stdout, cmd.Stderr = outW, errW
+	err = cmd.Start()
+	outW.Close() // the child has its own copies now
+	errW.Close()
+	if err != nil {
+		return failed(spec, "cannot start %s: %v", filepath.Base(p.path), err)
+	}
+	if err := grp.started(cmd.Process); err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		return failed(spec, "cannot contain the runbook process: %v", err)
+	}
+	if spec.OnStart != nil {
+		spec.OnStart(cmd.Process.Pid)
+	}
+	j := &job{spec: spec, cmd: cmd, grp: grp, out: outR, err: errR, col: newCollector(spec, emit)}
+	return j.supervise(ctx)
+}
+
+// job is one started process and what Run knows about it.
+type job struct {
+	spec     Spec
+	cmd      *exec.Cmd
+	grp      *procGroup
+	out, err *os.File // read ends of stdout and stderr
+	col      *collector
+
+	mu     sync.Mutex
+	reaped bool // the main process was reaped: its group id may be reused
+}
+
+type endReason int
+
+const (
+	ranToEnd endReason = iota
+	stoppedByCaller
+	timedOut
+)
+
+// supervise reads the output, enforces the timeout, stops the job when ctx
+// ends and waits for everything to finish.
+func (j *job) supervise(ctx context.Context) Result {
+	msgs := make(chan chunk, 8)
+	for _, r := range []struct {
+		f      *os.File
+		stderr bool
+	}{{j.out, false}, {j.err, true}} {
+		go func() {
+			newLineReader(r.stderr).run(r.f, func(c chunk) { msgs <- c })
+			msgs <- chunk{done: true}
+		}()
+	}
+	exited := make(chan struct{})
+	go j.wait(exited)
+
+	var reason endReason
+	var timeoutC, graceC, drainC <-chan time.Time
+	if j.spec.Timeout > 0 {
+		t := time.NewTimer(j.spec.Timeout)
+		defer t.Stop()
+		timeoutC = t.C
+	}
+	flushT := time.NewTimer(BatchDelay)
+	flushT.Stop()
+	defer flushT.Stop()
+	armed := false
+	stop := func(why endReason) {
+		if reason == ranToEnd {
+			reason = why
+		}
+		j.signal(false)
+		t := time.NewTimer(KillGrace)
+		graceC = t.C
+	}
+	ctxDone := ctx.Done()
+	open, exitedC := 2, exited
+	for open > 0 || exitedC != nil {
+		select {
+		case c := <-msgs:
+			if c.done {
+				open--
+			} else if j.col.add(c) && !armed {
+				flushT.Reset(BatchDelay)
+				armed = true
+			}
+		case <-flushT.C:
+			armed = false
+			j.col.flush()
+		case <-ctxDone:
+			ctxDone = nil
+			stop(stoppedByCaller)
+		case <-timeoutC:
+			timeoutC = nil
+			stop(timedOut)
+		case <-graceC:
+			graceC = nil
+			j.signal(true)
+		case <-exitedC:
+			exitedC = nil
+			t := time.NewTimer(DrainDelay)
+			defer t.Stop()
+			drainC = t.C
+		case <-drainC:
+			drainC = nil
+			now := time.Now()
+			_ = j.out.SetReadDeadline(now)
+			_ = j.err.SetReadDeadline(now)
+			j.col.note(runbooker.StreamWarning, "Output written after the runbook ended was not collected: "+
+				"a process that left the job's process group kept its output open.")
+		}
+	}
+	j.col.finish()
+	return j.result(reason)
+}
+
+// wait waits for the main process to end, then kills what is left of its
+// group: a job owns nothing once its main process is gone, and a leftover
+// background process would hold the output pipes open.
+func (j *job) wait(exited chan<- struct{}) {
+	peeked := peekExit(j.cmd.Process.Pid)
+	if peeked {
+		j.sweep()
+	}
+	_ = j.cmd.Wait()
+	if !peeked {
+		j.sweep()
+	}
+	close(exited)
+}
+
+func (j *job) sweep() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if !j.reaped {
+		j.grp.kill()
+		j.reaped = true
+	}
+}
+
+// signal asks (hard: forces) the process tree to end, unless it is gone.
+func (j *job) signal(hard bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	switch {
+	case j.reaped:
+	case hard:
+		j.grp.kill()
+	default:
+		j.grp.terminate()
+	}
+}
+
+func (j *job) result(reason endReason) Result {
+	state := j.cmd.ProcessState
+	res := Result{ExitCode: state.ExitCode(), Dropped: j.col.dropped, NextSeq: j.col.next}
+	switch {
+	case reason == stoppedByCaller:
+		res.Status = runbooker.StatusStopped
+	case reason == timedOut:
+		res.Status = runbooker.StatusFailed
+		res.Exception = fmt.Sprintf("The job exceeded its runtime limit of %s and was stopped.", j.spec.Timeout)
+	case state.Success():
+		res.Status = runbooker.StatusCompleted
+	default:
+		res.Status = runbooker.StatusFailed
+		res.Exception = j.col.failure(state.String())
+	}
+	return res
+}
+
+func failed(spec Spec, format string, args ...any) Result {
+	return Result{Status: runbooker.StatusFailed, Exception: fmt.Sprintf(format, args...),
+		ExitCode: -1, NextSeq: spec.FirstSeq}
+}
+
+// dirSafe keeps the characters of a job id that are safe in a file name.
+func dirSafe(id string) string {
+	id = strings.Map(func(r rune) rune {
+		if r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return -1
+	}, id)
+	return id[:min(len(id), 36)]
+}
+
+// removeJobDir removes a job directory even where the runbook took away
+// permissions.
+func removeJobDir(dir string) {
+	if os.RemoveAll(dir) == nil {
+		return
+	}
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			_ = os.Chmod(p, 0o700)
+		}
+		return nil
+	})
+	_ = os.RemoveAll(dir)
+}
