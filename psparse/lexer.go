@@ -328,6 +328,7 @@ func (l *lexer) dot() {
 		l.word()
 	default:
 		l.emit(Operator, l.off, l.off+1, ".")
+		l.member = false // dot-sourcing: a command follows, not a member
 	}
 }
 
