@@ -206,7 +206,9 @@ func applyHelp(md *Metadata, src []byte, b *helpBlock) map[string]string {
 		case "NOTES":
 			md.Notes = joinText(md.Notes, text)
 		case "EXAMPLE":
-			md.Examples = append(md.Examples, text)
+			if text != "" {
+				md.Examples = append(md.Examples, text)
+			}
 		case "PARAMETER":
 			if key := strings.ToLower(strings.TrimPrefix(s.arg, "$")); params[key] == "" {
 				params[key] = text
