@@ -244,7 +244,7 @@ func (b *formBuilder) applyListItem(l *layer, item *jnode) {
 		return
 	}
 	b.uiCount++
-	f := &fieldState{Field: Field{Key: "_ui" + strconv.Itoa(b.uiCount), Label: "Option " + strconv.Itoa(b.uiCount), Control: ControlSelect, UIOnly: true}}
+	f := &fieldState{Field: Field{Key: "ui:" + strconv.Itoa(b.uiCount), Label: "Option " + strconv.Itoa(b.uiCount), Control: ControlSelect, UIOnly: true}}
 	b.fields = append(b.fields, f)
 	b.applyItem(l, f, item)
 }

@@ -154,10 +154,10 @@ func TestTemplatesRefAndUIOnlyItems(t *testing.T) {
 	if len(warnings) != 0 {
 		t.Fatalf("warnings: %v", warnings)
 	}
-	if want := []string{"GivenName", "CompanyName", "_ui1", "StreetAddress", "City", "CallerName"}; !reflect.DeepEqual(keys(form), want) {
+	if want := []string{"GivenName", "CompanyName", "ui:1", "StreetAddress", "City", "CallerName"}; !reflect.DeepEqual(keys(form), want) {
 		t.Errorf("order = %v, want %v", keys(form), want)
 	}
-	loc := fieldByKey(t, form, "_ui1")
+	loc := fieldByKey(t, form, "ui:1")
 	if !loc.UIOnly || loc.Name != "" || loc.Label != "Office Location" || loc.Control != ControlSelect || len(loc.Options) != 2 {
 		t.Fatalf("location = %+v", loc)
 	}
@@ -244,10 +244,10 @@ func TestParameterListUnnamedSelect(t *testing.T) {
 		  ]}, "Default": "Turn into shared mailbox"}]}`),
 	}
 	form, _ := BuildForm(meta, "rjgit-user_mail_convert-to-shared-mailbox", nil)
-	if want := []string{"UserName", "delegateTo", "Remove", "_ui1", "AutoMapping", "RegularLicenseGroup", "Extra"}; !reflect.DeepEqual(keys(form), want) {
+	if want := []string{"UserName", "delegateTo", "Remove", "ui:1", "AutoMapping", "RegularLicenseGroup", "Extra"}; !reflect.DeepEqual(keys(form), want) {
 		t.Errorf("order = %v, want %v", keys(form), want)
 	}
-	action := fieldByKey(t, form, "_ui1")
+	action := fieldByKey(t, form, "ui:1")
 	if action.Default != "Turn into shared mailbox" || action.Options[1].Value != "Turn back into regular mailbox" {
 		t.Errorf("action = %+v", action)
 	}

@@ -32,7 +32,7 @@ const (
 // Field is one entry of a Form: a runbook parameter, or a UI-only item (a
 // select that only changes other fields) that is never submitted.
 type Field struct {
-	Key         string              `json:"key"`            // unique in the form: the parameter name, or "_ui<n>"
+	Key         string              `json:"key"`            // unique in the form: the parameter name, or "ui:<n>" for UI-only items
 	Name        string              `json:"name,omitempty"` // parameter name as declared; empty for UI-only items
 	Label       string              `json:"label"`
 	Control     string              `json:"control"`

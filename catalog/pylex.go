@@ -146,17 +146,17 @@ func (l *pyLexer) token(space bool) (pyToken, error) {
 	return tok, nil
 }
 
-var pyOps3 = []string{"**=", "//=", ">>=", "<<=", "..."}
-var pyOps2 = []string{"**", "//", "->", ":=", "==", "!=", "<=", ">=", "<<", ">>", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "@="}
-
+// opLen returns the length of the operator at the start of b.
 func opLen(b []byte) int {
-	for _, op := range pyOps3 {
-		if len(b) >= 3 && string(b[:3]) == op {
+	if len(b) >= 3 {
+		switch string(b[:3]) {
+		case "**=", "//=", ">>=", "<<=", "...":
 			return 3
 		}
 	}
-	for _, op := range pyOps2 {
-		if len(b) >= 2 && string(b[:2]) == op {
+	if len(b) >= 2 {
+		switch string(b[:2]) {
+		case "**", "//", "->", ":=", "==", "!=", "<=", ">=", "<<", ">>", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "@=":
 			return 2
 		}
 	}
