@@ -15,6 +15,7 @@ const maxNesting = 200
 // lexer turns source bytes into tokens. It keeps a stack of unclosed
 // brackets so unbalanced input is reported where it goes wrong.
 type lexer struct {
+	str     string // src as a string, shared by every token's Text
 	src     []byte
 	pos     *positions
 	off     int
@@ -47,7 +48,7 @@ func Tokenize(src []byte) ([]Token, error) {
 
 func newLexer(src []byte) *lexer {
 	p := newPositions(src)
-	return &lexer{src: src, pos: p, off: p.lineStarts[0], toks: make([]Token, 0, len(src)/6+8)}
+	return &lexer{src: src, str: string(src), pos: p, off: p.lineStarts[0], toks: make([]Token, 0, len(src)/6+8)}
 }
 
 func (l *lexer) run() *runbooker.ParseError {
@@ -81,7 +82,7 @@ func (l *lexer) scan(stop int) (err *runbooker.ParseError, eof bool) {
 // emit appends a token covering src[start:end] with the given value.
 func (l *lexer) emit(k Kind, start, end int, value string) {
 	line, col := l.pos.at(start)
-	l.toks = append(l.toks, Token{Kind: k, Text: string(l.src[start:end]), Value: value, Line: line, Col: col, Offset: start, End: end})
+	l.toks = append(l.toks, Token{Kind: k, Text: l.str[start:end], Value: value, Line: line, Col: col, Offset: start, End: end})
 	l.off = end
 	l.member = k == Operator && (value == "." || value == "::" || value == "?.")
 }
@@ -89,10 +90,10 @@ func (l *lexer) emit(k Kind, start, end int, value string) {
 // emitSub appends a token whose value is the part src[vs:ve] of its text.
 func (l *lexer) emitSub(k Kind, start, end, vs, ve int) {
 	line, col := l.pos.at(start)
-	text := string(l.src[start:end])
-	l.toks = append(l.toks, Token{Kind: k, Text: text, Value: text[vs-start : ve-start], Line: line, Col: col, Offset: start, End: end})
+	value := l.str[vs:ve]
+	l.toks = append(l.toks, Token{Kind: k, Text: l.str[start:end], Value: value, Line: line, Col: col, Offset: start, End: end})
 	l.off = end
-	l.member = false
+	l.member = k == Operator && (value == "::" || value == "?.")
 }
 
 func (l *lexer) peek(i int) byte {
@@ -188,7 +189,7 @@ func (l *lexer) next() *runbooker.ParseError {
 		return nil
 	}
 	if op := l.operatorLen(); op > 0 {
-		l.emit(Operator, l.off, l.off+op, string(l.src[l.off:l.off+op]))
+		l.emitSub(Operator, l.off, l.off+op, l.off, l.off+op)
 		return nil
 	}
 	if c >= utf8.RuneSelf {
@@ -283,7 +284,7 @@ func (l *lexer) dash(width int) {
 				break
 			}
 		}
-		name := string(l.src[i:j])
+		name := l.str[i:j]
 		if lower := strings.ToLower(name); isOperatorName(lower) {
 			l.emit(Operator, start, j, lower)
 			return

@@ -76,9 +76,11 @@ func (l *lexer) singleQuoted(start, qw int) *runbooker.ParseError {
 
 // doubleQuoted reads an expandable string: backtick escapes, doubled
 // quotes and $(…) subexpressions, which may contain anything, strings too.
+// The value is a slice of the source unless an escape changes it.
 func (l *lexer) doubleQuoted(start, qw int) *runbooker.ParseError {
 	i := start + qw
-	buf := make([]byte, 0, 32)
+	var buf []byte
+	seg := i
 	for i < len(l.src) {
 		c := l.src[i]
 		switch {
@@ -86,7 +88,9 @@ func (l *lexer) doubleQuoted(start, qw int) *runbooker.ParseError {
 			if i+1 >= len(l.src) {
 				return l.pos.errorAt(start, "unterminated string: missing closing quote (\")")
 			}
+			buf = append(buf, l.src[seg:i]...)
 			buf, i = l.escape(buf, i)
+			seg = i
 			continue
 		case c == '$' && l.peek(i+1) == '(':
 			err, eof := l.subexpression(i)
@@ -96,20 +100,23 @@ func (l *lexer) doubleQuoted(start, qw int) *runbooker.ParseError {
 			if eof {
 				return l.pos.errorAt(start, "unterminated string: missing closing quote (\")")
 			}
-			buf = append(buf, l.src[i:l.off]...)
 			i = l.off
 			continue
 		}
 		if q, w := l.quoteAt(i, true); q {
 			if q2, w2 := l.quoteAt(i+w, true); q2 {
-				buf = append(buf, '"')
+				buf = append(append(buf, l.src[seg:i]...), '"')
 				i += w + w2
+				seg = i
 				continue
 			}
-			l.emit(ExpandableString, start, i+w, string(buf))
+			if buf == nil {
+				l.emitSub(ExpandableString, start, i+w, start+qw, i)
+			} else {
+				l.emit(ExpandableString, start, i+w, string(append(buf, l.src[seg:i]...)))
+			}
 			return nil
 		}
-		buf = append(buf, c)
 		i++
 	}
 	return l.pos.errorAt(start, "unterminated string: missing closing quote (\")")
@@ -197,31 +204,33 @@ func (l *lexer) hereString(start, hw int, expandable bool) *runbooker.ParseError
 		return l.pos.errorAt(i, "no characters are allowed after a here-string header but before the end of the line")
 	}
 	content := i
-	var buf []byte
+	var buf []byte // the value so far, once an escape made it differ from the source
+	seg := i
 	lineStart := true
 	for i < len(l.src) {
 		if lineStart {
 			if q, w := l.quoteAt(i, expandable); q && l.peek(i+w) == '@' {
 				k := HereString
-				var val string
 				if expandable {
-					k, val = ExpandableHereString, string(trimBreak(buf))
-				} else {
-					val = string(trimBreak(l.src[content:i]))
+					k = ExpandableHereString
 				}
-				l.emit(k, start, i+w+1, val)
+				if buf == nil {
+					l.emitSub(k, start, i+w+1, content, content+len(trimBreak(l.src[content:i])))
+				} else {
+					l.emit(k, start, i+w+1, string(trimBreak(append(buf, l.src[seg:i]...))))
+				}
 				return nil
 			}
 		}
 		c := l.src[i]
 		lineStart = c == '\n' || (c == '\r' && l.peek(i+1) != '\n')
-		if !expandable {
-			i++
-			continue
-		}
 		switch {
+		case !expandable:
+			i++
 		case c == '`' && i+1 < len(l.src):
+			buf = append(buf, l.src[seg:i]...)
 			buf, i = l.escape(buf, i)
+			seg = i
 		case c == '$' && l.peek(i+1) == '(':
 			err, eof := l.subexpression(i)
 			if err != nil {
@@ -231,10 +240,8 @@ func (l *lexer) hereString(start, hw int, expandable bool) *runbooker.ParseError
 				i = len(l.src)
 				continue
 			}
-			buf = append(buf, l.src[i:l.off]...)
 			i = l.off
 		default:
-			buf = append(buf, c)
 			i++
 		}
 	}
@@ -264,7 +271,11 @@ func (l *lexer) bracket() {
 			j := l.skipBlanks(end)
 			switch {
 			case l.peek(j) == ']':
-				l.emit(Type, start, j+1, string(stripBlanks(l.src[i:end])))
+				if bytes.IndexAny(l.src[i:end], " \t") < 0 {
+					l.emitSub(Type, start, j+1, i, end)
+				} else {
+					l.emit(Type, start, j+1, string(stripBlanks(l.src[i:end])))
+				}
 				return
 			case l.peek(j) == '(' && plain:
 				l.stack = append(l.stack, opener{off: start, close: ']', attr: true})
@@ -285,9 +296,6 @@ func (l *lexer) skipBlanks(i int) int {
 }
 
 func stripBlanks(b []byte) []byte {
-	if bytes.IndexAny(b, " \t") < 0 {
-		return b
-	}
 	out := make([]byte, 0, len(b))
 	for _, c := range b {
 		if c != ' ' && c != '\t' {

@@ -206,7 +206,7 @@ func (l *lexer) number() bool {
 		if j == i+2 {
 			return false
 		}
-		u, err := strconv.ParseUint(string(src[i+2:j]), base, 64)
+		u, err := strconv.ParseUint(l.str[i+2:j], base, 64)
 		switch {
 		case err != nil:
 			fv, isFloat = math.Inf(1), true
@@ -240,7 +240,7 @@ func (l *lexer) number() bool {
 				j, isFloat = k, true
 			}
 		}
-		mant := string(src[i:j])
+		mant := l.str[i:j]
 		if !isFloat {
 			var err error
 			if iv, err = strconv.ParseInt(mant, 10, 64); err != nil {
@@ -384,27 +384,35 @@ func isOperatorName(name string) bool {
 	return false
 }
 
+// keywords maps each PowerShell keyword to itself; looking up a converted
+// byte slice does not allocate. Read only.
+var keywords = keywordSet("begin", "break", "catch", "class", "clean", "continue", "data", "define", "do",
+	"dynamicparam", "else", "elseif", "end", "enum", "exit", "filter", "finally", "for",
+	"foreach", "from", "function", "hidden", "if", "in", "param", "process", "return",
+	"static", "switch", "throw", "trap", "try", "until", "using", "var", "while",
+	"workflow", "parallel", "sequence", "inlinescript", "configuration")
+
+func keywordSet(words ...string) map[string]string {
+	m := make(map[string]string, len(words))
+	for _, w := range words {
+		m[w] = w
+	}
+	return m
+}
+
 // keywordOf returns the lower-case keyword spelled by b, or "".
 func keywordOf(b []byte) string {
-	if len(b) < 2 || len(b) > 12 {
+	if len(b) < 2 || len(b) > 13 {
 		return ""
 	}
-	var buf [12]byte
+	var buf [13]byte
 	for i, c := range b {
 		if c >= 'A' && c <= 'Z' {
 			c += 'a' - 'A'
-		} else if !(c >= 'a' && c <= 'z') {
+		} else if c < 'a' || c > 'z' {
 			return ""
 		}
 		buf[i] = c
 	}
-	switch s := string(buf[:len(b)]); s {
-	case "begin", "break", "catch", "class", "clean", "continue", "data", "define", "do",
-		"dynamicparam", "else", "elseif", "end", "enum", "exit", "filter", "finally", "for",
-		"foreach", "from", "function", "hidden", "if", "in", "param", "process", "return",
-		"static", "switch", "throw", "trap", "try", "until", "using", "var", "while",
-		"workflow", "parallel", "sequence", "inlinescript", "configuration":
-		return s
-	}
-	return ""
+	return keywords[string(buf[:len(b)])]
 }
