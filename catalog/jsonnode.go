@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"strings"
+	"unicode/utf16"
 	"unicode/utf8"
 )
 
@@ -193,4 +194,117 @@ func (n *jnode) stringList() ([]string, bool) {
 		out = append(out, s)
 	}
 	return out, true
+}
+
+// str reads a double-quoted string at p.pos. Invalid UTF-8 and lone
+// surrogates become U+FFFD, as encoding/json does.
+func (p *jsonParser) str() (string, error) {
+	start := p.pos
+	p.pos++ // "
+	var b []byte
+	for {
+		if p.pos >= len(p.src) {
+			return "", p.errAt(start, "unterminated string")
+		}
+		c := p.src[p.pos]
+		switch {
+		case c == '"':
+			p.pos++
+			return string(b), nil
+		case c == '\\':
+			if p.pos+1 >= len(p.src) {
+				return "", p.errAt(start, "unterminated string")
+			}
+			esc := p.src[p.pos+1]
+			p.pos += 2
+			switch esc {
+			case '"', '\\', '/':
+				b = append(b, esc)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r, ok := p.hex4(p.pos)
+				if !ok {
+					return "", p.errAt(p.pos-2, `malformed \u escape: want four hex digits`)
+				}
+				p.pos += 4
+				if utf16.IsSurrogate(r) {
+					r2, ok2 := rune(-1), false
+					if p.pos+6 <= len(p.src) && p.src[p.pos] == '\\' && p.src[p.pos+1] == 'u' {
+						r2, ok2 = p.hex4(p.pos + 2)
+					}
+					if dec := utf16.DecodeRune(r, r2); ok2 && dec != utf8.RuneError {
+						p.pos += 6
+						r = dec
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				b = utf8.AppendRune(b, r)
+			default:
+				return "", p.errAt(p.pos-2, "unknown escape \\%c in string", esc)
+			}
+		case c < 0x20 && c != '\t':
+			if c == '\n' || c == '\r' {
+				return "", p.errAt(start, "unterminated string (strings cannot span lines; use \\n)")
+			}
+			return "", p.errAt(p.pos, "control character %#02x in string", c)
+		case c < utf8.RuneSelf:
+			b = append(b, c)
+			p.pos++
+		default:
+			r, size := utf8.DecodeRune(p.src[p.pos:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, p.src[p.pos:p.pos+size]...)
+			}
+			p.pos += size
+		}
+	}
+}
+
+func (p *jsonParser) hex4(at int) (rune, bool) {
+	if at+4 > len(p.src) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.src[at : at+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// position converts a byte offset into a 1-based line and a 1-based column
+// counted in characters.
+func position(src []byte, off int) (line, col int) {
+	if off > len(src) {
+		off = len(src)
+	}
+	line, lineStart := 1, 0
+	for i := 0; i < off; i++ {
+		if src[i] == '\n' {
+			line++
+			lineStart = i + 1
+		}
+	}
+	return line, utf8.RuneCount(src[lineStart:off]) + 1
 }
