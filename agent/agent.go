@@ -1,0 +1,236 @@
+// Package agent is the worker loop shared by the built-in group and by
+// hybrid workers: claim jobs, run each in the sandbox, stream records back,
+// keep leases alive, and report how each attempt ended. Where jobs come from
+// and where reports go is a Transport: in-process calls on the engine for the
+// built-in group, the worker protocol over HTTPS for a hybrid worker.
+package agent
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/sandbox"
+)
+
+// Assignment is a claimed job and the exact source of the version it runs.
+type Assignment struct {
+	Job    *runbooker.Job `json:"job"`
+	Script []byte         `json:"script"`
+}
+
+// Transport is how an agent talks to the control plane. Every call after a
+// claim is fenced by the attempt in its JobRef: ECONFLICT means the attempt
+// was lost and the agent must stop its copy without reporting further.
+type Transport interface {
+	// Claim long-polls for up to limit jobs; it may return none.
+	Claim(ctx context.Context, limit int) ([]Assignment, error)
+	Start(ctx context.Context, ref runbooker.JobRef) error
+	Heartbeat(ctx context.Context, refs []runbooker.JobRef) ([]runbooker.LeaseState, error)
+	Append(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error
+	Finish(ctx context.Context, p runbooker.FinishParams) error
+}
+
+// StopRegistry lets a transport kill a job at once instead of at the next
+// heartbeat (the engine's hub does this for the built-in group).
+type StopRegistry interface {
+	OnStop(jobID string, kill func()) (unregister func())
+}
+
+// Config tunes an agent.
+type Config struct {
+	Capacity       int           // jobs run at once (default 4)
+	HeartbeatEvery time.Duration // lease extension interval (default 10s)
+	MaxRuntime     time.Duration // per-job runtime limit (default 3h, Azure's fair-share limit)
+	OutputCap      int64         // per-job bytes of stream text kept (0: sandbox default)
+	PowerShell     string        // "pwsh" or "powershell"
+	Interpreters   sandbox.Interpreters
+	Stops          StopRegistry // optional
+	Env            func(j *runbooker.Job) map[string]string
+}
+
+// Agent runs jobs from one Transport.
+type Agent struct {
+	t   Transport
+	cfg Config
+	log *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]*run // by job id
+
+	slots    chan struct{}
+	claimCtx context.Context // cancelled when draining: no more claims
+	stopClm  context.CancelFunc
+	jobCtx   context.Context // parent of every job's context
+	stopHB   context.CancelFunc
+	hbDone   chan struct{}
+	wg       sync.WaitGroup // claim loop and running jobs
+}
+
+type run struct {
+	ref    runbooker.JobRef
+	cancel context.CancelCauseFunc
+}
+
+var (
+	errStopRequested = errors.New("stop requested")
+	errLeaseLost     = errors.New("lease lost")
+	errShutdown      = errors.New("worker shut down before the job finished")
+)
+
+// New returns an agent; Start runs it.
+func New(t Transport, cfg Config, log *slog.Logger) *Agent {
+	if cfg.Capacity <= 0 {
+		cfg.Capacity = 4
+	}
+	if cfg.HeartbeatEvery <= 0 {
+		cfg.HeartbeatEvery = 10 * time.Second
+	}
+	if cfg.MaxRuntime <= 0 {
+		cfg.MaxRuntime = 3 * time.Hour
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Agent{t: t, cfg: cfg, log: log, running: map[string]*run{}, slots: make(chan struct{}, cfg.Capacity)}
+}
+
+// Start launches the claim loop and the heartbeat loop.
+func (a *Agent) Start(ctx context.Context) {
+	a.claimCtx, a.stopClm = context.WithCancel(ctx)
+	// Jobs and heartbeats outlive ctx: they end through Stop's drain.
+	a.jobCtx = context.WithoutCancel(ctx)
+	var hbCtx context.Context
+	hbCtx, a.stopHB = context.WithCancel(a.jobCtx)
+	a.hbDone = make(chan struct{})
+	a.wg.Add(1)
+	go a.claimLoop()
+	go a.heartbeatLoop(hbCtx)
+}
+
+// Stop drains: no more claims, running jobs may finish until deadline, then
+// they are stopped (finished as Stopped) and Stop returns.
+func (a *Agent) Stop(deadline time.Duration) {
+	if a.stopClm == nil {
+		return
+	}
+	a.stopClm()
+	done := make(chan struct{})
+	go func() { a.wg.Wait(); close(done) }()
+	t := time.NewTimer(deadline)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		a.mu.Lock()
+		for _, r := range a.running {
+			r.cancel(errShutdown)
+		}
+		a.mu.Unlock()
+		<-done
+	}
+	a.stopHB()
+	<-a.hbDone
+}
+
+// Running returns the attempts this agent is running now.
+func (a *Agent) Running() []runbooker.JobRef {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	refs := make([]runbooker.JobRef, 0, len(a.running))
+	for _, r := range a.running {
+		refs = append(refs, r.ref)
+	}
+	return refs
+}
+
+func (a *Agent) claimLoop() {
+	defer a.wg.Done()
+	backoff := 100 * time.Millisecond
+	for a.claimCtx.Err() == nil {
+		// Take one slot (blocking), then every other free one.
+		select {
+		case a.slots <- struct{}{}:
+		case <-a.claimCtx.Done():
+			return
+		}
+		n := 1
+	more:
+		for n < cap(a.slots) {
+			select {
+			case a.slots <- struct{}{}:
+				n++
+			default:
+				break more
+			}
+		}
+		jobs, err := a.t.Claim(a.claimCtx, n)
+		for i := len(jobs); i < n; i++ {
+			<-a.slots
+		}
+		if err != nil {
+			if a.claimCtx.Err() != nil {
+				return
+			}
+			a.log.Warn("claim failed", "err", err, "retry_in", backoff)
+			select {
+			case <-time.After(backoff):
+			case <-a.claimCtx.Done():
+				return
+			}
+			backoff = min(backoff*2, 10*time.Second)
+			continue
+		}
+		backoff = 100 * time.Millisecond
+		for _, as := range jobs {
+			a.wg.Add(1)
+			go func(as Assignment) {
+				defer a.wg.Done()
+				defer func() { <-a.slots }()
+				a.runJob(as)
+			}(as)
+		}
+	}
+}
+
+func (a *Agent) heartbeatLoop(ctx context.Context) {
+	defer close(a.hbDone)
+	t := time.NewTicker(a.cfg.HeartbeatEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		refs := a.Running()
+		if len(refs) == 0 {
+			continue
+		}
+		states, err := a.t.Heartbeat(ctx, refs)
+		if err != nil {
+			a.log.Warn("heartbeat failed", "err", err)
+			continue
+		}
+		for _, s := range states {
+			switch {
+			case s.Lost:
+				a.cancelJob(s.Ref.ID, errLeaseLost)
+			case s.Status == runbooker.StatusStopping:
+				a.cancelJob(s.Ref.ID, errStopRequested)
+			}
+		}
+	}
+}
+
+func (a *Agent) cancelJob(id string, cause error) {
+	a.mu.Lock()
+	r := a.running[id]
+	a.mu.Unlock()
+	if r != nil {
+		r.cancel(cause)
+	}
+}

@@ -1,0 +1,63 @@
+package agent
+
+import (
+	"context"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/engine"
+)
+
+// Local is the in-process Transport of the built-in worker group: the same
+// agent loop as a hybrid worker, with direct calls on the engine.
+type Local struct {
+	Engine   *engine.Engine
+	Group    string // the group served; all tenants
+	WorkerID string
+	Wait     time.Duration // long-poll length (default 30s)
+}
+
+// Claim implements Transport.
+func (l *Local) Claim(ctx context.Context, limit int) ([]Assignment, error) {
+	wait := l.Wait
+	if wait <= 0 {
+		wait = 30 * time.Second
+	}
+	jobs, err := l.Engine.Claim(ctx, engine.ClaimRequest{Group: l.Group, WorkerID: l.WorkerID, Limit: limit, Wait: wait})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Assignment, 0, len(jobs))
+	for _, j := range jobs {
+		src, err := l.Engine.Store().RunbookContent(ctx, j.TenantID, j.RunbookVersion)
+		if err != nil {
+			// The job is claimed; fail it rather than leave it to the rescuer.
+			_, _ = l.Engine.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
+				Status: runbooker.StatusFailed, Exception: "runbook source not found: " + runbooker.ErrorMessage(err)})
+			continue
+		}
+		out = append(out, Assignment{Job: j, Script: src})
+	}
+	return out, nil
+}
+
+// Start implements Transport.
+func (l *Local) Start(ctx context.Context, ref runbooker.JobRef) error {
+	return l.Engine.StartJob(ctx, ref)
+}
+
+// Heartbeat implements Transport.
+func (l *Local) Heartbeat(ctx context.Context, refs []runbooker.JobRef) ([]runbooker.LeaseState, error) {
+	return l.Engine.Heartbeat(ctx, l.WorkerID, refs)
+}
+
+// Append implements Transport.
+func (l *Local) Append(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
+	return l.Engine.AppendStreams(ctx, ref, recs)
+}
+
+// Finish implements Transport.
+func (l *Local) Finish(ctx context.Context, p runbooker.FinishParams) error {
+	_, err := l.Engine.Finish(ctx, p)
+	return err
+}

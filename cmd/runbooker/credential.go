@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// createCredential stores a new credential and returns it with its secret,
+// which exists nowhere else afterwards.
+func createCredential(ctx context.Context, st runbooker.Store, tenant, name string, role runbooker.Role) (*runbooker.Credential, string, error) {
+	if err := st.EnsureTenant(ctx, tenant); err != nil {
+		return nil, "", err
+	}
+	secret := runbooker.NewSecret()
+	c := &runbooker.Credential{
+		ID: runbooker.NewID(), TenantID: tenant, Name: name, Role: role,
+		SecretHash: runbooker.HashSecret(secret), CreatedAt: time.Now().UTC(),
+	}
+	if err := st.CreateCredential(ctx, c); err != nil {
+		return nil, "", err
+	}
+	return c, secret, nil
+}
+
+// cmdCredential: `credential create` works offline on the data dir so the
+// first admin credential can be made before anything listens.
+func cmdCredential(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("usage: runbooker credential create --name N [--role admin|operator] [--tenant T] [--data DIR]")
+	}
+	fs := newFlagSet("credential create")
+	name := fs.String("name", "", "a name for the credential (recorded as the caller of its jobs)")
+	role := fs.String("role", "admin", "admin or operator")
+	tenant := fs.String("tenant", runbooker.DefaultTenant, "tenant the credential belongs to")
+	dataDir := fs.String("data", "./data", "data directory")
+	db := fs.String("db", "", "database (default sqlite:DATA/runbooker.db)")
+	if _, err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *name == "" {
+		return fmt.Errorf("--name is required")
+	}
+	r := runbooker.Role(*role)
+	if !r.Valid() {
+		return fmt.Errorf("--role must be admin or operator (got %q)", *role)
+	}
+	if *db == "" {
+		*db = "sqlite:" + filepath.Join(*dataDir, "runbooker.db")
+	}
+	st, err := openStore(ctx, *db, *dataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	c, secret, err := createCredential(ctx, st, *tenant, *name, r)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s credential %q in tenant %q; the secret is shown once:\n", c.Role, c.Name, c.TenantID)
+	fmt.Fprintf(stdout, "%s:%s\n", c.ID, secret)
+	return nil
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/demo"
+	rbhttp "github.com/runbooker/runbooker/http"
+)
+
+// firstStart prints what a newcomer needs: on a fresh install an initial
+// admin credential, and with --demo the demo runbooks plus commands to paste.
+func (m *Main) firstStart(ctx context.Context, stdout io.Writer) error {
+	creds, err := m.Store.ListCredentials(ctx, runbooker.DefaultTenant)
+	if err != nil {
+		return err
+	}
+	if !m.Config.Demo {
+		if len(creds) > 0 {
+			return nil
+		}
+		c, secret, err := createCredential(ctx, m.Store, runbooker.DefaultTenant, "initial-admin", runbooker.RoleAdmin)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "First start: created admin credential %q. It is shown once; keep it:\n\n  export RUNBOOKER_CREDENTIAL=%s:%s\n\n", c.Name, c.ID, secret)
+		return nil
+	}
+	// A new demo credential each start; the previous one stops working.
+	for _, c := range creds {
+		if c.Name == "demo" {
+			if err := m.Store.DeleteCredential(ctx, c.TenantID, c.ID); err != nil {
+				return err
+			}
+		}
+	}
+	c, secret, err := createCredential(ctx, m.Store, runbooker.DefaultTenant, "demo", runbooker.RoleAdmin)
+	if err != nil {
+		return err
+	}
+	cred := c.ID + ":" + secret
+	client, err := rbhttp.NewClient(m.URL(), cred, nil)
+	if err != nil {
+		return err
+	}
+	n, failed, err := importDir(ctx, client, demo.Runbooks(), "", io.Discard, stdout)
+	if err != nil {
+		return fmt.Errorf("importing demo runbooks: %w", err)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d demo runbooks failed to import", failed)
+	}
+	url := m.URL()
+	fmt.Fprintf(stdout, `
+Runbooker demo is up at %[1]s with %[2]d runbooks (runbooker runbook list).
+Demo credential (admin, new at every --demo start):
+
+  export RUNBOOKER_SERVER=%[1]s RUNBOOKER_CREDENTIAL=%[3]s
+
+Run one through the RealmJoin-compatible API:
+
+  curl -s -u %[3]s -H 'Content-Type: application/json' \
+    -d '{"UserName":"jane@contoso.com","FirstName":"Jäne","LastName":"Doe","Domains":["contoso.com"]}' \
+    %[1]s/api/external/runbook/user_mail_suggest-mail-aliases/run
+
+or with the CLI:
+
+  runbooker run user_general_new-temporary-password -p UserName=jane@contoso.com -p Length=20
+  runbooker run org_network_check-endpoint -p Port=1     # a failing job
+
+`, url, n, cred)
+	return nil
+}

@@ -1,0 +1,86 @@
+// Command runbooker is Runbooker's single binary: the control plane
+// (serve), the hybrid worker (worker) and the client commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `runbooker — self-hosted runbook automation
+
+Server:
+  runbooker serve [--listen ADDR] [--data DIR] [--db sqlite:PATH] [--demo]
+  runbooker credential create --name N [--role admin|operator] [--tenant T] [--data DIR]
+
+Client (RUNBOOKER_SERVER, RUNBOOKER_CREDENTIAL=ID:SECRET):
+  runbooker run NAME [-p Key=Value]... [--run-on GROUP]
+  runbooker start NAME [-p Key=Value]... [--run-on GROUP]
+  runbooker job status|output|streams|exception|stop|resume|tail ID
+  runbooker job list [--status S] [--runbook NAME]
+  runbooker runbook import DIR [--prefix P]
+  runbooker runbook list|get|delete [NAME]
+
+Measure:
+  runbooker bench [--json] [--jobs N]
+
+Every flag can also be set through an environment variable RUNBOOKER_<FLAG>
+(upper case, '-' as '_'), e.g. RUNBOOKER_LISTEN=0.0.0.0:8080.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	os.Exit(code)
+}
+
+// exitError carries a process exit code through error returns.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = cmdServe(ctx, args[1:], stdout, stderr)
+	case "credential":
+		err = cmdCredential(ctx, args[1:], stdout)
+	case "run":
+		err = cmdRun(ctx, args[1:], stdout, stderr)
+	case "start":
+		err = cmdStart(ctx, args[1:], stdout)
+	case "job":
+		err = cmdJob(ctx, args[1:], stdout, stderr)
+	case "runbook":
+		err = cmdRunbook(ctx, args[1:], stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "runbooker: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	var ee exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &ee):
+		return ee.code
+	default:
+		fmt.Fprintf(stderr, "runbooker %s: %s\n", args[0], errText(err))
+		return 1
+	}
+}

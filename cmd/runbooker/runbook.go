@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/catalog"
+	rbhttp "github.com/runbooker/runbooker/http"
+)
+
+func cmdRunbook(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const use = "usage: runbooker runbook import DIR [--prefix P] | list | get NAME | delete NAME"
+	if len(args) == 0 {
+		return fmt.Errorf(use)
+	}
+	verb := args[0]
+	fset := newFlagSet("runbook " + verb)
+	client := clientFlags(fset)
+	prefix := fset.String("prefix", "", "import: name prefix, e.g. rjgit-")
+	rest, err := parseFlags(fset, args[1:])
+	if err != nil {
+		return err
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	switch {
+	case verb == "import" && len(rest) == 1:
+		n, failed, err := importDir(ctx, c, os.DirFS(rest[0]), *prefix, stdout, stderr)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "imported %d runbooks from %s\n", n, rest[0])
+		if failed > 0 {
+			return fmt.Errorf("%d files could not be imported", failed)
+		}
+		return nil
+	case verb == "list" && len(rest) == 0:
+		rbs, err := c.Runbooks(ctx, runbooker.RunbookFilter{})
+		if err != nil {
+			return err
+		}
+		for _, rb := range rbs {
+			fmt.Fprintf(stdout, "%-60s %-10s %s\n", rb.Name, rb.Language, rb.Synopsis)
+		}
+		return nil
+	case verb == "get" && len(rest) == 1:
+		rb, err := c.Runbook(ctx, rest[0])
+		if err != nil {
+			return err
+		}
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rb)
+	case verb == "delete" && len(rest) == 1:
+		return c.DeleteRunbook(ctx, rest[0])
+	}
+	return fmt.Errorf(use)
+}
+
+// importDir uploads every <scope>/<category>/<name>.<ext> script of fsys.
+// Files that are not scripts are skipped; scripts with a bad path are reported.
+func importDir(ctx context.Context, c *rbhttp.Client, fsys fs.FS, prefix string, stdout, stderr io.Writer) (imported, failed int, err error) {
+	err = fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if strings.HasPrefix(d.Name(), ".") && path != "." {
+				return fs.SkipDir
+			}
+			return nil
+		}
+		lang, ok := runbooker.LanguageFromExt(path)
+		if !ok {
+			return nil
+		}
+		name, _, err := catalog.PathToName(prefix, path)
+		if err != nil {
+			fmt.Fprintf(stderr, "skipped %s: %v\n", filepath.FromSlash(path), err)
+			failed++
+			return nil
+		}
+		src, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		rb, err := c.PutRunbook(ctx, name.Full, lang, src)
+		if err != nil {
+			fmt.Fprintf(stderr, "failed %s: %s\n", name, errText(err))
+			failed++
+			return nil
+		}
+		note := ""
+		if rb.ParseError != nil {
+			note = " (parse error: " + rb.ParseError.Error() + ")"
+		}
+		fmt.Fprintf(stdout, "%s%s\n", name, note)
+		imported++
+		return nil
+	})
+	return imported, failed, err
+}

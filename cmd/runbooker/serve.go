@@ -1,0 +1,201 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/agent"
+	"github.com/runbooker/runbooker/engine"
+	rbhttp "github.com/runbooker/runbooker/http"
+	"github.com/runbooker/runbooker/sandbox"
+	"github.com/runbooker/runbooker/sqlite"
+)
+
+// ServeConfig is the validated configuration of `runbooker serve`.
+type ServeConfig struct {
+	Listen        string
+	DataDir       string
+	DB            string // sqlite:PATH or postgres://…
+	Demo          bool
+	RunWait       time.Duration
+	LeaseTTL      time.Duration
+	Retention     time.Duration
+	CloudCapacity int
+	MaxRuntime    time.Duration
+	OutputCap     int64
+	Drain         time.Duration
+	LogLevel      string
+}
+
+func serveFlags(args []string) (ServeConfig, error) {
+	var c ServeConfig
+	fs := newFlagSet("serve")
+	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&c.DataDir, "data", "./data", "data directory (SQLite database, master key)")
+	fs.StringVar(&c.DB, "db", "", "database: sqlite:PATH (default sqlite:DATA/runbooker.db) or postgres://…")
+	fs.BoolVar(&c.Demo, "demo", false, "import the demo runbooks and print ready-to-paste commands")
+	fs.DurationVar(&c.RunWait, "run-wait", 10*time.Minute, "how long a synchronous run waits before answering 202")
+	fs.DurationVar(&c.LeaseTTL, "lease-ttl", 30*time.Second, "job lease lifetime without heartbeat")
+	fs.DurationVar(&c.Retention, "retention", 30*24*time.Hour, "how long finished jobs are kept")
+	fs.IntVar(&c.CloudCapacity, "cloud-capacity", 2*runtime.NumCPU(), "jobs the built-in group runs at once")
+	fs.DurationVar(&c.MaxRuntime, "max-runtime", 3*time.Hour, "runtime limit of a job in the built-in group")
+	fs.Int64Var(&c.OutputCap, "output-cap", 64<<20, "bytes of stream text kept per job")
+	fs.DurationVar(&c.Drain, "drain", 30*time.Second, "on shutdown, how long running jobs may finish")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return c, err
+	}
+	if len(rest) > 0 {
+		return c, fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	if c.DB == "" {
+		c.DB = "sqlite:" + filepath.Join(c.DataDir, "runbooker.db")
+	}
+	if c.CloudCapacity < 1 {
+		return c, fmt.Errorf("--cloud-capacity must be at least 1")
+	}
+	return c, nil
+}
+
+func newLogger(w io.Writer, level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level: %v", err)
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l})), nil
+}
+
+// openStore opens the database a --db value names, creating the data dir.
+func openStore(ctx context.Context, db, dataDir string) (runbooker.Store, error) {
+	switch {
+	case strings.HasPrefix(db, "sqlite:"):
+		path := strings.TrimPrefix(db, "sqlite:")
+		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+			return nil, fmt.Errorf("creating data directory: %w", err)
+		}
+		return sqlite.Open(ctx, path)
+	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
+		return nil, fmt.Errorf("--db %s: the PostgreSQL engine is not built yet", redactURL(db))
+	}
+	return nil, fmt.Errorf("--db must be sqlite:PATH or postgres://… (got %q)", redactURL(db))
+}
+
+func redactURL(s string) string {
+	if i := strings.Index(s, "@"); i > 0 {
+		if j := strings.Index(s, "://"); j > 0 && j < i {
+			return s[:j+3] + "…" + s[i:]
+		}
+	}
+	return s
+}
+
+// Main is a running control plane; end-to-end tests run it in-process.
+type Main struct {
+	Config ServeConfig
+	Log    *slog.Logger
+	Store  runbooker.Store
+	Engine *engine.Engine
+	Maint  *engine.Maintenance
+	Agent  *agent.Agent
+	HTTP   *rbhttp.Server
+}
+
+// Run opens the store, makes sure the default tenant exists, and starts the
+// maintenance loops, the built-in worker group and the HTTP server.
+func (m *Main) Run(ctx context.Context) error {
+	c := m.Config
+	if m.Log == nil {
+		m.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	st, err := openStore(ctx, c.DB, c.DataDir)
+	if err != nil {
+		return err
+	}
+	m.Store = st
+	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
+		return fmt.Errorf("creating the default tenant: %w", err)
+	}
+	m.Engine = engine.New(st, engine.Config{LeaseTTL: c.LeaseTTL, Retention: c.Retention}, m.Log)
+	m.Maint = engine.NewMaintenance(m.Engine)
+	m.Maint.Start(ctx)
+	m.Agent = agent.New(&agent.Local{Engine: m.Engine, Group: runbooker.CloudGroup, WorkerID: "cloud-" + hostname()},
+		agent.Config{
+			Capacity: c.CloudCapacity, MaxRuntime: c.MaxRuntime, OutputCap: c.OutputCap,
+			HeartbeatEvery: c.LeaseTTL / 3, Interpreters: sandbox.ResolveInterpreters(), Stops: m.Engine.Hub(),
+		}, m.Log.With("group", runbooker.CloudGroup))
+	m.Agent.Start(ctx)
+	m.HTTP = rbhttp.NewServer(m.Engine, rbhttp.Config{RunWait: c.RunWait}, m.Log)
+	if err := m.HTTP.Open(c.Listen, nil); err != nil {
+		return fmt.Errorf("listening on %s: %w", c.Listen, err)
+	}
+	return nil
+}
+
+// URL is the base URL the server answers on.
+func (m *Main) URL() string { return "http://" + m.HTTP.Addr() }
+
+// Close shuts down in order: stop accepting and drain HTTP, stop claiming
+// and let running jobs finish up to the drain deadline, stop maintenance,
+// close the store.
+func (m *Main) Close() error {
+	drain := m.Config.Drain
+	if drain <= 0 {
+		drain = 30 * time.Second
+	}
+	if m.HTTP != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = m.HTTP.Close(ctx)
+		cancel()
+	}
+	if m.Agent != nil {
+		m.Agent.Stop(drain)
+	}
+	if m.Maint != nil {
+		m.Maint.Stop()
+	}
+	if m.Store != nil {
+		return m.Store.Close()
+	}
+	return nil
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "local"
+	}
+	return h
+}
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := serveFlags(args)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, cfg.LogLevel)
+	if err != nil {
+		return err
+	}
+	m := &Main{Config: cfg, Log: log}
+	if err := m.Run(ctx); err != nil {
+		_ = m.Close()
+		return err
+	}
+	log.Info("runbooker serving", "url", m.URL(), "db", redactURL(cfg.DB), "cloud_capacity", cfg.CloudCapacity)
+	if err := m.firstStart(ctx, stdout); err != nil {
+		_ = m.Close()
+		return err
+	}
+	<-ctx.Done()
+	log.Info("shutting down", "drain", cfg.Drain)
+	return m.Close()
+}

@@ -1,0 +1,208 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/engine"
+)
+
+// maxParamsBody bounds the JSON parameters of run/start.
+const maxParamsBody = 1 << 20
+
+// ExternalRecord is a stream record in the RealmJoin API's shape: summary
+// carries the text (as RealmJoin does), streamText repeats it.
+type ExternalRecord struct {
+	Seq        int64           `json:"seq"`
+	Time       time.Time       `json:"time"`
+	Summary    string          `json:"summary"`
+	StreamType string          `json:"streamType"`
+	StreamText string          `json:"streamText"`
+	Value      json.RawMessage `json:"value"`
+}
+
+// RunResponse answers run and start.
+type RunResponse struct {
+	JobID   string           `json:"jobID"`
+	Status  string           `json:"status"`
+	Streams []ExternalRecord `json:"streams,omitempty"`
+}
+
+func externalRecords(recs []runbooker.StreamRecord) []ExternalRecord {
+	out := make([]ExternalRecord, len(recs))
+	for i, r := range recs {
+		v := r.Value
+		if len(v) == 0 {
+			v = json.RawMessage("null")
+		}
+		out[i] = ExternalRecord{Seq: r.Seq, Time: r.Time, Summary: r.Text, StreamType: string(r.Type), StreamText: r.Text, Value: v}
+	}
+	return out
+}
+
+func (s *Server) routeExternal(mux *http.ServeMux, prefix string) {
+	mux.HandleFunc("POST "+prefix+"/{runbookName}/run", s.authenticate(false, s.handleRun))
+	mux.HandleFunc("POST "+prefix+"/{runbookName}/start", s.authenticate(false, s.handleStart))
+	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/status", s.authenticate(false, s.handleJobStatus))
+	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/output/text", s.authenticate(false, s.handleOutputText))
+	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/output/streams", s.authenticate(false, s.handleOutputStreams))
+	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/exception/text", s.authenticate(false, s.handleExceptionText))
+}
+
+// readParams decodes the JSON object of parameters; an empty body is none.
+func readParams(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxParamsBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, runbooker.Errorf(runbooker.EINVALID, "request body is larger than %d bytes", maxParamsBody)
+		}
+		return nil, runbooker.Errorf(runbooker.EINVALID, "reading request body: %v", err)
+	}
+	if t := strings.TrimSpace(string(body)); t == "" || t == "null" {
+		return map[string]any{}, nil
+	}
+	var params map[string]any
+	if err := json.Unmarshal(body, &params); err != nil || params == nil {
+		return nil, runbooker.Errorf(runbooker.EINVALID, "request body must be a JSON object mapping parameter names to values")
+	}
+	return params, nil
+}
+
+func (s *Server) createJob(w http.ResponseWriter, r *http.Request) (*runbooker.Job, bool) {
+	params, err := readParams(w, r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, false
+	}
+	c := principal(r.Context())
+	j, err := s.Engine.CreateJob(r.Context(), engine.CreateJobParams{
+		TenantID:    c.TenantID,
+		RunbookName: r.PathValue("runbookName"),
+		Params:      params,
+		RunOn:       r.URL.Query().Get("runOn"),
+		Caller:      callerName(c),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, false
+	}
+	return j, true
+}
+
+func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
+	j, ok := s.createJob(w, r)
+	if !ok {
+		return
+	}
+	writeJSON(w, http.StatusOK, RunResponse{JobID: j.ID, Status: string(j.Status)})
+}
+
+func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
+	j, ok := s.createJob(w, r)
+	if !ok {
+		return
+	}
+	// The job belongs to the platform now: a client that disconnects only
+	// stops waiting, it does not cancel the job.
+	ctx, cancel := context.WithTimeout(r.Context(), s.Config.RunWait)
+	defer cancel()
+	j2, err := s.Engine.Wait(ctx, j.TenantID, j.ID)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if !j2.Status.Terminal() {
+		writeJSON(w, http.StatusAccepted, RunResponse{JobID: j.ID, Status: string(j2.Status)})
+		return
+	}
+	recs, err := s.Store.Streams(context.WithoutCancel(r.Context()), j.TenantID, j.ID, runbooker.StreamFilter{})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, RunResponse{JobID: j.ID, Status: string(j2.Status), Streams: externalRecords(recs)})
+}
+
+// job loads the path's job in the caller's tenant.
+func (s *Server) job(w http.ResponseWriter, r *http.Request, name string) (*runbooker.Job, bool) {
+	j, err := s.Store.Job(r.Context(), principal(r.Context()).TenantID, r.PathValue(name))
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, false
+	}
+	return j, true
+}
+
+func (s *Server) handleJobStatus(w http.ResponseWriter, r *http.Request) {
+	if j, ok := s.job(w, r, "jobID"); ok {
+		writeText(w, string(j.Status))
+	}
+}
+
+func (s *Server) handleExceptionText(w http.ResponseWriter, r *http.Request) {
+	if j, ok := s.job(w, r, "jobID"); ok {
+		writeText(w, j.Exception)
+	}
+}
+
+func (s *Server) handleOutputText(w http.ResponseWriter, r *http.Request) {
+	j, ok := s.job(w, r, "jobID")
+	if !ok {
+		return
+	}
+	recs, err := s.Store.Streams(r.Context(), j.TenantID, j.ID, runbooker.StreamFilter{Types: []runbooker.StreamType{runbooker.StreamOutput}})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	var b strings.Builder
+	for _, rec := range recs {
+		b.WriteString(rec.Text)
+		b.WriteByte('\n')
+	}
+	writeText(w, b.String())
+}
+
+func (s *Server) handleOutputStreams(w http.ResponseWriter, r *http.Request) {
+	types, err := parseStreamTypes(r.URL.Query()["streamTypes"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	j, ok := s.job(w, r, "jobID")
+	if !ok {
+		return
+	}
+	recs, err := s.Store.Streams(r.Context(), j.TenantID, j.ID, runbooker.StreamFilter{Types: types})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, externalRecords(recs))
+}
+
+// parseStreamTypes reads streamTypes given once comma-separated or repeated.
+func parseStreamTypes(vals []string) ([]runbooker.StreamType, error) {
+	var types []runbooker.StreamType
+	for _, v := range vals {
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			t, ok := runbooker.ParseStreamType(part)
+			if !ok {
+				return nil, runbooker.Errorf(runbooker.EINVALID, "streamTypes: unknown stream type %q (known: Output, Error, Warning, Verbose, Debug, Progress, Information)", part)
+			}
+			types = append(types, t)
+		}
+	}
+	return types, nil
+}

@@ -1,0 +1,142 @@
+package http
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+func (s *Server) routeJobs(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/jobs", s.authenticate(true, s.handleListJobs))
+	mux.HandleFunc("GET /api/v1/jobs/{id}", s.authenticate(true, s.handleGetJob))
+	mux.HandleFunc("POST /api/v1/jobs/{id}/stop", s.authenticate(true, s.handleStopJob))
+	mux.HandleFunc("POST /api/v1/jobs/{id}/resume", s.authenticate(true, s.handleResumeJob))
+	mux.HandleFunc("GET /api/v1/jobs/{id}/streams", s.authenticate(true, s.handleJobStreams))
+	mux.HandleFunc("GET /api/v1/jobs/{id}/source", s.authenticate(true, s.handleJobSource))
+}
+
+func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := runbooker.JobFilter{RunbookName: q.Get("runbook"), RunOn: q.Get("runOn"), Caller: q.Get("caller"), Cursor: q.Get("cursor")}
+	for _, v := range q["status"] {
+		for _, part := range strings.Split(v, ",") {
+			st := runbooker.JobStatus(strings.TrimSpace(part))
+			if !st.Valid() {
+				s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "status: unknown job status %q", part))
+				return
+			}
+			f.Status = append(f.Status, st)
+		}
+	}
+	var err error
+	if f.CreatedAfter, err = queryTime(q.Get("createdAfter"), "createdAfter"); err == nil {
+		f.CreatedBefore, err = queryTime(q.Get("createdBefore"), "createdBefore")
+	}
+	if err == nil && q.Get("limit") != "" {
+		f.Limit, err = strconv.Atoi(q.Get("limit"))
+		if err != nil || f.Limit < 1 || f.Limit > 1000 {
+			err = runbooker.Errorf(runbooker.EINVALID, "limit must be an integer from 1 to 1000 (got %q)", q.Get("limit"))
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	page, err := s.Store.ListJobs(r.Context(), principal(r.Context()).TenantID, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if page.Jobs == nil {
+		page.Jobs = []*runbooker.Job{}
+	}
+	writeJSON(w, http.StatusOK, page)
+}
+
+func queryTime(v, name string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := runbooker.ParseDateTime(v)
+	if err != nil {
+		return time.Time{}, runbooker.Errorf(runbooker.EINVALID, "%s must be an ISO-8601 date/time (got %q)", name, v)
+	}
+	return t, nil
+}
+
+func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
+	if j, ok := s.job(w, r, "id"); ok {
+		writeJSON(w, http.StatusOK, j)
+	}
+}
+
+func (s *Server) handleStopJob(w http.ResponseWriter, r *http.Request) {
+	j, err := s.Engine.Stop(r.Context(), principal(r.Context()).TenantID, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) handleResumeJob(w http.ResponseWriter, r *http.Request) {
+	j, err := s.Engine.Resume(r.Context(), principal(r.Context()).TenantID, r.PathValue("id"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) handleJobStreams(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	var f runbooker.StreamFilter
+	var err error
+	if v := q.Get("after"); v != "" {
+		if f.After, err = strconv.ParseInt(v, 10, 64); err != nil || f.After < 0 {
+			s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "after must be a non-negative sequence number (got %q)", v))
+			return
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 {
+			s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "limit must be a positive integer (got %q)", v))
+			return
+		}
+	}
+	if f.Types, err = parseStreamTypes(q["streamTypes"]); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	j, ok := s.job(w, r, "id")
+	if !ok {
+		return
+	}
+	recs, err := s.Store.Streams(r.Context(), j.TenantID, j.ID, f)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if recs == nil {
+		recs = []runbooker.StreamRecord{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"jobStatus": j.Status, "records": recs})
+}
+
+func (s *Server) handleJobSource(w http.ResponseWriter, r *http.Request) {
+	j, ok := s.job(w, r, "id")
+	if !ok {
+		return
+	}
+	src, err := s.Store.RunbookContent(r.Context(), j.TenantID, j.RunbookVersion)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("X-Runbook-Version", j.RunbookVersion)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(src)
+}

@@ -1,0 +1,167 @@
+package http
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/catalog"
+)
+
+// maxScriptBody bounds an uploaded runbook source.
+const maxScriptBody = 8 << 20
+
+// RunbookView is a runbook as the management API shows it: identity,
+// parsed metadata flattened, and the form after customization.
+type RunbookView struct {
+	Name             string                 `json:"name"`
+	DisplayName      string                 `json:"displayName"`
+	Scope            string                 `json:"scope"`
+	Category         string                 `json:"category"`
+	Language         runbooker.Language     `json:"language"`
+	Version          string                 `json:"version"`
+	Synopsis         string                 `json:"synopsis"`
+	Description      string                 `json:"description"`
+	Notes            string                 `json:"notes,omitempty"`
+	RequiredModules  []runbooker.Module     `json:"requiredModules"`
+	Parameters       []runbooker.Parameter  `json:"parameters"`
+	ContextParameter string                 `json:"contextParameter,omitempty"`
+	Scheduled        bool                   `json:"scheduled"`
+	Hybrid           bool                   `json:"hybrid"`
+	DefaultGroup     string                 `json:"defaultGroup,omitempty"`
+	SourceID         string                 `json:"sourceId,omitempty"`
+	SourceCommit     string                 `json:"sourceCommit,omitempty"`
+	ParseError       *runbooker.ParseError  `json:"parseError,omitempty"`
+	Warnings         []runbooker.ParseError `json:"warnings,omitempty"`
+	Form             any                    `json:"form,omitempty"`
+	CreatedAt        time.Time              `json:"createdAt"`
+	UpdatedAt        time.Time              `json:"updatedAt"`
+}
+
+func runbookView(rb *runbooker.Runbook) RunbookView {
+	m := rb.Meta
+	params := m.Parameters
+	if params == nil {
+		params = []runbooker.Parameter{}
+	}
+	mods := m.RequiredModules
+	if mods == nil {
+		mods = []runbooker.Module{}
+	}
+	return RunbookView{
+		Name: rb.Name, DisplayName: m.DisplayName, Scope: rb.Scope, Category: rb.Category,
+		Language: rb.Language, Version: rb.Version, Synopsis: m.Synopsis, Description: m.Description,
+		Notes: m.Notes, RequiredModules: mods, Parameters: params, ContextParameter: m.ContextParameter,
+		Scheduled: m.Scheduled, Hybrid: m.Hybrid, DefaultGroup: rb.DefaultGroup, SourceID: rb.SourceID,
+		SourceCommit: m.SourceCommit, ParseError: m.ParseError, Warnings: m.Warnings,
+		CreatedAt: rb.CreatedAt, UpdatedAt: rb.UpdatedAt,
+	}
+}
+
+func (s *Server) routeRunbooks(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/runbooks", s.authenticate(true, s.handleListRunbooks))
+	mux.HandleFunc("GET /api/v1/runbooks/{name}", s.authenticate(true, s.handleGetRunbook))
+	mux.HandleFunc("GET /api/v1/runbooks/{name}/source", s.authenticate(true, s.handleGetRunbookSource))
+	mux.HandleFunc("PUT /api/v1/runbooks/{name}", s.authenticate(true, s.handlePutRunbook))
+	mux.HandleFunc("DELETE /api/v1/runbooks/{name}", s.authenticate(true, s.handleDeleteRunbook))
+	mux.HandleFunc("GET /api/v1/settings/{key}", s.authenticate(true, s.handleGetSetting))
+	mux.HandleFunc("PUT /api/v1/settings/{key}", s.authenticate(true, s.handlePutSetting))
+}
+
+func (s *Server) handleListRunbooks(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	rbs, err := s.Store.ListRunbooks(r.Context(), principal(r.Context()).TenantID, runbooker.RunbookFilter{
+		Scope: q.Get("scope"), Category: q.Get("category"), Search: q.Get("search"), Prefix: q.Get("prefix"),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]RunbookView, len(rbs))
+	for i, rb := range rbs {
+		out[i] = runbookView(rb)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"runbooks": out})
+}
+
+func (s *Server) handleGetRunbook(w http.ResponseWriter, r *http.Request) {
+	tenant := principal(r.Context()).TenantID
+	rb, err := s.Store.Runbook(r.Context(), tenant, r.PathValue("name"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v := runbookView(rb)
+	custom, err := s.Store.Setting(r.Context(), tenant, SettingCustomization)
+	if err != nil && runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
+		s.writeError(w, r, err)
+		return
+	}
+	form, warnings := catalog.BuildForm(rb.Meta, rb.Name, custom)
+	v.Form = form
+	v.Warnings = append(v.Warnings, warnings...)
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (s *Server) handleGetRunbookSource(w http.ResponseWriter, r *http.Request) {
+	tenant := principal(r.Context()).TenantID
+	rb, err := s.Store.Runbook(r.Context(), tenant, r.PathValue("name"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	version := r.URL.Query().Get("version")
+	if version == "" {
+		version = rb.Version
+	}
+	src, err := s.Store.RunbookContent(r.Context(), tenant, version)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("X-Runbook-Version", version)
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write(src)
+}
+
+func (s *Server) handlePutRunbook(w http.ResponseWriter, r *http.Request) {
+	tenant := principal(r.Context()).TenantID
+	name := r.PathValue("name")
+	q := r.URL.Query()
+	lang := runbooker.Language(q.Get("language"))
+	if !lang.Valid() {
+		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "query parameter language must be bash, python or powershell (got %q)", q.Get("language")))
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxScriptBody))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			err = runbooker.Errorf(runbooker.EINVALID, "runbook source is larger than %d bytes", maxScriptBody)
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	rb, res, err := catalog.Put(r.Context(), s.Store, catalog.PutInput{
+		TenantID: tenant, Name: name, Language: lang, Content: body, DefaultGroup: q.Get("defaultGroup"),
+	})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if res.Created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, runbookView(rb))
+}
+
+func (s *Server) handleDeleteRunbook(w http.ResponseWriter, r *http.Request) {
+	if err := s.Store.DeleteRunbook(r.Context(), principal(r.Context()).TenantID, r.PathValue("name")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,166 @@
+// Package http serves Runbooker's HTTP APIs — the RealmJoin-compatible
+// external API, the management API and the worker protocol — and holds the
+// typed client the CLI, the worker and the tests use.
+package http
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/engine"
+)
+
+// Config tunes the server.
+type Config struct {
+	RunWait time.Duration // how long a synchronous run waits before answering 202 (default 10m)
+}
+
+// Server is the HTTP front of one control-plane process.
+type Server struct {
+	Engine *engine.Engine
+	Store  runbooker.Store
+	Log    *slog.Logger
+	Config Config
+
+	srv *http.Server
+	ln  net.Listener
+}
+
+// NewServer returns a server over engine; Open starts it.
+func NewServer(e *engine.Engine, cfg Config, log *slog.Logger) *Server {
+	if cfg.RunWait <= 0 {
+		cfg.RunWait = 10 * time.Minute
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{Engine: e, Store: e.Store(), Log: log, Config: cfg}
+}
+
+// Handler returns the complete route table.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.handleHealth) // deliberately public: load balancers probe it
+	for _, prefix := range []string{"/api/external/runbook", "/runbook"} {
+		s.routeExternal(mux, prefix)
+	}
+	s.routeRunbooks(mux)
+	s.routeJobs(mux)
+	return s.recoverer(mux)
+}
+
+// Open listens on addr (host:port; port 0 picks one) and serves in the
+// background. tlsCfg may be nil for plain HTTP.
+func (s *Server) Open(addr string, tlsCfg *tls.Config) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	if tlsCfg != nil {
+		ln = tls.NewListener(ln, tlsCfg)
+	}
+	s.ln = ln
+	s.srv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       5 * time.Minute, // runbook uploads may be large
+		WriteTimeout:      s.Config.RunWait + time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.Log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.Log.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr returns the listening address.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return ""
+	}
+	return s.ln.Addr().String()
+}
+
+// Close stops accepting and drains in-flight requests until ctx ends.
+func (s *Server) Close(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Shutdown(ctx)
+}
+
+func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
+	if err := s.Store.Ping(r.Context()); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// errorStatus is the one table from domain error codes to HTTP statuses.
+var errorStatus = map[string]int{
+	runbooker.EINVALID:      http.StatusBadRequest,
+	runbooker.EUNAUTHORIZED: http.StatusUnauthorized,
+	runbooker.EFORBIDDEN:    http.StatusForbidden,
+	runbooker.ENOTFOUND:     http.StatusNotFound,
+	runbooker.ECONFLICT:     http.StatusConflict,
+	runbooker.EUNAVAILABLE:  http.StatusServiceUnavailable,
+}
+
+// writeError answers with the status for err's code and a JSON
+// {"error": message}. Internal errors are logged and never shown.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	code := runbooker.ErrorCode(err)
+	status, ok := errorStatus[code]
+	if !ok {
+		status = http.StatusInternalServerError
+		s.Log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="runbooker", charset="UTF-8"`)
+	}
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "2")
+	}
+	writeJSON(w, status, map[string]string{"error": runbooker.ErrorMessage(err)})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeText(w http.ResponseWriter, text string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	_, _ = w.Write([]byte(text))
+}
+
+// recoverer turns a panic in a handler into a logged 500 instead of a dropped connection.
+func (s *Server) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				s.Log.Error("panic in handler", "method", r.Method, "path", r.URL.Path, "panic", v)
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"error": "internal error"})
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
