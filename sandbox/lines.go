@@ -40,7 +40,7 @@ func newLineReader(stderr bool) *lineReader {
 
 // run reads r to its end (or first error) and passes every chunk to send.
 func (lr *lineReader) run(r io.Reader, send func(chunk)) {
-	small := min(64<<10, lr.maxLine)
+	small := min(64<<10, lr.maxLine+1)
 	buf := make([]byte, small)
 	start, end := 0, 0 // buf[start:end] is a partial line
 	for {
@@ -88,10 +88,10 @@ func (lr *lineReader) flush(send func(chunk)) {
 }
 
 // overflow handles a buffer filled by one partial line: it grows the buffer,
-// or emits the line's first piece, or starts dropping an oversize frame.
+// or emits the line's first pieces, or starts dropping an oversize frame.
 func (lr *lineReader) overflow(buf []byte, end int) ([]byte, int) {
 	isFrame := !lr.stderr && lr.cont == "" && bytes.HasPrefix(buf, []byte(frameMarker))
-	limit := lr.maxLine
+	limit := lr.maxLine + 1 // one byte more than a piece: a piece is never a whole line
 	if isFrame {
 		limit = lr.maxFrame
 	}
@@ -108,36 +108,21 @@ func (lr *lineReader) overflow(buf []byte, end int) ([]byte, int) {
 		lr.skip = true
 		return buf, 0
 	}
-	// Split a plain line into pieces of at most maxLine bytes, each cut
-	// where no UTF-8 sequence is cut in two.
-	for end >= lr.maxLine {
-		cut := lr.maxLine
-		for i := cut - 1; i > 0 && i > cut-utf8.UTFMax; i-- {
-			if utf8.RuneStart(buf[i]) {
-				r, size := utf8.DecodeRune(buf[i:end])
-				if i+size > cut || (r == utf8.RuneError && !utf8.FullRune(buf[i:end])) {
-					cut = i
-				}
-				break
-			}
-		}
-		piece := sanitize(buf[:cut])
-		if lr.cont == "" {
-			lr.cont = runbooker.StreamError
-			if !lr.stderr {
-				lr.cont, piece = classifyPlain(piece)
-			}
-		}
-		lr.add(lr.now(), lr.cont, piece, nil)
+	t := lr.now()
+	for end > lr.maxLine {
+		cut := cutPoint(buf[:lr.maxLine])
+		lr.piece(sanitize(buf[:cut]), t)
 		end = copy(buf, buf[cut:end])
 	}
 	return buf, end
 }
 
 // lines adds the records of region, which holds whole lines (the last may
-// lack its newline at the end of the stream).
+// lack its newline at the end of the stream). All its lines share one
+// string; only lines with invalid UTF-8 or NUL bytes get their own.
 func (lr *lineReader) lines(region []byte, t time.Time) {
-	s := sanitize(region)
+	clean := utf8.Valid(region) && bytes.IndexByte(region, 0) < 0
+	s := string(region)
 	if lr.out.recs == nil {
 		lr.out.recs = make([]runbooker.StreamRecord, 0, bytes.Count(region, []byte{'\n'})+1)
 	}
@@ -148,33 +133,73 @@ func (lr *lineReader) lines(region []byte, t time.Time) {
 		} else {
 			line, s = s, ""
 		}
-		if n := len(line); n > 0 && line[n-1] == '\r' {
-			line = line[:n-1]
+		lr.line(strings.TrimSuffix(line, "\r"), clean, t)
+	}
+}
+
+// line adds the records of one complete line.
+func (lr *lineReader) line(raw string, clean bool, t time.Time) {
+	text := func(s string) string {
+		if clean {
+			return s
 		}
-		switch {
-		case lr.skip: // the tail of an oversize frame
-			lr.skip = false
-		case lr.cont != "": // the last piece of a split line
-			if line != "" { // empty when the line ended right at the cut
-				lr.add(t, lr.cont, line, nil)
-			}
-			lr.cont = ""
-		case lr.stderr:
-			lr.add(t, runbooker.StreamError, line, nil)
-		default:
-			p := classifyLine(line)
-			if p.exception {
-				text := p.text
-				lr.out.exception = &text
-				continue
-			}
-			lr.add(t, p.typ, p.text, p.value)
+		return sanitizeString(s)
+	}
+	switch {
+	case lr.skip: // the tail of an oversize frame
+		lr.skip = false
+		return
+	case lr.cont != "" && raw == "": // the line ended right after its last piece
+		lr.cont = ""
+		return
+	case lr.cont == "" && !lr.stderr && strings.HasPrefix(raw, frameMarker):
+		p := classifyLine(text(raw))
+		if p.exception {
+			lr.out.exception = &p.text
+			return
+		}
+		lr.add(t, p.typ, p.text, p.value)
+		return
+	}
+	for len(raw) > lr.maxLine {
+		cut := cutPoint(raw[:lr.maxLine])
+		lr.piece(text(raw[:cut]), t)
+		raw = raw[cut:]
+	}
+	lr.piece(text(raw), t)
+	lr.cont = ""
+}
+
+// piece adds one line or piece of a line. The first piece of a line decides
+// the stream of all of them.
+func (lr *lineReader) piece(text string, t time.Time) {
+	if lr.cont == "" {
+		lr.cont = runbooker.StreamError
+		if !lr.stderr {
+			lr.cont, text = classifyPlain(text)
 		}
 	}
+	lr.add(t, lr.cont, text, nil)
 }
 
 func (lr *lineReader) add(t time.Time, typ runbooker.StreamType, text string, value []byte) {
 	lr.out.recs = append(lr.out.recs, runbooker.StreamRecord{Time: t, Type: typ, Text: text, Value: value})
+}
+
+// cutPoint is where to end a piece of at most len(b) bytes: at len(b),
+// unless that would cut a UTF-8 sequence in two. It looks at b only, so a
+// line is cut the same way however it was read.
+func cutPoint[T string | []byte](b T) int {
+	n := len(b)
+	for i := n - 1; i > 0 && i > n-utf8.UTFMax; i-- {
+		if utf8.RuneStart(b[i]) {
+			if !utf8.FullRune([]byte(b[i:])) {
+				return i
+			}
+			break
+		}
+	}
+	return n
 }
 
 // sanitize converts b to a string that is valid UTF-8 without NUL bytes,
@@ -183,6 +208,12 @@ func sanitize(b []byte) string {
 	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
 		return string(b)
 	}
-	b = bytes.ToValidUTF8(b, []byte("\uFFFD"))
-	return string(bytes.ReplaceAll(b, []byte{0}, []byte("\uFFFD")))
+	return sanitizeString(string(b))
+}
+
+func sanitizeString(s string) string {
+	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
+		return s
+	}
+	return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "\uFFFD")
 }
