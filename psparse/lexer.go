@@ -48,7 +48,7 @@ func Tokenize(src []byte) ([]Token, error) {
 
 func newLexer(src []byte) *lexer {
 	p := newPositions(src)
-	return &lexer{src: src, str: string(src), pos: p, off: p.lineStarts[0], toks: make([]Token, 0, len(src)/6+8)}
+	return &lexer{src: src, str: string(src), pos: p, off: p.lineStarts[0], toks: make([]Token, 0, len(src)/10+16)}
 }
 
 func (l *lexer) run() *runbooker.ParseError {

@@ -55,6 +55,7 @@ type span struct{ from, to, sep int }
 func (p *paramParser) parse(open, close int) ([]runbooker.Parameter, *runbooker.ParseError) {
 	spans := p.split(open, close)
 	params := make([]runbooker.Parameter, 0, len(spans))
+	seen := make(map[string]bool, len(spans))
 	var trailing []string // same-line comment after each declaration
 	for k, s := range spans {
 		prm, vi, perr := p.decl(s)
@@ -64,9 +65,11 @@ func (p *paramParser) parse(open, close int) ([]runbooker.Parameter, *runbooker.
 		if vi < 0 {
 			continue // an empty declaration (a stray comma)
 		}
-		if _, dup := runbooker.FindParameter(params, prm.Name); dup {
+		key := strings.ToLower(prm.Name)
+		if seen[key] {
 			return nil, p.pos.errorAt(p.toks[vi].Offset, "duplicate parameter $"+prm.Name+" in the param block")
 		}
+		seen[key] = true
 		params = append(params, prm)
 		trailing = append(trailing, p.trailingComment(s, k+1 < len(spans)))
 	}

@@ -142,9 +142,14 @@ func (p *positions) at(off int) (line, col int) {
 	if off < start {
 		return line, 1
 	}
-	if line == p.lastLine && off >= p.lastOff {
+	switch {
+	case line == p.lastLine && off >= p.lastOff:
 		col = p.lastCol + utf8.RuneCount(p.src[p.lastOff:off])
-	} else {
+	case line == p.lastLine && off-start > p.lastOff-off:
+		// a string token is placed after the tokens of its subexpressions:
+		// count back from there rather than from the start of a long line
+		col = p.lastCol - utf8.RuneCount(p.src[off:p.lastOff])
+	default:
 		col = 1 + utf8.RuneCount(p.src[start:off])
 	}
 	p.lastOff, p.lastLine, p.lastCol = off, line, col
