@@ -65,6 +65,11 @@ func Analyze(in AnalyzeInput) (runbooker.RunbookMeta, runbooker.Language, error)
 		meta.Examples, meta.RequiredModules = sm.Examples, sm.RequiredModules
 		if sm.Parameters != nil {
 			meta.Parameters = sm.Parameters
+		} else if lang != runbooker.LangPowerShell && err == nil {
+			// A Python script without main() or a Bash script without
+			// @param lines takes free-form --Name value arguments: nil
+			// parameters mean "undeclared", so callers' values pass unchecked.
+			meta.Parameters = nil
 		}
 	}
 	meta.ContextParameter = ContextParameter(name.Scope, meta.Parameters)

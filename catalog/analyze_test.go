@@ -174,3 +174,22 @@ func TestAnalyzeErrors(t *testing.T) {
 		t.Errorf("broken permissions: err %v meta %+v", err, meta)
 	}
 }
+
+func TestAnalyzeUndeclaredParameters(t *testing.T) {
+	for file, src := range map[string]string{
+		"free.py": "import sys\nprint(sys.argv)\n",
+		"free.sh": "#!/bin/bash\necho \"$@\"\n",
+	} {
+		meta, _, err := Analyze(AnalyzeInput{Name: "org_general_free", FileName: file, Content: []byte(src)})
+		if err != nil || meta.ParseError != nil {
+			t.Fatalf("%s: %v %v", file, err, meta.ParseError)
+		}
+		if meta.Parameters != nil {
+			t.Errorf("%s: parameters %v, want nil (undeclared: free-form arguments)", file, meta.Parameters)
+		}
+	}
+	meta, _, _ := Analyze(AnalyzeInput{Name: "org_general_none", FileName: "none.ps1", Content: []byte("Write-Output 1\n")})
+	if meta.Parameters == nil || len(meta.Parameters) != 0 {
+		t.Errorf("a PowerShell script without param() declares none: %v", meta.Parameters)
+	}
+}
