@@ -22,7 +22,7 @@ func (db *DB) CreateCredential(ctx context.Context, c *runbooker.Credential) err
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = db.now().UTC()
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO credentials (`+credentialCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO credentials (`+credentialCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		c.ID, c.TenantID, c.Name, string(c.Role), c.SecretHash, nanos(c.CreatedAt))
 	return storeErr(err, fmt.Sprintf("credential %q", c.ID))
 }
@@ -55,7 +55,7 @@ func (db *DB) ListCredentials(ctx context.Context, tenantID string) ([]*runbooke
 
 // DeleteCredential implements runbooker.CredentialStore.
 func (db *DB) DeleteCredential(ctx context.Context, tenantID, id string) error {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM credentials WHERE tenant_id = ? AND id = ?`, tenantID, id)
+	res, err := db.exec(ctx, `DELETE FROM credentials WHERE tenant_id = ? AND id = ?`, tenantID, id)
 	if err != nil {
 		return storeErr(err, fmt.Sprintf("credential %q", id))
 	}

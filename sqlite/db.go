@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -29,6 +30,10 @@ type DB struct {
 	r   *sql.DB // read-only connections
 	now func() time.Time
 	st  stmts
+
+	wr        *writer // queue in front of w; see write
+	closeOnce sync.Once
+	closeErr  error
 }
 
 var _ runbooker.Store = (*DB)(nil)
@@ -51,15 +56,15 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{w: w, now: time.Now}
+	db := &DB{w: w, now: time.Now, wr: newWriter()}
 	if err := db.migrate(ctx); err != nil {
-		w.Close()
+		db.Close()
 		return nil, err
 	}
 	// Readers are opened after the writer has switched the file to WAL.
 	r, err := sql.Open("sqlite", path+"?"+common+"&_query_only=1")
 	if err != nil {
-		w.Close()
+		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	n := max(4, runtime.GOMAXPROCS(0))
@@ -73,17 +78,22 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
-// Close closes the database. It checkpoints the WAL so the file is
-// self-contained afterwards.
+// Close waits for writes in progress, then closes the database; the last
+// connection to close checkpoints the WAL into the main file. Calls after
+// the first return the first one's result.
 func (db *DB) Close() error {
-	db.st.close()
-	var errs []error
-	if db.r != nil {
-		errs = append(errs, db.r.Close())
-	}
-	db.w.Exec("PRAGMA optimize") // best effort: refreshes planner statistics
-	errs = append(errs, db.w.Close())
-	return errors.Join(errs...)
+	db.closeOnce.Do(func() {
+		db.closeWriter()
+		db.st.close()
+		var errs []error
+		if db.r != nil {
+			errs = append(errs, db.r.Close())
+		}
+		db.w.Exec("PRAGMA optimize") // best effort: refreshes planner statistics
+		errs = append(errs, db.w.Close())
+		db.closeErr = errors.Join(errs...)
+	})
+	return db.closeErr
 }
 
 // Ping implements runbooker.Store.
@@ -95,29 +105,16 @@ func (db *DB) Ping(ctx context.Context) error {
 	return nil
 }
 
-// write runs fn in a write transaction (BEGIN IMMEDIATE on the single
-// writer connection) and commits it when fn returns nil.
-func (db *DB) write(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.w.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
-	}
-	if err := fn(tx); err != nil {
-		tx.Rollback()
-		return err
-	}
-	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
-	}
-	return nil
-}
-
 // storeErr translates a database error once, at the store boundary: no rows
 // is ENOTFOUND and a unique violation ECONFLICT, both naming the object;
 // anything else stays internal (with its cause kept for logs).
 func storeErr(err error, object string) error {
 	if err == nil {
 		return nil
+	}
+	var re *runbooker.Error
+	if errors.As(err, &re) {
+		return err
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return runbooker.Errorf(runbooker.ENOTFOUND, "%s not found", object)

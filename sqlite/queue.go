@@ -36,32 +36,34 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 	if p.Group == "" || p.WorkerID == "" {
 		return nil, runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
 	}
-	var rows *sql.Rows
-	var err error
-	if p.TenantID == "" {
-		rows, err = db.st.claim.QueryContext(ctx, p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit)
-	} else {
-		rows, err = db.st.claimTenant.QueryContext(ctx, p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit, p.TenantID)
-	}
-	if err != nil {
-		return nil, storeErr(err, "job claim")
-	}
-	defer rows.Close()
 	type claimed struct {
 		j  *runbooker.Job
 		pk int64
 	}
 	var cs []claimed
-	for rows.Next() {
-		var next int64
-		j, pk, err := scanJob(rows, &next)
-		if err != nil {
-			return nil, storeErr(err, "job claim")
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		cs = cs[:0]
+		st, args := db.st.claim, []any{p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit}
+		if p.TenantID != "" {
+			st, args = db.st.claimTenant, append(args, p.TenantID)
 		}
-		j.NextSeq = next
-		cs = append(cs, claimed{j, pk})
-	}
-	if err := rows.Err(); err != nil {
+		rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var next int64
+			j, pk, err := scanJob(rows, &next)
+			if err != nil {
+				return err
+			}
+			j.NextSeq = next
+			cs = append(cs, claimed{j, pk})
+		}
+		return rows.Err()
+	})
+	if err != nil {
 		return nil, storeErr(err, "job claim")
 	}
 	// RETURNING yields rows in no promised order.
@@ -83,14 +85,14 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 // stop while Activating stays Stopping (the worker learns it at its next
 // heartbeat) and the call succeeds.
 func (db *DB) StartJob(ctx context.Context, ref runbooker.JobRef, now time.Time) error {
-	res, err := db.st.start.ExecContext(ctx, nanos(now), ref.ID, ref.Attempt)
-	if err != nil {
-		return storeErr(err, fmt.Sprintf("job %s", ref.ID))
-	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		return nil
-	}
-	return db.write(ctx, func(tx *sql.Tx) error {
+	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.StmtContext(ctx, db.st.start).ExecContext(ctx, nanos(now), ref.ID, ref.Attempt)
+		if err != nil {
+			return storeErr(err, fmt.Sprintf("job %s", ref.ID))
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			return nil
+		}
 		status, attempt, err := jobState(ctx, tx, ref.ID)
 		if err != nil {
 			return err
@@ -113,7 +115,7 @@ func (db *DB) StartJob(ctx context.Context, ref runbooker.JobRef, now time.Time)
 // is reported Lost. An unknown job is Lost with an empty status.
 func (db *DB) ExtendLeases(ctx context.Context, p runbooker.LeaseParams) ([]runbooker.LeaseState, error) {
 	out := make([]runbooker.LeaseState, len(p.Refs))
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		ext := tx.StmtContext(ctx, db.st.extend)
 		for i, ref := range p.Refs {
 			out[i] = runbooker.LeaseState{Ref: ref}
@@ -154,22 +156,27 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 	default:
 		return nil, runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", p.Ref.ID, p.Status)
 	}
-	row := db.st.finish.QueryRowContext(ctx, string(p.Status), p.Exception, nanos(p.Now), p.Ref.ID, p.Ref.Attempt)
-	j, _, err := scanJob(row)
-	if err == nil {
-		return j, nil
-	}
-	if !errors.Is(err, sql.ErrNoRows) {
+	var j *runbooker.Job
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var err error
+		row := tx.StmtContext(ctx, db.st.finish).QueryRowContext(ctx, string(p.Status), p.Exception,
+			nanos(p.Now), p.Ref.ID, p.Ref.Attempt)
+		if j, _, err = scanJob(row); !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		row = tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, p.Ref.ID)
+		if j, _, err = scanJob(row); err != nil {
+			return err
+		}
+		if j.Attempt == p.Ref.Attempt && j.Status == p.Status {
+			return nil // a retried delivery of the finish that already happened
+		}
+		return fenced(p.Ref, j.Status, j.Attempt)
+	})
+	if err != nil {
 		return nil, storeErr(err, fmt.Sprintf("job %s", p.Ref.ID))
 	}
-	row = db.w.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, p.Ref.ID)
-	if j, _, err = scanJob(row); err != nil {
-		return nil, storeErr(err, fmt.Sprintf("job %s", p.Ref.ID))
-	}
-	if j.Attempt == p.Ref.Attempt && j.Status == p.Status {
-		return j, nil // a retried delivery of the finish that already happened
-	}
-	return nil, fenced(p.Ref, j.Status, j.Attempt)
+	return j, nil
 }
 
 // jobState reads a job's status and attempt for the fencing checks.

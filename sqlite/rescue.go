@@ -26,7 +26,7 @@ func (db *DB) RescueJobs(ctx context.Context, p runbooker.RescueParams) ([]runbo
 	maxAttempts := max(p.MaxAttempts, 1)
 	now := nanos(p.Now)
 	var out []runbooker.RescuedJob
-	err := db.write(ctx, func(tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		rows, err := tx.QueryContext(ctx, `SELECT pk, id, tenant_id, run_on, worker_id, status, attempt, lost_count
 			FROM jobs WHERE status IN `+heldStatuses+` AND lease_expires_at < ? ORDER BY lease_expires_at, pk`, now)
 		if err != nil {
@@ -109,7 +109,7 @@ func (db *DB) PurgeJobs(ctx context.Context, endedBefore time.Time) (int, error)
 	total := 0
 	for {
 		var n int
-		err := db.write(ctx, func(tx *sql.Tx) error {
+		err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 			rows, err := tx.QueryContext(ctx, `SELECT pk FROM jobs WHERE ended_at < ?
 				AND status IN ('Completed', 'Failed', 'Stopped') LIMIT ?`, nanos(endedBefore), purgeBatch)
 			if err != nil {

@@ -34,7 +34,7 @@ func (db *DB) PutRunbook(ctx context.Context, rb *runbooker.Runbook, content []b
 	}
 	now := db.now().UTC()
 	object := fmt.Sprintf("runbook %q", rb.Name)
-	err = db.write(ctx, func(tx *sql.Tx) error {
+	err = db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO runbook_contents (tenant_id, version, content, created_at)
 			VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, version) DO NOTHING`,
 			rb.TenantID, rb.Version, content, nanos(now)); err != nil {
@@ -126,7 +126,7 @@ func (db *DB) ListRunbooks(ctx context.Context, tenantID string, f runbooker.Run
 // DeleteRunbook implements runbooker.RunbookStore. The runbook's content
 // versions stay: jobs that ran them still show their source.
 func (db *DB) DeleteRunbook(ctx context.Context, tenantID, name string) error {
-	res, err := db.w.ExecContext(ctx, `DELETE FROM runbooks WHERE tenant_id = ? AND name = ?`, tenantID, name)
+	res, err := db.exec(ctx, `DELETE FROM runbooks WHERE tenant_id = ? AND name = ?`, tenantID, name)
 	if err != nil {
 		return storeErr(err, fmt.Sprintf("runbook %q", name))
 	}

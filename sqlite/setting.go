@@ -29,7 +29,7 @@ func (db *DB) PutSetting(ctx context.Context, tenantID, key string, value []byte
 	if value == nil {
 		value = []byte{}
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO settings (tenant_id, key, value, updated_at) VALUES (?, ?, ?, ?)
+	_, err := db.exec(ctx, `INSERT INTO settings (tenant_id, key, value, updated_at) VALUES (?, ?, ?, ?)
 		ON CONFLICT (tenant_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
 		tenantID, key, value, nanos(db.now()))
 	return storeErr(err, fmt.Sprintf("setting %q", key))

@@ -11,7 +11,7 @@ func (db *DB) EnsureTenant(ctx context.Context, id string) error {
 	if id == "" {
 		return runbooker.Errorf(runbooker.EINVALID, "tenant id is required")
 	}
-	_, err := db.w.ExecContext(ctx, `INSERT INTO tenants (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
+	_, err := db.exec(ctx, `INSERT INTO tenants (id, created_at) VALUES (?, ?) ON CONFLICT (id) DO NOTHING`,
 		id, nanos(db.now()))
 	return storeErr(err, "tenant "+id)
 }

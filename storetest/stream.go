@@ -20,7 +20,7 @@ func testStreamsAppendRead(t *testing.T, s runbooker.Store) {
 		{Seq: 1, Time: at(1), Type: runbooker.StreamVerbose, Text: "connecting"},
 		{Seq: 2, Time: at(1.5), Type: runbooker.StreamOutput, Text: "", Value: json.RawMessage(`{"id":7,"name":"Ada","tags":["x"]}`)},
 		{Seq: 3, Time: at(2), Type: runbooker.StreamWarning, Text: "ünïcödé ✓ and a\ttab"},
-		{Seq: 4, Time: at(2), Type: runbooker.StreamOutput, Text: "plain line"},
+		{Seq: 4, Time: at(0.5), Type: runbooker.StreamOutput, Text: "a clock that went back"}, // order is Seq, not Time
 		{Seq: 5, Time: at(3), Type: runbooker.StreamError, Text: "boom"},
 		{Seq: 6, Time: at(3), Type: runbooker.StreamDebug, Text: "d"},
 		{Seq: 7, Time: at(3), Type: runbooker.StreamProgress, Text: "50%"},

@@ -1,0 +1,140 @@
+package sqlite_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/sqlite"
+)
+
+// cpuTime is the CPU time (user + system) the process has used. The
+// per-CPU-second rates it gives stay meaningful on a machine busy with other
+// work, where wall-clock rates mostly measure the neighbours.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func benchJob(tenant string) *runbooker.Job {
+	return &runbooker.Job{
+		TenantID:       tenant,
+		RunbookName:    "rjgit-user_general_say-hello",
+		RunbookVersion: runbooker.ContentHash([]byte("Write-Output hello")),
+		Language:       runbooker.LangPowerShell,
+		Parameters:     map[string]any{"UserName": "ada@example.com", "Count": 3},
+		RunOn:          runbooker.CloudGroup,
+		Caller:         "bench",
+	}
+}
+
+// BenchmarkQueue measures the queue alone (DESIGN §8: ≥ 5,000 jobs/s): each
+// op creates one job, claims it and finishes it.
+//
+//	serial:   one job at a time, claim Limit 1, the slowest honest pattern
+//	batch:    a producer queues 100 jobs, a worker claims them at once
+//	parallel: GOMAXPROCS×4 goroutines each doing create+claim+finish
+func BenchmarkQueue(b *testing.B) {
+	ctx := context.Background()
+	report := func(b *testing.B, start time.Time, cpu0 time.Duration, jobs int) {
+		b.ReportMetric(float64(jobs)/time.Since(start).Seconds(), "jobs/s")
+		b.ReportMetric(float64(jobs)/(cpuTime()-cpu0).Seconds(), "jobs/cpu-s")
+	}
+	cycle := func(b *testing.B, db *sqlite.DB, wk string, n int) {
+		for range n {
+			if err := db.CreateJob(ctx, benchJob(runbooker.DefaultTenant)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		now := time.Now()
+		js, err := db.ClaimJobs(ctx, runbooker.ClaimParams{Group: runbooker.CloudGroup, WorkerID: wk,
+			Limit: n, Now: now, LeaseUntil: now.Add(30 * time.Second)})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, j := range js {
+			_, err := db.FinishJob(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
+				Status: runbooker.StatusCompleted, Now: now})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.Run("serial", func(b *testing.B) {
+		db := openTemp(b)
+		defer db.Close()
+		start, cpu0 := time.Now(), cpuTime()
+		for b.Loop() {
+			cycle(b, db, "w1", 1)
+		}
+		report(b, start, cpu0, b.N)
+	})
+	b.Run("batch100", func(b *testing.B) {
+		db := openTemp(b)
+		defer db.Close()
+		start, cpu0 := time.Now(), cpuTime()
+		for b.Loop() {
+			cycle(b, db, "w1", 100)
+		}
+		report(b, start, cpu0, b.N*100)
+	})
+	b.Run("parallel", func(b *testing.B) {
+		db := openTemp(b)
+		defer db.Close()
+		var id atomic.Int64
+		b.SetParallelism(4)
+		start, cpu0 := time.Now(), cpuTime()
+		b.RunParallel(func(pb *testing.PB) {
+			wk := fmt.Sprintf("w%d", id.Add(1))
+			for pb.Next() {
+				cycle(b, db, wk, 1)
+			}
+		})
+		report(b, start, cpu0, b.N)
+	})
+}
+
+// BenchmarkAppendStreams measures storing a chatty job's output the way a
+// worker uploads it: one AppendStreams call per batch. Each op is one batch.
+func BenchmarkAppendStreams(b *testing.B) {
+	for _, batch := range []int{1000, 5000} {
+		b.Run(fmt.Sprintf("batch%d", batch), func(b *testing.B) {
+			ctx := context.Background()
+			db := openTemp(b)
+			defer db.Close()
+			j := benchJob(runbooker.DefaultTenant)
+			if err := db.CreateJob(ctx, j); err != nil {
+				b.Fatal(err)
+			}
+			now := time.Now()
+			js, err := db.ClaimJobs(ctx, runbooker.ClaimParams{Group: runbooker.CloudGroup, WorkerID: "w1",
+				Limit: 1, Now: now, LeaseUntil: now.Add(time.Hour)})
+			if err != nil || len(js) != 1 {
+				b.Fatal(err)
+			}
+			ref := runbooker.JobRef{ID: j.ID, Attempt: js[0].Attempt}
+			recs := make([]runbooker.StreamRecord, batch)
+			seq := int64(0)
+			start, cpu0 := time.Now(), cpuTime()
+			for b.Loop() {
+				for i := range recs {
+					seq++
+					recs[i] = runbooker.StreamRecord{Seq: seq, Time: now, Type: runbooker.StreamOutput,
+						Text: fmt.Sprintf("line %d of a runbook that prints a lot of output", seq)}
+				}
+				if err := db.AppendStreams(ctx, ref, recs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(seq)/time.Since(start).Seconds(), "records/s")
+			b.ReportMetric(float64(seq)/(cpuTime()-cpu0).Seconds(), "records/cpu-s")
+		})
+	}
+}
