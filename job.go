@@ -132,6 +132,21 @@ type FinishParams struct {
 	Status    JobStatus // Completed, Failed or Stopped
 	Exception string
 	Now       time.Time
+	// Records are stored with the finish, in the same transaction, with
+	// AppendStreams' rules: a short job costs one write, not two.
+	Records []StreamRecord
+	// StartedAt, when set and the job has no start time yet, becomes its
+	// start time: a short job may end before its start was reported.
+	StartedAt time.Time
+}
+
+// SuspendParams selects queued jobs that waited too long for a worker.
+type SuspendParams struct {
+	TenantID      string
+	Group         string
+	CreatedBefore time.Time
+	Reason        string
+	Now           time.Time
 }
 
 // LeaseParams extends the leases of jobs a worker holds.
