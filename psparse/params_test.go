@@ -120,7 +120,8 @@ func TestExtractParameters(t *testing.T) {
       Use-RJInterface -Type Graph ‵
           -Entity User
   } )] $l,
-  [ValidateScript({ $_ -gt 0 })] $m
+  [ValidateScript({ $_ -gt 0 })] $m,
+  [ValidateScript( { Use-RJInterface –Type Graph –DisplayName “Pasted ‘from’ Word” -Entity:'Group' } )] $n
 )`, []P{
 			{Name: "a", Type: "bool", Default: true, UI: &runbooker.UIHint{Type: "Setting", Attribute: "Offboard.revokeAccess"}},
 			{Name: "b", Type: "string[]", UI: &runbooker.UIHint{Type: "Graph", Entity: "Group"}},
@@ -135,6 +136,7 @@ func TestExtractParameters(t *testing.T) {
 			{Name: "k", Type: "object", UI: &runbooker.UIHint{Value: int64(5)}},
 			{Name: "l", Type: "object", UI: &runbooker.UIHint{Type: "Graph", Entity: "User"}},
 			{Name: "m", Type: "object"},
+			{Name: "n", Type: "object", UI: &runbooker.UIHint{Type: "Graph", DisplayName: "Pasted ‘from’ Word", Entity: "Group"}},
 		}},
 		{"literal defaults", `param(
   [string] $s = "text", $s2 = 'it''s', $s3 = "", $s4 = 'no $expansion',
