@@ -15,11 +15,22 @@ type Store interface {
 	RunbookStore
 	JobStore
 	SettingStore
-	WorkerStore
-	AssetStore
 	// Ping reports whether the database answers; EUNAVAILABLE when it does not.
 	Ping(ctx context.Context) error
 	Close() error
+}
+
+// FullStore is Store plus the worker, asset and queue-parking contracts
+// (issue 4). Engines are moving to it; it becomes Store once SQLite
+// implements it.
+type FullStore interface {
+	Store
+	WorkerStore
+	AssetStore
+	// SuspendWaiting parks New jobs of a group that were created before
+	// p.CreatedBefore (no live worker took them in time): Suspended with
+	// p.Reason as StatusReason. It returns the ids it parked.
+	SuspendWaiting(ctx context.Context, p SuspendParams) ([]string, error)
 }
 
 // TenantStore persists tenants.
@@ -86,10 +97,6 @@ type JobStore interface {
 	// Running → New with a Warning record, or Suspended once LostCount
 	// reaches p.MaxAttempts; Stopping → Stopped. Safe to run concurrently.
 	RescueJobs(ctx context.Context, p RescueParams) ([]RescuedJob, error)
-	// SuspendWaiting parks New jobs of a group that were created before
-	// p.CreatedBefore (no live worker took them in time): Suspended with
-	// p.Reason as StatusReason. It returns the ids it parked.
-	SuspendWaiting(ctx context.Context, p SuspendParams) ([]string, error)
 	// PurgeJobs deletes terminal jobs (and their records) that ended before
 	// the given time, returning how many were deleted.
 	PurgeJobs(ctx context.Context, endedBefore time.Time) (int, error)
