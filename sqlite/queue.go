@@ -24,7 +24,7 @@ const startSQL = `UPDATE jobs SET status = 'Running', started_at = ?1, last_modi
 	WHERE id = ?2 AND attempt = ?3 AND status = 'Activating'`
 
 const finishSQL = `UPDATE jobs SET status = ?1, exception = ?2, ended_at = ?3, last_modified_at = ?3,
-	lease_expires_at = NULL
+	lease_expires_at = NULL, started_at = coalesce(started_at, ?6)
 	WHERE id = ?4 AND attempt = ?5 AND status IN ` + heldStatuses + `
 	RETURNING ` + jobCols
 
@@ -148,20 +148,28 @@ const extendSQL = `UPDATE jobs SET lease_expires_at = ?1
 	RETURNING status`
 
 // FinishJob implements runbooker.JobStore. It ends an attempt that still
-// holds the job (Activating, Running or Stopping). When the same attempt has
-// already ended with the same status, the stored job is returned unchanged.
+// holds the job (Activating, Running or Stopping) and stores p.Records in
+// the same transaction. When the same attempt has already ended with the
+// same status, the stored job is returned unchanged: its records were
+// committed with that first finish.
 func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbooker.Job, error) {
 	switch p.Status {
 	case runbooker.StatusCompleted, runbooker.StatusFailed, runbooker.StatusStopped:
 	default:
 		return nil, runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", p.Ref.ID, p.Status)
 	}
+	if err := checkRecords(p.Ref, p.Records); err != nil {
+		return nil, err
+	}
 	var j *runbooker.Job
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var err error
 		row := tx.StmtContext(ctx, db.st.finish).QueryRowContext(ctx, string(p.Status), p.Exception,
-			nanos(p.Now), p.Ref.ID, p.Ref.Attempt)
-		if j, _, err = scanJob(row); !errors.Is(err, sql.ErrNoRows) {
+			nanos(p.Now), p.Ref.ID, p.Ref.Attempt, nullNanos(p.StartedAt))
+		var pk int64
+		var err error
+		if j, pk, err = scanJob(row); err == nil {
+			return insertRecords(ctx, tx, db.st.insertChunk, db.st.insertOne, pk, p.Records)
+		} else if !errors.Is(err, sql.ErrNoRows) {
 			return err
 		}
 		row = tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, p.Ref.ID)

@@ -36,10 +36,8 @@ func insertRecordsSQL(n int) string {
 // (Activating, Running or Stopping): records of a finished, re-queued or
 // newer attempt are refused with ECONFLICT. One transaction per call.
 func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
-	for i := range recs {
-		if err := checkRecord(&recs[i]); err != nil {
-			return runbooker.Errorf(runbooker.EINVALID, "job %s: record %d: %v", ref.ID, i, err)
-		}
+	if err := checkRecords(ref, recs); err != nil {
+		return err
 	}
 	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var pk int64
@@ -57,6 +55,15 @@ func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []ru
 		}
 		return fenced(ref, runbooker.JobStatus(status), attempt)
 	})
+}
+
+func checkRecords(ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
+	for i := range recs {
+		if err := checkRecord(&recs[i]); err != nil {
+			return runbooker.Errorf(runbooker.EINVALID, "job %s: record %d: %v", ref.ID, i, err)
+		}
+	}
+	return nil
 }
 
 func checkRecord(r *runbooker.StreamRecord) error {

@@ -177,3 +177,43 @@ func testResumeJob(t *testing.T, s runbooker.Store) {
 	_, err = s.ResumeJob(ctx, tenantA, c.ID, at(76))
 	wantCode(t, err, runbooker.EINVALID, "ResumeJob of a Completed job")
 }
+
+// FinishJob stores FinishParams.Records with the finish, by AppendStreams'
+// rules, and takes StartedAt when the job has no start time yet.
+func testFinishJobRecords(t *testing.T, s runbooker.Store) {
+	ctx := t.Context()
+	createJob(t, s, newJob(tenantA, group, at(0)))
+	a := claimOne(t, s, tenantA, worker1, at(1), at(31)) // a short job: its start was never reported
+	p := runbooker.FinishParams{Ref: ref(a), Status: runbooker.StatusCompleted, Now: at(3), StartedAt: at(2),
+		Records: records(1, 3, at(2))}
+	j, err := s.FinishJob(ctx, p)
+	ok(t, err, "FinishJob with records")
+	wantTime(t, j.StartedAt, at(2), "StartedAt from the finish")
+	wantTime(t, getJob(t, s, tenantA, a.ID).StartedAt, at(2), "stored StartedAt from the finish")
+	wantSeqs(t, streams(t, s, tenantA, a.ID, runbooker.StreamFilter{}), []int64{1, 2, 3}, "records of the finish")
+	p.Now = at(9)
+	if _, err := s.FinishJob(ctx, p); err != nil {
+		t.Fatalf("retried finish with records: %v", err)
+	}
+	wantSeqs(t, streams(t, s, tenantA, a.ID, runbooker.StreamFilter{}), []int64{1, 2, 3}, "records after a retried finish")
+
+	r := runningJob(t, s, tenantA, at(10)) // started at 10
+	ok(t, s.AppendStreams(ctx, ref(r), records(1, 5, at(11))), "AppendStreams")
+	stale := runbooker.FinishParams{Ref: runbooker.JobRef{ID: r.ID, Attempt: r.Attempt + 1}, Status: runbooker.StatusFailed,
+		Now: at(12), Records: records(6, 2, at(12))}
+	_, err = s.FinishJob(ctx, stale)
+	wantCode(t, err, runbooker.ECONFLICT, "FinishJob with records and a wrong attempt")
+	wantSeqs(t, streams(t, s, tenantA, r.ID, runbooker.StreamFilter{}), seqRange(1, 5), "records after a fenced finish")
+
+	last := records(4, 4, at(13)) // 4 and 5 are stored already
+	last[0].Text = "resent with another text"
+	j, err = s.FinishJob(ctx, runbooker.FinishParams{Ref: ref(r), Status: runbooker.StatusFailed, Exception: "boom",
+		Now: at(14), StartedAt: at(13), Records: last})
+	ok(t, err, "FinishJob with overlapping records")
+	wantTime(t, j.StartedAt, at(10), "StartedAt kept when already set")
+	recs := streams(t, s, tenantA, r.ID, runbooker.StreamFilter{})
+	wantSeqs(t, recs, seqRange(1, 7), "records after an overlapping finish")
+	if recs[3].Text != "line 4" {
+		t.Fatalf("record 4 = %q, want the first text stored", recs[3].Text)
+	}
+}

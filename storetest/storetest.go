@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"StartJob", testStartJob},
 		{"ExtendLeases", testExtendLeases},
 		{"FinishJob", testFinishJob},
+		{"FinishJobRecords", testFinishJobRecords},
 		{"RequestStop", testRequestStop},
 		{"ResumeJob", testResumeJob},
 		{"StreamsAppendRead", testStreamsAppendRead},
