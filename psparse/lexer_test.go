@@ -149,3 +149,16 @@ func TestTokenizeErrors(t *testing.T) {
 		})
 	}
 }
+
+func TestLineEndings(t *testing.T) {
+	for _, src := range []string{"$a\n\n  $b", "$a\r\n\r\n  $b", "$a\r\r  $b", "\ufeff$a\n\r\n  $b"} {
+		toks, err := Tokenize([]byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		last := toks[len(toks)-1]
+		if last.Text != "$b" || last.Line != 3 || last.Col != 3 {
+			t.Errorf("%q: last token %q at %d:%d, want $b at 3:3", src, last.Text, last.Line, last.Col)
+		}
+	}
+}

@@ -11,6 +11,7 @@
 package psparse
 
 import (
+	"bytes"
 	"sort"
 	"unicode/utf8"
 
@@ -107,9 +108,21 @@ type positions struct {
 }
 
 func newPositions(src []byte) *positions {
-	p := &positions{src: src, lineStarts: make([]int, 1, 64)}
+	p := &positions{src: src, lineStarts: make([]int, 1, bytes.Count(src, []byte{'\n'})+2)}
 	if len(src) >= 3 && src[0] == 0xEF && src[1] == 0xBB && src[2] == 0xBF {
 		p.lineStarts[0] = 3 // a BOM takes no column
+	}
+	if bytes.IndexByte(src, '\r') < 0 { // the common case: \n line ends only
+		for i := bytes.IndexByte(src, '\n'); i >= 0; {
+			p.lineStarts = append(p.lineStarts, i+1)
+			j := bytes.IndexByte(src[i+1:], '\n')
+			if j < 0 {
+				break
+			}
+			i += 1 + j
+		}
+		p.lastOff, p.lastLine, p.lastCol = p.lineStarts[0], 1, 1
+		return p
 	}
 	for i := 0; i < len(src); i++ {
 		switch src[i] {
