@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/keyring"
 )
 
 // Config tunes the engine. Zero values take the defaults.
@@ -45,6 +46,7 @@ type Engine struct {
 	hub   *Hub
 	cfg   Config
 	log   *slog.Logger
+	keys  *keyring.Keyring
 }
 
 // New returns an engine over store.
@@ -88,12 +90,9 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 	if err != nil {
 		return nil, err
 	}
-	runOn := p.RunOn
-	if runOn == "" {
-		runOn = rb.DefaultGroup
-	}
-	if runOn == "" {
-		runOn = runbooker.CloudGroup
+	runOn, err := e.route(ctx, rb, p.RunOn)
+	if err != nil {
+		return nil, err
 	}
 	now := e.now()
 	j := &runbooker.Job{
@@ -185,4 +184,45 @@ func (e *Engine) Resume(ctx context.Context, tenantID, id string) (*runbooker.Jo
 	}
 	e.hub.JobQueued(j.RunOn)
 	return j, nil
+}
+
+// route picks the worker group of a new job: the caller's runOn, else the
+// runbook's default group, else the tenant's default hybrid group for a
+// runbook named *_hybrid, else the built-in group.
+func (e *Engine) route(ctx context.Context, rb *runbooker.Runbook, runOn string) (string, error) {
+	if runOn == "" {
+		runOn = rb.DefaultGroup
+	}
+	if runOn == "" && rb.Meta.Hybrid {
+		fs, err := e.full()
+		if err != nil {
+			return "", err
+		}
+		groups, err := fs.ListGroups(ctx, rb.TenantID)
+		if err != nil {
+			return "", err
+		}
+		for _, g := range groups {
+			if g.DefaultHybrid {
+				runOn = g.Name
+				break
+			}
+		}
+		if runOn == "" {
+			return "", runbooker.Errorf(runbooker.EINVALID, "runbook %s is a _hybrid runbook but the tenant has no default hybrid worker group; create one with defaultHybrid or pass runOn", rb.Name)
+		}
+	}
+	if runOn == "" || runOn == runbooker.CloudGroup {
+		return runbooker.CloudGroup, nil
+	}
+	fs, err := e.full()
+	if err != nil {
+		return "", err
+	}
+	if _, err := fs.Group(ctx, rb.TenantID, runOn); runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
+		return "", runbooker.Errorf(runbooker.EINVALID, "runOn: unknown worker group %q", runOn)
+	} else if err != nil {
+		return "", err
+	}
+	return runOn, nil
 }

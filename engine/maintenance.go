@@ -23,9 +23,13 @@ func NewMaintenance(e *Engine) *Maintenance { return &Maintenance{e: e} }
 // Start launches the loops.
 func (m *Maintenance) Start(ctx context.Context) {
 	ctx, m.cancel = context.WithCancel(ctx)
-	m.wg.Add(2)
-	go m.loop(ctx, m.e.cfg.LeaseTTL/3, func(ctx context.Context) { _, _ = m.Rescue(ctx) })
-	go m.loop(ctx, time.Hour, func(ctx context.Context) { _, _ = m.Purge(ctx) })
+	m.wg.Add(3)
+	// The first rescue waits one lease period: after this server was down,
+	// workers need a heartbeat's time to renew leases that expired meanwhile
+	// before their jobs are taken from them.
+	go m.loop(ctx, m.e.cfg.LeaseTTL, m.e.cfg.LeaseTTL/3, func(ctx context.Context) { _, _ = m.Rescue(ctx) })
+	go m.loop(ctx, 0, time.Hour, func(ctx context.Context) { _, _ = m.Purge(ctx) })
+	go m.loop(ctx, 0, time.Minute, func(ctx context.Context) { _, _ = m.SuspendStarved(ctx) })
 }
 
 // Stop ends the loops and waits for them.
@@ -36,8 +40,13 @@ func (m *Maintenance) Stop() {
 	m.wg.Wait()
 }
 
-func (m *Maintenance) loop(ctx context.Context, every time.Duration, f func(context.Context)) {
+func (m *Maintenance) loop(ctx context.Context, first, every time.Duration, f func(context.Context)) {
 	defer m.wg.Done()
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(first):
+	}
 	f(ctx)
 	for {
 		// Jitter keeps replicas sharing one database from running in lockstep.
@@ -83,4 +92,50 @@ func (m *Maintenance) Purge(ctx context.Context) (int, error) {
 		e.log.Info("purged old jobs", "count", n, "retention", e.cfg.Retention)
 	}
 	return n, nil
+}
+
+// DefaultSuspendAfter is how long a job waits for a live worker of its group
+// before it is Suspended, as on Azure Automation.
+const DefaultSuspendAfter = 30 * time.Minute
+
+// SuspendStarved parks jobs queued for groups that have had no live worker
+// for their group's SuspendAfter (default 30 minutes).
+func (m *Maintenance) SuspendStarved(ctx context.Context) (int, error) {
+	e := m.e
+	fs, err := e.full()
+	if err != nil {
+		return 0, nil // engines without worker groups have only the built-in group
+	}
+	tenants, err := fs.Tenants(ctx)
+	if err != nil {
+		return 0, err
+	}
+	total := 0
+	for _, t := range tenants {
+		groups, err := fs.ListGroups(ctx, t.ID)
+		if err != nil {
+			return total, err
+		}
+		for _, g := range groups {
+			live, reason := e.GroupStatus(ctx, t.ID, g.Name)
+			if live {
+				continue
+			}
+			after := g.SuspendAfter
+			if after <= 0 {
+				after = DefaultSuspendAfter
+			}
+			now := e.now()
+			ids, err := fs.SuspendWaiting(ctx, runbooker.SuspendParams{TenantID: t.ID, Group: g.Name,
+				CreatedBefore: now.Add(-after), Reason: reason + "; suspended after waiting " + after.String(), Now: now})
+			if err != nil {
+				return total, err
+			}
+			for _, id := range ids {
+				e.hub.JobDone(id) // synchronous runs waiting on it stop waiting
+			}
+			total += len(ids)
+		}
+	}
+	return total, nil
 }

@@ -53,6 +53,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.routeRunbooks(mux)
 	s.routeJobs(mux)
+	s.routeGroups(mux)
+	s.routeAssets(mux)
+	s.routeWorkers(mux)
 	return s.recoverer(mux)
 }
 

@@ -1,0 +1,220 @@
+package engine
+
+import (
+	"context"
+	"regexp"
+	"strings"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// full returns the store's worker and asset contracts.
+func (e *Engine) full() (runbooker.FullStore, error) {
+	fs, ok := e.store.(runbooker.FullStore)
+	if !ok {
+		return nil, runbooker.Errorf(runbooker.EUNAVAILABLE, "this database engine does not support worker groups and assets yet")
+	}
+	return fs, nil
+}
+
+var groupName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+
+// ValidGroupName reports whether name is a usable worker group name.
+func ValidGroupName(name string) error {
+	if !groupName.MatchString(name) {
+		return runbooker.Errorf(runbooker.EINVALID, "worker group name %q: use 1-63 lower-case letters, digits, '-' or '_'", name)
+	}
+	return nil
+}
+
+// CreateGroup creates a worker group and returns it with its registration
+// token, which exists nowhere else afterwards.
+func (e *Engine) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) (string, error) {
+	fs, err := e.full()
+	if err != nil {
+		return "", err
+	}
+	if err := ValidGroupName(g.Name); err != nil {
+		return "", err
+	}
+	if g.Name == runbooker.CloudGroup {
+		return "", runbooker.Errorf(runbooker.EINVALID, "worker group %q is the built-in group", g.Name)
+	}
+	if err := checkGroupSettings(g); err != nil {
+		return "", err
+	}
+	token := newGroupToken()
+	g.TokenHash = runbooker.HashSecret(token)
+	g.CreatedAt = e.now()
+	if err := fs.EnsureTenant(ctx, g.TenantID); err != nil {
+		return "", err
+	}
+	if err := fs.CreateGroup(ctx, g); err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+func checkGroupSettings(g *runbooker.WorkerGroup) error {
+	switch g.PowerShell {
+	case "", "pwsh", "powershell":
+	default:
+		return runbooker.Errorf(runbooker.EINVALID, "powershell must be \"pwsh\" or \"powershell\" (got %q)", g.PowerShell)
+	}
+	if g.MaxRuntime < 0 || g.Capacity < 0 || g.SuspendAfter < 0 {
+		return runbooker.Errorf(runbooker.EINVALID, "maxRuntime, capacity and suspendAfter must not be negative")
+	}
+	return nil
+}
+
+// newGroupToken returns a registration token; the "rbg_" prefix makes it
+// recognisable to secret scanners.
+func newGroupToken() string { return "rbg_" + runbooker.NewSecret() }
+
+// RotateGroupToken gives a group a new registration token; the old one stops
+// working at once (registered workers keep their own credentials).
+func (e *Engine) RotateGroupToken(ctx context.Context, tenantID, name string) (string, error) {
+	fs, err := e.full()
+	if err != nil {
+		return "", err
+	}
+	g, err := fs.Group(ctx, tenantID, name)
+	if err != nil {
+		return "", err
+	}
+	token := newGroupToken()
+	g.TokenHash = runbooker.HashSecret(token)
+	return token, fs.UpdateGroup(ctx, g)
+}
+
+// RegisterParams is what a worker says of itself when it registers.
+type RegisterParams struct {
+	Token    string
+	Name     string
+	Version  string
+	OS       string
+	Arch     string
+	Hostname string
+}
+
+// Register exchanges a group's registration token for a worker credential.
+func (e *Engine) Register(ctx context.Context, p RegisterParams) (*runbooker.Worker, string, error) {
+	fs, err := e.full()
+	if err != nil {
+		return nil, "", err
+	}
+	if !strings.HasPrefix(p.Token, "rbg_") {
+		return nil, "", runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid registration token")
+	}
+	g, err := fs.GroupByTokenHash(ctx, runbooker.HashSecret(p.Token))
+	if runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
+		return nil, "", runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid registration token")
+	} else if err != nil {
+		return nil, "", err
+	}
+	secret := runbooker.NewSecret()
+	now := e.now()
+	name := p.Name
+	if name == "" {
+		name = p.Hostname
+	}
+	w := &runbooker.Worker{
+		ID: runbooker.NewID(), TenantID: g.TenantID, Group: g.Name, Name: trim(name, 100), SecretHash: runbooker.HashSecret(secret),
+		Version: trim(p.Version, 50), OS: trim(p.OS, 30), Arch: trim(p.Arch, 30), Hostname: trim(p.Hostname, 255),
+		RegisteredAt: now, LastSeenAt: now,
+	}
+	if err := fs.CreateWorker(ctx, w); err != nil {
+		return nil, "", err
+	}
+	return w, secret, nil
+}
+
+func trim(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// AuthWorker checks a worker credential. A removed worker is unknown at once.
+func (e *Engine) AuthWorker(ctx context.Context, id, secret string) (*runbooker.Worker, error) {
+	fs, err := e.full()
+	if err != nil {
+		return nil, err
+	}
+	w, err := fs.Worker(ctx, id)
+	if runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
+		runbooker.SecretMatches(secret, strings.Repeat("0", 64))
+		return nil, runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid worker credentials")
+	} else if err != nil {
+		return nil, err
+	}
+	if !runbooker.SecretMatches(secret, w.SecretHash) {
+		return nil, runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid worker credentials")
+	}
+	return w, nil
+}
+
+// TouchWorker records that a worker was seen now.
+func (e *Engine) TouchWorker(ctx context.Context, w *runbooker.Worker) error {
+	fs, err := e.full()
+	if err != nil {
+		return err
+	}
+	return fs.TouchWorker(ctx, w.ID, e.now())
+}
+
+// HeldJob returns the job of ref if worker w holds that attempt now: same
+// tenant, claimed by w, current attempt. Anything else is ECONFLICT (the
+// worker must drop its copy) or ENOTFOUND.
+func (e *Engine) HeldJob(ctx context.Context, w *runbooker.Worker, ref runbooker.JobRef, needLease bool) (*runbooker.Job, error) {
+	j, err := e.store.Job(ctx, w.TenantID, ref.ID)
+	if err != nil {
+		return nil, err
+	}
+	if j.WorkerID != w.ID || j.Attempt != ref.Attempt {
+		return nil, runbooker.Errorf(runbooker.ECONFLICT, "job %s attempt %d is not held by this worker", ref.ID, ref.Attempt)
+	}
+	if needLease {
+		switch j.Status {
+		case runbooker.StatusActivating, runbooker.StatusRunning, runbooker.StatusStopping:
+		default:
+			return nil, runbooker.Errorf(runbooker.ECONFLICT, "job %s is %s: its lease is over", ref.ID, j.Status)
+		}
+	}
+	return j, nil
+}
+
+// GroupStatus says whether a group has a live worker, for a queued job's
+// status reason.
+func (e *Engine) GroupStatus(ctx context.Context, tenantID, group string) (live bool, reason string) {
+	if group == runbooker.CloudGroup {
+		return true, ""
+	}
+	fs, err := e.full()
+	if err != nil {
+		return false, err.Error()
+	}
+	seen, err := fs.LastSeen(ctx, tenantID)
+	if err != nil {
+		return true, "" // unknown: say nothing rather than something wrong
+	}
+	last, ok := seen[group]
+	switch {
+	case !ok:
+		return false, "no worker has registered in group " + group
+	case e.now().Sub(last) > runbooker.WorkerOnlineWindow:
+		return false, "no live worker in group " + group + " (last seen " + last.Format(time.RFC3339) + ")"
+	}
+	return true, ""
+}
+
+// Group returns a worker group of a tenant.
+func (e *Engine) Group(ctx context.Context, tenantID, name string) (*runbooker.WorkerGroup, error) {
+	fs, err := e.full()
+	if err != nil {
+		return nil, err
+	}
+	return fs.Group(ctx, tenantID, name)
+}

@@ -1,0 +1,225 @@
+package http
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// GroupView is a worker group as the management API shows it.
+type GroupView struct {
+	Name                string       `json:"name"`
+	DefaultHybrid       bool         `json:"defaultHybrid"`
+	RunAs               string       `json:"runAs,omitempty"`
+	MaxRuntimeSeconds   int64        `json:"maxRuntimeSeconds,omitempty"`
+	Capacity            int          `json:"capacity,omitempty"`
+	PowerShell          string       `json:"powershell,omitempty"`
+	SuspendAfterSeconds int64        `json:"suspendAfterSeconds,omitempty"`
+	CreatedAt           time.Time    `json:"createdAt,omitzero"`
+	Token               string       `json:"token,omitempty"` // only in the answer that created or rotated it
+	Workers             []WorkerView `json:"workers,omitempty"`
+}
+
+// WorkerView is a registered worker with its liveness and current jobs.
+type WorkerView struct {
+	runbooker.Worker
+	Online      bool     `json:"online"`
+	CurrentJobs []string `json:"currentJobs"`
+}
+
+func groupView(g *runbooker.WorkerGroup) GroupView {
+	return GroupView{Name: g.Name, DefaultHybrid: g.DefaultHybrid, RunAs: g.RunAs, MaxRuntimeSeconds: int64(g.MaxRuntime / time.Second),
+		Capacity: g.Capacity, PowerShell: g.PowerShell, SuspendAfterSeconds: int64(g.SuspendAfter / time.Second), CreatedAt: g.CreatedAt}
+}
+
+func (v GroupView) group(tenantID string) *runbooker.WorkerGroup {
+	return &runbooker.WorkerGroup{TenantID: tenantID, Name: v.Name, DefaultHybrid: v.DefaultHybrid, RunAs: v.RunAs,
+		MaxRuntime: time.Duration(v.MaxRuntimeSeconds) * time.Second, Capacity: v.Capacity, PowerShell: v.PowerShell,
+		SuspendAfter: time.Duration(v.SuspendAfterSeconds) * time.Second}
+}
+
+func (s *Server) routeGroups(mux *http.ServeMux) {
+	mux.HandleFunc("GET /api/v1/groups", s.authenticate(true, s.handleListGroups))
+	mux.HandleFunc("POST /api/v1/groups", s.authenticate(true, s.handleCreateGroup))
+	mux.HandleFunc("GET /api/v1/groups/{name}", s.authenticate(true, s.handleGetGroup))
+	mux.HandleFunc("PUT /api/v1/groups/{name}", s.authenticate(true, s.handleUpdateGroup))
+	mux.HandleFunc("POST /api/v1/groups/{name}/rotate-token", s.authenticate(true, s.handleRotateToken))
+	mux.HandleFunc("DELETE /api/v1/groups/{name}", s.authenticate(true, s.handleDeleteGroup))
+	mux.HandleFunc("GET /api/v1/workers", s.authenticate(true, s.handleListWorkers))
+	mux.HandleFunc("DELETE /api/v1/workers/{id}", s.authenticate(true, s.handleDeleteWorker))
+}
+
+func (s *Server) full(w http.ResponseWriter, r *http.Request) (runbooker.FullStore, bool) {
+	fs, ok := s.Store.(runbooker.FullStore)
+	if !ok {
+		s.writeError(w, r, runbooker.Errorf(runbooker.EUNAVAILABLE, "this database engine does not support worker groups yet"))
+	}
+	return fs, ok
+}
+
+func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
+	var v GroupView
+	if err := decodeBody(w, r, 64<<10, &v); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	g := v.group(principal(r.Context()).TenantID)
+	token, err := s.Engine.CreateGroup(r.Context(), g)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := groupView(g)
+	out.Token = token
+	writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
+	fs, ok := s.full(w, r)
+	if !ok {
+		return
+	}
+	var v GroupView
+	if err := decodeBody(w, r, 64<<10, &v); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	tenant := principal(r.Context()).TenantID
+	old, err := fs.Group(r.Context(), tenant, r.PathValue("name"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	v.Name = old.Name
+	g := v.group(tenant)
+	g.TokenHash, g.CreatedAt = old.TokenHash, old.CreatedAt
+	if err := fs.UpdateGroup(r.Context(), g); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, groupView(g))
+}
+
+func (s *Server) handleRotateToken(w http.ResponseWriter, r *http.Request) {
+	token, err := s.Engine.RotateGroupToken(r.Context(), principal(r.Context()).TenantID, r.PathValue("name"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"token": token})
+}
+
+func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request) {
+	fs, ok := s.full(w, r)
+	if !ok {
+		return
+	}
+	if err := fs.DeleteGroup(r.Context(), principal(r.Context()).TenantID, r.PathValue("name")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleListGroups(w http.ResponseWriter, r *http.Request) {
+	s.writeGroups(w, r, "")
+}
+
+func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request) {
+	s.writeGroups(w, r, r.PathValue("name"))
+}
+
+// writeGroups answers with one group (name given) or all, each with its workers.
+func (s *Server) writeGroups(w http.ResponseWriter, r *http.Request, name string) {
+	fs, ok := s.full(w, r)
+	if !ok {
+		return
+	}
+	tenant := principal(r.Context()).TenantID
+	var groups []*runbooker.WorkerGroup
+	var err error
+	if name != "" {
+		var g *runbooker.WorkerGroup
+		if g, err = fs.Group(r.Context(), tenant, name); err == nil {
+			groups = append(groups, g)
+		}
+	} else {
+		groups, err = fs.ListGroups(r.Context(), tenant)
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	workers, err := s.workerViews(r, fs, tenant, name)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := make([]GroupView, 0, len(groups))
+	for _, g := range groups {
+		v := groupView(g)
+		v.Workers = []WorkerView{}
+		for _, wv := range workers {
+			if wv.Group == g.Name {
+				v.Workers = append(v.Workers, wv)
+			}
+		}
+		out = append(out, v)
+	}
+	if name != "" {
+		writeJSON(w, http.StatusOK, out[0])
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"groups": out})
+}
+
+// workerViews lists a tenant's workers with liveness and the jobs they hold.
+func (s *Server) workerViews(r *http.Request, fs runbooker.FullStore, tenant, group string) ([]WorkerView, error) {
+	ws, err := fs.ListWorkers(r.Context(), tenant, group)
+	if err != nil {
+		return nil, err
+	}
+	page, err := fs.ListJobs(r.Context(), tenant, runbooker.JobFilter{Limit: 1000,
+		Status: []runbooker.JobStatus{runbooker.StatusActivating, runbooker.StatusRunning, runbooker.StatusStopping}})
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := make([]WorkerView, 0, len(ws))
+	for _, wk := range ws {
+		v := WorkerView{Worker: *wk, Online: wk.Online(now), CurrentJobs: []string{}}
+		for _, j := range page.Jobs {
+			if j.WorkerID == wk.ID {
+				v.CurrentJobs = append(v.CurrentJobs, j.ID)
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}
+
+func (s *Server) handleListWorkers(w http.ResponseWriter, r *http.Request) {
+	fs, ok := s.full(w, r)
+	if !ok {
+		return
+	}
+	out, err := s.workerViews(r, fs, principal(r.Context()).TenantID, r.URL.Query().Get("group"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"workers": out})
+}
+
+func (s *Server) handleDeleteWorker(w http.ResponseWriter, r *http.Request) {
+	fs, ok := s.full(w, r)
+	if !ok {
+		return
+	}
+	if err := fs.DeleteWorker(r.Context(), principal(r.Context()).TenantID, r.PathValue("id")); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

@@ -1,0 +1,278 @@
+package http
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/agent"
+	"github.com/runbooker/runbooker/engine"
+)
+
+// The worker protocol (DESIGN.md §5). Workers only ever call the server.
+
+// RegisterRequest is a worker's first call, with its group's token.
+type RegisterRequest struct {
+	Token    string `json:"token"`
+	Name     string `json:"name"`
+	Version  string `json:"version"`
+	OS       string `json:"os"`
+	Arch     string `json:"arch"`
+	Hostname string `json:"hostname"`
+}
+
+// RegisterResponse carries the worker's own credential, shown once.
+type RegisterResponse struct {
+	WorkerID string `json:"workerId"`
+	Secret   string `json:"secret"`
+	TenantID string `json:"tenantId"`
+	Group    string `json:"group"`
+}
+
+// ClaimRequest asks for up to Capacity jobs, waiting up to WaitSeconds.
+type ClaimRequest struct {
+	Capacity    int `json:"capacity"`
+	WaitSeconds int `json:"waitSeconds"`
+}
+
+// ClaimResponse hands jobs to a worker, with its group's current settings.
+type ClaimResponse struct {
+	Jobs  []agent.Assignment     `json:"jobs"`
+	Group *runbooker.WorkerGroup `json:"group,omitempty"`
+}
+
+// AttemptRequest is the body of start, streams and finish calls.
+type AttemptRequest struct {
+	Attempt   int                      `json:"attempt"`
+	Status    runbooker.JobStatus      `json:"status,omitempty"`
+	Exception string                   `json:"exception,omitempty"`
+	Records   []runbooker.StreamRecord `json:"records,omitempty"`
+	StartedAt time.Time                `json:"startedAt,omitzero"`
+}
+
+// AssetResponse is an asset's value as a running job receives it.
+type AssetResponse struct {
+	Value  json.RawMessage `json:"value"`
+	Secret bool            `json:"secret"`
+}
+
+const maxWorkerBody = 64 << 20
+
+func (s *Server) routeWorkers(mux *http.ServeMux) {
+	const p = "/api/worker/v1"
+	mux.HandleFunc("POST "+p+"/register", s.handleRegister)
+	mux.HandleFunc("POST "+p+"/claim", s.worker(s.handleClaim))
+	mux.HandleFunc("POST "+p+"/heartbeat", s.worker(s.handleHeartbeat))
+	mux.HandleFunc("POST "+p+"/jobs/{id}/start", s.worker(s.handleWorkerStart))
+	mux.HandleFunc("POST "+p+"/jobs/{id}/streams", s.worker(s.handleWorkerStreams))
+	mux.HandleFunc("POST "+p+"/jobs/{id}/finish", s.worker(s.handleWorkerFinish))
+	mux.HandleFunc("GET "+p+"/jobs/{id}/assets/{type}/{name}", s.worker(s.handleWorkerAsset))
+	mux.HandleFunc("PUT "+p+"/jobs/{id}/assets/variable/{name}", s.worker(s.handleWorkerSetVariable))
+}
+
+type workerHandler func(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker)
+
+// worker authenticates a worker credential (Basic: worker id and secret).
+func (s *Server) worker(h workerHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, secret, ok := r.BasicAuth()
+		if !ok {
+			s.writeError(w, r, runbooker.Errorf(runbooker.EUNAUTHORIZED, "worker authentication required"))
+			return
+		}
+		wk, err := s.Engine.AuthWorker(r.Context(), id, secret)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		h(w, r, wk)
+	}
+}
+
+func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
+	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return runbooker.Errorf(runbooker.EINVALID, "request body is larger than %d bytes", limit)
+		}
+		return runbooker.Errorf(runbooker.EINVALID, "reading request body: %v", err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return runbooker.Errorf(runbooker.EINVALID, "request body is not the expected JSON: %v", err)
+	}
+	return nil
+}
+
+func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
+	var req RegisterRequest
+	if err := decodeBody(w, r, 64<<10, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	wk, secret, err := s.Engine.Register(r.Context(), engine.RegisterParams{Token: req.Token, Name: req.Name,
+		Version: req.Version, OS: req.OS, Arch: req.Arch, Hostname: req.Hostname})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.Log.Info("worker registered", "worker", wk.ID, "name", wk.Name, "tenant", wk.TenantID, "group", wk.Group)
+	writeJSON(w, http.StatusOK, RegisterResponse{WorkerID: wk.ID, Secret: secret, TenantID: wk.TenantID, Group: wk.Group})
+}
+
+func (s *Server) handleClaim(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
+	var req ClaimRequest
+	if err := decodeBody(w, r, 64<<10, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.Capacity < 0 || req.Capacity > 256 {
+		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "capacity must be 0 to 256"))
+		return
+	}
+	wait := time.Duration(min(max(req.WaitSeconds, 0), 30)) * time.Second
+	if err := s.Engine.TouchWorker(r.Context(), wk); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	jobs, err := s.Engine.Claim(r.Context(), engine.ClaimRequest{TenantID: wk.TenantID, Group: wk.Group,
+		WorkerID: wk.ID, Limit: req.Capacity, Wait: wait})
+	if err != nil {
+		if r.Context().Err() != nil {
+			return // the worker went away; its claimed jobs (none) are the rescuer's
+		}
+		s.writeError(w, r, err)
+		return
+	}
+	resp := ClaimResponse{Jobs: []agent.Assignment{}}
+	// Answer even if the worker left meanwhile: jobs it never receives are
+	// rescued when their lease expires.
+	ctx := context.WithoutCancel(r.Context())
+	for _, j := range jobs {
+		src, err := s.Store.RunbookContent(ctx, j.TenantID, j.RunbookVersion)
+		if err != nil {
+			_, _ = s.Engine.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
+				Status: runbooker.StatusFailed, Exception: "runbook source not found: " + runbooker.ErrorMessage(err)})
+			continue
+		}
+		resp.Jobs = append(resp.Jobs, agent.Assignment{Job: j, Script: src})
+	}
+	if g, err := s.Engine.Group(ctx, wk.TenantID, wk.Group); err == nil {
+		resp.Group = g
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
+	var req struct {
+		Refs []runbooker.JobRef `json:"refs"`
+	}
+	if err := decodeBody(w, r, 1<<20, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.Engine.TouchWorker(r.Context(), wk); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	states, err := s.Engine.Heartbeat(r.Context(), wk.ID, req.Refs)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"states": states})
+}
+
+// attempt reads an attempt call and checks the worker holds the attempt.
+func (s *Server) attempt(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) (AttemptRequest, runbooker.JobRef, bool) {
+	var req AttemptRequest
+	if err := decodeBody(w, r, maxWorkerBody, &req); err != nil {
+		s.writeError(w, r, err)
+		return req, runbooker.JobRef{}, false
+	}
+	ref := runbooker.JobRef{ID: r.PathValue("id"), Attempt: req.Attempt}
+	if _, err := s.Engine.HeldJob(r.Context(), wk, ref, false); err != nil {
+		s.writeError(w, r, err)
+		return req, ref, false
+	}
+	return req, ref, true
+}
+
+func (s *Server) handleWorkerStart(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
+	_, ref, ok := s.attempt(w, r, wk)
+	if !ok {
+		return
+	}
+	if err := s.Engine.StartJob(r.Context(), ref); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleWorkerStreams(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
+	req, ref, ok := s.attempt(w, r, wk)
+	if !ok {
+		return
+	}
+	if err := s.Engine.AppendStreams(r.Context(), ref, req.Records); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleWorkerFinish(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
+	req, ref, ok := s.attempt(w, r, wk)
+	if !ok {
+		return
+	}
+	j, err := s.Engine.Finish(r.Context(), runbooker.FinishParams{Ref: ref, Status: req.Status,
+		Exception: req.Exception, Records: req.Records, StartedAt: req.StartedAt})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) handleWorkerAsset(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
+	attempt, err := strconv.Atoi(r.URL.Query().Get("attempt"))
+	if err != nil {
+		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "attempt query parameter is required"))
+		return
+	}
+	ref := runbooker.JobRef{ID: r.PathValue("id"), Attempt: attempt}
+	v, secret, err := s.Engine.JobAsset(r.Context(), wk, wk.TenantID, ref, runbooker.AssetType(r.PathValue("type")), r.PathValue("name"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, AssetResponse{Value: v, Secret: secret})
+}
+
+func (s *Server) handleWorkerSetVariable(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
+	attempt, err := strconv.Atoi(r.URL.Query().Get("attempt"))
+	if err != nil {
+		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "attempt query parameter is required"))
+		return
+	}
+	var req struct {
+		Value json.RawMessage `json:"value"`
+	}
+	if err := decodeBody(w, r, 1<<20, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	ref := runbooker.JobRef{ID: r.PathValue("id"), Attempt: attempt}
+	if err := s.Engine.JobSetVariable(r.Context(), wk, wk.TenantID, ref, r.PathValue("name"), req.Value); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
