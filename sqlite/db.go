@@ -36,7 +36,7 @@ type DB struct {
 	closeErr  error
 }
 
-var _ runbooker.Store = (*DB)(nil)
+var _ runbooker.FullStore = (*DB)(nil)
 
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -97,6 +98,53 @@ func rescueOne(ctx context.Context, tx *sql.Tx, e expiredJob, now time.Time, max
 	_, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, lost_count = ?, status_reason = ?, worker_id = '',
 		lease_expires_at = NULL, last_modified_at = ? WHERE pk = ?`, string(to), lost, reason, n, e.pk)
 	return to, err
+}
+
+// SuspendWaiting implements runbooker.FullStore. An empty p.TenantID means
+// every tenant, as in ClaimParams. Ids are returned oldest job first.
+func (db *DB) SuspendWaiting(ctx context.Context, p runbooker.SuspendParams) ([]string, error) {
+	if p.Group == "" {
+		return nil, runbooker.Errorf(runbooker.EINVALID, "suspend waiting jobs: group is required")
+	}
+	q := `UPDATE jobs SET status = 'Suspended', status_reason = ?1, last_modified_at = ?2
+		WHERE status = 'New' AND run_on = ?3 AND created_at < ?4`
+	args := []any{p.Reason, nanos(p.Now), p.Group, nanos(p.CreatedBefore)}
+	if p.TenantID != "" {
+		q += ` AND tenant_id = ?5`
+		args = append(args, p.TenantID)
+	}
+	type parked struct {
+		id          string
+		created, pk int64
+	}
+	var ps []parked
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		ps = ps[:0]
+		rows, err := tx.QueryContext(ctx, q+` RETURNING id, created_at, pk`, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var x parked
+			if err := rows.Scan(&x.id, &x.created, &x.pk); err != nil {
+				return err
+			}
+			ps = append(ps, x)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, storeErr(err, "waiting jobs")
+	}
+	sort.Slice(ps, func(i, j int) bool {
+		return ps[i].created < ps[j].created || ps[i].created == ps[j].created && ps[i].pk < ps[j].pk
+	})
+	ids := make([]string, len(ps))
+	for i, x := range ps {
+		ids[i] = x.id
+	}
+	return ids, nil
 }
 
 // purgeBatch bounds how many jobs one purge transaction deletes, so a large
