@@ -7,8 +7,10 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -20,6 +22,9 @@ import (
 type Assignment struct {
 	Job    *runbooker.Job `json:"job"`
 	Script []byte         `json:"script"`
+	// Group carries the settings of the job's worker group (runtime limit,
+	// RunAs, PowerShell edition); nil for the built-in group.
+	Group *runbooker.WorkerGroup `json:"group,omitempty"`
 }
 
 // Transport is how an agent talks to the control plane. Every call after a
@@ -28,7 +33,8 @@ type Assignment struct {
 type Transport interface {
 	// Claim long-polls for up to limit jobs; it may return none.
 	Claim(ctx context.Context, limit int) ([]Assignment, error)
-	Start(ctx context.Context, ref runbooker.JobRef) error
+	// Start reports that the attempt's process started at the given time.
+	Start(ctx context.Context, ref runbooker.JobRef, at time.Time) error
 	Heartbeat(ctx context.Context, refs []runbooker.JobRef) ([]runbooker.LeaseState, error)
 	Append(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error
 	Finish(ctx context.Context, p runbooker.FinishParams) error
@@ -50,6 +56,12 @@ type Config struct {
 	Interpreters   sandbox.Interpreters
 	Stops          StopRegistry // optional
 	Env            func(j *runbooker.Job) map[string]string
+	// Prepare, when set, adjusts a job's sandbox spec before it starts (the
+	// asset channel, RunAs) and returns a func to call when the job ended.
+	Prepare func(j *runbooker.Job, g *runbooker.WorkerGroup, spec *sandbox.Spec) (release func(), err error)
+	// Masks, when set, returns the secret values job id has read so far;
+	// they are replaced by *** in its records.
+	Masks func(jobID string) []string
 }
 
 // Agent runs jobs from one Transport.
@@ -232,5 +244,29 @@ func (a *Agent) cancelJob(id string, cause error) {
 	a.mu.Unlock()
 	if r != nil {
 		r.cancel(cause)
+	}
+}
+
+// mask replaces every secret value the job has read with ***.
+func (a *Agent) mask(jobID string, recs []runbooker.StreamRecord) {
+	if a.cfg.Masks == nil {
+		return
+	}
+	secrets := a.cfg.Masks(jobID)
+	if len(secrets) == 0 {
+		return
+	}
+	for i := range recs {
+		for _, s := range secrets {
+			if s == "" {
+				continue
+			}
+			if strings.Contains(recs[i].Text, s) {
+				recs[i].Text = strings.ReplaceAll(recs[i].Text, s, "***")
+			}
+			if len(recs[i].Value) > 0 && strings.Contains(string(recs[i].Value), s) {
+				recs[i].Value = json.RawMessage(strings.ReplaceAll(string(recs[i].Value), s, "***"))
+			}
+		}
 	}
 }

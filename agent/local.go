@@ -42,8 +42,8 @@ func (l *Local) Claim(ctx context.Context, limit int) ([]Assignment, error) {
 }
 
 // Start implements Transport.
-func (l *Local) Start(ctx context.Context, ref runbooker.JobRef) error {
-	return l.Engine.StartJob(ctx, ref)
+func (l *Local) Start(ctx context.Context, ref runbooker.JobRef, at time.Time) error {
+	return l.Engine.StartJob(ctx, ref, at)
 }
 
 // Heartbeat implements Transport.

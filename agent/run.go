@@ -4,10 +4,17 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/sandbox"
 )
+
+// Short jobs are the common case, so their first records and the Running
+// transition are held back briefly: a job that ends within holdBack costs
+// one finish call that carries everything, instead of start + append +
+// finish. Anything longer is reported as it happens.
+const holdBack = 30 * time.Millisecond
 
 // runJob runs one claimed attempt to its end and reports it. Reports go out
 // on a context that outlives cancellation of the job itself, so a stopped
@@ -33,16 +40,7 @@ func (a *Agent) runJob(as Assignment) {
 		cancel(errStopRequested)
 	}
 
-	report := a.jobCtx
-	var started sync.WaitGroup
-	var lost bool
-	var lostMu sync.Mutex
-	markLost := func() {
-		lostMu.Lock()
-		lost = true
-		lostMu.Unlock()
-		cancel(errLeaseLost)
-	}
+	r := &reporter{a: a, ref: ref, cancel: cancel}
 	spec := sandbox.Spec{
 		JobID:      j.ID,
 		Language:   j.Language,
@@ -52,37 +50,31 @@ func (a *Agent) runJob(as Assignment) {
 		Timeout:    a.cfg.MaxRuntime,
 		OutputCap:  a.cfg.OutputCap,
 		PowerShell: a.cfg.PowerShell,
-		OnStart: func(int) {
-			started.Add(1)
-			go func() {
-				defer started.Done()
-				if err := a.t.Start(report, ref); runbooker.ErrorCode(err) == runbooker.ECONFLICT {
-					// Finished or stopped already, or fenced off: the finish call decides.
-					a.log.Debug("start not recorded", "job", j.ID, "err", err)
-				} else if err != nil {
-					a.log.Warn("start not recorded", "job", j.ID, "err", err)
-				}
-			}()
-		},
+		OnStart:    func(int) { r.started() },
+	}
+	if g := as.Group; g != nil {
+		if g.MaxRuntime > 0 {
+			spec.Timeout = g.MaxRuntime
+		}
+		if g.PowerShell != "" {
+			spec.PowerShell = g.PowerShell
+		}
 	}
 	if a.cfg.Env != nil {
 		spec.Env = a.cfg.Env(j)
 	}
-	res := a.cfg.Interpreters.Run(ctx, spec, func(recs []runbooker.StreamRecord) {
-		if err := a.t.Append(report, ref, recs); err != nil {
-			if runbooker.ErrorCode(err) == runbooker.ECONFLICT {
-				markLost()
-				return
-			}
-			a.log.Warn("stream upload failed", "job", j.ID, "err", err)
+	if a.cfg.Prepare != nil {
+		release, err := a.cfg.Prepare(j, as.Group, &spec)
+		if err != nil {
+			r.finish(runbooker.FinishParams{Ref: ref, Status: runbooker.StatusFailed, Exception: err.Error()})
+			return
 		}
-	})
-	started.Wait()
+		defer release()
+	}
+	res := a.cfg.Interpreters.Run(ctx, spec, r.emit)
 	cause := context.Cause(ctx)
-	lostMu.Lock()
-	isLost := lost || errors.Is(cause, errLeaseLost)
-	lostMu.Unlock()
-	if isLost {
+	if r.isLost() || errors.Is(cause, errLeaseLost) {
+		r.stopTimer()
 		a.log.Warn("lease lost; job abandoned to its newer attempt", "job", j.ID, "attempt", j.Attempt)
 		return
 	}
@@ -92,7 +84,114 @@ func (a *Agent) runJob(as Assignment) {
 	} else if errors.Is(cause, errStopRequested) {
 		fp.Status = runbooker.StatusStopped
 	}
-	if err := a.t.Finish(report, fp); err != nil {
-		a.log.Warn("finish not recorded", "job", j.ID, "status", fp.Status, "err", err)
+	r.finish(fp)
+}
+
+// reporter sends one attempt's start, records and finish to the transport,
+// holding back the start and the first records for holdBack.
+type reporter struct {
+	a      *Agent
+	ref    runbooker.JobRef
+	cancel context.CancelCauseFunc
+
+	sendMu sync.Mutex // serialises transport calls: records stay in order
+
+	mu        sync.Mutex
+	startedAt time.Time
+	holding   bool
+	held      []runbooker.StreamRecord
+	timer     *time.Timer
+	lost      bool
+}
+
+func (r *reporter) started() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.startedAt = time.Now().UTC()
+	r.holding = true
+	r.timer = time.AfterFunc(holdBack, r.release)
+}
+
+// release ends the hold-back: the job is still running, so report its
+// start and what it wrote so far.
+func (r *reporter) release() {
+	r.sendMu.Lock()
+	defer r.sendMu.Unlock()
+	r.mu.Lock()
+	if !r.holding {
+		r.mu.Unlock()
+		return
+	}
+	r.holding = false
+	held, at := r.held, r.startedAt
+	r.held = nil
+	r.mu.Unlock()
+	if err := r.a.t.Start(r.a.jobCtx, r.ref, at); err != nil {
+		// Stopping already, or fenced off: the finish call decides.
+		r.a.log.Debug("start not recorded", "job", r.ref.ID, "err", err)
+	}
+	if len(held) > 0 {
+		r.append(held)
+	}
+}
+
+func (r *reporter) emit(recs []runbooker.StreamRecord) {
+	r.a.mask(r.ref.ID, recs)
+	r.mu.Lock()
+	if r.holding {
+		r.held = append(r.held, recs...)
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	r.sendMu.Lock()
+	defer r.sendMu.Unlock()
+	r.append(recs)
+}
+
+// append sends records; must hold sendMu.
+func (r *reporter) append(recs []runbooker.StreamRecord) {
+	if r.isLost() {
+		return
+	}
+	if err := r.a.t.Append(r.a.jobCtx, r.ref, recs); err != nil {
+		if runbooker.ErrorCode(err) == runbooker.ECONFLICT {
+			r.mu.Lock()
+			r.lost = true
+			r.mu.Unlock()
+			r.cancel(errLeaseLost)
+			return
+		}
+		r.a.log.Warn("stream upload failed", "job", r.ref.ID, "err", err)
+	}
+}
+
+func (r *reporter) isLost() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lost
+}
+
+func (r *reporter) stopTimer() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.timer != nil {
+		r.timer.Stop()
+	}
+}
+
+// finish reports the end, with any held-back records and the start time.
+func (r *reporter) finish(fp runbooker.FinishParams) {
+	r.stopTimer()
+	r.sendMu.Lock() // waits for a release that is under way
+	defer r.sendMu.Unlock()
+	r.mu.Lock()
+	if r.holding {
+		fp.Records, r.held, r.holding = r.held, nil, false
+	}
+	fp.StartedAt = r.startedAt
+	r.mu.Unlock()
+	if err := r.a.t.Finish(r.a.jobCtx, fp); err != nil {
+		r.a.log.Warn("finish not recorded", "job", r.ref.ID, "status", fp.Status, "err", err)
 	}
 }

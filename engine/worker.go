@@ -54,9 +54,14 @@ func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]*runbooker.Job, e
 	}
 }
 
-// StartJob records that the attempt's process started.
-func (e *Engine) StartJob(ctx context.Context, ref runbooker.JobRef) error {
-	return e.store.StartJob(ctx, ref, e.now())
+// StartJob records that the attempt's process started at the given time
+// (the engine's clock when zero or later than now).
+func (e *Engine) StartJob(ctx context.Context, ref runbooker.JobRef, at time.Time) error {
+	now := e.now()
+	if at.IsZero() || at.After(now) {
+		at = now
+	}
+	return e.store.StartJob(ctx, ref, at)
 }
 
 // Heartbeat extends the leases of the worker's running attempts.

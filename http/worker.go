@@ -208,7 +208,8 @@ func (s *Server) handleWorkerStart(w http.ResponseWriter, r *http.Request, wk *r
 	if !ok {
 		return
 	}
-	if err := s.Engine.StartJob(r.Context(), ref); err != nil {
+	// The server's clock, not the worker's, orders a job's times.
+	if err := s.Engine.StartJob(r.Context(), ref, time.Time{}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
