@@ -2,6 +2,8 @@ package gitsync_test
 
 import (
 	"context"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"testing"
 
@@ -82,7 +84,7 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sy := gitsync.New(st, keys, gitsync.Config{Dir: filepath.Join(dir, "git")}, nil)
+	sy := gitsync.New(st, keys, gitsync.Config{Dir: filepath.Join(dir, "git")}, quiet)
 	return &env{t: t, ctx: ctx, store: st, sy: sy, keys: keys, dir: dir}
 }
 
@@ -146,3 +148,5 @@ func (e *env) snapshot() map[string]string {
 func (e *env) putUpload(name string) (*runbooker.Runbook, runbooker.PutRunbookResult, error) {
 	return catalog.Put(e.ctx, e.store, catalog.PutInput{TenantID: tenant, Name: name, Language: runbooker.LangBash, Content: []byte(shDisk)})
 }
+
+var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -184,11 +184,6 @@ func (s *Syncer) putSource(ctx context.Context, tenantID string, in SourceInput,
 	if i >= 0 && createOnly {
 		return nil, false, runbooker.Errorf(runbooker.ECONFLICT, "sync source %q already exists; PUT /api/v1/sync/sources/%s replaces it", src.ID, src.ID)
 	}
-	for _, o := range d.Sources {
-		if o.ID != src.ID && o.Prefix == src.Prefix {
-			return nil, false, invalidSource(src.ID, "prefix %q is already used by sync source %q; give each source its own prefix", src.Prefix, o.ID)
-		}
-	}
 	creds := in.Credentials
 	if creds.empty() && !in.ClearCredentials && i >= 0 {
 		if creds, err = s.unseal(tenantID, &d.Sources[i]); err != nil {
@@ -200,6 +195,11 @@ func (s *Syncer) putSource(ctx context.Context, tenantID string, in SourceInput,
 	}
 	if err := src.checkCredentials(creds); err != nil {
 		return nil, false, err
+	}
+	for _, o := range d.Sources {
+		if o.ID != src.ID && o.Prefix == src.Prefix {
+			return nil, false, invalidSource(src.ID, "prefix %q is already used by sync source %q; give each source its own prefix", src.Prefix, o.ID)
+		}
 	}
 	ss := storedSource{Source: src}
 	if ss.Secret, err = s.seal(tenantID, src.ID, creds); err != nil {

@@ -1,0 +1,159 @@
+package gitsync_test
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/gitsync"
+	"github.com/runbooker/runbooker/gitsync/gittest"
+)
+
+// TestSyncErrors: whatever fails, the error names the source and what
+// failed, and is EINVALID or EUNAVAILABLE — never internal.
+func TestSyncErrors(t *testing.T) {
+	e := newEnv(t)
+	up := gittest.New(t)
+	up.Write("main", "org/general/a.sh", shDisk)
+	up.Commit("main", "a")
+	empty := gittest.New(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case strings.HasPrefix(r.URL.Path, "/private/"):
+			w.Header().Set("WWW-Authenticate", `Basic realm="git"`)
+			http.Error(w, "auth", http.StatusUnauthorized)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	key, host := sshKey(t, "")
+
+	cases := []struct {
+		src   gitsync.Source
+		creds *gitsync.Credentials
+		code  string
+		want  string
+	}{
+		{gitsync.Source{ID: "no-branch", URL: up.Dir, Branch: "nope"}, nil, runbooker.EINVALID, `branch "nope" does not exist`},
+		{gitsync.Source{ID: "no-repo", URL: filepath.Join(t.TempDir(), "missing")}, nil, runbooker.EINVALID, "repository not found"},
+		{gitsync.Source{ID: "empty", URL: empty.Dir}, nil, runbooker.EINVALID, "empty"},
+		{gitsync.Source{ID: "http-404", URL: srv.URL + "/nothing.git"}, nil, runbooker.EINVALID, "repository not found"},
+		{gitsync.Source{ID: "http-401", URL: srv.URL + "/private/x.git"}, nil, runbooker.EINVALID, "requires credentials"},
+		{gitsync.Source{ID: "refused", URL: "https://127.0.0.1:1/x.git"}, &gitsync.Credentials{Token: "t"}, runbooker.EUNAVAILABLE, "cannot reach"},
+		{gitsync.Source{ID: "ssh-refused", URL: "ssh://git@127.0.0.1:1/x.git", KnownHosts: host}, &gitsync.Credentials{SSHKey: key}, runbooker.EUNAVAILABLE, "cannot reach"},
+	}
+	for i, c := range cases {
+		c.src.Prefix = "p" + string(rune('a'+i)) + "-"
+		if _, _, err := e.sy.PutSource(e.ctx, tenant, gitsync.SourceInput{Source: c.src, Credentials: c.creds}); err != nil {
+			t.Fatalf("%s: %v", c.src.ID, err)
+		}
+		_, err := e.sy.Sync(e.ctx, tenant, c.src.ID)
+		msg := runbooker.ErrorMessage(err)
+		if runbooker.ErrorCode(err) != c.code || !strings.Contains(msg, c.want) || !strings.Contains(msg, `"`+c.src.ID+`"`) {
+			t.Errorf("%s: %v; want %s containing %q and the source id", c.src.ID, err, c.code, c.want)
+		} else {
+			t.Logf("%s: %s", c.src.ID, msg)
+		}
+		if v, _ := e.sy.Source(e.ctx, tenant, c.src.ID); v == nil || v.LastSync == nil || v.LastSync.Error != msg {
+			t.Errorf("%s: last sync status %+v", c.src.ID, v)
+		}
+	}
+	if _, err := e.sy.Sync(e.ctx, tenant, "unknown"); runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
+		t.Errorf("unknown source: %v", err)
+	}
+	reps, err := e.sy.SyncAll(e.ctx, tenant)
+	if err != nil || len(reps) != len(cases) {
+		t.Fatalf("sync all: %d reports, %v", len(reps), err)
+	}
+	for _, r := range reps {
+		if r.Error == "" {
+			t.Errorf("sync all: %s has no error", r.Source)
+		}
+	}
+}
+
+// TestSyncSerialised: concurrent syncs of one tenant run one at a time, so
+// exactly one of them adds the runbooks and the others find them unchanged.
+func TestSyncSerialised(t *testing.T) {
+	e := newEnv(t)
+	up := gittest.New(t)
+	for _, n := range []string{"a", "b", "c", "d", "e"} {
+		up.Write("main", "org/general/"+n+".sh", shDisk)
+	}
+	up.Commit("main", "five")
+	e.source(gitsync.Source{ID: "rj", URL: up.Dir})
+	const n = 4
+	var wg sync.WaitGroup
+	reps := make([]*gitsync.Report, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			reps[i], errs[i] = e.sy.Sync(e.ctx, tenant, "rj")
+		}()
+	}
+	wg.Wait()
+	adders := 0
+	for i := range n {
+		if errs[i] != nil {
+			t.Fatalf("sync %d: %v", i, errs[i])
+		}
+		switch {
+		case len(reps[i].Added) == 5 && reps[i].Unchanged == 0:
+			adders++
+		case len(reps[i].Added) == 0 && reps[i].Unchanged == 5:
+		default:
+			t.Errorf("sync %d interleaved: %+v", i, reps[i])
+		}
+	}
+	if adders != 1 {
+		t.Errorf("%d syncs added the runbooks, want 1", adders)
+	}
+}
+
+// TestService: the interval service syncs due sources only, on its clock.
+func TestService(t *testing.T) {
+	e := newEnv(t)
+	now := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	e.sy = gitsync.New(e.store, e.keys, gitsync.Config{Dir: filepath.Join(e.dir, "git"), Now: clock}, quiet)
+	up := gittest.New(t)
+	up.Write("main", "org/general/a.sh", shDisk)
+	up.Commit("main", "a")
+	e.source(gitsync.Source{ID: "timed", URL: up.Dir, Interval: gitsync.Duration(time.Hour)})
+	e.source(gitsync.Source{ID: "manual", URL: up.Dir, Prefix: "manual-"})
+
+	svc := gitsync.NewService(e.sy, time.Hour)
+	same(t, "first round", svc.RunDue(e.ctx), []string{"default/timed"})
+	same(t, "same time", svc.RunDue(e.ctx), nil)
+	mu.Lock()
+	now = now.Add(59 * time.Minute)
+	mu.Unlock()
+	same(t, "before the interval", svc.RunDue(e.ctx), nil)
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	same(t, "after the interval", svc.RunDue(e.ctx), []string{"default/timed"})
+	same(t, "synced", e.names(runbooker.RunbookFilter{}), []string{"rjgit-org_general_a"})
+
+	// Started, it runs by itself and stops when asked.
+	e.source(gitsync.Source{ID: "later", URL: up.Dir, Prefix: "later-", Interval: gitsync.Duration(time.Hour)})
+	svc = gitsync.NewService(e.sy, 10*time.Millisecond)
+	svc.Start(e.ctx)
+	deadline := time.Now().Add(10 * time.Second)
+	for len(e.names(runbooker.RunbookFilter{Prefix: "later-"})) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("service did not sync the new source")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	svc.Stop()
+}
