@@ -37,17 +37,21 @@ func (s *Syncer) cacheDir(tenantID, sourceID string) string {
 	return filepath.Join(s.cfg.Dir, t, sourceID)
 }
 
-// openCache opens the bare cache repository in dir, creating it on first use.
-func openCache(dir string) (*git.Repository, error) {
-	st := filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(), filesystem.Options{ExclusiveAccess: true})
+// openCache opens the bare cache repository in dir, creating it on first
+// use. Pack files stay open until the storage is closed: a sync reads
+// thousands of objects from them.
+func openCache(dir string) (*git.Repository, *filesystem.Storage, error) {
+	st := filesystem.NewStorageWithOptions(osfs.New(dir), cache.NewObjectLRUDefault(),
+		filesystem.Options{ExclusiveAccess: true, KeepDescriptors: true})
 	repo, err := git.Open(st, nil)
 	if errors.Is(err, git.ErrRepositoryNotExists) {
 		repo, err = git.Init(st, nil)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("git cache %s: %w", dir, err)
+		_ = st.Close()
+		return nil, nil, fmt.Errorf("git cache %s: %w", dir, err)
 	}
-	return repo, nil
+	return repo, st, nil
 }
 
 // displayURL is the source URL safe for messages and logs.
@@ -59,41 +63,55 @@ func displayURL(src *Source) string {
 	return src.URL
 }
 
+// checkout is a fetched branch: its commit in the open cache.
+type checkout struct {
+	repo    *git.Repository
+	storage *filesystem.Storage
+	commit  *object.Commit
+	branch  string
+}
+
 // fetch brings the source's branch into the cache and returns its commit
-// and the branch name (resolved when the source names none).
-func (s *Syncer) fetch(ctx context.Context, tenantID string, src *Source, creds *Credentials) (*git.Repository, *object.Commit, string, error) {
-	repo, err := openCache(s.cacheDir(tenantID, src.ID))
-	if err != nil {
-		return nil, nil, "", err
-	}
+// and the branch name (resolved when the source names none). The caller
+// closes the storage.
+func (s *Syncer) fetch(ctx context.Context, tenantID string, src *Source, creds *Credentials) (co *checkout, err error) {
 	am, err := auth(src, creds)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, err
 	}
+	repo, st, err := openCache(s.cacheDir(tenantID, src.ID))
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			_ = st.Close()
+		}
+	}()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
 	defer cancel()
 	remote := git.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{src.URL}})
 	branch := src.Branch
 	if branch == "" {
 		if branch, err = defaultBranch(ctx, remote, am); err != nil {
-			return nil, nil, "", s.fetchError(ctx, src, creds, "", err)
+			return nil, s.fetchError(ctx, src, creds, "", err)
 		}
 	}
 	local := plumbing.NewRemoteReferenceName("origin", branch)
 	spec := config.RefSpec("+" + plumbing.NewBranchReferenceName(branch).String() + ":" + local.String())
 	err = remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: []config.RefSpec{spec}, Auth: am, Tags: git.NoTags, Force: true})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil, nil, "", s.fetchError(ctx, src, creds, branch, err)
+		return nil, s.fetchError(ctx, src, creds, branch, err)
 	}
 	ref, err := repo.Reference(local, true)
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("sync source %q: branch %q fetched but not in the cache: %w", src.ID, branch, err)
+		return nil, fmt.Errorf("sync source %q: branch %q fetched but not in the cache: %w", src.ID, branch, err)
 	}
 	commit, err := repo.CommitObject(ref.Hash())
 	if err != nil {
-		return nil, nil, "", fmt.Errorf("sync source %q: commit %s of branch %q: %w", src.ID, ref.Hash(), branch, err)
+		return nil, fmt.Errorf("sync source %q: commit %s of branch %q: %w", src.ID, ref.Hash(), branch, err)
 	}
-	return repo, commit, branch, nil
+	return &checkout{repo: repo, storage: st, commit: commit, branch: branch}, nil
 }
 
 // defaultBranch asks the remote which branch its HEAD points at.

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"sort"
 
-	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/storer"
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/catalog"
 )
@@ -44,39 +42,60 @@ func newReport(sourceID string) *Report {
 // run fetches the source, reads its tree and brings the source's runbooks
 // in line with it. The caller holds the tenant's lock.
 func (s *Syncer) run(ctx context.Context, tenantID string, src *Source, creds *Credentials) (*Report, error) {
-	repo, commit, branch, err := s.fetch(ctx, tenantID, src, creds)
+	co, err := s.fetch(ctx, tenantID, src, creds)
 	if err != nil {
 		return nil, err
 	}
+	defer co.storage.Close()
 	rep := newReport(src.ID)
-	rep.Branch, rep.Commit = branch, commit.Hash.String()
-	tree, err := commit.Tree()
+	rep.Branch, rep.Commit = co.branch, co.commit.Hash.String()
+	tree, err := co.commit.Tree()
 	if err != nil {
 		return nil, fmt.Errorf("sync source %q: tree of commit %s: %w", src.ID, rep.Commit, err)
 	}
 	entries, errs, err := scan(tree, src)
 	if err != nil {
 		if runbooker.ErrorCode(err) == runbooker.EINVALID {
-			return nil, runbooker.Errorf(runbooker.EINVALID, "%s (branch %q, commit %.12s)", runbooker.ErrorMessage(err), branch, rep.Commit)
+			return nil, runbooker.Errorf(runbooker.EINVALID, "%s (branch %q, commit %.12s)", runbooker.ErrorMessage(err), co.branch, rep.Commit)
 		}
 		return nil, fmt.Errorf("sync source %q: commit %s: %w", src.ID, rep.Commit, err)
 	}
 	rep.Errors = append(rep.Errors, errs...)
+	// Ours, and names with our prefix that belong to someone else: every
+	// name this source can produce starts with its prefix.
 	owned, err := s.store.ListRunbooks(ctx, tenantID, runbooker.RunbookFilter{SourceID: src.ID})
 	if err != nil {
 		return nil, err
 	}
-	mine := make(map[string]*runbooker.Runbook, len(owned))
-	for _, rb := range owned {
-		mine[rb.Name] = rb
+	prefixed, err := s.store.ListRunbooks(ctx, tenantID, runbooker.RunbookFilter{Prefix: src.Prefix})
+	if err != nil {
+		return nil, err
 	}
-	keep := make(map[string]bool, len(entries))
-	for _, e := range entries {
-		keep[e.name.Full] = true
-		if err := s.apply(ctx, tenantID, src, repo.Storer, rep, e, mine[e.name.Full]); err != nil {
-			return nil, err
+	p := &pass{src: src, commit: rep.Commit, objs: co.repo.Storer, old: s.memo(tenantID, src.ID),
+		mine: make(map[string]*runbooker.Runbook, len(owned)), others: map[string]string{}}
+	for _, rb := range owned {
+		p.mine[rb.Name] = rb
+	}
+	for _, rb := range prefixed {
+		if rb.SourceID != src.ID {
+			p.others[rb.Name] = rb.SourceID
 		}
 	}
+	jobs, err := s.storeAll(ctx, tenantID, p, entries)
+	if err != nil {
+		s.setMemo(tenantID, src.ID, nil)
+		return nil, err
+	}
+	keep := make(map[string]bool, len(entries))
+	fresh := make(memo, len(entries))
+	for _, j := range jobs {
+		keep[j.e.name.Full] = true
+		j.report(rep)
+		if j.memo != nil {
+			fresh[j.e.name.Full] = *j.memo
+		}
+	}
+	s.setMemo(tenantID, src.ID, fresh)
 	for _, rb := range owned {
 		if keep[rb.Name] {
 			continue
@@ -90,73 +109,6 @@ func (s *Syncer) run(ctx context.Context, tenantID string, src *Source, creds *C
 	sort.Strings(rep.Updated)
 	sort.Strings(rep.Removed)
 	return rep, nil
-}
-
-// apply stores one runbook when it is new or changed. Problems with the
-// file go into the report; the error is only for what stops the whole sync
-// (the store failing).
-func (s *Syncer) apply(ctx context.Context, tenantID string, src *Source, objs storer.EncodedObjectStorer, rep *Report, e entry, old *runbooker.Runbook) error {
-	fail := func(format string, args ...any) {
-		rep.Errors = append(rep.Errors, FileError{Path: e.path, Name: e.name.Full, Message: fmt.Sprintf(format, args...)})
-	}
-	if old == nil {
-		other, err := s.store.Runbook(ctx, tenantID, e.name.Full)
-		switch {
-		case err == nil && other.SourceID == "":
-			fail("the name is taken by an uploaded runbook; not touched")
-			return nil
-		case err == nil:
-			fail("the name is taken by a runbook of sync source %q; not touched", other.SourceID)
-			return nil
-		case runbooker.ErrorCode(err) != runbooker.ENOTFOUND:
-			return err
-		}
-	}
-	var files [3][]byte
-	for i, h := range [3]struct {
-		what string
-		hash plumbing.Hash
-	}{{"script", e.script}, {"permissions file", e.permissions}, {"markdown file", e.markdown}} {
-		b, err := readBlob(objs, h.hash)
-		if err != nil {
-			fail("reading the %s: %s", h.what, runbooker.ErrorMessage(err))
-			return nil
-		}
-		files[i] = b
-	}
-	in := catalog.PutInput{
-		TenantID: tenantID, Name: e.name.Full, Language: e.lang, Content: files[0], SourceID: src.ID,
-		Permissions: files[1], Markdown: string(files[2]), SourceCommit: rep.Commit, SourcePath: e.path,
-	}
-	if old != nil && unchanged(old, in) {
-		rep.Unchanged++
-		noteParseError(rep, e, old.Meta.ParseError)
-		return nil
-	}
-	rb, res, err := catalog.Put(ctx, s.store, in)
-	if runbooker.ErrorCode(err) == runbooker.EINVALID {
-		fail("%s", runbooker.ErrorMessage(err))
-		return nil
-	} else if err != nil {
-		return err
-	}
-	switch {
-	case res.Created:
-		rep.Added = append(rep.Added, rb.Name)
-	case res.Changed:
-		rep.Updated = append(rep.Updated, rb.Name)
-	default:
-		rep.Unchanged++
-	}
-	noteParseError(rep, e, rb.Meta.ParseError)
-	return nil
-}
-
-func noteParseError(rep *Report, e entry, pe *runbooker.ParseError) {
-	if pe != nil {
-		rep.Errors = append(rep.Errors, FileError{Path: e.path, Name: e.name.Full, Imported: true,
-			Message: "imported with a parse error: " + pe.Error()})
-	}
 }
 
 // unchanged reports whether storing in would change nothing but the commit

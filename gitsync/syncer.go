@@ -38,6 +38,7 @@ type Syncer struct {
 	mu     sync.Mutex
 	locks  map[string]chan struct{} // per tenant, a one-slot semaphore
 	states map[statusKey]Status
+	memos  map[statusKey]memo
 }
 
 // Status is the outcome of a source's last sync in this process.
@@ -68,7 +69,7 @@ func New(st Store, keys *keyring.Keyring, cfg Config, log *slog.Logger) *Syncer 
 		log = slog.Default()
 	}
 	return &Syncer{store: st, keys: keys, cfg: cfg, log: log,
-		locks: map[string]chan struct{}{}, states: map[statusKey]Status{}}
+		locks: map[string]chan struct{}{}, states: map[statusKey]Status{}, memos: map[statusKey]memo{}}
 }
 
 // lock serialises syncs (and source deletions) of one tenant. It gives up
@@ -100,6 +101,7 @@ func (s *Syncer) forget(tenantID, sourceID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	delete(s.states, statusKey{tenantID, sourceID})
+	delete(s.memos, statusKey{tenantID, sourceID})
 }
 
 func (s *Syncer) record(tenantID, sourceID string, at time.Time, rep *Report, err error) {
