@@ -3,6 +3,7 @@ package sqlite_test
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -25,6 +26,7 @@ func cpuTime() time.Duration {
 
 func benchJob(tenant string) *runbooker.Job {
 	return &runbooker.Job{
+		ID:             runbooker.NewUUID(), // random, as the engine makes them
 		TenantID:       tenant,
 		RunbookName:    "rjgit-user_general_say-hello",
 		RunbookVersion: runbooker.ContentHash([]byte("Write-Output hello")),
@@ -99,6 +101,57 @@ func BenchmarkQueue(b *testing.B) {
 		})
 		report(b, start, cpu0, b.N)
 	})
+}
+
+// BenchmarkQueueConcurrent has the shape of `runbooker bench`'s queue
+// figure: 8 producers create jobs while 2 claimers take up to 64 at a time
+// and finish each in its own goroutine. Each op is one job.
+func BenchmarkQueueConcurrent(b *testing.B) {
+	ctx := context.Background()
+	db := openTemp(b)
+	defer db.Close()
+	n := int64(b.N)
+	var created, finished atomic.Int64
+	var wg sync.WaitGroup
+	start, cpu0 := time.Now(), cpuTime()
+	for range 8 {
+		wg.Go(func() {
+			for created.Add(1) <= n {
+				if err := db.CreateJob(ctx, benchJob(runbooker.DefaultTenant)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	for c := range 2 {
+		wg.Go(func() {
+			for finished.Load() < n && !b.Failed() {
+				now := time.Now()
+				js, err := db.ClaimJobs(ctx, runbooker.ClaimParams{Group: runbooker.CloudGroup,
+					WorkerID: fmt.Sprint("w", c), Limit: 64, Now: now, LeaseUntil: now.Add(time.Minute)})
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				var fw sync.WaitGroup
+				for _, j := range js {
+					fw.Go(func() {
+						_, err := db.FinishJob(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
+							Status: runbooker.StatusCompleted, Now: now})
+						if err != nil {
+							b.Error(err)
+						}
+					})
+				}
+				fw.Wait()
+				finished.Add(int64(len(js)))
+			}
+		})
+	}
+	wg.Wait()
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "jobs/s")
+	b.ReportMetric(float64(n)/(cpuTime()-cpu0).Seconds(), "jobs/cpu-s")
 }
 
 // BenchmarkAppendStreams measures storing a chatty job's output the way a

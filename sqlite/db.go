@@ -47,7 +47,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	// _txlock=immediate makes every transaction BEGIN IMMEDIATE: a
 	// read-modify-write takes the write lock before it reads, so it can never
 	// fail half-way on a lock upgrade.
-	const common = "_busy_timeout=10000&_foreign_keys=1&_synchronous=NORMAL"
+	const common = "_busy_timeout=10000&_foreign_keys=1&_synchronous=NORMAL&_pragma=wal_autocheckpoint(0)"
 	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -158,7 +158,7 @@ func placeholders(n int) string {
 
 // stmts are the hot statements, prepared once on the writer connection.
 type stmts struct {
-	insertJob, claim, claimTenant, start, extend, finish, insertChunk, insertOne *sql.Stmt
+	insertJob, jobByID, claim, claimTenant, start, extend, finish, insertChunk, insertOne *sql.Stmt
 }
 
 func (s *stmts) prepare(ctx context.Context, w *sql.DB) error {
@@ -172,6 +172,7 @@ func (s *stmts) prepare(ctx context.Context, w *sql.DB) error {
 		{&s.start, startSQL},
 		{&s.extend, extendSQL},
 		{&s.finish, finishSQL},
+		{&s.jobByID, jobByIDSQL},
 		{&s.insertChunk, insertRecordsSQL(recordChunk)},
 		{&s.insertOne, insertRecordsSQL(1)},
 	} {
@@ -185,7 +186,7 @@ func (s *stmts) prepare(ctx context.Context, w *sql.DB) error {
 }
 
 func (s *stmts) close() {
-	for _, st := range []*sql.Stmt{s.insertJob, s.claim, s.claimTenant, s.start, s.extend, s.finish, s.insertChunk, s.insertOne} {
+	for _, st := range []*sql.Stmt{s.insertJob, s.jobByID, s.claim, s.claimTenant, s.start, s.extend, s.finish, s.insertChunk, s.insertOne} {
 		if st != nil {
 			st.Close()
 		}

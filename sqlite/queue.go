@@ -23,10 +23,13 @@ const claimSQL = `UPDATE jobs SET status = 'Activating', attempt = attempt + 1, 
 const startSQL = `UPDATE jobs SET status = 'Running', started_at = ?1, last_modified_at = ?1
 	WHERE id = ?2 AND attempt = ?3 AND status = 'Activating'`
 
+// finishSQL ends the attempt FinishJob has just read and checked. Reading
+// first and updating by row id is cheaper than UPDATE … RETURNING, which
+// makes SQLite buffer the result in a temporary table.
 const finishSQL = `UPDATE jobs SET status = ?1, exception = ?2, ended_at = ?3, last_modified_at = ?3,
-	lease_expires_at = NULL, started_at = coalesce(started_at, ?6)
-	WHERE id = ?4 AND attempt = ?5 AND status IN ` + heldStatuses + `
-	RETURNING ` + jobCols
+	lease_expires_at = NULL, started_at = coalesce(started_at, ?4) WHERE pk = ?5`
+
+const jobByIDSQL = `SELECT ` + jobCols + ` FROM jobs WHERE id = ?`
 
 // ClaimJobs implements runbooker.JobStore. Jobs are returned oldest first.
 func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runbooker.Job, error) {
@@ -163,28 +166,38 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 	}
 	var j *runbooker.Job
 	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		row := tx.StmtContext(ctx, db.st.finish).QueryRowContext(ctx, string(p.Status), p.Exception,
-			nanos(p.Now), p.Ref.ID, p.Ref.Attempt, nullNanos(p.StartedAt))
 		var pk int64
 		var err error
-		if j, pk, err = scanJob(row); err == nil {
-			return insertRecords(ctx, tx, db.st.insertChunk, db.st.insertOne, pk, p.Records)
-		} else if !errors.Is(err, sql.ErrNoRows) {
+		j, pk, err = scanJob(tx.StmtContext(ctx, db.st.jobByID).QueryRowContext(ctx, p.Ref.ID))
+		if err != nil {
 			return err
 		}
-		row = tx.QueryRowContext(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = ?`, p.Ref.ID)
-		if j, _, err = scanJob(row); err != nil {
+		if j.Attempt != p.Ref.Attempt || !held(j.Status) {
+			if j.Attempt == p.Ref.Attempt && j.Status == p.Status {
+				return nil // a retried delivery of the finish that already happened
+			}
+			return fenced(p.Ref, j.Status, j.Attempt)
+		}
+		now := p.Now.UTC()
+		if _, err := tx.StmtContext(ctx, db.st.finish).ExecContext(ctx, string(p.Status), p.Exception,
+			nanos(now), nullNanos(p.StartedAt), pk); err != nil {
 			return err
 		}
-		if j.Attempt == p.Ref.Attempt && j.Status == p.Status {
-			return nil // a retried delivery of the finish that already happened
+		j.Status, j.Exception, j.EndedAt, j.LastModifiedAt, j.LeaseExpiresAt = p.Status, p.Exception, now, now, time.Time{}
+		if j.StartedAt.IsZero() && !p.StartedAt.IsZero() {
+			j.StartedAt = p.StartedAt.UTC()
 		}
-		return fenced(p.Ref, j.Status, j.Attempt)
+		return insertRecords(ctx, tx, db.st.insertChunk, db.st.insertOne, pk, p.Records)
 	})
 	if err != nil {
 		return nil, storeErr(err, fmt.Sprintf("job %s", p.Ref.ID))
 	}
 	return j, nil
+}
+
+// held reports whether a job in status s is held by its current attempt.
+func held(s runbooker.JobStatus) bool {
+	return s == runbooker.StatusActivating || s == runbooker.StatusRunning || s == runbooker.StatusStopping
 }
 
 // jobState reads a job's status and attempt for the fencing checks.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"runtime"
 	"sync"
 
 	"github.com/runbooker/runbooker"
@@ -63,6 +64,9 @@ func (db *DB) write(ctx context.Context, op writeOp) error {
 	select {
 	case <-r.done:
 	case w.token <- struct{}{}:
+		// Let callers that are already runnable queue their operations
+		// first, so they share this commit. Alone, this costs nothing.
+		runtime.Gosched()
 		for !r.finished() {
 			db.runQueued()
 		}
