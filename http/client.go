@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/gitsync"
 )
 
 // Client is the typed client of Runbooker's APIs, used by the CLI, the
@@ -244,4 +245,48 @@ func (c *Client) JobStreams(ctx context.Context, id string, after int64) (runboo
 func (c *Client) PutSetting(ctx context.Context, key string, doc []byte) error {
 	_, _, err := c.do(ctx, http.MethodPut, "/api/v1/settings/"+url.PathEscape(key), bytes.NewReader(doc), "application/json", nil)
 	return err
+}
+
+// Sync syncs one upstream source, or every source of the tenant when
+// source is empty, and returns the reports.
+func (c *Client) Sync(ctx context.Context, source string) ([]*gitsync.Report, error) {
+	var out SyncResponse
+	_, err := c.doJSON(ctx, http.MethodPost, "/api/v1/sync", SyncRequest{Source: source}, &out)
+	return out.Reports, err
+}
+
+// SyncSources lists the tenant's upstream sync sources (without secrets).
+func (c *Client) SyncSources(ctx context.Context) ([]gitsync.SourceView, error) {
+	var out SyncSourcesResponse
+	_, err := c.doJSON(ctx, http.MethodGet, "/api/v1/sync/sources", nil, &out)
+	return out.Sources, err
+}
+
+// SyncSource returns one sync source.
+func (c *Client) SyncSource(ctx context.Context, id string) (*gitsync.SourceView, error) {
+	var out gitsync.SourceView
+	_, err := c.doJSON(ctx, http.MethodGet, "/api/v1/sync/sources/"+url.PathEscape(id), nil, &out)
+	return &out, err
+}
+
+// CreateSyncSource adds a sync source; ECONFLICT when the id exists.
+func (c *Client) CreateSyncSource(ctx context.Context, in gitsync.SourceInput) (*gitsync.SourceView, error) {
+	var out gitsync.SourceView
+	_, err := c.doJSON(ctx, http.MethodPost, "/api/v1/sync/sources", in, &out)
+	return &out, err
+}
+
+// PutSyncSource creates or replaces the sync source in.ID.
+func (c *Client) PutSyncSource(ctx context.Context, in gitsync.SourceInput) (*gitsync.SourceView, error) {
+	var out gitsync.SourceView
+	_, err := c.doJSON(ctx, http.MethodPut, "/api/v1/sync/sources/"+url.PathEscape(in.ID), in, &out)
+	return &out, err
+}
+
+// DeleteSyncSource removes a sync source and, unless keepRunbooks, the
+// runbooks it synced, whose names it returns.
+func (c *Client) DeleteSyncSource(ctx context.Context, id string, keepRunbooks bool) ([]string, error) {
+	var out DeleteSyncSourceResponse
+	_, err := c.doJSON(ctx, http.MethodDelete, fmt.Sprintf("/api/v1/sync/sources/%s?keepRunbooks=%t", url.PathEscape(id), keepRunbooks), nil, &out)
+	return out.Removed, err
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/engine"
+	"github.com/runbooker/runbooker/gitsync"
 )
 
 // Config tunes the server.
@@ -28,6 +29,7 @@ type Server struct {
 	Store  runbooker.Store
 	Log    *slog.Logger
 	Config Config
+	Syncer *gitsync.Syncer // upstream git sync; nil answers its routes with 503
 
 	srv *http.Server
 	ln  net.Listener
@@ -56,6 +58,7 @@ func (s *Server) Handler() http.Handler {
 	s.routeGroups(mux)
 	s.routeAssets(mux)
 	s.routeWorkers(mux)
+	s.routeSync(mux)
 	return s.recoverer(mux)
 }
 

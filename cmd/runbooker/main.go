@@ -25,6 +25,8 @@ Client (RUNBOOKER_SERVER, RUNBOOKER_CREDENTIAL=ID:SECRET):
   runbooker job list [--status S] [--runbook NAME]
   runbooker runbook import DIR [--prefix P]
   runbooker runbook list|get|delete [NAME]
+  runbooker sync [--source ID]            sync runbooks from upstream git repositories
+  runbooker sync sources | sync source get|set|delete ID [...]
 
 Measure:
   runbooker bench [--json] [--jobs N]
@@ -64,6 +66,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdJob(ctx, args[1:], stdout, stderr)
 	case "runbook":
 		err = cmdRunbook(ctx, args[1:], stdout, stderr)
+	case "sync":
+		err = cmdSync(ctx, args[1:], stdout, stderr)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":

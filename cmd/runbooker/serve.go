@@ -14,7 +14,9 @@ import (
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/agent"
 	"github.com/runbooker/runbooker/engine"
+	"github.com/runbooker/runbooker/gitsync"
 	rbhttp "github.com/runbooker/runbooker/http"
+	"github.com/runbooker/runbooker/keyring"
 	"github.com/runbooker/runbooker/sandbox"
 	"github.com/runbooker/runbooker/sqlite"
 )
@@ -107,6 +109,10 @@ type Main struct {
 	Maint  *engine.Maintenance
 	Agent  *agent.Agent
 	HTTP   *rbhttp.Server
+
+	Keyring     *keyring.Keyring // master key: seals sync-source credentials
+	Syncer      *gitsync.Syncer  // upstream git sync
+	SyncService *gitsync.Service // syncs sources that have an interval
 }
 
 // Run opens the store, makes sure the default tenant exists, and starts the
@@ -133,7 +139,22 @@ func (m *Main) Run(ctx context.Context) error {
 			HeartbeatEvery: c.LeaseTTL / 3, Interpreters: sandbox.ResolveInterpreters(), Stops: m.Engine.Hub(),
 		}, m.Log.With("group", runbooker.CloudGroup))
 	m.Agent.Start(ctx)
+	if m.Keyring == nil {
+		keyPath := filepath.Join(c.DataDir, "master.key")
+		kr, created, err := keyring.Load(os.Getenv("RUNBOOKER_MASTER_KEY"), keyPath)
+		if err != nil {
+			return fmt.Errorf("master key: %w", err)
+		}
+		if created {
+			m.Log.Info("generated a new master key; back it up", "path", keyPath)
+		}
+		m.Keyring = kr
+	}
+	m.Syncer = gitsync.New(st, m.Keyring, gitsync.Config{Dir: filepath.Join(c.DataDir, "git")}, m.Log.With("component", "sync"))
+	m.SyncService = gitsync.NewService(m.Syncer, 0)
+	m.SyncService.Start(ctx)
 	m.HTTP = rbhttp.NewServer(m.Engine, rbhttp.Config{RunWait: c.RunWait}, m.Log)
+	m.HTTP.Syncer = m.Syncer
 	if err := m.HTTP.Open(c.Listen, nil); err != nil {
 		return fmt.Errorf("listening on %s: %w", c.Listen, err)
 	}
@@ -158,6 +179,9 @@ func (m *Main) Close() error {
 	}
 	if m.Agent != nil {
 		m.Agent.Stop(drain)
+	}
+	if m.SyncService != nil {
+		m.SyncService.Stop()
 	}
 	if m.Maint != nil {
 		m.Maint.Stop()
