@@ -2,6 +2,7 @@ package gitsync_test
 
 import (
 	"maps"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -66,6 +67,17 @@ func TestSyncHistory(t *testing.T) {
 	}
 	if after := e.snapshot(); !maps.Equal(before, after) {
 		t.Errorf("re-sync changed the store:\n%v\n%v", before, after)
+	}
+	// So does one after a restart, which compares contents and metadata
+	// instead of remembering blobs, of a commit that touches no runbook.
+	up.Write("main", "CHANGELOG.md", "nothing for runbooks")
+	up.Commit("main", "docs only")
+	e.sy = gitsync.New(e.store, e.keys, gitsync.Config{Dir: filepath.Join(e.dir, "git")}, quiet)
+	if rep = e.sync("rj"); rep.Unchanged != 3 || len(rep.Updated) != 0 {
+		t.Errorf("re-sync after restart: %+v", rep)
+	}
+	if after := e.snapshot(); !maps.Equal(before, after) {
+		t.Errorf("re-sync after restart changed the store:\n%v\n%v", before, after)
 	}
 
 	// A commit that touches only one runbook's script, another's side file,

@@ -133,14 +133,14 @@ func (s *Syncer) Sync(ctx context.Context, tenantID, sourceID string) (*Report, 
 }
 
 func (s *Syncer) syncLocked(ctx context.Context, tenantID, sourceID string) (*Report, error) {
-	start := s.cfg.Now()
+	start, began := s.cfg.Now(), time.Now()
 	src, creds, err := s.source(ctx, tenantID, sourceID)
 	if err != nil {
 		return nil, err
 	}
 	rep, err := s.run(ctx, tenantID, src, creds)
 	if rep != nil {
-		rep.DurationMS = time.Since(start).Milliseconds()
+		rep.DurationMS = time.Since(began).Milliseconds()
 	}
 	s.record(tenantID, sourceID, start, rep, err)
 	if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -236,7 +237,8 @@ func TestOutputCapAddsAWarning(t *testing.T) {
 }
 
 func TestJobEnvironmentIsScrubbed(t *testing.T) {
-	t.Setenv("RUNBOOKER_MASTER_KEY", "server-secret-value")
+	masterKey := base64.StdEncoding.EncodeToString([]byte("server-secret-value-32-bytes-xxx")) // valid: serve loads it
+	t.Setenv("RUNBOOKER_MASTER_KEY", masterKey)
 	t.Setenv("AWS_SECRET_ACCESS_KEY", "another-secret")
 	s := startServer(t)
 	s.put("org_general_env", runbooker.LangBash, "#!/bin/bash\nenv\npwd\n")
@@ -245,7 +247,7 @@ func TestJobEnvironmentIsScrubbed(t *testing.T) {
 	for _, r := range resp.Streams {
 		all += r.StreamText + "\n"
 	}
-	for _, secret := range []string{"server-secret-value", "another-secret", "RUNBOOKER_"} {
+	for _, secret := range []string{masterKey, "another-secret", "RUNBOOKER_"} {
 		if strings.Contains(all, secret) {
 			t.Errorf("job environment leaks %q:\n%s", secret, all)
 		}
