@@ -93,13 +93,14 @@ func (s *Syncer) fetch(ctx context.Context, tenantID string, src *Source, creds 
 	remote := git.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{src.URL}})
 	branch := src.Branch
 	if branch == "" {
-		if branch, err = defaultBranch(ctx, remote, am); err != nil {
+		if branch, err = defaultBranch(ctx, remote, &git.ListOptions{Auth: am, CABundle: caBundle(src)}); err != nil {
 			return nil, s.fetchError(ctx, src, creds, "", err)
 		}
 	}
 	local := plumbing.NewRemoteReferenceName("origin", branch)
 	spec := config.RefSpec("+" + plumbing.NewBranchReferenceName(branch).String() + ":" + local.String())
-	err = remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: []config.RefSpec{spec}, Auth: am, Tags: git.NoTags, Force: true})
+	err = remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: []config.RefSpec{spec}, Auth: am, Tags: git.NoTags, Force: true,
+		CABundle: caBundle(src)})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
 		return nil, s.fetchError(ctx, src, creds, branch, err)
 	}
@@ -115,8 +116,8 @@ func (s *Syncer) fetch(ctx context.Context, tenantID string, src *Source, creds 
 }
 
 // defaultBranch asks the remote which branch its HEAD points at.
-func defaultBranch(ctx context.Context, remote *git.Remote, am transport.AuthMethod) (string, error) {
-	refs, err := remote.ListContext(ctx, &git.ListOptions{Auth: am})
+func defaultBranch(ctx context.Context, remote *git.Remote, opts *git.ListOptions) (string, error) {
+	refs, err := remote.ListContext(ctx, opts)
 	if err != nil {
 		return "", err
 	}
@@ -129,6 +130,13 @@ func defaultBranch(ctx context.Context, remote *git.Remote, am transport.AuthMet
 }
 
 var errNoDefaultBranch = errors.New("no default branch")
+
+func caBundle(src *Source) []byte {
+	if src.CABundle == "" {
+		return nil
+	}
+	return []byte(src.CABundle)
+}
 
 // fetchError turns what go-git reports into a client-safe error naming the
 // source and what failed: the repository's own problems (not found, no such
@@ -156,6 +164,8 @@ func (s *Syncer) fetchError(ctx context.Context, src *Source, creds *Credentials
 		return inval("the credentials were rejected")
 	case strings.Contains(msg, "knownhosts:") || strings.Contains(msg, "knownHosts") || strings.Contains(msg, "known_hosts"):
 		return inval("the server's host key is not trusted (%s); add it to the source's knownHosts", msg)
+	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls: failed to verify"):
+		return inval("the server's TLS certificate is not trusted (%s); set caBundle for a private CA", msg)
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
 		return runbooker.Errorf(runbooker.EUNAVAILABLE, "%s: fetch timed out after %s", what, s.cfg.FetchTimeout.Round(time.Second))
 	case errors.Is(err, context.Canceled):

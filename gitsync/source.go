@@ -6,6 +6,7 @@
 package gitsync
 
 import (
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"net/url"
@@ -42,6 +43,7 @@ type Source struct {
 	Prefix     string   `json:"prefix"`
 	Interval   Duration `json:"interval,omitempty"`   // 0: only synced on request
 	KnownHosts string   `json:"knownHosts,omitempty"` // ssh: pinned host keys, known_hosts lines; empty: the server's known_hosts
+	CABundle   string   `json:"caBundle,omitempty"`   // https: PEM certificates trusted besides the system's (a private CA)
 }
 
 // Credentials authenticate to a source: Username and Password (or Token) for
@@ -191,6 +193,14 @@ func (s *Source) normalize() error {
 	}
 	if _, err := parseKnownHosts(s.KnownHosts); err != nil {
 		return invalidSource(s.ID, "knownHosts: %v", err)
+	}
+	if s.CABundle != "" {
+		if s.Kind() != KindHTTPS {
+			return invalidSource(s.ID, "caBundle only applies to https URLs")
+		}
+		if !x509.NewCertPool().AppendCertsFromPEM([]byte(s.CABundle)) {
+			return invalidSource(s.ID, "caBundle holds no PEM certificate")
+		}
 	}
 	return nil
 }

@@ -1,10 +1,7 @@
 package gitsync_test
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
 	"encoding/json"
-	"encoding/pem"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,31 +11,14 @@ import (
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/gitsync"
 	"github.com/runbooker/runbooker/gitsync/gittest"
-	"golang.org/x/crypto/ssh"
 )
 
-// sshKey returns a fresh OpenSSH ed25519 private key, encrypted when
-// passphrase is set, and its public key in known_hosts form.
+// sshKey returns a fresh private key, encrypted when passphrase is set,
+// and its public key as a known_hosts line.
 func sshKey(t *testing.T, passphrase string) (private, knownHost string) {
 	t.Helper()
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var block *pem.Block
-	if passphrase != "" {
-		block, err = ssh.MarshalPrivateKeyWithPassphrase(priv, "", []byte(passphrase))
-	} else {
-		block, err = ssh.MarshalPrivateKey(priv, "")
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	sp, err := ssh.NewPublicKey(pub)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(pem.EncodeToMemory(block)), "git.example.com " + strings.TrimSpace(string(ssh.MarshalAuthorizedKey(sp)))
+	priv, pub := gittest.SSHKey(t, passphrase)
+	return priv, gittest.KnownHostsLine("git.example.com", pub)
 }
 
 func TestSourceValidation(t *testing.T) {
