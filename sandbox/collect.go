@@ -31,10 +31,13 @@ func newCollector(spec Spec, emit Emitter) *collector {
 }
 
 // add takes one chunk of a pipe. It reports whether records are pending.
+// Records are numbered in place; a big chunk is handed on in slices of its
+// own array rather than copied.
 func (c *collector) add(ch chunk) bool {
 	if ch.exception != nil {
 		c.exception = *ch.exception
 	}
+	kept := ch.recs[:0]
 	for i := range ch.recs {
 		r := &ch.recs[i]
 		if r.Type == runbooker.StreamError {
@@ -49,10 +52,20 @@ func (c *collector) add(ch chunk) bool {
 		c.used += size
 		r.Seq = c.next
 		c.next++
-		if c.pending == nil {
-			c.pending = make([]runbooker.StreamRecord, 0, BatchRecords)
+		kept = append(kept, *r) // in place: kept never overtakes i
+	}
+	if len(c.pending) == 0 {
+		for len(kept) >= BatchRecords {
+			c.emit(kept[:BatchRecords:BatchRecords])
+			kept = kept[BatchRecords:]
 		}
-		c.pending = append(c.pending, *r)
+		c.pending = kept[:len(kept):len(kept)] // appending copies, never overwrites
+		return len(c.pending) > 0
+	}
+	for len(kept) > 0 {
+		n := min(len(kept), BatchRecords-len(c.pending))
+		c.pending = append(c.pending, kept[:n]...)
+		kept = kept[n:]
 		if len(c.pending) == BatchRecords {
 			c.flush()
 		}

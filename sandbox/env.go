@@ -13,6 +13,13 @@ import (
 // the runbook. Later entries win (os/exec keeps the last of duplicate keys).
 func environment(dir, pathPrefix string, extra []string, spec Spec) []string {
 	env := make([]string, 0, 16+len(extra)+len(spec.Env))
+	if len(spec.PathDirs) > 0 {
+		dirs := strings.Join(spec.PathDirs, string(os.PathListSeparator))
+		if pathPrefix != "" {
+			dirs += string(os.PathListSeparator) + pathPrefix
+		}
+		pathPrefix = dirs
+	}
 	for _, kv := range os.Environ() {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" || !allowedEnv(k) {

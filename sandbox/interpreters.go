@@ -34,6 +34,12 @@ type Interpreters struct {
 	PowerShell        string // pwsh, PowerShell 7
 	WindowsPowerShell string // powershell.exe 5.1, Windows only
 
+	// TempRoot is the directory in which job directories are made; empty
+	// means os.TempDir(). Creating and removing a directory costs hundreds
+	// of microseconds on some disks and a few on a tmpfs, which matters for
+	// trivial jobs; but a tmpfs holds everything a runbook writes in memory.
+	TempRoot string
+
 	// pathPrefix goes before the runbook's PATH so that its own calls of
 	// python3 reach Python rather than a version-manager shim.
 	pathPrefix string

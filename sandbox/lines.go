@@ -28,6 +28,13 @@ type lineReader struct {
 	maxLine  int              // MaxLineBytes, smaller in tests
 	maxFrame int              // MaxFrameBytes, smaller in tests
 	now      func() time.Time // clock, for tests
+	// pause follows a read that returned little, so that a runbook writing
+	// line by line fills the pipe for a while instead of waking the reader
+	// for every line: a wakeup costs the writer more than the write itself.
+	// Only stdout pauses; stderr is read at once, and its records wait for
+	// the stdout data written before them (see gate).
+	pause time.Duration
+	gate  *gate // stdout only
 
 	cont runbooker.StreamType // stream of a split line whose rest follows; "" at a line start
 	skip bool                 // dropping the rest of an oversize frame line
@@ -35,11 +42,19 @@ type lineReader struct {
 }
 
 func newLineReader(stderr bool) *lineReader {
-	return &lineReader{stderr: stderr, maxLine: MaxLineBytes, maxFrame: MaxFrameBytes, now: time.Now}
+	lr := &lineReader{stderr: stderr, maxLine: MaxLineBytes, maxFrame: MaxFrameBytes, now: time.Now}
+	if !stderr {
+		lr.pause = 200 * time.Microsecond
+	}
+	return lr
 }
 
-// run reads r to its end (or first error) and passes every chunk to send.
-func (lr *lineReader) run(r io.Reader, send func(chunk)) {
+// smallRead is the read size below which the reader pauses.
+const smallRead = 16 << 10
+
+// run reads r to its end (or first error) and passes every chunk to send. It
+// stops early when send reports that nobody listens any more.
+func (lr *lineReader) run(r io.Reader, send func(chunk) bool) {
 	small := min(64<<10, lr.maxLine+1)
 	buf := make([]byte, small)
 	start, end := 0, 0 // buf[start:end] is a partial line
@@ -54,6 +69,9 @@ func (lr *lineReader) run(r io.Reader, send func(chunk)) {
 		}
 		n, err := r.Read(buf[end:])
 		t := lr.now()
+		if n > 0 && lr.gate != nil {
+			lr.gate.read()
+		}
 		if n > 0 {
 			end += n
 			// Only the new bytes can hold a newline: the partial line had none.
@@ -74,17 +92,37 @@ func (lr *lineReader) run(r io.Reader, send func(chunk)) {
 				lr.lines(buf[start:end], t)
 			}
 			lr.flush(send)
+			lr.cycleDone()
 			return
 		}
-		lr.flush(send)
+		if !lr.flush(send) {
+			lr.cycleDone()
+			return
+		}
+		lr.cycleDone()
+		if n < smallRead && lr.pause > 0 {
+			if lr.gate != nil {
+				lr.gate.pause(lr.pause)
+			} else {
+				time.Sleep(lr.pause)
+			}
+		}
 	}
 }
 
-func (lr *lineReader) flush(send func(chunk)) {
-	if len(lr.out.recs) > 0 || lr.out.exception != nil {
-		send(lr.out)
-		lr.out = chunk{}
+func (lr *lineReader) cycleDone() {
+	if lr.gate != nil {
+		lr.gate.done()
 	}
+}
+
+func (lr *lineReader) flush(send func(chunk) bool) bool {
+	if len(lr.out.recs) == 0 && lr.out.exception == nil {
+		return true
+	}
+	c := lr.out
+	lr.out = chunk{}
+	return send(c)
 }
 
 // overflow handles a buffer filled by one partial line: it grows the buffer,

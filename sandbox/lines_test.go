@@ -22,11 +22,12 @@ func readAll(data []byte, stderr bool, maxLine, maxFrame int, sizes []int) ([]ru
 	lr := &lineReader{stderr: stderr, maxLine: maxLine, maxFrame: maxFrame, now: func() time.Time { return testEpoch }}
 	var recs []runbooker.StreamRecord
 	exc := ""
-	lr.run(&chunkedReader{data: data, sizes: sizes}, func(c chunk) {
+	lr.run(&chunkedReader{data: data, sizes: sizes}, func(c chunk) bool {
 		recs = append(recs, c.recs...)
 		if c.exception != nil {
 			exc = *c.exception
 		}
+		return true
 	})
 	return recs, exc
 }

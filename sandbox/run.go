@@ -25,7 +25,7 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	if ctx.Err() != nil {
 		return Result{Status: runbooker.StatusStopped, ExitCode: -1, NextSeq: spec.FirstSeq}
 	}
-	dir, err := os.MkdirTemp("", "rb-"+dirSafe(spec.JobID)+"-")
+	dir, err := os.MkdirTemp(in.TempRoot, "rb-"+dirSafe(spec.JobID)+"-")
 	if err != nil {
 		return failed(spec, "cannot create the job directory: %v", err)
 	}
@@ -53,12 +53,12 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 		return failed(spec, "%v", err)
 	}
 	defer grp.close()
-	outR, outW, err := os.Pipe()
+	outR, outW, err := newPipe()
 	if err != nil {
 		return failed(spec, "cannot create a pipe: %v", err)
 	}
 	defer outR.Close()
-	errR, errW, err := os.Pipe()
+	errR, errW, err := newPipe()
 	if err != nil {
 		outW.Close()
 		return failed(spec, "cannot create a pipe: %v", err)
@@ -107,15 +107,32 @@ const (
 // ends and waits for everything to finish.
 func (j *job) supervise(ctx context.Context) Result {
 	msgs := make(chan chunk, 8)
-	for _, r := range []struct {
-		f      *os.File
-		stderr bool
-	}{{j.out, false}, {j.err, true}} {
-		go func() {
-			newLineReader(r.stderr).run(r.f, func(c chunk) { msgs <- c })
-			msgs <- chunk{done: true}
-		}()
+	quit := make(chan struct{}) // closed when Run no longer listens
+	defer close(quit)
+	send := func(c chunk) bool {
+		select {
+		case msgs <- c:
+			return true
+		case <-quit:
+			return false
+		}
 	}
+	g := newGate(unreadBytes(j.out))
+	stdout, stderr := newLineReader(false), newLineReader(true)
+	stdout.gate = g
+	go func() {
+		stdout.run(j.out, send)
+		send(chunk{done: true})
+	}()
+	go func() {
+		stderr.run(j.err, func(c chunk) bool {
+			if len(c.recs) > 0 {
+				g.wait()
+			}
+			return send(c)
+		})
+		send(chunk{done: true})
+	}()
 	exited := make(chan struct{})
 	go j.wait(exited)
 
@@ -167,10 +184,9 @@ func (j *job) supervise(ctx context.Context) Result {
 			defer t.Stop()
 			drainC = t.C
 		case <-drainC:
-			drainC = nil
-			now := time.Now()
-			_ = j.out.SetReadDeadline(now)
-			_ = j.err.SetReadDeadline(now)
+			// A blocking read cannot be interrupted: the readers are left
+			// behind and end when the pipes do (quit tells them to stop).
+			drainC, open = nil, 0
 			j.col.note(runbooker.StreamWarning, "Output written after the runbook ended was not collected: "+
 				"a process that left the job's process group kept its output open.")
 		}

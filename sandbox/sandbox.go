@@ -60,6 +60,9 @@ type Spec struct {
 	// asset channel's address and the job's token). They win over every
 	// variable the sandbox sets itself.
 	Env map[string]string
+	// PathDirs are put first on the runbook's PATH (the worker's helper
+	// commands, e.g. automation-asset).
+	PathDirs []string
 	// PowerShell chooses the interpreter of PowerShell runbooks: "pwsh" (the
 	// default, PowerShell 7) or "powershell" (Windows PowerShell 5.1).
 	PowerShell string
