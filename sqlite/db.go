@@ -26,12 +26,14 @@ import (
 // DB is a Runbooker store in one SQLite database file. It is safe for
 // concurrent use.
 type DB struct {
-	w   *sql.DB // exactly one connection: all writes and read-modify-write transactions
-	r   *sql.DB // read-only connections
+	w   *sql.DB   // exactly one connection: all writes and read-modify-write transactions
+	wc  *sql.Conn // that connection, held for the life of the DB
+	r   *sql.DB   // read-only connections
 	now func() time.Time
 	st  stmts
 
 	wr        *writer // queue in front of w; see write
+	ckpt      *checkpointer
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -44,11 +46,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, runbooker.Errorf(runbooker.EINVALID, "sqlite: invalid database path %q", path)
 	}
-	// _txlock=immediate makes every transaction BEGIN IMMEDIATE: a
-	// read-modify-write takes the write lock before it reads, so it can never
-	// fail half-way on a lock upgrade.
-	const common = "_busy_timeout=10000&_foreign_keys=1&_synchronous=NORMAL&_pragma=wal_autocheckpoint(0)"
-	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL&_txlock=immediate")
+	const common = "_busy_timeout=10000&_foreign_keys=1&_synchronous=NORMAL"
+	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", writerCheckpointPages))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
@@ -56,7 +56,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	w.SetMaxIdleConns(1)
 	w.SetConnMaxLifetime(0)
 	w.SetConnMaxIdleTime(0)
-	db := &DB{w: w, now: time.Now, wr: newWriter()}
+	wc, err := w.Conn(ctx)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db := &DB{w: w, wc: wc, now: time.Now, wr: newWriter()}
+	if err := db.st.prepareTx(ctx, wc); err != nil {
+		db.Close()
+		return nil, err
+	}
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
@@ -67,11 +76,18 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
+	c, err := sql.Open("sqlite", path+"?"+common)
+	if err != nil {
+		r.Close()
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
+	db.ckpt = startCheckpointer(c, &db.wr.commits)
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
 	db.r = r
-	if err := db.st.prepare(ctx, w); err != nil {
+	if err := db.st.prepare(ctx, wc); err != nil {
 		db.Close()
 		return nil, err
 	}
@@ -86,11 +102,14 @@ func (db *DB) Close() error {
 		db.closeWriter()
 		db.st.close()
 		var errs []error
+		if db.ckpt != nil {
+			errs = append(errs, db.ckpt.close())
+		}
 		if db.r != nil {
 			errs = append(errs, db.r.Close())
 		}
-		db.w.Exec("PRAGMA optimize") // best effort: refreshes planner statistics
-		errs = append(errs, db.w.Close())
+		db.wc.ExecContext(context.Background(), "PRAGMA optimize") // best effort: refreshes planner statistics
+		errs = append(errs, db.wc.Close(), db.w.Close())
 		db.closeErr = errors.Join(errs...)
 	})
 	return db.closeErr
@@ -158,14 +177,26 @@ func placeholders(n int) string {
 
 // stmts are the hot statements, prepared once on the writer connection.
 type stmts struct {
+	begin, commit, savepoint, release, rollbackTo                                         *sql.Stmt
 	insertJob, jobByID, claim, claimTenant, start, extend, finish, insertChunk, insertOne *sql.Stmt
 }
 
-func (s *stmts) prepare(ctx context.Context, w *sql.DB) error {
-	for _, p := range []struct {
-		dst **sql.Stmt
-		sql string
-	}{
+// prepareTx prepares the transaction control statements. BEGIN IMMEDIATE:
+// a read-modify-write takes the write lock before it reads, so it never
+// fails half-way on a lock upgrade.
+func (s *stmts) prepareTx(ctx context.Context, w *sql.Conn) error {
+	return prepareAll(ctx, w, []prep{
+		{&s.begin, "BEGIN IMMEDIATE"},
+		{&s.commit, "COMMIT"},
+		{&s.savepoint, "SAVEPOINT op"},
+		{&s.release, "RELEASE op"},
+		{&s.rollbackTo, "ROLLBACK TO op"},
+	})
+}
+
+// prepare prepares the hot statements, once the schema is in place.
+func (s *stmts) prepare(ctx context.Context, w *sql.Conn) error {
+	return prepareAll(ctx, w, []prep{
 		{&s.insertJob, insertJobSQL},
 		{&s.claim, fmt.Sprintf(claimSQL, "")},
 		{&s.claimTenant, fmt.Sprintf(claimSQL, "AND tenant_id = ?6")},
@@ -175,7 +206,16 @@ func (s *stmts) prepare(ctx context.Context, w *sql.DB) error {
 		{&s.jobByID, jobByIDSQL},
 		{&s.insertChunk, insertRecordsSQL(recordChunk)},
 		{&s.insertOne, insertRecordsSQL(1)},
-	} {
+	})
+}
+
+type prep struct {
+	dst **sql.Stmt
+	sql string
+}
+
+func prepareAll(ctx context.Context, w *sql.Conn, ps []prep) error {
+	for _, p := range ps {
 		st, err := w.PrepareContext(ctx, p.sql)
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare %.40q: %w", p.sql, err)
@@ -186,7 +226,7 @@ func (s *stmts) prepare(ctx context.Context, w *sql.DB) error {
 }
 
 func (s *stmts) close() {
-	for _, st := range []*sql.Stmt{s.insertJob, s.jobByID, s.claim, s.claimTenant, s.start, s.extend, s.finish, s.insertChunk, s.insertOne} {
+	for _, st := range []*sql.Stmt{s.begin, s.commit, s.savepoint, s.release, s.rollbackTo, s.insertJob, s.jobByID, s.claim, s.claimTenant, s.start, s.extend, s.finish, s.insertChunk, s.insertOne} {
 		if st != nil {
 			st.Close()
 		}

@@ -54,8 +54,8 @@ func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
 	j.Status, j.Attempt, j.LostCount, j.WorkerID = runbooker.StatusNew, 0, 0, ""
 	j.StartedAt, j.EndedAt, j.LeaseExpiresAt, j.Exception = time.Time{}, time.Time{}, time.Time{}, ""
 	j.LastModifiedAt = j.CreatedAt
-	err = db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.StmtContext(ctx, db.st.insertJob).ExecContext(ctx, j.ID, j.TenantID, j.RunbookName,
+	err = db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+		_, err := db.st.insertJob.ExecContext(ctx, j.ID, j.TenantID, j.RunbookName,
 			j.RunbookVersion, string(j.Language), pj, j.RunOn, j.Caller, j.StatusReason,
 			nanos(j.CreatedAt), nanos(j.CreatedAt))
 		return err
@@ -68,7 +68,7 @@ func (db *DB) Job(ctx context.Context, tenantID, id string) (*runbooker.Job, err
 	return getJob(ctx, db.r, tenantID, id)
 }
 
-// querier is what *sql.DB and *sql.Tx have in common.
+// querier is what *sql.DB and *sql.Conn have in common.
 type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -170,7 +170,7 @@ func parseCursor(s string) (at, pk int64, ok bool) {
 // RequestStop implements runbooker.JobStore.
 func (db *DB) RequestStop(ctx context.Context, tenantID, id string, now time.Time) (*runbooker.Job, error) {
 	var j *runbooker.Job
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		_, err := tx.ExecContext(ctx, `UPDATE jobs SET
 			status = CASE WHEN status IN ('New', 'Suspended') THEN 'Stopped' ELSE 'Stopping' END,
 			ended_at = CASE WHEN status IN ('New', 'Suspended') THEN ?1 ELSE ended_at END,
@@ -191,7 +191,7 @@ func (db *DB) RequestStop(ctx context.Context, tenantID, id string, now time.Tim
 // lost count reset; its attempt grows with the next claim as usual.
 func (db *DB) ResumeJob(ctx context.Context, tenantID, id string, now time.Time) (*runbooker.Job, error) {
 	var j *runbooker.Job
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		cur, err := getJob(ctx, tx, tenantID, id)
 		if err != nil {
 			return err

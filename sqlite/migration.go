@@ -67,7 +67,7 @@ func (db *DB) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
-		err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&n); err != nil {
 				return err

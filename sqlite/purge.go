@@ -60,7 +60,7 @@ func (db *DB) jobTenants(ctx context.Context) ([]string, error) {
 // purgeSome deletes up to purgeBatch jobs of a tenant, returning how many.
 func (db *DB) purgeSome(ctx context.Context, tenant string, cutoff int64) (int, error) {
 	var n int
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		rows, err := tx.QueryContext(ctx, `SELECT pk FROM jobs WHERE tenant_id = ?1 AND created_at < ?2
 			AND ended_at < ?2 AND status IN ('Completed', 'Failed', 'Stopped') LIMIT ?3`, tenant, cutoff, purgeBatch)
 		if err != nil {

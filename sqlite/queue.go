@@ -44,13 +44,13 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 		pk int64
 	}
 	var cs []claimed
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		cs = cs[:0]
 		st, args := db.st.claim, []any{p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit}
 		if p.TenantID != "" {
 			st, args = db.st.claimTenant, append(args, p.TenantID)
 		}
-		rows, err := tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+		rows, err := st.QueryContext(ctx, args...)
 		if err != nil {
 			return err
 		}
@@ -88,8 +88,8 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 // stop while Activating stays Stopping (the worker learns it at its next
 // heartbeat) and the call succeeds.
 func (db *DB) StartJob(ctx context.Context, ref runbooker.JobRef, now time.Time) error {
-	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, db.st.start).ExecContext(ctx, nanos(now), ref.ID, ref.Attempt)
+	return db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+		res, err := db.st.start.ExecContext(ctx, nanos(now), ref.ID, ref.Attempt)
 		if err != nil {
 			return storeErr(err, fmt.Sprintf("job %s", ref.ID))
 		}
@@ -118,8 +118,8 @@ func (db *DB) StartJob(ctx context.Context, ref runbooker.JobRef, now time.Time)
 // is reported Lost. An unknown job is Lost with an empty status.
 func (db *DB) ExtendLeases(ctx context.Context, p runbooker.LeaseParams) ([]runbooker.LeaseState, error) {
 	out := make([]runbooker.LeaseState, len(p.Refs))
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		ext := tx.StmtContext(ctx, db.st.extend)
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+		ext := db.st.extend
 		for i, ref := range p.Refs {
 			out[i] = runbooker.LeaseState{Ref: ref}
 			var status string
@@ -165,10 +165,10 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 		return nil, err
 	}
 	var j *runbooker.Job
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		var pk int64
 		var err error
-		j, pk, err = scanJob(tx.StmtContext(ctx, db.st.jobByID).QueryRowContext(ctx, p.Ref.ID))
+		j, pk, err = scanJob(db.st.jobByID.QueryRowContext(ctx, p.Ref.ID))
 		if err != nil {
 			return err
 		}
@@ -179,7 +179,7 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 			return fenced(p.Ref, j.Status, j.Attempt)
 		}
 		now := p.Now.UTC()
-		if _, err := tx.StmtContext(ctx, db.st.finish).ExecContext(ctx, string(p.Status), p.Exception,
+		if _, err := db.st.finish.ExecContext(ctx, string(p.Status), p.Exception,
 			nanos(now), nullNanos(p.StartedAt), pk); err != nil {
 			return err
 		}
@@ -187,7 +187,7 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 		if j.StartedAt.IsZero() && !p.StartedAt.IsZero() {
 			j.StartedAt = p.StartedAt.UTC()
 		}
-		return insertRecords(ctx, tx, db.st.insertChunk, db.st.insertOne, pk, p.Records)
+		return insertRecords(ctx, db.st.insertChunk, db.st.insertOne, pk, p.Records)
 	})
 	if err != nil {
 		return nil, storeErr(err, fmt.Sprintf("job %s", p.Ref.ID))

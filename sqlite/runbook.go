@@ -34,7 +34,7 @@ func (db *DB) PutRunbook(ctx context.Context, rb *runbooker.Runbook, content []b
 	}
 	now := db.now().UTC()
 	object := fmt.Sprintf("runbook %q", rb.Name)
-	err = db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err = db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO runbook_contents (tenant_id, version, content, created_at)
 			VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, version) DO NOTHING`,
 			rb.TenantID, rb.Version, content, nanos(now)); err != nil {

@@ -39,7 +39,7 @@ func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []ru
 	if err := checkRecords(ref, recs); err != nil {
 		return err
 	}
-	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		var pk int64
 		var status string
 		var attempt int
@@ -50,7 +50,7 @@ func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []ru
 		switch runbooker.JobStatus(status) {
 		case runbooker.StatusActivating, runbooker.StatusRunning, runbooker.StatusStopping:
 			if attempt == ref.Attempt {
-				return insertRecords(ctx, tx, db.st.insertChunk, db.st.insertOne, pk, recs)
+				return insertRecords(ctx, db.st.insertChunk, db.st.insertOne, pk, recs)
 			}
 		}
 		return fenced(ref, runbooker.JobStatus(status), attempt)
@@ -79,9 +79,9 @@ func checkRecord(r *runbooker.StreamRecord) error {
 	return nil
 }
 
-// insertRecords writes recs of the job with row id pk inside tx: full chunks
+// insertRecords writes recs of the job with row id pk: full chunks
 // through the prepared multi-row statement, the rest one row at a time.
-func insertRecords(ctx context.Context, tx *sql.Tx, chunk, one *sql.Stmt, pk int64, recs []runbooker.StreamRecord) error {
+func insertRecords(ctx context.Context, chunk, one *sql.Stmt, pk int64, recs []runbooker.StreamRecord) error {
 	args := make([]any, 0, 6*recordChunk)
 	add := func(r *runbooker.StreamRecord) {
 		var v any
@@ -91,13 +91,12 @@ func insertRecords(ctx context.Context, tx *sql.Tx, chunk, one *sql.Stmt, pk int
 		args = append(args, pk, r.Seq, nanos(r.Time), string(r.Type), r.Text, v)
 	}
 	if len(recs) >= recordChunk {
-		st := tx.StmtContext(ctx, chunk)
 		for len(recs) >= recordChunk {
 			args = args[:0]
 			for i := range recordChunk {
 				add(&recs[i])
 			}
-			if _, err := st.ExecContext(ctx, args...); err != nil {
+			if _, err := chunk.ExecContext(ctx, args...); err != nil {
 				return storeErr(err, "stream records")
 			}
 			recs = recs[recordChunk:]
@@ -106,11 +105,10 @@ func insertRecords(ctx context.Context, tx *sql.Tx, chunk, one *sql.Stmt, pk int
 	if len(recs) == 0 {
 		return nil
 	}
-	st := tx.StmtContext(ctx, one)
 	for i := range recs {
 		args = args[:0]
 		add(&recs[i])
-		if _, err := st.ExecContext(ctx, args...); err != nil {
+		if _, err := one.ExecContext(ctx, args...); err != nil {
 			return storeErr(err, "stream records")
 		}
 	}

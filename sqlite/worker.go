@@ -61,7 +61,7 @@ func (db *DB) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
 // DeleteGroup implements runbooker.WorkerStore.
 func (db *DB) DeleteGroup(ctx context.Context, tenantID, name string) error {
 	object := fmt.Sprintf("worker group %q", name)
-	return db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	return db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		var n int
 		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM workers WHERE tenant_id = ? AND group_name = ?`,
 			tenantID, name).Scan(&n)
@@ -89,7 +89,7 @@ func (db *DB) CreateWorker(ctx context.Context, w *runbooker.Worker) error {
 	if w.RegisteredAt.IsZero() {
 		w.RegisteredAt = db.now().UTC()
 	}
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM worker_groups WHERE tenant_id = ? AND name = ?`,
 			w.TenantID, w.Group).Scan(&n); err != nil {

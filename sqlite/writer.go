@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/runbooker/runbooker"
 )
@@ -18,7 +19,7 @@ const maxGroup = 256
 // or rolled back alone when it returns an error. ctx is never cancelled
 // while the operation runs, because interrupting a statement would roll back
 // the whole shared transaction.
-type writeOp func(ctx context.Context, tx *sql.Tx) error
+type writeOp func(ctx context.Context, tx *sql.Conn) error
 
 type writeReq struct {
 	ctx   context.Context
@@ -36,10 +37,11 @@ type writeReq struct {
 // writer goroutine: whichever caller holds the token runs the queued
 // operations, so an uncontended write costs no goroutine switch.
 type writer struct {
-	token  chan struct{} // capacity 1; held while running operations
-	mu     sync.Mutex
-	queue  []*writeReq
-	closed bool
+	token   chan struct{} // capacity 1; held while running operations
+	mu      sync.Mutex
+	queue   []*writeReq
+	closed  bool
+	commits atomic.Uint64 // successful commits, for the checkpointer
 }
 
 func newWriter() *writer { return &writer{token: make(chan struct{}, 1)} }
@@ -139,15 +141,17 @@ func (db *DB) commitSome(batch []*writeReq) []*writeReq {
 		first.finish(err)
 		return rest
 	}
-	tx, err := db.w.BeginTx(context.Background(), nil)
-	if err != nil {
+	// The transaction is driven by hand on the writer connection: cheaper
+	// than database/sql's Tx, and the connection is never shared.
+	ctx, tx, st := context.Background(), db.wc, &db.st
+	if _, err := st.begin.ExecContext(ctx); err != nil {
 		first.finish(fmt.Errorf("sqlite: begin: %w", err))
 		return rest
 	}
 	// The first operation needs no savepoint: if it fails, the transaction
 	// holds nothing else and is rolled back whole.
 	if err := first.run(tx); err != nil {
-		tx.Rollback()
+		db.rollback()
 		first.finish(err)
 		return rest
 	}
@@ -160,28 +164,32 @@ func (db *DB) commitSome(batch []*writeReq) []*writeReq {
 			r.finish(err)
 			continue
 		}
-		if _, err := tx.Exec("SAVEPOINT op"); err != nil {
+		if _, err := st.savepoint.ExecContext(ctx); err != nil {
 			broken = err
 			r.finish(fmt.Errorf("sqlite: savepoint: %w", err))
 			break
 		}
 		if err := r.run(tx); err != nil {
 			r.finish(err)
-			if _, err := tx.Exec("ROLLBACK TO op"); err != nil {
+			if _, err := st.rollbackTo.ExecContext(ctx); err != nil {
 				broken = err
 			}
 		} else {
 			group = append(group, r)
 		}
-		if _, err := tx.Exec("RELEASE op"); err != nil && broken == nil {
+		if _, err := st.release.ExecContext(ctx); err != nil && broken == nil {
 			broken = err
 		}
 	}
+	var err error
 	if broken != nil {
-		tx.Rollback()
+		db.rollback()
 		err = fmt.Errorf("sqlite: group transaction: %w", broken)
-	} else if err = tx.Commit(); err != nil {
+	} else if _, err = st.commit.ExecContext(ctx); err != nil {
+		db.rollback() // a failed COMMIT may leave the transaction open
 		err = fmt.Errorf("sqlite: commit: %w", err)
+	} else {
+		db.wr.commits.Add(1)
 	}
 	for _, r := range group {
 		r.finish(err)
@@ -189,9 +197,14 @@ func (db *DB) commitSome(batch []*writeReq) []*writeReq {
 	return rest
 }
 
+// rollback ends the writer's transaction, if SQLite has not already.
+func (db *DB) rollback() {
+	db.wc.ExecContext(context.Background(), "ROLLBACK") // "no transaction is active" is fine
+}
+
 // run runs the operation, turning a panic into an error for the shared
 // transaction and re-raising it in the caller's goroutine.
-func (r *writeReq) run(tx *sql.Tx) (err error) {
+func (r *writeReq) run(tx *sql.Conn) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			r.panic = p
@@ -220,7 +233,7 @@ func (r *writeReq) finish(err error) {
 // exec runs one write statement as a write operation.
 func (db *DB) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	var res sql.Result
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
 		var err error
 		res, err = tx.ExecContext(ctx, query, args...)
 		return err

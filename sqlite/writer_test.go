@@ -39,7 +39,7 @@ func TestGroupCommit(t *testing.T) {
 
 	db.wr.token <- struct{}{} // play a long commit: everything queues up
 	put := func(key string) writeOp {
-		return func(ctx context.Context, tx *sql.Tx) error {
+		return func(ctx context.Context, tx *sql.Conn) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO settings (tenant_id, key, value, updated_at) VALUES ('t', ?, x'', 0)`, key)
 			return err
 		}
@@ -47,9 +47,9 @@ func TestGroupCommit(t *testing.T) {
 	errBoom := errors.New("boom")
 	ops := []writeOp{
 		put("a"),
-		func(ctx context.Context, tx *sql.Tx) error { put("b")(ctx, tx); return errBoom },
+		func(ctx context.Context, tx *sql.Conn) error { put("b")(ctx, tx); return errBoom },
 		put("c"),
-		func(ctx context.Context, tx *sql.Tx) error { put("d")(ctx, tx); panic("bug") },
+		func(ctx context.Context, tx *sql.Conn) error { put("d")(ctx, tx); panic("bug") },
 		put("c"), // unique violation
 		put("e"),
 	}
