@@ -201,8 +201,10 @@ func (a *Agent) claimLoop() {
 			a.wg.Add(1)
 			go func(as Assignment) {
 				defer a.wg.Done()
-				defer func() { <-a.slots }()
-				a.runJob(as)
+				var once sync.Once
+				free := func() { once.Do(func() { <-a.slots }) }
+				defer free()
+				a.runJob(as, free)
 			}(as)
 		}
 	}

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -60,4 +61,14 @@ func (l *Local) Append(ctx context.Context, ref runbooker.JobRef, recs []runbook
 func (l *Local) Finish(ctx context.Context, p runbooker.FinishParams) error {
 	_, err := l.Engine.Finish(ctx, p)
 	return err
+}
+
+// Asset implements AssetSource for the built-in group.
+func (l *Local) Asset(ctx context.Context, j *runbooker.Job, t runbooker.AssetType, name string) (json.RawMessage, bool, error) {
+	return l.Engine.JobAsset(ctx, nil, j.TenantID, runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}, t, name)
+}
+
+// SetVariable implements AssetSource for the built-in group.
+func (l *Local) SetVariable(ctx context.Context, j *runbooker.Job, name string, value json.RawMessage) error {
+	return l.Engine.JobSetVariable(ctx, nil, j.TenantID, runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}, name, value)
 }

@@ -16,10 +16,11 @@ import (
 // finish. Anything longer is reported as it happens.
 const holdBack = 30 * time.Millisecond
 
-// runJob runs one claimed attempt to its end and reports it. Reports go out
+// runJob runs one claimed attempt to its end and reports it; freeSlot is
+// called as soon as the process is gone. Reports go out
 // on a context that outlives cancellation of the job itself, so a stopped
 // job still says it stopped.
-func (a *Agent) runJob(as Assignment) {
+func (a *Agent) runJob(as Assignment, freeSlot func()) {
 	j := as.Job
 	ref := runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}
 	ctx, cancel := context.WithCancelCause(a.jobCtx)
@@ -72,6 +73,9 @@ func (a *Agent) runJob(as Assignment) {
 		defer release()
 	}
 	res := a.cfg.Interpreters.Run(ctx, spec, r.emit)
+	// The process is gone: its slot can take the next job while this one
+	// is being reported.
+	freeSlot()
 	cause := context.Cause(ctx)
 	if r.isLost() || errors.Is(cause, errLeaseLost) {
 		r.stopTimer()

@@ -9,7 +9,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"sort"
+	"strings"
 	"sync"
 	"text/tabwriter"
 	"time"
@@ -41,6 +43,7 @@ type benchConfig struct {
 	Concurrency int
 	DataDir     string
 	DB          string
+	Only        string
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -54,8 +57,21 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.Concurrency, "concurrency", 2*runtime.NumCPU(), "built-in group capacity and raw spawn concurrency")
 	fs.StringVar(&c.DataDir, "data", "", "data directory (default: a fresh temp dir, removed afterwards)")
 	fs.StringVar(&c.DB, "db", "", "database (default sqlite in the data dir)")
+	fs.StringVar(&c.Only, "only", "", "run only these figures, comma-separated: dispatch,sync,throughput,queue,output")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	if c.DataDir == "" {
 		dir, err := os.MkdirTemp("", "runbooker-bench-")
@@ -149,8 +165,21 @@ func (b *bench) progress(format string, args ...any) {
 
 func (b *bench) runAll(ctx context.Context) ([]benchFigure, error) {
 	var figs []benchFigure
-	steps := []func(context.Context) ([]benchFigure, error){b.dispatch, b.syncRun, b.throughput, b.queueOnly, b.bigOutput}
-	for _, step := range steps {
+	steps := []struct {
+		name string
+		run  func(context.Context) ([]benchFigure, error)
+	}{{"dispatch", b.dispatch}, {"sync", b.syncRun}, {"throughput", b.throughput}, {"queue", b.queueOnly}, {"output", b.bigOutput}}
+	only := map[string]bool{}
+	for _, n := range strings.Split(b.cfg.Only, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			only[n] = true
+		}
+	}
+	for _, st := range steps {
+		if len(only) > 0 && !only[st.name] {
+			continue
+		}
+		step := st.run
 		f, err := step(ctx)
 		if err != nil {
 			return nil, err

@@ -24,21 +24,30 @@ func (b *bench) queueOnly(ctx context.Context) ([]benchFigure, error) {
 	var created, finished atomic.Int64
 	errs := make(chan error, 8)
 	var wg sync.WaitGroup
+	cctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if _, err := e.CreateGroup(ctx, &runbooker.WorkerGroup{TenantID: b.tenant, Name: group}); err != nil {
+		return nil, fmt.Errorf("creating the no-op group: %w", err)
+	}
 	t0 := time.Now()
-	for p := 0; p < 2; p++ {
+	// Producers and finishers run concurrently, as API requests and worker
+	// slots do in a real deployment; the store batches their commits.
+	for p := 0; p < 8; p++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for created.Add(1) <= int64(n) {
 				if _, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: b.tenant, RunbookName: "org_bench_trivial", RunOn: group, Caller: "bench"}); err != nil {
-					errs <- err
+					select {
+					case errs <- err:
+					default:
+					}
+					cancel()
 					return
 				}
 			}
 		}()
 	}
-	cctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	for c := 0; c < 2; c++ {
 		wg.Add(1)
 		go func(c int) {
@@ -51,12 +60,20 @@ func (b *bench) queueOnly(ctx context.Context) ([]benchFigure, error) {
 					}
 					return
 				}
+				var fw sync.WaitGroup
 				for _, j := range jobs {
-					if _, err := e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}, Status: runbooker.StatusCompleted}); err != nil {
-						errs <- err
-						return
-					}
+					fw.Add(1)
+					go func() {
+						defer fw.Done()
+						if _, err := e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}, Status: runbooker.StatusCompleted}); err != nil {
+							select {
+							case errs <- err:
+							default:
+							}
+						}
+					}()
 				}
+				fw.Wait()
 				if finished.Add(int64(len(jobs))) >= int64(n) {
 					cancel()
 				}

@@ -18,6 +18,11 @@ Server:
   runbooker serve [--listen ADDR] [--data DIR] [--db sqlite:PATH] [--demo]
   runbooker credential create --name N [--role admin|operator] [--tenant T] [--data DIR]
 
+Hybrid worker:
+  runbooker worker --server URL --group NAME --token TOKEN [--name N] [--state-dir DIR] [--capacity N] [--ca PEM]
+  runbooker group create NAME [--data DIR] [--default-hybrid] [--run-as USER]   (offline; prints the token)
+  runbooker rotate-key [--data DIR]
+
 Client (RUNBOOKER_SERVER, RUNBOOKER_CREDENTIAL=ID:SECRET):
   runbooker run NAME [-p Key=Value]... [--run-on GROUP]
   runbooker start NAME [-p Key=Value]... [--run-on GROUP]
@@ -25,6 +30,8 @@ Client (RUNBOOKER_SERVER, RUNBOOKER_CREDENTIAL=ID:SECRET):
   runbooker job list [--status S] [--runbook NAME]
   runbooker runbook import DIR [--prefix P]
   runbooker runbook list|get|delete [NAME]
+  runbooker group list|create|rotate-token|delete [NAME]
+  runbooker asset list | set TYPE NAME JSON [--encrypted] | get TYPE NAME | delete TYPE NAME
   runbooker sync [--source ID]            sync runbooks from upstream git repositories
   runbooker sync sources | sync source get|set|delete ID [...]
 
@@ -68,6 +75,14 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdRunbook(ctx, args[1:], stdout, stderr)
 	case "sync":
 		err = cmdSync(ctx, args[1:], stdout, stderr)
+	case "worker":
+		err = cmdWorker(ctx, args[1:], stdout, stderr)
+	case "group":
+		err = cmdGroup(ctx, args[1:], stdout, stderr)
+	case "asset":
+		err = cmdAsset(ctx, args[1:], stdout, stderr)
+	case "rotate-key":
+		err = cmdRotateKey(ctx, args[1:], stdout)
 	case "bench":
 		err = cmdBench(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":

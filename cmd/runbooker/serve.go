@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"io"
 	"log/slog"
@@ -35,6 +36,9 @@ type ServeConfig struct {
 	OutputCap     int64
 	Drain         time.Duration
 	LogLevel      string
+	MasterKeyFile string
+	TLSCert       string
+	TLSKey        string
 }
 
 func serveFlags(args []string) (ServeConfig, error) {
@@ -52,6 +56,9 @@ func serveFlags(args []string) (ServeConfig, error) {
 	fs.Int64Var(&c.OutputCap, "output-cap", 64<<20, "bytes of stream text kept per job")
 	fs.DurationVar(&c.Drain, "drain", 30*time.Second, "on shutdown, how long running jobs may finish")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.MasterKeyFile, "master-key-file", "", "master key file (default DATA/master.key; RUNBOOKER_MASTER_KEY holds the key itself)")
+	fs.StringVar(&c.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain)")
+	fs.StringVar(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return c, err
@@ -61,6 +68,9 @@ func serveFlags(args []string) (ServeConfig, error) {
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "runbooker.db")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return c, fmt.Errorf("--tls-cert and --tls-key go together")
 	}
 	if c.CloudCapacity < 1 {
 		return c, fmt.Errorf("--cloud-capacity must be at least 1")
@@ -113,6 +123,7 @@ type Main struct {
 	Keyring     *keyring.Keyring // master key: seals sync-source credentials
 	Syncer      *gitsync.Syncer  // upstream git sync
 	SyncService *gitsync.Service // syncs sources that have an interval
+	channel     *agent.Channel   // the built-in group's asset channel
 }
 
 // Run opens the store, makes sure the default tenant exists, and starts the
@@ -130,17 +141,8 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
 		return fmt.Errorf("creating the default tenant: %w", err)
 	}
-	m.Engine = engine.New(st, engine.Config{LeaseTTL: c.LeaseTTL, Retention: c.Retention}, m.Log)
-	m.Maint = engine.NewMaintenance(m.Engine)
-	m.Maint.Start(ctx)
-	m.Agent = agent.New(&agent.Local{Engine: m.Engine, Group: runbooker.CloudGroup, WorkerID: "cloud-" + hostname()},
-		agent.Config{
-			Capacity: c.CloudCapacity, MaxRuntime: c.MaxRuntime, OutputCap: c.OutputCap,
-			HeartbeatEvery: c.LeaseTTL / 3, Interpreters: sandbox.ResolveInterpreters(), Stops: m.Engine.Hub(),
-		}, m.Log.With("group", runbooker.CloudGroup))
-	m.Agent.Start(ctx)
 	if m.Keyring == nil {
-		keyPath := filepath.Join(c.DataDir, "master.key")
+		keyPath := masterKeyPath(c.DataDir, c.MasterKeyFile)
 		kr, created, err := keyring.Load(os.Getenv("RUNBOOKER_MASTER_KEY"), keyPath)
 		if err != nil {
 			return fmt.Errorf("master key: %w", err)
@@ -150,19 +152,50 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.Keyring = kr
 	}
+	m.Engine = engine.New(st, engine.Config{LeaseTTL: c.LeaseTTL, Retention: c.Retention}, m.Log)
+	m.Engine.SetKeyring(m.Keyring)
+	m.Maint = engine.NewMaintenance(m.Engine)
+	m.Maint.Start(ctx)
+	local := &agent.Local{Engine: m.Engine, Group: runbooker.CloudGroup, WorkerID: "cloud-" + hostname()}
+	if m.channel, err = agent.OpenChannel(local, m.Log); err != nil {
+		return fmt.Errorf("opening the asset channel: %w", err)
+	}
+	sup, err := agent.WriteSupport(filepath.Join(c.DataDir, "support"))
+	if err != nil {
+		return fmt.Errorf("writing runbook helpers: %w", err)
+	}
+	m.Agent = agent.New(local, agent.Config{
+		Capacity: c.CloudCapacity, MaxRuntime: c.MaxRuntime, OutputCap: c.OutputCap,
+		HeartbeatEvery: c.LeaseTTL / 3, Interpreters: sandbox.ResolveInterpreters(), Stops: m.Engine.Hub(),
+		Prepare: agent.Preparer(m.channel, sup), Masks: m.channel.Secrets,
+	}, m.Log.With("group", runbooker.CloudGroup))
+	m.Agent.Start(ctx)
 	m.Syncer = gitsync.New(st, m.Keyring, gitsync.Config{Dir: filepath.Join(c.DataDir, "git")}, m.Log.With("component", "sync"))
 	m.SyncService = gitsync.NewService(m.Syncer, 0)
 	m.SyncService.Start(ctx)
 	m.HTTP = rbhttp.NewServer(m.Engine, rbhttp.Config{RunWait: c.RunWait}, m.Log)
 	m.HTTP.Syncer = m.Syncer
-	if err := m.HTTP.Open(c.Listen, nil); err != nil {
+	var tlsCfg *tls.Config
+	if c.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)
+		if err != nil {
+			return fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	if err := m.HTTP.Open(c.Listen, tlsCfg); err != nil {
 		return fmt.Errorf("listening on %s: %w", c.Listen, err)
 	}
 	return nil
 }
 
 // URL is the base URL the server answers on.
-func (m *Main) URL() string { return "http://" + m.HTTP.Addr() }
+func (m *Main) URL() string {
+	if m.Config.TLSCert != "" {
+		return "https://" + m.HTTP.Addr()
+	}
+	return "http://" + m.HTTP.Addr()
+}
 
 // Close shuts down in order: stop accepting and drain HTTP, stop claiming
 // and let running jobs finish up to the drain deadline, stop maintenance,
@@ -182,6 +215,9 @@ func (m *Main) Close() error {
 	}
 	if m.SyncService != nil {
 		m.SyncService.Stop()
+	}
+	if m.channel != nil {
+		_ = m.channel.Close()
 	}
 	if m.Maint != nil {
 		m.Maint.Stop()

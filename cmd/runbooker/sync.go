@@ -18,7 +18,7 @@ const syncUsage = `usage:
   runbooker sync source get ID
   runbooker sync source set ID --url URL [--branch B] [--subfolder DIR] [--prefix P] [--interval 1h]
         [--username U] [--password-file F | --token-file F] [--ssh-key-file F [--passphrase-file F]]
-        [--known-hosts-file F] [--clear-credentials]
+        [--known-hosts-file F] [--ca-file F] [--clear-credentials]
   runbooker sync source delete ID [--keep-runbooks]`
 
 // cmdSync syncs upstream sources through the API and manages them.
@@ -142,7 +142,7 @@ func syncSourceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("sync source " + verb)
 	client := clientFlags(fs)
 	var in gitsync.SourceInput
-	var interval, passwordFile, tokenFile, keyFile, passphraseFile, knownHostsFile, username string
+	var interval, passwordFile, tokenFile, keyFile, passphraseFile, knownHostsFile, caFile, username string
 	fs.StringVar(&in.URL, "url", "", "set: repository URL (https://, ssh://, user@host:path, file:// or an absolute path)")
 	fs.StringVar(&in.Branch, "branch", "", "set: branch (default: the repository's default branch)")
 	fs.StringVar(&in.Subfolder, "subfolder", "", "set: folder holding <scope>/<category>/<name>.<ext>")
@@ -154,6 +154,7 @@ func syncSourceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.StringVar(&keyFile, "ssh-key-file", "", "set: file holding the ssh private key")
 	fs.StringVar(&passphraseFile, "passphrase-file", "", "set: file holding the ssh key's passphrase")
 	fs.StringVar(&knownHostsFile, "known-hosts-file", "", "set: known_hosts lines pinning the ssh server's key")
+	fs.StringVar(&caFile, "ca-file", "", "set: PEM certificates to trust for an https server with a private CA")
 	clearCreds := fs.Bool("clear-credentials", false, "set: remove stored credentials")
 	keep := fs.Bool("keep-runbooks", false, "delete: keep the runbooks the source synced")
 	rest, err := parseFlags(fs, args[1:])
@@ -199,7 +200,7 @@ func syncSourceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	for _, f := range []struct {
 		path string
 		dst  *string
-	}{{passwordFile, &creds.Password}, {tokenFile, &creds.Token}, {keyFile, &creds.SSHKey}, {passphraseFile, &creds.Passphrase}, {knownHostsFile, &in.KnownHosts}} {
+	}{{passwordFile, &creds.Password}, {tokenFile, &creds.Token}, {keyFile, &creds.SSHKey}, {passphraseFile, &creds.Passphrase}, {knownHostsFile, &in.KnownHosts}, {caFile, &in.CABundle}} {
 		if f.path == "" {
 			continue
 		}
@@ -208,7 +209,7 @@ func syncSourceCmd(ctx context.Context, args []string, stdout io.Writer) error {
 			return err
 		}
 		*f.dst = strings.TrimRight(string(b), "\r\n")
-		if f.dst == &creds.SSHKey || f.dst == &in.KnownHosts {
+		if f.dst == &creds.SSHKey || f.dst == &in.KnownHosts || f.dst == &in.CABundle {
 			*f.dst += "\n"
 		}
 	}

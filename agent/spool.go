@@ -1,0 +1,268 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// Spool makes a Transport survive control-plane outages: records and final
+// statuses are appended to a per-attempt journal on disk and delivered in
+// order by a background sender that retries until the server takes them.
+// The server ignores records it already has (same sequence number) and a
+// repeated finish, so redelivery after a crash stores everything exactly
+// once. Claims, starts and heartbeats pass straight through.
+type Spool struct {
+	Transport
+	dir string
+	log *slog.Logger
+
+	mu      sync.Mutex
+	senders map[string]*sender // by journal file name
+	wg      sync.WaitGroup
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// entry is one journal line.
+type entry struct {
+	Records []runbooker.StreamRecord `json:"r,omitempty"`
+	Finish  *runbooker.FinishParams  `json:"f,omitempty"`
+}
+
+type sender struct {
+	ref   runbooker.JobRef
+	path  string
+	wake  chan struct{}
+	mu    sync.Mutex // guards appends to the file
+	ended bool       // a finish was journaled
+}
+
+// OpenSpool opens (creating) the journal directory and resumes delivery of
+// every journal left by a previous run.
+func OpenSpool(dir string, t Transport, log *slog.Logger) (*Spool, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	s := &Spool{Transport: t, dir: dir, log: log, senders: map[string]*sender{}}
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	names, err := filepath.Glob(filepath.Join(dir, "*.journal"))
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range names {
+		base := strings.TrimSuffix(filepath.Base(p), ".journal")
+		id, att, ok := strings.Cut(base, "_")
+		n, err := strconv.Atoi(att)
+		if !ok || err != nil {
+			continue
+		}
+		s.sender(runbooker.JobRef{ID: id, Attempt: n}).poke()
+	}
+	return s, nil
+}
+
+// Close stops delivery; undelivered journals stay for the next run.
+func (s *Spool) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Pending returns how many attempts still have undelivered reports.
+func (s *Spool) Pending() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.senders)
+}
+
+func (s *Spool) sender(ref runbooker.JobRef) *sender {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name := fmt.Sprintf("%s_%d", ref.ID, ref.Attempt)
+	if x, ok := s.senders[name]; ok {
+		return x
+	}
+	x := &sender{ref: ref, path: filepath.Join(s.dir, name+".journal"), wake: make(chan struct{}, 1)}
+	s.senders[name] = x
+	s.wg.Add(1)
+	go s.deliver(name, x)
+	return x
+}
+
+func (x *sender) poke() {
+	select {
+	case x.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Spool) journal(ref runbooker.JobRef, e entry) error {
+	if strings.ContainsAny(ref.ID, `/\_`) || ref.ID == "" {
+		return runbooker.Errorf(runbooker.EINVALID, "job id %q cannot name a journal", ref.ID)
+	}
+	line, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	x := s.sender(ref)
+	x.mu.Lock()
+	f, err := os.OpenFile(x.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err == nil {
+		_, err = f.Write(append(line, '\n'))
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if e.Finish != nil {
+		x.ended = true
+	}
+	x.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("journaling reports of job %s: %w", ref.ID, err)
+	}
+	x.poke()
+	return nil
+}
+
+// Append journals records; they reach the server in order, eventually.
+func (s *Spool) Append(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
+	return s.journal(ref, entry{Records: recs})
+}
+
+// Finish journals the final status after every record of the attempt.
+func (s *Spool) Finish(ctx context.Context, p runbooker.FinishParams) error {
+	return s.journal(p.Ref, entry{Finish: &p})
+}
+
+// deliver sends a journal's entries in order from the last delivered
+// offset (kept in a side file), retrying while the server is unreachable.
+func (s *Spool) deliver(name string, x *sender) {
+	defer s.wg.Done()
+	offPath := filepath.Join(s.dir, name+".offset")
+	var off int64
+	if b, err := os.ReadFile(offPath); err == nil {
+		off, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	}
+	backoff := 100 * time.Millisecond
+	for {
+		done, n, err := s.sendFrom(x, off)
+		if n > off {
+			off = n
+			_ = os.WriteFile(offPath, []byte(strconv.FormatInt(off, 10)), 0o600)
+			backoff = 100 * time.Millisecond
+		}
+		if done || (err != nil && isFinal(err)) {
+			if err != nil {
+				s.log.Warn("job reports refused; dropping them", "job", x.ref.ID, "attempt", x.ref.Attempt, "err", err)
+			}
+			s.mu.Lock()
+			delete(s.senders, name)
+			s.mu.Unlock()
+			_ = os.Remove(x.path)
+			_ = os.Remove(offPath)
+			return
+		}
+		wait := time.Duration(0)
+		if err != nil {
+			wait = backoff
+			backoff = min(backoff*2, 2*time.Second)
+		}
+		if wait > 0 {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			continue
+		}
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-x.wake:
+		}
+	}
+}
+
+// isFinal tells errors that retrying cannot fix: the attempt was fenced off
+// or the server rejects the report.
+func isFinal(err error) bool {
+	switch runbooker.ErrorCode(err) {
+	case runbooker.ECONFLICT, runbooker.ENOTFOUND, runbooker.EINVALID, runbooker.EFORBIDDEN:
+		return true
+	}
+	return false
+}
+
+// maxBatch bounds the records sent in one call when catching up.
+const maxBatch = 5000
+
+// sendFrom sends the journal's complete lines from offset off, merging
+// consecutive record entries (and trailing records into the finish). It
+// returns whether the finish was delivered and the offset reached.
+func (s *Spool) sendFrom(x *sender, off int64) (bool, int64, error) {
+	f, err := os.Open(x.path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, off, nil
+	} else if err != nil {
+		return false, off, err
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, 0); err != nil {
+		return false, off, err
+	}
+	r := bufio.NewReaderSize(f, 1<<16)
+	var batch []runbooker.StreamRecord
+	batchEnd := off
+	pos := off
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := s.Transport.Append(s.ctx, x.ref, batch); err != nil {
+			return err
+		}
+		batch = nil
+		off = batchEnd
+		return nil
+	}
+	for {
+		line, err := r.ReadBytes('\n')
+		if err != nil {
+			// A partial last line is being written; it is sent next time.
+			return false, off, flush()
+		}
+		pos += int64(len(line))
+		var e entry
+		if json.Unmarshal(line, &e) != nil {
+			s.log.Warn("skipping a damaged journal line", "job", x.ref.ID)
+			batchEnd = pos
+			continue
+		}
+		if e.Finish != nil {
+			p := *e.Finish
+			p.Records = append(batch, p.Records...)
+			if err := s.Transport.Finish(s.ctx, p); err != nil {
+				return false, off, err
+			}
+			return true, pos, nil
+		}
+		batch = append(batch, e.Records...)
+		batchEnd = pos
+		if len(batch) >= maxBatch {
+			if err := flush(); err != nil {
+				return false, off, err
+			}
+		}
+	}
+}

@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/engine"
+	rbhttp "github.com/runbooker/runbooker/http"
+	"github.com/runbooker/runbooker/keyring"
+)
+
+// offlineEngine opens the data dir's store (and keyring) for the commands
+// that work without a running server.
+func offlineEngine(ctx context.Context, dataDir, db string) (*engine.Engine, func(), error) {
+	if db == "" {
+		db = "sqlite:" + filepath.Join(dataDir, "runbooker.db")
+	}
+	st, err := openStore(ctx, db, dataDir)
+	if err != nil {
+		return nil, nil, err
+	}
+	e := engine.New(st, engine.Config{}, nil)
+	k, _, err := keyring.Load(os.Getenv("RUNBOOKER_MASTER_KEY"), masterKeyPath(dataDir, ""))
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	e.SetKeyring(k)
+	return e, func() { st.Close() }, nil
+}
+
+func masterKeyPath(dataDir, flag string) string {
+	if flag != "" {
+		return flag
+	}
+	return filepath.Join(dataDir, "master.key")
+}
+
+func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const use = "usage: runbooker group create NAME [--data DIR] [--default-hybrid] [--run-as USER] [--max-runtime D] | list | rotate-token NAME | delete NAME"
+	if len(args) == 0 {
+		return fmt.Errorf(use)
+	}
+	verb := args[0]
+	fs := newFlagSet("group " + verb)
+	client := clientFlags(fs)
+	dataDir := fs.String("data", "./data", "create: data directory")
+	db := fs.String("db", "", "create: database (default sqlite:DATA/runbooker.db)")
+	tenant := fs.String("tenant", runbooker.DefaultTenant, "create: tenant")
+	defHybrid := fs.Bool("default-hybrid", false, "create: runbooks named *_hybrid go to this group")
+	runAs := fs.String("run-as", "", "create: user jobs run as (Linux workers running as root)")
+	maxRuntime := fs.Duration("max-runtime", 0, "create: per-job runtime limit")
+	ps := fs.String("powershell", "", "create: pwsh or powershell")
+	rest, err := parseFlags(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	if verb == "create" {
+		if len(rest) != 1 {
+			return fmt.Errorf(use)
+		}
+		e, closeFn, err := offlineEngine(ctx, *dataDir, *db)
+		if err != nil {
+			return err
+		}
+		defer closeFn()
+		g := &runbooker.WorkerGroup{TenantID: *tenant, Name: rest[0], DefaultHybrid: *defHybrid, RunAs: *runAs,
+			MaxRuntime: *maxRuntime, PowerShell: *ps}
+		token, err := e.CreateGroup(ctx, g)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created worker group %q in tenant %q; its registration token is shown once:\n%s\n", g.Name, g.TenantID, token)
+		return nil
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	switch {
+	case verb == "list" && len(rest) == 0:
+		groups, err := c.Groups(ctx)
+		if err != nil {
+			return err
+		}
+		for _, g := range groups {
+			fmt.Fprintf(stdout, "%s%s\n", g.Name, map[bool]string{true: " (default hybrid)"}[g.DefaultHybrid])
+			for _, w := range g.Workers {
+				state := "offline"
+				if w.Online {
+					state = "online"
+				}
+				fmt.Fprintf(stdout, "  %s  %-20s %-7s %s/%s v%s  last seen %s  jobs %d\n", w.ID, w.Name, state, w.OS, w.Arch,
+					w.Version, w.LastSeenAt.Local().Format(time.DateTime), len(w.CurrentJobs))
+			}
+		}
+		return nil
+	case verb == "rotate-token" && len(rest) == 1:
+		token, err := c.RotateGroupToken(ctx, rest[0])
+		if err == nil {
+			fmt.Fprintln(stdout, token)
+		}
+		return err
+	case verb == "delete" && len(rest) == 1:
+		return c.DeleteGroup(ctx, rest[0])
+	}
+	return fmt.Errorf(use)
+}
+
+func cmdAsset(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	const use = "usage: runbooker asset list [--type T] | set TYPE NAME JSON [--encrypted] [--description D] | get TYPE NAME | delete TYPE NAME"
+	if len(args) == 0 {
+		return fmt.Errorf(use)
+	}
+	verb := args[0]
+	fs := newFlagSet("asset " + verb)
+	client := clientFlags(fs)
+	encrypted := fs.Bool("encrypted", false, "set: encrypt a variable (credentials, certificates, connections always are)")
+	desc := fs.String("description", "", "set: description")
+	typ := fs.String("type", "", "list: only this type")
+	rest, err := parseFlags(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	c, err := client()
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(stdout)
+	enc.SetIndent("", "  ")
+	switch {
+	case verb == "list" && len(rest) == 0:
+		as, err := c.Assets(ctx, runbooker.AssetType(*typ))
+		if err != nil {
+			return err
+		}
+		for _, a := range as {
+			fmt.Fprintf(stdout, "%-12s %-30s encrypted=%v  %s\n", a.Type, a.Name, a.Encrypted, a.Description)
+		}
+		return nil
+	case verb == "set" && len(rest) == 3:
+		if !json.Valid([]byte(rest[2])) {
+			return fmt.Errorf("the value must be JSON, e.g. '\"text\"', 42 or '{\"userName\":\"u\",\"password\":\"p\"}'")
+		}
+		a, err := c.PutAsset(ctx, runbooker.AssetType(rest[0]), rest[1], rbhttp.AssetPut{Description: *desc, Encrypted: *encrypted, Value: json.RawMessage(rest[2])})
+		if err != nil {
+			return err
+		}
+		return enc.Encode(a)
+	case verb == "get" && len(rest) == 2:
+		a, err := c.Asset(ctx, runbooker.AssetType(rest[0]), rest[1])
+		if err != nil {
+			return err
+		}
+		return enc.Encode(a)
+	case verb == "delete" && len(rest) == 2:
+		return c.DeleteAsset(ctx, runbooker.AssetType(rest[0]), rest[1])
+	}
+	return fmt.Errorf(use)
+}
+
+// cmdRotateKey generates a new master key, re-seals every secret asset
+// under it, then drops the old keys from the key file. Stop the server
+// first: it holds the keyring in memory.
+func cmdRotateKey(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlagSet("rotate-key")
+	dataDir := fs.String("data", "./data", "data directory")
+	db := fs.String("db", "", "database (default sqlite:DATA/runbooker.db)")
+	keyFile := fs.String("master-key-file", "", "master key file (default DATA/master.key)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if os.Getenv("RUNBOOKER_MASTER_KEY") != "" {
+		return fmt.Errorf("the master key comes from RUNBOOKER_MASTER_KEY: rotate it where it is kept, then re-run with the new key first and the old one on the next line")
+	}
+	path := masterKeyPath(*dataDir, *keyFile)
+	old, _, err := keyring.Load("", path)
+	if err != nil {
+		return err
+	}
+	fresh := keyring.Generate()
+	// Write new + old first, so a crash half-way leaves every value readable.
+	if err := keyring.WriteFile(path, append([][]byte{fresh}, old.Keys()...)...); err != nil {
+		return err
+	}
+	e, closeFn, err := offlineEngine(ctx, *dataDir, *db)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	n, err := e.RotateKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("re-sealing assets (the key file keeps both keys; re-run to finish): %w", err)
+	}
+	if err := keyring.WriteFile(path, fresh); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "re-sealed %d secret assets under new key %s\n", n, keyring.KeyID(fresh))
+	return nil
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"github.com/runbooker/runbooker/agent"
+	rbhttp "github.com/runbooker/runbooker/http"
+	"github.com/runbooker/runbooker/sandbox"
+)
+
+// version is the build's version, reported by workers.
+var version = "dev"
+
+// WorkerConfig is the validated configuration of `runbooker worker`.
+type WorkerConfig struct {
+	Server     string
+	Group      string
+	Token      string
+	Name       string
+	StateDir   string
+	Capacity   int
+	CA         string
+	Insecure   bool
+	Drain      time.Duration
+	Heartbeat  time.Duration
+	MaxRuntime time.Duration
+	PowerShell string
+	LogLevel   string
+}
+
+// workerIdentity is what a registered worker keeps in its state dir.
+type workerIdentity struct {
+	Server   string `json:"server"`
+	WorkerID string `json:"workerId"`
+	Secret   string `json:"secret"`
+	TenantID string `json:"tenantId"`
+	Group    string `json:"group"`
+}
+
+func workerFlags(args []string) (WorkerConfig, error) {
+	var c WorkerConfig
+	fs := newFlagSet("worker")
+	fs.StringVar(&c.Server, "server", "", "control plane URL (https://…)")
+	fs.StringVar(&c.Group, "group", "", "worker group to join (checked against the token)")
+	fs.StringVar(&c.Token, "token", "", "the group's registration token (first start only)")
+	fs.StringVar(&c.Name, "name", "", "worker name (default: host name)")
+	fs.StringVar(&c.StateDir, "state-dir", "./worker-state", "where the worker keeps its credential and undelivered reports")
+	fs.IntVar(&c.Capacity, "capacity", 2*runtime.NumCPU(), "jobs run at once")
+	fs.StringVar(&c.CA, "ca", "", "PEM file of the CA that signed the server's certificate")
+	fs.BoolVar(&c.Insecure, "insecure", false, "allow plain http to a non-loopback server")
+	fs.DurationVar(&c.Drain, "drain", 5*time.Minute, "on SIGTERM, how long running jobs may finish before they are stopped")
+	fs.DurationVar(&c.Heartbeat, "heartbeat", 10*time.Second, "lease heartbeat interval (stop requests arrive within one)")
+	fs.DurationVar(&c.MaxRuntime, "max-runtime", 3*time.Hour, "runtime limit of a job unless its group sets one")
+	fs.StringVar(&c.PowerShell, "powershell", "pwsh", "PowerShell edition unless the group sets one: pwsh or powershell")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return c, err
+	}
+	if len(rest) > 0 {
+		return c, fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	if c.Server == "" {
+		return c, fmt.Errorf("--server is required")
+	}
+	u, err := url.Parse(c.Server)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("--server %q must be an https:// URL", c.Server)
+	}
+	if u.Scheme == "http" && !c.Insecure && !isLoopback(u.Hostname()) {
+		return c, fmt.Errorf("--server %s is plain http to a non-loopback host; use https, or --insecure if you really mean it", c.Server)
+	}
+	if c.Capacity < 1 {
+		return c, fmt.Errorf("--capacity must be at least 1")
+	}
+	if c.PowerShell != "pwsh" && c.PowerShell != "powershell" {
+		return c, fmt.Errorf("--powershell must be pwsh or powershell")
+	}
+	return c, nil
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func tlsConfig(caFile string) (*tls.Config, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("--ca: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return nil, fmt.Errorf("--ca %s holds no PEM certificate", caFile)
+	}
+	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}, nil
+}
+
+// identity loads the worker's credential, registering with the token when
+// there is none yet (or it was made for another server).
+func identity(ctx context.Context, c WorkerConfig, tlsCfg *tls.Config, log *slog.Logger) (*workerIdentity, error) {
+	path := filepath.Join(c.StateDir, "worker.json")
+	if b, err := os.ReadFile(path); err == nil {
+		var id workerIdentity
+		if json.Unmarshal(b, &id) == nil && id.Server == c.Server && id.WorkerID != "" {
+			if c.Group != "" && id.Group != c.Group {
+				return nil, fmt.Errorf("this state dir belongs to a worker of group %q, not %q; use another --state-dir", id.Group, c.Group)
+			}
+			return &id, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	if c.Token == "" {
+		return nil, fmt.Errorf("the worker is not registered yet: pass --token (from `runbooker group create`)")
+	}
+	host, _ := os.Hostname()
+	name := c.Name
+	if name == "" {
+		name = host
+	}
+	resp, err := rbhttp.Register(ctx, c.Server, tlsCfg, rbhttp.RegisterRequest{Token: c.Token, Name: name,
+		Version: version, OS: runtime.GOOS, Arch: runtime.GOARCH, Hostname: host})
+	if err != nil {
+		return nil, fmt.Errorf("registering with %s: %w", c.Server, err)
+	}
+	if c.Group != "" && resp.Group != c.Group {
+		return nil, fmt.Errorf("the token belongs to group %q, not %q", resp.Group, c.Group)
+	}
+	id := &workerIdentity{Server: c.Server, WorkerID: resp.WorkerID, Secret: resp.Secret, TenantID: resp.TenantID, Group: resp.Group}
+	b, _ := json.MarshalIndent(id, "", "  ")
+	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		return nil, err
+	}
+	log.Info("registered", "worker", id.WorkerID, "tenant", id.TenantID, "group", id.Group)
+	return id, nil
+}
+
+func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	c, err := workerFlags(args)
+	if err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, c.LogLevel)
+	if err != nil {
+		return err
+	}
+	tlsCfg, err := tlsConfig(c.CA)
+	if err != nil {
+		return err
+	}
+	id, err := identity(ctx, c, tlsCfg, log)
+	if err != nil {
+		return err
+	}
+	client, err := rbhttp.NewWorkerClient(c.Server, id.WorkerID, id.Secret, tlsCfg)
+	if err != nil {
+		return err
+	}
+	spool, err := agent.OpenSpool(filepath.Join(c.StateDir, "spool"), client, log)
+	if err != nil {
+		return err
+	}
+	ch, err := agent.OpenChannel(client, log)
+	if err != nil {
+		return err
+	}
+	defer ch.Close()
+	sup, err := agent.WriteSupport(filepath.Join(c.StateDir, "support"))
+	if err != nil {
+		return err
+	}
+	a := agent.New(spool, agent.Config{
+		Capacity: c.Capacity, HeartbeatEvery: c.Heartbeat, MaxRuntime: c.MaxRuntime, PowerShell: c.PowerShell,
+		Interpreters: sandbox.ResolveInterpreters(), Prepare: agent.Preparer(ch, sup), Masks: ch.Secrets,
+	}, log.With("worker", id.WorkerID, "group", id.Group))
+	a.Start(ctx)
+	log.Info("worker running", "server", c.Server, "group", id.Group, "capacity", c.Capacity)
+	<-ctx.Done()
+	log.Info("draining", "deadline", c.Drain)
+	a.Stop(c.Drain)
+	// Give undelivered reports a moment; what is left goes at the next start.
+	deadline := time.Now().Add(10 * time.Second)
+	for spool.Pending() > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	spool.Close()
+	return nil
+}

@@ -1,0 +1,113 @@
+package http
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/agent"
+)
+
+// WorkerClient is a hybrid worker's side of the worker protocol; it
+// implements agent.Transport.
+type WorkerClient struct {
+	c *Client
+	// Wait is how long a claim may be held open by the server (≤ 30 s).
+	Wait time.Duration
+}
+
+// Register exchanges a registration token for a worker credential.
+func Register(ctx context.Context, server string, tlsCfg *tls.Config, req RegisterRequest) (*RegisterResponse, error) {
+	c, err := NewClient(server, "", tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	var out RegisterResponse
+	if _, err := c.doJSON(ctx, http.MethodPost, "/api/worker/v1/register", req, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// NewWorkerClient returns the transport of a registered worker.
+func NewWorkerClient(server, workerID, secret string, tlsCfg *tls.Config) (*WorkerClient, error) {
+	c, err := NewClient(server, workerID+":"+secret, tlsCfg)
+	if err != nil {
+		return nil, err
+	}
+	// A long poll is 30 s at most; anything longer is a dead connection.
+	c.HTTP.Timeout = 90 * time.Second
+	return &WorkerClient{c: c, Wait: 25 * time.Second}, nil
+}
+
+var _ agent.Transport = (*WorkerClient)(nil)
+
+// Claim implements agent.Transport.
+func (w *WorkerClient) Claim(ctx context.Context, limit int) ([]agent.Assignment, error) {
+	var out ClaimResponse
+	_, err := w.c.doJSON(ctx, http.MethodPost, "/api/worker/v1/claim",
+		ClaimRequest{Capacity: limit, WaitSeconds: int(w.Wait / time.Second)}, &out)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out.Jobs {
+		if out.Jobs[i].Group == nil {
+			out.Jobs[i].Group = out.Group
+		}
+	}
+	return out.Jobs, nil
+}
+
+// Start implements agent.Transport.
+func (w *WorkerClient) Start(ctx context.Context, ref runbooker.JobRef, at time.Time) error {
+	return w.attempt(ctx, ref.ID, "start", AttemptRequest{Attempt: ref.Attempt, StartedAt: at}, nil)
+}
+
+// Heartbeat implements agent.Transport.
+func (w *WorkerClient) Heartbeat(ctx context.Context, refs []runbooker.JobRef) ([]runbooker.LeaseState, error) {
+	var out struct {
+		States []runbooker.LeaseState `json:"states"`
+	}
+	_, err := w.c.doJSON(ctx, http.MethodPost, "/api/worker/v1/heartbeat", map[string]any{"refs": refs}, &out)
+	return out.States, err
+}
+
+// Append implements agent.Transport.
+func (w *WorkerClient) Append(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
+	return w.attempt(ctx, ref.ID, "streams", AttemptRequest{Attempt: ref.Attempt, Records: recs}, nil)
+}
+
+// Finish implements agent.Transport.
+func (w *WorkerClient) Finish(ctx context.Context, p runbooker.FinishParams) error {
+	return w.attempt(ctx, p.Ref.ID, "finish", AttemptRequest{Attempt: p.Ref.Attempt, Status: p.Status,
+		Exception: p.Exception, Records: p.Records, StartedAt: p.StartedAt}, nil)
+}
+
+func (w *WorkerClient) attempt(ctx context.Context, id, verb string, req AttemptRequest, out any) error {
+	_, err := w.c.doJSON(ctx, http.MethodPost, "/api/worker/v1/jobs/"+url.PathEscape(id)+"/"+verb, req, out)
+	return err
+}
+
+// Asset implements agent.AssetSource: it reads an asset for a job this
+// worker holds.
+func (w *WorkerClient) Asset(ctx context.Context, j *runbooker.Job, t runbooker.AssetType, name string) (json.RawMessage, bool, error) {
+	ref := runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}
+	var out AssetResponse
+	_, err := w.c.doJSON(ctx, http.MethodGet, fmt.Sprintf("/api/worker/v1/jobs/%s/assets/%s/%s?attempt=%d",
+		url.PathEscape(ref.ID), url.PathEscape(string(t)), url.PathEscape(name), ref.Attempt), nil, &out)
+	return out.Value, out.Secret, err
+}
+
+// SetVariable implements agent.AssetSource: it sets a variable for a job
+// this worker holds.
+func (w *WorkerClient) SetVariable(ctx context.Context, j *runbooker.Job, name string, value json.RawMessage) error {
+	ref := runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}
+	_, err := w.c.doJSON(ctx, http.MethodPut, fmt.Sprintf("/api/worker/v1/jobs/%s/assets/variable/%s?attempt=%d",
+		url.PathEscape(ref.ID), url.PathEscape(name), ref.Attempt), map[string]json.RawMessage{"value": value}, nil)
+	return err
+}
