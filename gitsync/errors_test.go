@@ -3,6 +3,7 @@ package gitsync_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -156,4 +157,32 @@ func TestService(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	svc.Stop()
+}
+
+// TestSyncBrokenCache: a cache that cannot be used is cloned afresh.
+func TestSyncBrokenCache(t *testing.T) {
+	e := newEnv(t)
+	up := gittest.New(t)
+	up.Write("main", "org/general/a.sh", shDisk)
+	up.Commit("main", "a")
+	e.source(gitsync.Source{ID: "rj", URL: up.Dir})
+	e.sync("rj")
+	cache := filepath.Join(e.dir, "git", tenant, "rj")
+	packs, _ := filepath.Glob(filepath.Join(cache, "objects", "pack", "*"))
+	refs, _ := filepath.Glob(filepath.Join(cache, "refs", "remotes", "origin", "*"))
+	if len(packs) == 0 || len(refs) == 0 {
+		t.Fatalf("cache layout: packs %v refs %v", packs, refs)
+	}
+	for _, p := range append(packs, refs...) {
+		if err := os.WriteFile(p, []byte("garbage"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	up.Write("main", "org/general/b.sh", shDisk)
+	up.Commit("main", "b")
+	rep := e.sync("rj")
+	same(t, "added", rep.Added, []string{"rjgit-org_general_b"})
+	if rep.Unchanged != 1 {
+		t.Errorf("report: %+v", rep)
+	}
 }

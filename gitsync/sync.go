@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"sort"
 
 	"github.com/runbooker/runbooker"
@@ -43,6 +44,14 @@ func newReport(sourceID string) *Report {
 // in line with it. The caller holds the tenant's lock.
 func (s *Syncer) run(ctx context.Context, tenantID string, src *Source, creds *Credentials) (*Report, error) {
 	co, err := s.fetch(ctx, tenantID, src, creds)
+	if runbooker.ErrorCode(err) == runbooker.EINTERNAL && ctx.Err() == nil {
+		// The cache is only a cache: when it cannot be used (a crash left
+		// it half-written, someone edited it), clone afresh.
+		s.log.Warn("git cache unusable; cloning afresh", "tenant", tenantID, "source", src.ID, "err", err)
+		if rmErr := os.RemoveAll(s.cacheDir(tenantID, src.ID)); rmErr == nil {
+			co, err = s.fetch(ctx, tenantID, src, creds)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -50,15 +59,18 @@ func (s *Syncer) run(ctx context.Context, tenantID string, src *Source, creds *C
 	rep := newReport(src.ID)
 	rep.Branch, rep.Commit = co.branch, co.commit.Hash.String()
 	tree, err := co.commit.Tree()
-	if err != nil {
-		return nil, fmt.Errorf("sync source %q: tree of commit %s: %w", src.ID, rep.Commit, err)
+	var entries []entry
+	var errs []FileError
+	if err == nil {
+		entries, errs, err = scan(tree, src)
 	}
-	entries, errs, err := scan(tree, src)
-	if err != nil {
-		if runbooker.ErrorCode(err) == runbooker.EINVALID {
-			return nil, runbooker.Errorf(runbooker.EINVALID, "%s (branch %q, commit %.12s)", runbooker.ErrorMessage(err), co.branch, rep.Commit)
-		}
-		return nil, fmt.Errorf("sync source %q: commit %s: %w", src.ID, rep.Commit, err)
+	if runbooker.ErrorCode(err) == runbooker.EINVALID {
+		return nil, runbooker.Errorf(runbooker.EINVALID, "%s (branch %q, commit %.12s)", runbooker.ErrorMessage(err), co.branch, rep.Commit)
+	} else if err != nil {
+		// Objects the cache should have are missing or broken: start
+		// from a fresh clone next time.
+		_ = os.RemoveAll(s.cacheDir(tenantID, src.ID))
+		return nil, fmt.Errorf("sync source %q: reading commit %s from the git cache: %w", src.ID, rep.Commit, err)
 	}
 	rep.Errors = append(rep.Errors, errs...)
 	// Ours, and names with our prefix that belong to someone else: every
