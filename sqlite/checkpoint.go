@@ -15,6 +15,9 @@ import (
 const (
 	checkpointEvery       = 100 * time.Millisecond
 	writerCheckpointPages = 16000 // ≈ 64 MB of WAL
+	// walSizeLimit is what a WAL file is cut back to when it restarts, so
+	// one burst does not leave a huge file behind.
+	walSizeLimit = 16 << 20
 )
 
 // checkpointer is the background checkpoint loop.

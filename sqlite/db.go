@@ -48,7 +48,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	const common = "_busy_timeout=10000&_foreign_keys=1&_synchronous=NORMAL"
 	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL"+
-		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", writerCheckpointPages))
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", writerCheckpointPages, walSizeLimit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}

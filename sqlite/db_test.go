@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -177,5 +178,34 @@ func TestOpenInvalidPath(t *testing.T) {
 		if _, err := Open(t.Context(), p); runbooker.ErrorCode(err) != runbooker.EINVALID {
 			t.Errorf("Open(%q) = %v, want EINVALID", p, err)
 		}
+	}
+}
+
+// The background checkpointer copies committed pages into the main file
+// without the writer's help (its own threshold is far away).
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "runbooker.db")
+	db := open(t, path)
+	defer db.Close()
+	size := func() int64 {
+		st, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Size()
+	}
+	before := size()
+	for range 500 {
+		if err := db.CreateJob(ctx, &runbooker.Job{TenantID: "default", RunbookName: "org_general_hi", RunOn: "cloud"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for size() <= before {
+		if time.Now().After(deadline) {
+			t.Fatalf("main database file still %d bytes: no checkpoint ran", size())
+		}
+		time.Sleep(10 * time.Millisecond) // polling with a deadline: nothing to wait on
 	}
 }
