@@ -69,6 +69,10 @@ func queryTime(v, name string) (time.Time, error) {
 
 func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 	if j, ok := s.job(w, r, "id"); ok {
+		if j.Status == runbooker.StatusNew && j.StatusReason == "" {
+			// Say why a queued job waits when its group has no live worker.
+			_, j.StatusReason = s.Engine.GroupStatus(r.Context(), j.TenantID, j.RunOn)
+		}
 		writeJSON(w, http.StatusOK, j)
 	}
 }
