@@ -67,10 +67,13 @@ func (lr *lineReader) run(r io.Reader, send func(chunk) bool) {
 				buf, end = lr.overflow(buf, end)
 			}
 		}
+		if lr.gate != nil {
+			lr.gate.enter()
+		}
 		n, err := r.Read(buf[end:])
 		t := lr.now()
-		if n > 0 && lr.gate != nil {
-			lr.gate.read()
+		if lr.gate != nil {
+			lr.gate.read(n)
 		}
 		if n > 0 {
 			end += n

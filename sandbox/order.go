@@ -13,27 +13,44 @@ import (
 // data written before them has been handed on: whatever the stdout reader
 // holds, and whatever still sits in the stdout pipe.
 type gate struct {
-	mu   sync.Mutex
-	busy bool          // the stdout reader holds data it has not handed on
-	sent chan struct{} // closed when the stdout reader next finishes a cycle
-	poke chan struct{} // cuts the stdout reader's pause short
+	mu     sync.Mutex
+	inRead bool          // the stdout reader is in (or just returned from) a read
+	busy   bool          // the stdout reader holds data it has not handed on
+	moved  chan struct{} // closed when the stdout reader next returns from a read
+	sent   chan struct{} // closed when the stdout reader next finishes a cycle
+	poke   chan struct{} // cuts the stdout reader's pause short
 	// unread returns the bytes waiting in the stdout pipe, or 0 when that
 	// is unknown.
 	unread func() int
 }
 
 // gateWait bounds how long stderr waits for stdout, so that a stdout pipe
-// that never empties cannot hold errors back.
-const gateWait = 5 * time.Millisecond
+// that never empties cannot hold errors back. gateIdle is how long it waits
+// for a stdout read that may just have returned: a read that returned
+// cannot be told from one that blocks until it says so.
+const (
+	gateWait = 5 * time.Millisecond
+	gateIdle = 200 * time.Microsecond
+)
 
 func newGate(unread func() int) *gate {
-	return &gate{sent: make(chan struct{}), poke: make(chan struct{}, 1), unread: unread}
+	return &gate{moved: make(chan struct{}), sent: make(chan struct{}), poke: make(chan struct{}, 1), unread: unread}
 }
 
-// read marks that the stdout reader got data.
-func (g *gate) read() {
+// enter marks that the stdout reader is about to read.
+func (g *gate) enter() {
 	g.mu.Lock()
-	g.busy = true
+	g.inRead = true
+	g.mu.Unlock()
+}
+
+// read marks that the stdout reader's read returned n bytes.
+func (g *gate) read(n int) {
+	g.mu.Lock()
+	g.inRead = false
+	g.busy = n > 0
+	close(g.moved)
+	g.moved = make(chan struct{})
 	g.mu.Unlock()
 }
 
@@ -59,28 +76,37 @@ func (g *gate) pause(d time.Duration) {
 // wait returns once the stdout data written before now has been handed on,
 // or after gateWait.
 func (g *gate) wait() {
-	var deadline <-chan time.Time
-	for range 3 {
+	deadline := time.NewTimer(gateWait)
+	defer deadline.Stop()
+	for range 4 {
 		g.mu.Lock()
-		busy, sent := g.busy, g.sent
+		inRead, busy, moved, sent := g.inRead, g.busy, g.moved, g.sent
 		g.mu.Unlock()
-		if !busy {
-			if g.unread() <= 0 {
-				return
-			}
+		var next <-chan struct{}
+		switch {
+		case busy:
+			next = sent
+		case g.unread() > 0: // the stdout reader will pick it up
 			select {
 			case g.poke <- struct{}{}:
 			default:
 			}
-		}
-		if deadline == nil {
-			t := time.NewTimer(gateWait)
-			defer t.Stop()
-			deadline = t.C
+			next = moved
+		case inRead: // blocked on an empty pipe, or just returned with data
+			idle := time.NewTimer(gateIdle)
+			select {
+			case <-moved:
+				idle.Stop()
+				continue
+			case <-idle.C:
+				return
+			}
+		default:
+			return
 		}
 		select {
-		case <-sent:
-		case <-deadline:
+		case <-next:
+		case <-deadline.C:
 			return
 		}
 	}
