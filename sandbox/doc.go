@@ -53,6 +53,22 @@
 // to MaxFrameBytes long; a longer one is dropped with a Warning record.
 // Frames are read on stdout only.
 //
+// Records of one pipe keep their order. Across the two pipes, an Error
+// record read from stderr waits (at most a few milliseconds) until the stdout
+// data written before it has been numbered, so an error does not overtake
+// the output that led to it.
+//
+// # Processes
+//
+// The runbook's main process leads a new process group (Windows: a job
+// object it is started suspended into). Cancelling Run's context sends
+// SIGTERM to the whole group and SIGKILL after KillGrace, and the job is
+// Stopped; passing Spec.Timeout does the same and the job is Failed. When the
+// main process ends, whatever is left of its group is killed, so a job owns
+// nothing once it is over. A process that leaves the group (setsid) escapes
+// this; its output is read for DrainDelay more and then abandoned with a
+// Warning record.
+//
 // # Exceptions
 //
 // Exit status 0 is Completed. Otherwise the job is Failed with, in order of

@@ -138,6 +138,7 @@ func (j *job) supervise(ctx context.Context) Result {
 
 	var reason endReason
 	var timeoutC, graceC, drainC <-chan time.Time
+	open, exitedC := 2, (<-chan struct{})(exited)
 	if j.spec.Timeout > 0 {
 		t := time.NewTimer(j.spec.Timeout)
 		defer t.Stop()
@@ -148,6 +149,9 @@ func (j *job) supervise(ctx context.Context) Result {
 	defer flushT.Stop()
 	armed := false
 	stop := func(why endReason) {
+		if exitedC == nil { // too late: the job ended on its own
+			return
+		}
 		if reason == ranToEnd {
 			reason = why
 		}
@@ -156,7 +160,6 @@ func (j *job) supervise(ctx context.Context) Result {
 		graceC = t.C
 	}
 	ctxDone := ctx.Done()
-	open, exitedC := 2, exited
 	for open > 0 || exitedC != nil {
 		select {
 		case c := <-msgs:

@@ -6,9 +6,8 @@ import (
 	"github.com/runbooker/runbooker"
 )
 
-// Limits of the stream reader. They are constants, not settings, because the
-// framing contract with the PowerShell host and the Python launcher depends
-// on them.
+// Limits and timings of a job. They are constants, not settings: the line
+// protocol (see the package documentation) is defined with them.
 const (
 	// DefaultOutputCap is the per-job cap on stored record bytes when
 	// Spec.OutputCap is zero.
