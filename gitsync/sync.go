@@ -73,25 +73,17 @@ func (s *Syncer) run(ctx context.Context, tenantID string, src *Source, creds *C
 		return nil, fmt.Errorf("sync source %q: reading commit %s from the git cache: %w", src.ID, rep.Commit, err)
 	}
 	rep.Errors = append(rep.Errors, errs...)
-	// Ours, and names with our prefix that belong to someone else: every
-	// name this source can produce starts with its prefix.
 	owned, err := s.store.ListRunbooks(ctx, tenantID, runbooker.RunbookFilter{SourceID: src.ID})
 	if err != nil {
 		return nil, err
 	}
-	prefixed, err := s.store.ListRunbooks(ctx, tenantID, runbooker.RunbookFilter{Prefix: src.Prefix})
-	if err != nil {
-		return nil, err
-	}
 	p := &pass{src: src, commit: rep.Commit, objs: co.repo.Storer, old: s.memo(tenantID, src.ID),
-		mine: make(map[string]*runbooker.Runbook, len(owned)), others: map[string]string{}}
+		mine: make(map[string]*runbooker.Runbook, len(owned))}
 	for _, rb := range owned {
 		p.mine[rb.Name] = rb
 	}
-	for _, rb := range prefixed {
-		if rb.SourceID != src.ID {
-			p.others[rb.Name] = rb.SourceID
-		}
+	if p.others, err = s.takenNames(ctx, tenantID, src, entries, p.mine); err != nil {
+		return nil, err
 	}
 	jobs, err := s.storeAll(ctx, tenantID, p, entries)
 	if err != nil {
@@ -121,6 +113,43 @@ func (s *Syncer) run(ctx context.Context, tenantID string, src *Source, creds *C
 	sort.Strings(rep.Updated)
 	sort.Strings(rep.Removed)
 	return rep, nil
+}
+
+// takenNames returns which names of entries that this source does not own
+// yet exist already, owned by another source or uploaded, with the owner's
+// source id ("" for an upload). Those are never touched.
+func (s *Syncer) takenNames(ctx context.Context, tenantID string, src *Source, entries []entry, mine map[string]*runbooker.Runbook) (map[string]string, error) {
+	var fresh []string
+	for _, e := range entries {
+		if mine[e.name.Full] == nil {
+			fresh = append(fresh, e.name.Full)
+		}
+	}
+	taken := map[string]string{}
+	if len(fresh) > 50 {
+		// Every name a source produces starts with its prefix: one listing
+		// beats many lookups.
+		rbs, err := s.store.ListRunbooks(ctx, tenantID, runbooker.RunbookFilter{Prefix: src.Prefix})
+		if err != nil {
+			return nil, err
+		}
+		for _, rb := range rbs {
+			if rb.SourceID != src.ID {
+				taken[rb.Name] = rb.SourceID
+			}
+		}
+		return taken, nil
+	}
+	for _, name := range fresh {
+		rb, err := s.store.Runbook(ctx, tenantID, name)
+		switch {
+		case err == nil:
+			taken[name] = rb.SourceID
+		case runbooker.ErrorCode(err) != runbooker.ENOTFOUND:
+			return nil, err
+		}
+	}
+	return taken, nil
 }
 
 // unchanged reports whether storing in would change nothing but the commit

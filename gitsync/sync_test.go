@@ -1,6 +1,7 @@
 package gitsync_test
 
 import (
+	"fmt"
 	"maps"
 	"path/filepath"
 	"reflect"
@@ -230,5 +231,19 @@ func TestSyncSourcesApart(t *testing.T) {
 	same(t, "left", e.names(runbooker.RunbookFilter{}), []string{"acme-org_general_shared-name", "org_general_local", "rjgit-org_general_taken"})
 	if rb := e.runbook("rjgit-org_general_taken"); rb.SourceID != "" {
 		t.Errorf("upload taken over by %q", rb.SourceID)
+	}
+
+	// With many new names the taken ones are found by one listing.
+	big := gittest.New(t)
+	for i := range 60 {
+		big.Write("main", fmt.Sprintf("org/general/n%02d.sh", i), shDisk)
+	}
+	big.Write("main", "org/general/taken.sh", shDisk)
+	big.Commit("main", "many")
+	upload("big-org_general_taken")
+	e.source(gitsync.Source{ID: "big", URL: big.Dir, Prefix: "big-"})
+	rep = e.sync("big")
+	if len(rep.Added) != 60 || len(rep.Errors) != 1 || rep.Errors[0].Path != "org/general/taken.sh" {
+		t.Errorf("big: %d added, errors %+v", len(rep.Added), rep.Errors)
 	}
 }
