@@ -177,8 +177,9 @@ func placeholders(n int) string {
 
 // stmts are the hot statements, prepared once on the writer connection.
 type stmts struct {
-	begin, commit, savepoint, release, rollbackTo                                         *sql.Stmt
-	insertJob, jobByID, claim, claimTenant, start, extend, finish, insertChunk, insertOne *sql.Stmt
+	begin, commit, savepoint, release, rollbackTo                 *sql.Stmt
+	insertJob, jobByID, claim, claimTenant, start, extend, finish *sql.Stmt
+	insertRecords                                                 [len(recordChunks)]*sql.Stmt
 }
 
 // prepareTx prepares the transaction control statements. BEGIN IMMEDIATE:
@@ -196,7 +197,7 @@ func (s *stmts) prepareTx(ctx context.Context, w *sql.Conn) error {
 
 // prepare prepares the hot statements, once the schema is in place.
 func (s *stmts) prepare(ctx context.Context, w *sql.Conn) error {
-	return prepareAll(ctx, w, []prep{
+	ps := []prep{
 		{&s.insertJob, insertJobSQL},
 		{&s.claim, fmt.Sprintf(claimSQL, "")},
 		{&s.claimTenant, fmt.Sprintf(claimSQL, "AND tenant_id = ?6")},
@@ -204,9 +205,11 @@ func (s *stmts) prepare(ctx context.Context, w *sql.Conn) error {
 		{&s.extend, extendSQL},
 		{&s.finish, finishSQL},
 		{&s.jobByID, jobByIDSQL},
-		{&s.insertChunk, insertRecordsSQL(recordChunk)},
-		{&s.insertOne, insertRecordsSQL(1)},
-	})
+	}
+	for i, n := range recordChunks {
+		ps = append(ps, prep{&s.insertRecords[i], insertRecordsSQL(n)})
+	}
+	return prepareAll(ctx, w, ps)
 }
 
 type prep struct {
@@ -226,7 +229,9 @@ func prepareAll(ctx context.Context, w *sql.Conn, ps []prep) error {
 }
 
 func (s *stmts) close() {
-	for _, st := range []*sql.Stmt{s.begin, s.commit, s.savepoint, s.release, s.rollbackTo, s.insertJob, s.jobByID, s.claim, s.claimTenant, s.start, s.extend, s.finish, s.insertChunk, s.insertOne} {
+	all := append([]*sql.Stmt{s.begin, s.commit, s.savepoint, s.release, s.rollbackTo, s.insertJob, s.jobByID,
+		s.claim, s.claimTenant, s.start, s.extend, s.finish}, s.insertRecords[:]...)
+	for _, st := range all {
 		if st != nil {
 			st.Close()
 		}

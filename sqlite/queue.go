@@ -187,7 +187,7 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 		if j.StartedAt.IsZero() && !p.StartedAt.IsZero() {
 			j.StartedAt = p.StartedAt.UTC()
 		}
-		return insertRecords(ctx, db.st.insertChunk, db.st.insertOne, pk, p.Records)
+		return insertRecords(ctx, db.st.insertRecords[:], pk, p.Records)
 	})
 	if err != nil {
 		return nil, storeErr(err, fmt.Sprintf("job %s", p.Ref.ID))

@@ -10,18 +10,19 @@ import (
 	"github.com/runbooker/runbooker"
 )
 
-// recordChunk is how many records one multi-row INSERT carries. Six
-// parameters a row stays well under SQLite's 32766-parameter limit; larger
-// chunks stop paying off once statement overhead is amortised.
-const recordChunk = 256
-
-const insertRecordHead = `INSERT INTO stream_records (job_pk, seq, time, type, text, value) VALUES `
+// recordChunks are the sizes of the multi-row INSERTs records are written
+// with, largest first: a batch of n records takes at most a few statements
+// of each size. Six parameters a row stay well under SQLite's 32766-parameter
+// limit; larger chunks stop paying off once statement overhead is amortised.
+// (Numbered parameters, to bind the job once, make the driver's binding
+// quadratic: plain ? it is.)
+var recordChunks = [...]int{256, 64, 16, 4, 1}
 
 // insertRecordsSQL returns an INSERT of n records that skips sequence
 // numbers already stored, which makes retried uploads harmless.
 func insertRecordsSQL(n int) string {
 	var b strings.Builder
-	b.WriteString(insertRecordHead)
+	b.WriteString(`INSERT INTO stream_records (job_pk, seq, time, type, text, value) VALUES `)
 	for i := range n {
 		if i > 0 {
 			b.WriteString(", ")
@@ -50,7 +51,7 @@ func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []ru
 		switch runbooker.JobStatus(status) {
 		case runbooker.StatusActivating, runbooker.StatusRunning, runbooker.StatusStopping:
 			if attempt == ref.Attempt {
-				return insertRecords(ctx, db.st.insertChunk, db.st.insertOne, pk, recs)
+				return insertRecords(ctx, db.st.insertRecords[:], pk, recs)
 			}
 		}
 		return fenced(ref, runbooker.JobStatus(status), attempt)
@@ -79,37 +80,28 @@ func checkRecord(r *runbooker.StreamRecord) error {
 	return nil
 }
 
-// insertRecords writes recs of the job with row id pk: full chunks
-// through the prepared multi-row statement, the rest one row at a time.
-func insertRecords(ctx context.Context, chunk, one *sql.Stmt, pk int64, recs []runbooker.StreamRecord) error {
-	args := make([]any, 0, 6*recordChunk)
-	add := func(r *runbooker.StreamRecord) {
-		var v any
-		if len(r.Value) > 0 {
-			v = string(r.Value)
-		}
-		args = append(args, pk, r.Seq, nanos(r.Time), string(r.Type), r.Text, v)
-	}
-	if len(recs) >= recordChunk {
-		for len(recs) >= recordChunk {
-			args = args[:0]
-			for i := range recordChunk {
-				add(&recs[i])
-			}
-			if _, err := chunk.ExecContext(ctx, args...); err != nil {
-				return storeErr(err, "stream records")
-			}
-			recs = recs[recordChunk:]
-		}
-	}
+// insertRecords writes recs of the job with row id pk, chunk by chunk
+// through the prepared statements of st (one per size in recordChunks).
+func insertRecords(ctx context.Context, st []*sql.Stmt, pk int64, recs []runbooker.StreamRecord) error {
 	if len(recs) == 0 {
 		return nil
 	}
-	for i := range recs {
-		args = args[:0]
-		add(&recs[i])
-		if _, err := one.ExecContext(ctx, args...); err != nil {
-			return storeErr(err, "stream records")
+	args := make([]any, 0, 6*min(len(recs), recordChunks[0]))
+	for k, size := range recordChunks {
+		for len(recs) >= size {
+			args = args[:0]
+			for i := range size {
+				r := &recs[i]
+				var v any
+				if len(r.Value) > 0 {
+					v = string(r.Value)
+				}
+				args = append(args, pk, r.Seq, nanos(r.Time), string(r.Type), r.Text, v)
+			}
+			if _, err := st[k].ExecContext(ctx, args...); err != nil {
+				return storeErr(err, "stream records")
+			}
+			recs = recs[size:]
 		}
 	}
 	return nil
