@@ -67,3 +67,11 @@ print(sys.argv[1:])
 		"__main__", `['--Force', 'false', '--Name', 'x y', '--Tags', '["a"]']`,
 	})
 }
+
+func TestPythonAsyncMain(t *testing.T) {
+	spec := python("async def main(Name, **rest):\n    print(Name, sorted(rest))\n    return 7\n")
+	spec.Params = map[string]any{"Name": "n", "B": true, "A": int64(1)}
+	res, s := run(t, spec)
+	wantStatus(t, res, runbooker.StatusCompleted)
+	equal(t, "output", s.texts(runbooker.StreamOutput), []string{"n ['A', 'B']", "7"})
+}

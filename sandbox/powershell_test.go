@@ -93,6 +93,7 @@ Write-Progress -Activity 'Copy' -Status 'half' -PercentComplete 50
 }
 
 func TestPowerShellExceptions(t *testing.T) {
+	needLanguage(t, runbooker.LangPowerShell)
 	tests := []struct {
 		name, script, want string
 		exit               int
