@@ -15,10 +15,13 @@ import (
 
 // Config tunes the engine. Zero values take the defaults.
 type Config struct {
-	LeaseTTL     time.Duration    // a claimed job whose lease is not extended for this long is rescued (default 30s)
-	MaxAttempts  int              // times a Running job may be lost before it is Suspended (default 3)
-	Retention    time.Duration    // terminal jobs older than this are purged (default 30 days)
-	PollInterval time.Duration    // fallback re-check of long polls, for wake-ups that come from outside this process (default 2s)
+	LeaseTTL    time.Duration // a claimed job whose lease is not extended for this long is rescued (default 30s)
+	MaxAttempts int           // times a Running job may be lost before it is Suspended (default 3)
+	Retention   time.Duration // terminal jobs older than this are purged (default 30 days)
+	// PollInterval is a fallback re-check of long polls and waits, for
+	// wake-ups from outside this process; 0 (the default) disables it, as
+	// with SQLite every change goes through this process's hub.
+	PollInterval time.Duration
 	Now          func() time.Time // clock, injectable for tests
 }
 
@@ -31,9 +34,6 @@ func (c *Config) defaults() {
 	}
 	if c.Retention <= 0 {
 		c.Retention = 30 * 24 * time.Hour
-	}
-	if c.PollInterval <= 0 {
-		c.PollInterval = 2 * time.Second
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -111,7 +111,7 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 	if err := e.store.CreateJob(ctx, j); err != nil {
 		return nil, err
 	}
-	e.hub.JobQueued(runOn)
+	e.hub.JobQueued(runOn, 1)
 	return j, nil
 }
 
@@ -139,8 +139,12 @@ func (e *Engine) Job(ctx context.Context, tenantID, id string) (*runbooker.Job, 
 // last seen. It waits on an in-process notification, re-reading the store
 // only when woken (and every PollInterval, for jobs finished elsewhere).
 func (e *Engine) Wait(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
-	poll := time.NewTicker(e.cfg.PollInterval)
-	defer poll.Stop()
+	var poll <-chan time.Time
+	if e.cfg.PollInterval > 0 {
+		t := time.NewTicker(e.cfg.PollInterval)
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
 		sig, release := e.hub.DoneSignal(id)
 		j, err := e.store.Job(ctx, tenantID, id)
@@ -150,7 +154,7 @@ func (e *Engine) Wait(ctx context.Context, tenantID, id string) (*runbooker.Job,
 		}
 		select {
 		case <-sig:
-		case <-poll.C:
+		case <-poll:
 		case <-ctx.Done():
 			release()
 			return j, nil
@@ -182,7 +186,7 @@ func (e *Engine) Resume(ctx context.Context, tenantID, id string) (*runbooker.Jo
 	if err != nil {
 		return nil, err
 	}
-	e.hub.JobQueued(j.RunOn)
+	e.hub.JobQueued(j.RunOn, 1)
 	return j, nil
 }
 

@@ -9,38 +9,58 @@ import "sync"
 // never missed.
 type Hub struct {
 	mu     sync.Mutex
-	groups map[string]chan struct{}
+	groups map[string][]chan struct{}
 	done   map[string]*doneWait
 	stops  map[string]func()
 }
 
 // NewHub returns an empty hub.
 func NewHub() *Hub {
-	return &Hub{groups: map[string]chan struct{}{}, done: map[string]*doneWait{}, stops: map[string]func(){}}
+	return &Hub{groups: map[string][]chan struct{}{}, done: map[string]*doneWait{}, stops: map[string]func(){}}
 }
 
-// GroupSignal returns a channel that is closed at the next JobQueued(group).
-func (h *Hub) GroupSignal(group string) <-chan struct{} {
+// GroupSignal registers a claimer waiting for group's jobs. The channel
+// receives when JobQueued picks this waiter; cancel unregisters it. Waiters
+// are woken one per queued job, so a thousand idle workers do not all rush
+// the database for one job.
+func (h *Hub) GroupSignal(group string) (<-chan struct{}, func()) {
+	ch := make(chan struct{}, 1)
+	h.mu.Lock()
+	h.groups[group] = append(h.groups[group], ch)
+	h.mu.Unlock()
+	return ch, func() {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		ws := h.groups[group]
+		for i, w := range ws {
+			if w == ch {
+				h.groups[group] = append(ws[:i:i], ws[i+1:]...)
+				break
+			}
+		}
+		if len(h.groups[group]) == 0 {
+			delete(h.groups, group)
+		}
+	}
+}
+
+// JobQueued wakes up to n claimers waiting on group (n < 0: all of them),
+// newest first: the claimer that polled last is the one most surely alive
+// (a frozen or partitioned worker's poll lingers at the old end).
+func (h *Hub) JobQueued(group string, n int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	ch, ok := h.groups[group]
-	if !ok {
-		ch = make(chan struct{})
-		h.groups[group] = ch
+	ws := h.groups[group]
+	if n < 0 || n > len(ws) {
+		n = len(ws)
 	}
-	return ch
-}
-
-// JobQueued wakes every claimer waiting on group.
-func (h *Hub) JobQueued(group string) {
-	h.mu.Lock()
-	ch, ok := h.groups[group]
-	if ok {
+	for _, w := range ws[len(ws)-n:] {
+		w <- struct{}{} // buffered and fresh: never blocks
+	}
+	if n == len(ws) {
 		delete(h.groups, group)
-	}
-	h.mu.Unlock()
-	if ok {
-		close(ch)
+	} else {
+		h.groups[group] = ws[:len(ws)-n]
 	}
 }
 

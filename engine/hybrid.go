@@ -156,13 +156,21 @@ func (e *Engine) AuthWorker(ctx context.Context, id, secret string) (*runbooker.
 	return w, nil
 }
 
+// touchEvery bounds how often a worker's last-seen time is written: the
+// online window is minutes, so a write per long poll would be waste.
+const touchEvery = 15 * time.Second
+
 // TouchWorker records that a worker was seen now.
 func (e *Engine) TouchWorker(ctx context.Context, w *runbooker.Worker) error {
 	fs, err := e.full()
 	if err != nil {
 		return err
 	}
-	return fs.TouchWorker(ctx, w.ID, e.now())
+	now := e.now()
+	if now.Sub(w.LastSeenAt) < touchEvery {
+		return nil // w was read from the store just now: its time is fresh enough
+	}
+	return fs.TouchWorker(ctx, w.ID, now)
 }
 
 // HeldJob returns the job of ref if worker w holds that attempt now: same

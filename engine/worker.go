@@ -28,29 +28,38 @@ func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]*runbooker.Job, e
 		defer t.Stop()
 		deadline = t.C
 	}
-	var poll *time.Ticker
+	var poll <-chan time.Time
+	if e.cfg.PollInterval > 0 {
+		t := time.NewTicker(e.cfg.PollInterval)
+		defer t.Stop()
+		poll = t.C
+	}
 	for {
-		sig := e.hub.GroupSignal(r.Group)
+		sig, cancel := e.hub.GroupSignal(r.Group)
 		now := e.now()
 		jobs, err := e.store.ClaimJobs(ctx, runbooker.ClaimParams{
 			TenantID: r.TenantID, Group: r.Group, WorkerID: r.WorkerID, Limit: r.Limit,
 			Now: now, LeaseUntil: now.Add(e.cfg.LeaseTTL),
 		})
 		if err != nil || len(jobs) > 0 || deadline == nil {
+			cancel()
+			if len(jobs) == r.Limit {
+				// More may be queued than this claim could take: pass the wake-up on.
+				e.hub.JobQueued(r.Group, 1)
+			}
 			return jobs, err
-		}
-		if poll == nil {
-			poll = time.NewTicker(e.cfg.PollInterval)
-			defer poll.Stop()
 		}
 		select {
 		case <-sig:
-		case <-poll.C:
+		case <-poll:
 		case <-deadline:
+			cancel()
 			return nil, nil
 		case <-ctx.Done():
+			cancel()
 			return nil, ctx.Err()
 		}
+		cancel()
 	}
 }
 
