@@ -1,0 +1,255 @@
+package engine_test
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/catalog"
+	"github.com/runbooker/runbooker/engine"
+	"github.com/runbooker/runbooker/keyring"
+	"github.com/runbooker/runbooker/sqlite"
+)
+
+// clock is an injectable, settable clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+func newEngine(t *testing.T) (*engine.Engine, *clock) {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "e.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ctx := context.Background()
+	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := catalog.Put(ctx, st, catalog.PutInput{TenantID: runbooker.DefaultTenant, Name: "org_general_x",
+		Language: runbooker.LangBash, Content: []byte("# @param N int\necho $RB_PARAM_N\n")}); err != nil {
+		t.Fatal(err)
+	}
+	c := &clock{t: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}
+	return engine.New(st, engine.Config{LeaseTTL: 10 * time.Second, Now: c.Now}, nil), c
+}
+
+func create(t *testing.T, e *engine.Engine) *runbooker.Job {
+	t.Helper()
+	j, err := e.CreateJob(context.Background(), engine.CreateJobParams{TenantID: runbooker.DefaultTenant,
+		RunbookName: "org_general_x", Params: map[string]any{"n": "7"}, Caller: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func TestCreateBindsAndClaimLongPollWakesOnCreate(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	if _, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x",
+		Params: map[string]any{"M": 1}}); runbooker.ErrorCode(err) != runbooker.EINVALID {
+		t.Fatalf("unknown parameter: %v", err)
+	}
+	got := make(chan []*runbooker.Job)
+	go func() {
+		jobs, _ := e.Claim(ctx, engine.ClaimRequest{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 2, Wait: time.Minute})
+		got <- jobs
+	}()
+	// Let the claimer park on its long poll first, so the wake-up is what frees it.
+	time.Sleep(50 * time.Millisecond)
+	j := create(t, e)
+	select {
+	case jobs := <-got:
+		if len(jobs) != 1 || jobs[0].ID != j.ID || jobs[0].Parameters["N"] != float64(7) && jobs[0].Parameters["N"] != int64(7) {
+			t.Fatalf("claimed %+v", jobs)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the long poll was not woken by the new job")
+	}
+}
+
+func TestOneWakeUpPerJobNotAThunderingHerd(t *testing.T) {
+	h := engine.NewHub()
+	var woken atomic.Int32
+	var wg sync.WaitGroup
+	cancels := make([]func(), 100)
+	for i := range cancels {
+		ch, cancel := h.GroupSignal("g")
+		cancels[i] = cancel
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			select {
+			case <-ch:
+				woken.Add(1)
+			case <-time.After(300 * time.Millisecond):
+			}
+		}()
+	}
+	h.JobQueued("g", 3)
+	wg.Wait()
+	if n := woken.Load(); n != 3 {
+		t.Errorf("%d waiters woken for 3 jobs", n)
+	}
+	for _, c := range cancels {
+		c()
+	}
+	h.JobQueued("g", 1) // nobody waits: must not block or panic
+}
+
+func TestWaitReturnsOnFinishWithoutPolling(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	j := create(t, e)
+	done := make(chan *runbooker.Job)
+	go func() {
+		got, _ := e.Wait(ctx, runbooker.DefaultTenant, j.ID)
+		done <- got
+	}()
+	jobs, err := e.Claim(ctx, engine.ClaimRequest{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1})
+	if err != nil || len(jobs) != 1 {
+		t.Fatal(err)
+	}
+	if _, err := e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: 1}, Status: runbooker.StatusCompleted}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-done:
+		if got.Status != runbooker.StatusCompleted {
+			t.Errorf("wait returned %s", got.Status)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Wait was not woken by Finish")
+	}
+	// A wait whose context ends returns the job as it is.
+	j2 := create(t, e)
+	cctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	got, err := e.Wait(cctx, runbooker.DefaultTenant, j2.ID)
+	if err != nil || got.Status != runbooker.StatusNew {
+		t.Errorf("wait with deadline: %v %v", err, got.Status)
+	}
+}
+
+func TestRescuerRequeuesRetriesAndSuspends(t *testing.T) {
+	e, clk := newEngine(t)
+	m := engine.NewMaintenance(e)
+	ctx := context.Background()
+	j := create(t, e)
+	for attempt := 1; attempt <= 3; attempt++ {
+		jobs, err := e.Claim(ctx, engine.ClaimRequest{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1})
+		if err != nil || len(jobs) != 1 || jobs[0].Attempt != attempt {
+			t.Fatalf("claim %d: %v %+v", attempt, err, jobs)
+		}
+		if err := e.StartJob(ctx, runbooker.JobRef{ID: j.ID, Attempt: attempt}, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(11 * time.Second) // the lease expires
+		moved, err := m.Rescue(ctx)
+		if err != nil || len(moved) != 1 {
+			t.Fatalf("rescue %d: %v %+v", attempt, err, moved)
+		}
+		want := runbooker.StatusNew
+		if attempt == 3 {
+			want = runbooker.StatusSuspended
+		}
+		if moved[0].To != want {
+			t.Errorf("attempt %d rescued to %s, want %s", attempt, moved[0].To, want)
+		}
+	}
+	recs, _ := e.Store().Streams(ctx, runbooker.DefaultTenant, j.ID, runbooker.StreamFilter{Types: []runbooker.StreamType{runbooker.StreamWarning}})
+	if len(recs) != 3 {
+		t.Errorf("%d Warning records, want one per lost attempt", len(recs))
+	}
+	got, err := e.Resume(ctx, runbooker.DefaultTenant, j.ID)
+	if err != nil || got.Status != runbooker.StatusNew {
+		t.Fatalf("resume: %v %+v", err, got)
+	}
+	// A late worker of attempt 3 is fenced off.
+	err = e.AppendStreams(ctx, runbooker.JobRef{ID: j.ID, Attempt: 3}, []runbooker.StreamRecord{{Seq: 99, Type: "Output", Text: "late", Time: clk.Now()}})
+	if runbooker.ErrorCode(err) != runbooker.ECONFLICT {
+		t.Errorf("late append: %v", err)
+	}
+}
+
+func TestStopQueuedJobEndsAtOnceAndRunningOneReachesItsKiller(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	j := create(t, e)
+	got, err := e.Stop(ctx, runbooker.DefaultTenant, j.ID)
+	if err != nil || got.Status != runbooker.StatusStopped {
+		t.Fatalf("stop queued: %v %+v", err, got)
+	}
+	j2 := create(t, e)
+	if _, err := e.Claim(ctx, engine.ClaimRequest{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	killed := make(chan struct{})
+	unregister := e.Hub().OnStop(j2.ID, func() { close(killed) })
+	defer unregister()
+	got, err = e.Stop(ctx, runbooker.DefaultTenant, j2.ID)
+	if err != nil || got.Status != runbooker.StatusStopping {
+		t.Fatalf("stop running: %v %+v", err, got)
+	}
+	select {
+	case <-killed:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the in-process kill function was not called")
+	}
+}
+
+func TestAssetsAreSealedAndOnlyForLeaseHolders(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	if _, err := e.PutAsset(ctx, engine.AssetInput{TenantID: "default", Type: runbooker.AssetCredential, Name: "c",
+		Value: []byte(`{"userName":"u","password":"p"}`)}); runbooker.ErrorCode(err) != runbooker.EUNAVAILABLE {
+		t.Fatalf("sealing without a keyring: %v", err)
+	}
+	k, _ := keyring.New(keyring.Generate())
+	e.SetKeyring(k)
+	a, err := e.PutAsset(ctx, engine.AssetInput{TenantID: "default", Type: runbooker.AssetCredential, Name: "c",
+		Value: []byte(`{"userName":"u","password":"hunter2-secret"}`)})
+	if err != nil || !a.Encrypted || strings.Contains(string(a.Value), "hunter2") {
+		t.Fatalf("sealed asset: %v %s", err, a.Value)
+	}
+	j := create(t, e)
+	ref := runbooker.JobRef{ID: j.ID, Attempt: 1}
+	if _, _, err := e.JobAsset(ctx, nil, "default", ref, runbooker.AssetCredential, "c"); runbooker.ErrorCode(err) != runbooker.ECONFLICT {
+		t.Errorf("asset read by a queued job: %v", err)
+	}
+	if _, err := e.Claim(ctx, engine.ClaimRequest{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1}); err != nil {
+		t.Fatal(err)
+	}
+	v, secret, err := e.JobAsset(ctx, nil, "default", ref, runbooker.AssetCredential, "c")
+	if err != nil || !secret || !strings.Contains(string(v), "hunter2-secret") {
+		t.Errorf("asset read by the lease holder: %v %s", err, v)
+	}
+	if _, _, err := e.JobAsset(ctx, nil, "other", ref, runbooker.AssetCredential, "c"); runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
+		t.Errorf("asset read through another tenant: %v", err)
+	}
+	for _, bad := range []engine.AssetInput{
+		{TenantID: "default", Type: "secret", Name: "x", Value: []byte(`1`)},
+		{TenantID: "default", Type: runbooker.AssetVariable, Name: "../x", Value: []byte(`1`)},
+		{TenantID: "default", Type: runbooker.AssetConnection, Name: "x", Value: []byte(`{"type":"t"}`)},
+		{TenantID: "default", Type: runbooker.AssetVariable, Name: "x", Value: []byte(`{`)},
+	} {
+		if _, err := e.PutAsset(ctx, bad); runbooker.ErrorCode(err) != runbooker.EINVALID {
+			t.Errorf("bad asset %+v accepted: %v", bad, err)
+		}
+	}
+}
