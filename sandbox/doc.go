@@ -7,6 +7,8 @@
 // started, and the runbook's parameters in the form its language expects:
 //
 //   - Bash: argv "--Name value" and environment variables RB_PARAM_<Name>.
+//     A script of up to 64 KiB is passed with -c (saving a file write and
+//     delete per job), with $0 set to runbook.sh; BASH_SOURCE is then empty.
 //   - Python: keyword arguments of a top-level main(...) when the script
 //     defines one, else argv "--Name value"; an embedded launcher (see
 //     launcher.py) imports the script and reports an uncaught exception as

@@ -132,8 +132,13 @@ func (in Interpreters) planFor(spec Spec, dir string) (plan, error) {
 		if err != nil {
 			return plan{}, err
 		}
-		p := plan{path: in.Bash, args: append([]string{script}, argv...),
-			files: map[string][]byte{script: spec.Script}}
+		p := plan{path: in.Bash}
+		if inlineBash(spec.Script) {
+			p.args = append([]string{"-c", string(spec.Script), script}, argv...)
+		} else {
+			p.args = append([]string{script}, argv...)
+			p.files = map[string][]byte{script: spec.Script}
+		}
 		for _, k := range paramNames(spec.Params) {
 			v, _ := argString(spec.Params[k]) // argvParams checked it
 			p.env = append(p.env, "RB_PARAM_"+k+"="+v)
@@ -183,6 +188,15 @@ func (in Interpreters) planFor(spec Spec, dir string) (plan, error) {
 }
 
 var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// inlineBash reports whether a Bash script is passed with -c rather than in
+// a file. Writing and deleting the file costs more than starting bash on
+// some disks; $0 is still runbook.sh and error messages read the same, only
+// BASH_SOURCE is empty. Linux limits one argument to 128 KiB, Windows a
+// whole command line to 32 K characters, and no argument can hold NUL.
+func inlineBash(script []byte) bool {
+	return runtime.GOOS != "windows" && len(script) <= 64<<10 && bytes.IndexByte(script, 0) < 0
+}
 
 func (in Interpreters) need(path, name string) error {
 	if path == "" {

@@ -177,3 +177,15 @@ func TestMissingInterpreter(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestBashScriptSizes(t *testing.T) {
+	// Small scripts are passed with -c, big ones in a file: both see
+	// themselves as runbook.sh and get their parameters.
+	for _, pad := range []int{0, 100 << 10} {
+		spec := bash("# " + strings.Repeat("x", pad) + "\necho \"$0 $1 $2\"")
+		spec.Params = map[string]any{"Name": "n"}
+		res, s := run(t, spec)
+		wantStatus(t, res, runbooker.StatusCompleted)
+		equal(t, "output", s.texts(runbooker.StreamOutput), []string{"runbook.sh --Name n"})
+	}
+}
