@@ -90,6 +90,7 @@ func testSuspendWaiting(t *testing.T, s runbooker.FullStore) {
 	old1 := createJob(t, s, newJob(tenantA, group, at(1)))
 	old2 := createJob(t, s, newJob(tenantA, group, at(2)))
 	young := createJob(t, s, newJob(tenantA, group, at(5)))
+	boundary := createJob(t, s, newJob(tenantA, group, at(3))) // not created before the cutoff
 	cloud := createJob(t, s, newJob(tenantA, runbooker.CloudGroup, at(1)))
 	otherTenant := createJob(t, s, newJob(tenantB, group, at(1)))
 
@@ -109,6 +110,7 @@ func testSuspendWaiting(t *testing.T, s runbooker.FullStore) {
 		wantTime(t, j.LastModifiedAt, at(10), "LastModifiedAt of a parked job")
 	}
 	wantStatus(t, s, tenantA, young.ID, runbooker.StatusNew)
+	wantStatus(t, s, tenantA, boundary.ID, runbooker.StatusNew)
 	wantStatus(t, s, tenantA, cloud.ID, runbooker.StatusNew)
 	wantStatus(t, s, tenantB, otherTenant.ID, runbooker.StatusNew)
 	wantStatus(t, s, tenantA, claimed.ID, runbooker.StatusActivating)

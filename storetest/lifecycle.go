@@ -211,6 +211,7 @@ func testFinishJobRecords(t *testing.T, s runbooker.Store) {
 		Now: at(14), StartedAt: at(13), Records: last})
 	ok(t, err, "FinishJob with overlapping records")
 	wantTime(t, j.StartedAt, at(10), "StartedAt kept when already set")
+	wantTime(t, getJob(t, s, tenantA, r.ID).StartedAt, at(10), "stored StartedAt kept when already set")
 	recs := streams(t, s, tenantA, r.ID, runbooker.StreamFilter{})
 	wantSeqs(t, recs, seqRange(1, 7), "records after an overlapping finish")
 	if recs[3].Text != "line 4" {

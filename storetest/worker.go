@@ -73,6 +73,7 @@ func testWorkerGroups(t *testing.T, s runbooker.FullStore) {
 
 	upd := *ga
 	upd.TokenHash, upd.Capacity, upd.RunAs, upd.DefaultHybrid = runbooker.HashSecret("rotated"), 8, "", false
+	upd.MaxRuntime, upd.SuspendAfter, upd.PowerShell = 2*time.Hour, 5*time.Minute, "powershell"
 	upd.CreatedAt = at(99) // not a setting: kept
 	ok(t, s.UpdateGroup(ctx, &upd), "UpdateGroup")
 	got, err = s.Group(ctx, tenantA, group)
