@@ -44,6 +44,7 @@ type benchConfig struct {
 	DataDir     string
 	DB          string
 	Only        string
+	IdleWorkers int
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -54,10 +55,11 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.Latency, "latency-jobs", 200, "jobs for the dispatch and sync-run latency figures")
 	fs.IntVar(&c.Lines, "lines", 1000000, "lines printed by the big-output runbook")
 	fs.IntVar(&c.QueueJobs, "queue-jobs", 20000, "jobs for the queue-only figure")
+	fs.IntVar(&c.IdleWorkers, "idle-workers", 1000, "simulated idle long-polling workers")
 	fs.IntVar(&c.Concurrency, "concurrency", 2*runtime.NumCPU(), "built-in group capacity and raw spawn concurrency")
 	fs.StringVar(&c.DataDir, "data", "", "data directory (default: a fresh temp dir, removed afterwards)")
 	fs.StringVar(&c.DB, "db", "", "database (default sqlite in the data dir)")
-	fs.StringVar(&c.Only, "only", "", "run only these figures, comma-separated: dispatch,sync,throughput,queue,output")
+	fs.StringVar(&c.Only, "only", "", "run only these figures, comma-separated: dispatch,sync,throughput,queue,output,remote,idle")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -168,7 +170,8 @@ func (b *bench) runAll(ctx context.Context) ([]benchFigure, error) {
 	steps := []struct {
 		name string
 		run  func(context.Context) ([]benchFigure, error)
-	}{{"dispatch", b.dispatch}, {"sync", b.syncRun}, {"throughput", b.throughput}, {"queue", b.queueOnly}, {"output", b.bigOutput}}
+	}{{"dispatch", b.dispatch}, {"sync", b.syncRun}, {"throughput", b.throughput}, {"queue", b.queueOnly}, {"output", b.bigOutput},
+		{"remote", b.remoteDispatch}, {"idle", b.idleWorkers}}
 	only := map[string]bool{}
 	for _, n := range strings.Split(b.cfg.Only, ",") {
 		if n = strings.TrimSpace(n); n != "" {

@@ -212,7 +212,9 @@ func TestWorkerCannotTouchJobsItDoesNotHold(t *testing.T) {
 		t.Error("a wrong attempt read an asset")
 	}
 	for name, call := range map[string]func() error{
-		"append": func() error { return wb.Append(ctx, ref, []runbooker.StreamRecord{{Seq: 1, Type: "Output", Text: "x", Time: time.Now()}}) },
+		"append": func() error {
+			return wb.Append(ctx, ref, []runbooker.StreamRecord{{Seq: 1, Type: "Output", Text: "x", Time: time.Now()}})
+		},
 		"finish": func() error {
 			return wb.Finish(ctx, runbooker.FinishParams{Ref: ref, Status: runbooker.StatusCompleted})
 		},

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/agent"
+	"github.com/runbooker/runbooker/engine"
+	rbhttp "github.com/runbooker/runbooker/http"
+	"github.com/runbooker/runbooker/sandbox"
+)
+
+// remoteDispatch: job created → process started through a hybrid worker
+// that talks to the server over HTTP on loopback, one job at a time.
+func (b *bench) remoteDispatch(ctx context.Context) ([]benchFigure, error) {
+	b.progress("remote dispatch: %d jobs through a worker over loopback HTTP", b.cfg.Latency)
+	e := b.m.Engine
+	token, err := e.CreateGroup(ctx, &runbooker.WorkerGroup{TenantID: b.tenant, Name: "bench-remote"})
+	if err != nil {
+		return nil, err
+	}
+	reg, err := rbhttp.Register(ctx, b.m.URL(), nil, rbhttp.RegisterRequest{Token: token, Name: "bench"})
+	if err != nil {
+		return nil, err
+	}
+	wc, err := rbhttp.NewWorkerClient(b.m.URL(), reg.WorkerID, reg.Secret, nil)
+	if err != nil {
+		return nil, err
+	}
+	spool, err := agent.OpenSpool(filepath.Join(b.cfg.DataDir, "bench-spool"), wc, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer spool.Close()
+	a := agent.New(spool, agent.Config{Capacity: 2, Interpreters: sandbox.ResolveInterpreters()}, nil)
+	a.Start(ctx)
+	defer a.Stop(5 * time.Second)
+	var lat []time.Duration
+	for i := 0; i < b.cfg.Latency; i++ {
+		j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: b.tenant, RunbookName: "org_bench_trivial", RunOn: "bench-remote", Caller: "bench"})
+		if err != nil {
+			return nil, err
+		}
+		if j, err = e.Wait(ctx, b.tenant, j.ID); err != nil {
+			return nil, err
+		}
+		if j.Status != runbooker.StatusCompleted || j.StartedAt.IsZero() {
+			return nil, fmt.Errorf("remote bench job %s ended %s (%s)", j.ID, j.Status, j.Exception)
+		}
+		lat = append(lat, j.StartedAt.Sub(j.CreatedAt))
+	}
+	p50, p99 := percentile(lat, 0.5), percentile(lat, 0.99)
+	return []benchFigure{
+		{Name: "dispatch p50 (remote worker, loopback)", Value: ms(p50), Unit: "ms", Target: "≤ 5 ms", Met: p50 <= 5*time.Millisecond},
+		{Name: "dispatch p99 (remote worker, loopback)", Value: ms(p99), Unit: "ms", Target: "≤ 25 ms", Met: p99 <= 25*time.Millisecond},
+	}, nil
+}
+
+// idleWorkers: a separate server process with n registered workers all
+// long-polling and nothing to do; its resident memory and CPU are read
+// from /proc over a quiet window.
+func (b *bench) idleWorkers(ctx context.Context) ([]benchFigure, error) {
+	n := b.cfg.IdleWorkers
+	b.progress("idle workers: %d long-polling workers on a separate server process", n)
+	dir := filepath.Join(b.cfg.DataDir, "idle")
+	e, closeFn, err := offlineEngine(ctx, dir, "")
+	if err != nil {
+		return nil, err
+	}
+	token, err := e.CreateGroup(ctx, &runbooker.WorkerGroup{TenantID: b.tenant, Name: "idle"})
+	closeFn()
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.CommandContext(ctx, self, "serve", "--listen", addr, "--data", dir, "--log-level", "error")
+	cmd.Env = append(os.Environ(), "RUNBOOKER_TEST_AS_MAIN=1") // lets a test binary act as runbooker
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+	url := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(url + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, fmt.Errorf("idle-worker server did not start: %s", log.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	clients := make([]*rbhttp.WorkerClient, n)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var regErr error
+	sem := make(chan struct{}, 16)
+	for i := range clients {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			r, err := rbhttp.Register(ctx, url, nil, rbhttp.RegisterRequest{Token: token, Name: fmt.Sprintf("idle-%d", i)})
+			if err == nil {
+				clients[i], err = rbhttp.NewWorkerClient(url, r.WorkerID, r.Secret, nil)
+			}
+			if err != nil {
+				mu.Lock()
+				regErr = err
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	if regErr != nil {
+		return nil, fmt.Errorf("registering idle workers: %w", regErr)
+	}
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for _, c := range clients {
+		go func() {
+			for pctx.Err() == nil {
+				if _, err := c.Claim(pctx, 1); err != nil && pctx.Err() == nil {
+					time.Sleep(time.Second)
+				}
+			}
+		}()
+	}
+	time.Sleep(5 * time.Second) // every worker connected and parked
+	cpu0, err := procCPU(cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	const window = 10 * time.Second
+	time.Sleep(window)
+	cpu1, err := procCPU(cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	rss, err := procRSS(cmd.Process.Pid)
+	if err != nil {
+		return nil, err
+	}
+	cpuPct := 100 * (cpu1 - cpu0).Seconds() / window.Seconds()
+	return []benchFigure{
+		{Name: fmt.Sprintf("server RSS, %d idle long-polling workers", n), Value: rss, Unit: "MB", Target: "≤ 200 MB", Met: rss <= 200},
+		{Name: fmt.Sprintf("server CPU, %d idle long-polling workers", n), Value: cpuPct, Unit: "% of a core", Target: "near idle (≤ 5 %)", Met: cpuPct <= 5},
+	}, nil
+}
+
+// procRSS reads a process's resident set in MB.
+func procRSS(pid int) (float64, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading memory use (Linux only): %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024, err
+		}
+	}
+	return 0, fmt.Errorf("no VmRSS for pid %d", pid)
+}
+
+// procCPU reads a process's user+system CPU time.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("reading CPU use (Linux only): %w", err)
+	}
+	s := string(b)
+	fields := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	if len(fields) < 13 {
+		return 0, fmt.Errorf("short /proc/%d/stat", pid)
+	}
+	ut, _ := strconv.ParseInt(fields[11], 10, 64)
+	st, _ := strconv.ParseInt(fields[12], 10, 64)
+	return time.Duration(ut+st) * time.Second / 100, nil // USER_HZ is 100 on Linux
+}
