@@ -3,9 +3,11 @@
 // install.
 //
 // SQLite allows one writer at a time. Rather than letting goroutines race
-// for the write lock and back off on SQLITE_BUSY, every write goes through a
-// pool of exactly one connection, so writers queue in Go, in order; reads use
-// a separate pool and, thanks to WAL, never wait for the writer.
+// for the write lock and back off on SQLITE_BUSY, every write goes through
+// one connection, fed by a queue in Go whose waiting operations share a
+// transaction (group commit; see DB.write). Reads use a separate pool and,
+// thanks to WAL, never wait for the writer; a background goroutine
+// checkpoints the WAL so that no commit waits for an fsync.
 package sqlite
 
 import (

@@ -124,8 +124,8 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 		if !ok {
 			return page, runbooker.Errorf(runbooker.EINVALID, "invalid job list cursor")
 		}
-		q += ` AND (created_at < ? OR (created_at = ? AND pk < ?))`
-		args = append(args, at, at, pk)
+		q += ` AND (created_at, pk) < (?, ?)` // a row value: an index range, not a filter
+		args = append(args, at, pk)
 	}
 	q += ` ORDER BY created_at DESC, pk DESC LIMIT ?`
 	args = append(args, limit+1) // one more tells whether there is a next page
