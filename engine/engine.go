@@ -47,6 +47,7 @@ type Engine struct {
 	cfg   Config
 	log   *slog.Logger
 	keys  *keyring.Keyring
+	bus   runbooker.Bus
 }
 
 // New returns an engine over store.
@@ -56,6 +57,48 @@ func New(store runbooker.Store, cfg Config, log *slog.Logger) *Engine {
 		log = slog.Default()
 	}
 	return &Engine{store: store, hub: NewHub(), cfg: cfg, log: log}
+}
+
+// SetBus connects the engine to the other replicas of a deployment: events
+// it causes are published, and events of others wake this process's
+// claimers, waiters and running jobs. Call before Start of anything.
+func (e *Engine) SetBus(ctx context.Context, b runbooker.Bus) {
+	e.bus = b
+	go func() {
+		_ = b.Subscribe(ctx, func(ev runbooker.Event) {
+			switch ev.Kind {
+			case runbooker.EventQueued:
+				e.hub.JobQueued(ev.Group, max(ev.Count, 1))
+			case runbooker.EventDone:
+				e.hub.JobDone(ev.JobID)
+			case runbooker.EventStop:
+				e.hub.StopJob(ev.JobID)
+			}
+		})
+	}()
+}
+
+// queued wakes claimers of group here and on every other replica.
+func (e *Engine) queued(group string, n int) {
+	e.hub.JobQueued(group, n)
+	e.publish(runbooker.Event{Kind: runbooker.EventQueued, Group: group, Count: n})
+}
+
+// done wakes waiters of job id here and on every other replica.
+func (e *Engine) done(id string) {
+	e.hub.JobDone(id)
+	e.publish(runbooker.Event{Kind: runbooker.EventDone, JobID: id})
+}
+
+func (e *Engine) publish(ev runbooker.Event) {
+	if e.bus == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := e.bus.Publish(ctx, ev); err != nil {
+		e.log.Debug("event not published; replicas rely on their fallback poll", "kind", ev.Kind, "err", err)
+	}
 }
 
 // Hub returns the engine's in-process notification hub.
@@ -111,7 +154,7 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 	if err := e.store.CreateJob(ctx, j); err != nil {
 		return nil, err
 	}
-	e.hub.JobQueued(runOn, 1)
+	e.queued(runOn, 1)
 	return j, nil
 }
 
@@ -173,9 +216,11 @@ func (e *Engine) Stop(ctx context.Context, tenantID, id string) (*runbooker.Job,
 	}
 	switch j.Status {
 	case runbooker.StatusStopping:
-		e.hub.StopJob(id)
+		if !e.hub.StopJob(id) {
+			e.publish(runbooker.Event{Kind: runbooker.EventStop, JobID: id})
+		}
 	case runbooker.StatusStopped:
-		e.hub.JobDone(id)
+		e.done(id)
 	}
 	return j, nil
 }
@@ -186,7 +231,7 @@ func (e *Engine) Resume(ctx context.Context, tenantID, id string) (*runbooker.Jo
 	if err != nil {
 		return nil, err
 	}
-	e.hub.JobQueued(j.RunOn, 1)
+	e.queued(j.RunOn, 1)
 	return j, nil
 }
 

@@ -72,9 +72,9 @@ func (m *Maintenance) Rescue(ctx context.Context) ([]runbooker.RescuedJob, error
 		e.log.Warn("job lease expired", "job", r.ID, "tenant", r.TenantID, "from", r.From, "to", r.To)
 		switch {
 		case r.To == runbooker.StatusNew:
-			e.hub.JobQueued(r.RunOn, 1)
+			e.queued(r.RunOn, 1)
 		case r.To.Terminal():
-			e.hub.JobDone(r.ID)
+			e.done(r.ID)
 		}
 	}
 	return moved, nil
@@ -132,7 +132,7 @@ func (m *Maintenance) SuspendStarved(ctx context.Context) (int, error) {
 				return total, err
 			}
 			for _, id := range ids {
-				e.hub.JobDone(id) // synchronous runs waiting on it stop waiting
+				e.done(id) // synchronous runs waiting on it stop waiting
 			}
 			total += len(ids)
 		}

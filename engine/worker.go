@@ -93,6 +93,6 @@ func (e *Engine) Finish(ctx context.Context, p runbooker.FinishParams) (*runbook
 	if err != nil {
 		return nil, err
 	}
-	e.hub.JobDone(j.ID)
+	e.done(j.ID)
 	return j, nil
 }
