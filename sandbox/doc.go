@@ -69,7 +69,9 @@
 // main process ends, whatever is left of its group is killed, so a job owns
 // nothing once it is over. A process that leaves the group (setsid) escapes
 // this; its output is read for DrainDelay more and then abandoned with a
-// Warning record.
+// Warning record. If the worker itself dies, Pdeathsig kills each job's main
+// process, and on Unix a watchdog process set up by ResolveInterpreters kills
+// the jobs' process groups (on Windows, closing the job object does).
 //
 // # Exceptions
 //

@@ -43,12 +43,17 @@ type Interpreters struct {
 	// pathPrefix goes before the runbook's PATH so that its own calls of
 	// python3 reach Python rather than a version-manager shim.
 	pathPrefix string
+	// guard kills running jobs' process trees if the worker dies.
+	guard *watchdog
 }
 
 // ResolveInterpreters finds the interpreters on PATH, once per worker. It
 // resolves symbolic links and asks Python for its real executable, because a
 // version-manager shim (pyenv, asdf) costs tens to hundreds of milliseconds
-// on every start.
+// on every start. On Unix it also sets up a watchdog (one bash process for
+// the worker's lifetime, started with the first job) that kills the process
+// trees of running jobs should the worker die; Interpreters made by hand go
+// without.
 func ResolveInterpreters() Interpreters {
 	var in Interpreters
 	in.Bash = resolveLink(lookPath("bash"))
@@ -67,6 +72,7 @@ func ResolveInterpreters() Interpreters {
 	if runtime.GOOS == "windows" {
 		in.WindowsPowerShell = resolveLink(lookPath("powershell"))
 	}
+	in.guard = newWatchdog(in.Bash)
 	return in
 }
 

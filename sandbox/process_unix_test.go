@@ -3,9 +3,11 @@
 package sandbox_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -186,4 +188,41 @@ func TestResolveInterpretersAvoidsShims(t *testing.T) {
 	res, s := run(t, bash(`python3 -c 'print("py ok")'`))
 	wantStatus(t, res, runbooker.StatusCompleted)
 	equal(t, "output", s.texts(runbooker.StreamOutput), []string{"py ok"})
+}
+
+// TestWorkerDeathKillsJobs runs a job in a child "worker" (this test binary
+// again), kills that worker with SIGKILL and checks that the job's
+// background process dies too.
+func TestWorkerDeathKillsJobs(t *testing.T) {
+	if os.Getenv("RB_SANDBOX_TEST_WORKER") == "1" {
+		in := sandbox.ResolveInterpreters()
+		in.Run(context.Background(), bash(`sleep 1000 & echo $!; wait`), func(recs []runbooker.StreamRecord) {
+			for _, r := range recs {
+				os.Stdout.WriteString(r.Text + "\n")
+			}
+		})
+		return
+	}
+	needLanguage(t, runbooker.LangBash)
+	worker := exec.Command(os.Args[0], "-test.run=^TestWorkerDeathKillsJobs$")
+	worker.Env = append(os.Environ(), "RB_SANDBOX_TEST_WORKER=1")
+	out, err := worker.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := worker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	if err != nil {
+		_ = worker.Process.Kill()
+		t.Fatalf("the worker did not report its job: %v", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		t.Fatalf("not a pid: %q", line)
+	}
+	_ = worker.Process.Kill()
+	_ = worker.Wait()
+	waitGone(t, pid)
 }

@@ -76,10 +76,11 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 		_ = cmd.Wait()
 		return failed(spec, "cannot contain the runbook process: %v", err)
 	}
+	in.guard.add(cmd.Process.Pid)
 	if spec.OnStart != nil {
 		spec.OnStart(cmd.Process.Pid)
 	}
-	j := &job{spec: spec, cmd: cmd, grp: grp, out: outR, err: errR, col: newCollector(spec, emit)}
+	j := &job{spec: spec, cmd: cmd, grp: grp, guard: in.guard, out: outR, err: errR, col: newCollector(spec, emit)}
 	return j.supervise(ctx)
 }
 
@@ -88,6 +89,7 @@ type job struct {
 	spec     Spec
 	cmd      *exec.Cmd
 	grp      *procGroup
+	guard    *watchdog
 	out, err *os.File // read ends of stdout and stderr
 	col      *collector
 
@@ -210,6 +212,7 @@ func (j *job) wait(exited chan<- struct{}) {
 	if !peeked {
 		j.sweep()
 	}
+	j.guard.remove(j.cmd.Process.Pid)
 	close(exited)
 }
 
