@@ -66,6 +66,10 @@ type RunbookStore interface {
 // JobStore persists jobs and their stream records. State changes made by a
 // worker are fenced by JobRef.Attempt: a stale attempt gets ECONFLICT.
 type JobStore interface {
+	// CreateJob queues a job (New). When j.WorkerID is set the job is
+	// handed straight to a waiting claimer instead (direct dispatch): it is
+	// created Activating, attempt 1, with that worker and j.LeaseExpiresAt
+	// as its lease — the same state a claim would have left it in.
 	CreateJob(ctx context.Context, j *Job) error
 	Job(ctx context.Context, tenantID, id string) (*Job, error)
 	ListJobs(ctx context.Context, tenantID string, f JobFilter) (JobPage, error)

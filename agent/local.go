@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"encoding/json"
+	"sync"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -16,6 +17,35 @@ type Local struct {
 	Group    string // the group served; all tenants
 	WorkerID string
 	Wait     time.Duration // long-poll length (default 30s)
+
+	scripts scriptCache
+}
+
+// scriptCache keeps recently run script versions. Versions are content
+// addresses, so an entry can never go stale.
+type scriptCache struct {
+	mu    sync.Mutex
+	byKey map[string][]byte
+	size  int
+}
+
+const scriptCacheBytes = 32 << 20
+
+func (c *scriptCache) get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b, ok := c.byKey[key]
+	return b, ok
+}
+
+func (c *scriptCache) put(key string, b []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.byKey == nil || c.size+len(b) > scriptCacheBytes {
+		c.byKey, c.size = map[string][]byte{}, 0 // crude but bounded: start over
+	}
+	c.byKey[key] = b
+	c.size += len(b)
 }
 
 // Claim implements Transport.
@@ -30,7 +60,14 @@ func (l *Local) Claim(ctx context.Context, limit int) ([]Assignment, error) {
 	}
 	out := make([]Assignment, 0, len(jobs))
 	for _, j := range jobs {
-		src, err := l.Engine.Store().RunbookContent(ctx, j.TenantID, j.RunbookVersion)
+		key := j.TenantID + "/" + j.RunbookVersion
+		src, ok := l.scripts.get(key)
+		if !ok {
+			src, err = l.Engine.Store().RunbookContent(ctx, j.TenantID, j.RunbookVersion)
+			if err == nil {
+				l.scripts.put(key, src)
+			}
+		}
 		if err != nil {
 			// The job is claimed; fail it rather than leave it to the rescuer.
 			_, _ = l.Engine.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},

@@ -151,6 +151,18 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 		CreatedAt:      now,
 		LastModifiedAt: now,
 	}
+	// Direct dispatch: a claimer parked on this server takes the job in the
+	// same write that creates it, saving a claim and a wake-up.
+	if w := e.hub.TakeWaiter(runOn, p.TenantID); w != nil {
+		d := *j
+		d.WorkerID, d.LeaseExpiresAt = w.workerID, now.Add(e.cfg.LeaseTTL)
+		if err := e.store.CreateJob(ctx, &d); err != nil {
+			w.C <- nil
+			return nil, err
+		}
+		w.C <- &d
+		return j, nil // to the caller it was queued (New), as the API promises
+	}
 	if err := e.store.CreateJob(ctx, j); err != nil {
 		return nil, err
 	}

@@ -87,15 +87,15 @@ func TestOneWakeUpPerJobNotAThunderingHerd(t *testing.T) {
 	h := engine.NewHub()
 	var woken atomic.Int32
 	var wg sync.WaitGroup
-	cancels := make([]func(), 100)
+	cancels := make([]func() bool, 100)
 	for i := range cancels {
-		ch, cancel := h.GroupSignal("g")
+		w, cancel := h.Register("g", "", "w")
 		cancels[i] = cancel
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			select {
-			case <-ch:
+			case <-w.C:
 				woken.Add(1)
 			case <-time.After(300 * time.Millisecond):
 			}
@@ -106,10 +106,56 @@ func TestOneWakeUpPerJobNotAThunderingHerd(t *testing.T) {
 	if n := woken.Load(); n != 3 {
 		t.Errorf("%d waiters woken for 3 jobs", n)
 	}
+	listed := 0
 	for _, c := range cancels {
-		c()
+		if c() {
+			listed++
+		}
+	}
+	if listed != 97 {
+		t.Errorf("%d waiters still listed after 3 wake-ups, want 97", listed)
 	}
 	h.JobQueued("g", 1) // nobody waits: must not block or panic
+}
+
+func TestDirectDispatchHandsTheJobToAParkedClaimer(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	got := make(chan []*runbooker.Job)
+	go func() {
+		jobs, _ := e.Claim(ctx, engine.ClaimRequest{Group: runbooker.CloudGroup, WorkerID: "w1", Limit: 4, Wait: time.Minute})
+		got <- jobs
+	}()
+	// Wait until the claimer is parked and armed: only then is it handed jobs directly.
+	deadline := time.Now().Add(5 * time.Second)
+	for e.Hub().TakeWaiterProbe(runbooker.CloudGroup, runbooker.DefaultTenant) == false {
+		if time.Now().After(deadline) {
+			t.Fatal("the claimer never parked")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	j := create(t, e)
+	var jobs []*runbooker.Job
+	select {
+	case jobs = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no job handed over")
+	}
+	if len(jobs) != 1 || jobs[0].ID != j.ID || jobs[0].Status != runbooker.StatusActivating || jobs[0].WorkerID != "w1" || jobs[0].Attempt != 1 {
+		t.Fatalf("handed %+v", jobs)
+	}
+	stored, _ := e.Job(ctx, runbooker.DefaultTenant, j.ID)
+	if stored.Status != runbooker.StatusActivating || stored.WorkerID != "w1" || stored.LeaseExpiresAt.IsZero() {
+		t.Errorf("stored %+v", stored)
+	}
+	if j.Status != runbooker.StatusNew {
+		t.Errorf("the creator sees %s, want New", j.Status)
+	}
+	// With nobody parked the job is queued for the next claim.
+	j2 := create(t, e)
+	if s, _ := e.Job(ctx, runbooker.DefaultTenant, j2.ID); s.Status != runbooker.StatusNew {
+		t.Errorf("no claimer parked: job is %s", s.Status)
+	}
 }
 
 func TestWaitReturnsOnFinishWithoutPolling(t *testing.T) {

@@ -1,6 +1,10 @@
 package engine
 
-import "sync"
+import (
+	"sync"
+
+	"github.com/runbooker/runbooker"
+)
 
 // Hub carries in-process wake-ups: "a job was queued for group G" (claimers
 // waiting on a long poll), "job J ended" (synchronous runs waiting) and
@@ -9,31 +13,44 @@ import "sync"
 // never missed.
 type Hub struct {
 	mu     sync.Mutex
-	groups map[string][]chan struct{}
+	groups map[string][]*Waiter
 	done   map[string]*doneWait
 	stops  map[string]func()
 }
 
 // NewHub returns an empty hub.
 func NewHub() *Hub {
-	return &Hub{groups: map[string][]chan struct{}{}, done: map[string]*doneWait{}, stops: map[string]func(){}}
+	return &Hub{groups: map[string][]*Waiter{}, done: map[string]*doneWait{}, stops: map[string]func(){}}
 }
 
-// GroupSignal registers a claimer waiting for group's jobs. The channel
-// receives when JobQueued picks this waiter; cancel unregisters it. Waiters
-// are woken one per queued job, so a thousand idle workers do not all rush
-// the database for one job.
-func (h *Hub) GroupSignal(group string) (<-chan struct{}, func()) {
-	ch := make(chan struct{}, 1)
+// Waiter is a claimer parked on a long poll. It receives nil ("look in
+// the store again") or, once armed, a job handed to it directly.
+type Waiter struct {
+	C        chan *runbooker.Job
+	tenantID string // "" takes jobs of any tenant
+	workerID string
+	armed    bool
+	listed   bool
+}
+
+// Register parks a claimer of group. cancel unregisters it and reports
+// whether it was still listed; when it was not, a sender took it and will
+// send exactly once on C.
+func (h *Hub) Register(group, tenantID, workerID string) (*Waiter, func() bool) {
+	w := &Waiter{C: make(chan *runbooker.Job, 1), tenantID: tenantID, workerID: workerID, listed: true}
 	h.mu.Lock()
-	h.groups[group] = append(h.groups[group], ch)
+	h.groups[group] = append(h.groups[group], w)
 	h.mu.Unlock()
-	return ch, func() {
+	return w, func() bool {
 		h.mu.Lock()
 		defer h.mu.Unlock()
+		if !w.listed {
+			return false
+		}
+		w.listed = false
 		ws := h.groups[group]
-		for i, w := range ws {
-			if w == ch {
+		for i, x := range ws {
+			if x == w {
 				h.groups[group] = append(ws[:i:i], ws[i+1:]...)
 				break
 			}
@@ -41,12 +58,56 @@ func (h *Hub) GroupSignal(group string) (<-chan struct{}, func()) {
 		if len(h.groups[group]) == 0 {
 			delete(h.groups, group)
 		}
+		return true
 	}
+}
+
+// Arm marks a registered waiter as ready to be handed a job directly: its
+// claim found the store empty and it now only waits.
+func (h *Hub) Arm(w *Waiter) {
+	h.mu.Lock()
+	w.armed = true
+	h.mu.Unlock()
+}
+
+// TakeWaiter unlists and returns the newest armed waiter of group that
+// accepts jobs of tenantID, or nil. The caller must send on its C once.
+func (h *Hub) TakeWaiter(group, tenantID string) *Waiter {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ws := h.groups[group]
+	for i := len(ws) - 1; i >= 0; i-- {
+		w := ws[i]
+		if w.armed && (w.tenantID == "" || w.tenantID == tenantID) {
+			w.listed = false
+			h.groups[group] = append(ws[:i:i], ws[i+1:]...)
+			if len(h.groups[group]) == 0 {
+				delete(h.groups, group)
+			}
+			return w
+		}
+	}
+	return nil
+}
+
+// TakeWaiterProbe reports whether TakeWaiter would find an armed waiter,
+// without taking it (tests wait on it).
+func (h *Hub) TakeWaiterProbe(group, tenantID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, w := range h.groups[group] {
+		if w.armed && (w.tenantID == "" || w.tenantID == tenantID) {
+			return true
+		}
+	}
+	return false
 }
 
 // JobQueued wakes up to n claimers waiting on group (n < 0: all of them),
 // newest first: the claimer that polled last is the one most surely alive
-// (a frozen or partitioned worker's poll lingers at the old end).
+// (a frozen or partitioned worker's poll lingers at the old end). Waiters
+// are woken one per queued job, so a thousand idle workers do not all rush
+// the database for one job.
 func (h *Hub) JobQueued(group string, n int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -55,7 +116,8 @@ func (h *Hub) JobQueued(group string, n int) {
 		n = len(ws)
 	}
 	for _, w := range ws[len(ws)-n:] {
-		w <- struct{}{} // buffered and fresh: never blocks
+		w.listed = false
+		w.C <- nil // buffered and fresh: never blocks
 	}
 	if n == len(ws) {
 		delete(h.groups, group)

@@ -35,31 +35,43 @@ func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]*runbooker.Job, e
 		poll = t.C
 	}
 	for {
-		sig, cancel := e.hub.GroupSignal(r.Group)
+		w, cancel := e.hub.Register(r.Group, r.TenantID, r.WorkerID)
 		now := e.now()
 		jobs, err := e.store.ClaimJobs(ctx, runbooker.ClaimParams{
 			TenantID: r.TenantID, Group: r.Group, WorkerID: r.WorkerID, Limit: r.Limit,
 			Now: now, LeaseUntil: now.Add(e.cfg.LeaseTTL),
 		})
 		if err != nil || len(jobs) > 0 || deadline == nil {
-			cancel()
+			if !cancel() {
+				<-w.C // a wake-up: not armed, so never a job
+			}
 			if len(jobs) == r.Limit {
 				// More may be queued than this claim could take: pass the wake-up on.
 				e.hub.JobQueued(r.Group, 1)
 			}
 			return jobs, err
 		}
+		e.hub.Arm(w)
+		var got *runbooker.Job
+		var woken, end bool
 		select {
-		case <-sig:
+		case got = <-w.C:
+			woken = true
 		case <-poll:
 		case <-deadline:
-			cancel()
-			return nil, nil
+			end = true
 		case <-ctx.Done():
-			cancel()
+			end = true
+		}
+		if !woken && !cancel() {
+			got = <-w.C // taken by a sender meanwhile: take what it sends
+		}
+		if got != nil {
+			return []*runbooker.Job{got}, nil
+		}
+		if end {
 			return nil, ctx.Err()
 		}
-		cancel()
 	}
 }
 

@@ -23,17 +23,21 @@ const jobCols = `pk, id, tenant_id, runbook_name, runbook_version, language, par
 const heldStatuses = `('Activating', 'Running', 'Stopping')`
 
 const insertJobSQL = `INSERT INTO jobs (id, tenant_id, runbook_name, runbook_version, language, parameters,
-	run_on, caller, status, status_reason, created_at, last_modified_at)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'New', ?, ?, ?)`
+	run_on, caller, status, status_reason, attempt, worker_id, created_at, last_modified_at, lease_expires_at)
+	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateJob implements runbooker.JobStore. The job is queued (New) with
-// attempt and lost count 0. An empty ID is filled with a new UUID and a zero
+// attempt and lost count 0, or handed to j.WorkerID (direct dispatch). An empty ID is filled with a new UUID and a zero
 // CreatedAt with the current time; the stored values are written back to j.
 func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
 	if j.TenantID == "" || j.RunbookName == "" || j.RunOn == "" {
 		return runbooker.Errorf(runbooker.EINVALID, "job: tenant, runbook name and runOn are required")
 	}
-	if j.Status != "" && j.Status != runbooker.StatusNew {
+	direct := j.WorkerID != ""
+	if direct && j.LeaseExpiresAt.IsZero() {
+		return runbooker.Errorf(runbooker.EINVALID, "job: a directly dispatched job needs a lease")
+	}
+	if j.Status != "" && j.Status != runbooker.StatusNew && !(direct && j.Status == runbooker.StatusActivating) {
 		return runbooker.Errorf(runbooker.EINVALID, "job: a new job must be New, not %s", j.Status)
 	}
 	params := j.Parameters
@@ -51,13 +55,18 @@ func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
 		j.CreatedAt = db.now()
 	}
 	j.CreatedAt = j.CreatedAt.UTC()
-	j.Status, j.Attempt, j.LostCount, j.WorkerID = runbooker.StatusNew, 0, 0, ""
-	j.StartedAt, j.EndedAt, j.LeaseExpiresAt, j.Exception = time.Time{}, time.Time{}, time.Time{}, ""
+	j.Status, j.Attempt, j.LostCount = runbooker.StatusNew, 0, 0
+	j.StartedAt, j.EndedAt, j.Exception = time.Time{}, time.Time{}, ""
+	if direct {
+		j.Status, j.Attempt, j.NextSeq = runbooker.StatusActivating, 1, 1
+	} else {
+		j.WorkerID, j.LeaseExpiresAt = "", time.Time{}
+	}
 	j.LastModifiedAt = j.CreatedAt
-	err = db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	err = db.writeClean(ctx, func(ctx context.Context, tx querier) error {
 		_, err := db.st.insertJob.ExecContext(ctx, j.ID, j.TenantID, j.RunbookName,
-			j.RunbookVersion, string(j.Language), pj, j.RunOn, j.Caller, j.StatusReason,
-			nanos(j.CreatedAt), nanos(j.CreatedAt))
+			j.RunbookVersion, string(j.Language), pj, j.RunOn, j.Caller, string(j.Status), j.StatusReason,
+			j.Attempt, j.WorkerID, nanos(j.CreatedAt), nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt))
 		return err
 	})
 	return storeErr(err, fmt.Sprintf("job %s", j.ID))
@@ -65,14 +74,7 @@ func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
 
 // Job implements runbooker.JobStore.
 func (db *DB) Job(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
-	return getJob(ctx, db.r, tenantID, id)
-}
-
-// querier is what *sql.DB and *sql.Conn have in common.
-type querier interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	return getJob(ctx, db.rq, tenantID, id)
 }
 
 func getJob(ctx context.Context, q querier, tenantID, id string) (*runbooker.Job, error) {
@@ -129,7 +131,7 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 	}
 	q += ` ORDER BY created_at DESC, pk DESC LIMIT ?`
 	args = append(args, limit+1) // one more tells whether there is a next page
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.rq.QueryContext(ctx, q, args...)
 	if err != nil {
 		return page, storeErr(err, "jobs")
 	}
@@ -170,7 +172,7 @@ func parseCursor(s string) (at, pk int64, ok bool) {
 // RequestStop implements runbooker.JobStore.
 func (db *DB) RequestStop(ctx context.Context, tenantID, id string, now time.Time) (*runbooker.Job, error) {
 	var j *runbooker.Job
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		_, err := tx.ExecContext(ctx, `UPDATE jobs SET
 			status = CASE WHEN status IN ('New', 'Suspended') THEN 'Stopped' ELSE 'Stopping' END,
 			ended_at = CASE WHEN status IN ('New', 'Suspended') THEN ?1 ELSE ended_at END,
@@ -191,7 +193,7 @@ func (db *DB) RequestStop(ctx context.Context, tenantID, id string, now time.Tim
 // lost count reset; its attempt grows with the next claim as usual.
 func (db *DB) ResumeJob(ctx context.Context, tenantID, id string, now time.Time) (*runbooker.Job, error) {
 	var j *runbooker.Job
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		cur, err := getJob(ctx, tx, tenantID, id)
 		if err != nil {
 			return err

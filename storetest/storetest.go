@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"JobListPagination", testJobListPagination},
 		{"JobListLimits", testJobListLimits},
 		{"ClaimFIFO", testClaimFIFO},
+		{"DirectDispatch", testDirectDispatch},
 		{"ClaimTenant", testClaimTenant},
 		{"ClaimNextSeq", testClaimNextSeq},
 		{"ClaimConcurrent", testClaimConcurrent},
