@@ -36,7 +36,7 @@ func (db *DB) PutAsset(ctx context.Context, a *runbooker.Asset) error {
 
 // Asset implements runbooker.AssetStore.
 func (db *DB) Asset(ctx context.Context, tenantID string, t runbooker.AssetType, name string) (*runbooker.Asset, error) {
-	a, err := scanAsset(db.r.QueryRowContext(ctx, `SELECT `+assetCols+` FROM assets
+	a, err := scanAsset(db.rq.QueryRowContext(ctx, `SELECT `+assetCols+` FROM assets
 		WHERE tenant_id = ? AND type = ? AND name = ?`, tenantID, string(t), name))
 	return a, storeErr(err, fmt.Sprintf("%s %q", t, name))
 }
@@ -44,7 +44,7 @@ func (db *DB) Asset(ctx context.Context, tenantID string, t runbooker.AssetType,
 // ListAssets implements runbooker.AssetStore, ordered by type and name. An
 // empty type lists assets of every type.
 func (db *DB) ListAssets(ctx context.Context, tenantID string, t runbooker.AssetType) ([]*runbooker.Asset, error) {
-	return list(ctx, db.r, scanAsset, "assets", `SELECT `+assetCols+` FROM assets
+	return list(ctx, db.rq, scanAsset, "assets", `SELECT `+assetCols+` FROM assets
 		WHERE tenant_id = ? AND (type = ? OR ? = '') ORDER BY type, name`, tenantID, string(t), string(t))
 }
 
@@ -58,7 +58,7 @@ func (db *DB) DeleteAsset(ctx context.Context, tenantID string, t runbooker.Asse
 // EncryptedAssets implements runbooker.AssetStore, ordered by tenant, type
 // and name.
 func (db *DB) EncryptedAssets(ctx context.Context) ([]*runbooker.Asset, error) {
-	return list(ctx, db.r, scanAsset, "assets", `SELECT `+assetCols+` FROM assets
+	return list(ctx, db.rq, scanAsset, "assets", `SELECT `+assetCols+` FROM assets
 		WHERE encrypted ORDER BY tenant_id, type, name`)
 }
 

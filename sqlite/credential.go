@@ -29,14 +29,14 @@ func (db *DB) CreateCredential(ctx context.Context, c *runbooker.Credential) err
 
 // Credential implements runbooker.CredentialStore.
 func (db *DB) Credential(ctx context.Context, id string) (*runbooker.Credential, error) {
-	row := db.r.QueryRowContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id = ?`, id)
+	row := db.rq.QueryRowContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id = ?`, id)
 	c, err := scanCredential(row)
 	return c, storeErr(err, fmt.Sprintf("credential %q", id))
 }
 
 // ListCredentials implements runbooker.CredentialStore, oldest first.
 func (db *DB) ListCredentials(ctx context.Context, tenantID string) ([]*runbooker.Credential, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT `+credentialCols+` FROM credentials
+	rows, err := db.rq.QueryContext(ctx, `SELECT `+credentialCols+` FROM credentials
 		WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
 	if err != nil {
 		return nil, storeErr(err, "credentials")

@@ -28,9 +28,11 @@ import (
 // DB is a Runbooker store in one SQLite database file. It is safe for
 // concurrent use.
 type DB struct {
-	w   *sql.DB   // exactly one connection: all writes and read-modify-write transactions
-	wc  *sql.Conn // that connection, held for the life of the DB
-	r   *sql.DB   // read-only connections
+	w   *sql.DB    // exactly one connection: all writes and read-modify-write transactions
+	wc  *sql.Conn  // that connection, held for the life of the DB
+	r   *sql.DB    // read-only connections
+	rq  *stmtCache // r, with statements prepared once
+	wq  *stmtCache // wc, with statements prepared once
 	now func() time.Time
 	st  stmts
 
@@ -63,7 +65,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
-	db := &DB{w: w, wc: wc, now: time.Now, wr: newWriter()}
+	db := &DB{w: w, wc: wc, wq: newStmtCache(wc), now: time.Now, wr: newWriter()}
 	if err := db.st.prepareTx(ctx, wc); err != nil {
 		db.Close()
 		return nil, err
@@ -88,7 +90,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	n := max(4, runtime.GOMAXPROCS(0))
 	r.SetMaxOpenConns(n)
 	r.SetMaxIdleConns(n)
-	db.r = r
+	db.r, db.rq = r, newStmtCache(r)
 	if err := db.st.prepare(ctx, wc); err != nil {
 		db.Close()
 		return nil, err
@@ -103,6 +105,10 @@ func (db *DB) Close() error {
 	db.closeOnce.Do(func() {
 		db.closeWriter()
 		db.st.close()
+		db.wq.close()
+		if db.rq != nil {
+			db.rq.close()
+		}
 		var errs []error
 		if db.ckpt != nil {
 			errs = append(errs, db.ckpt.close())
@@ -120,7 +126,7 @@ func (db *DB) Close() error {
 // Ping implements runbooker.Store.
 func (db *DB) Ping(ctx context.Context) error {
 	var one int
-	if err := db.r.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
+	if err := db.rq.QueryRowContext(ctx, "SELECT 1").Scan(&one); err != nil {
 		return runbooker.Errorf(runbooker.EUNAVAILABLE, "database unavailable: %v", err)
 	}
 	return nil

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"path/filepath"
 	"sync"
@@ -104,7 +103,7 @@ func TestPragmas(t *testing.T) {
 	defer db.Close()
 	var mode string
 	var fk, sync, busy int
-	err := db.write(t.Context(), func(ctx context.Context, tx *sql.Conn) error {
+	err := db.write(t.Context(), func(ctx context.Context, tx querier) error {
 		return tx.QueryRowContext(ctx, `SELECT (SELECT journal_mode FROM pragma_journal_mode),
 			(SELECT foreign_keys FROM pragma_foreign_keys), (SELECT synchronous FROM pragma_synchronous),
 			(SELECT timeout FROM pragma_busy_timeout)`).Scan(&mode, &fk, &sync, &busy)

@@ -46,7 +46,7 @@ func (db *DB) jobTenants(ctx context.Context) ([]string, error) {
 	var last string
 	for {
 		var t sql.NullString
-		if err := db.r.QueryRowContext(ctx, `SELECT min(tenant_id) FROM jobs WHERE tenant_id > ?`, last).Scan(&t); err != nil {
+		if err := db.rq.QueryRowContext(ctx, `SELECT min(tenant_id) FROM jobs WHERE tenant_id > ?`, last).Scan(&t); err != nil {
 			return nil, err
 		}
 		if !t.Valid {
@@ -60,7 +60,7 @@ func (db *DB) jobTenants(ctx context.Context) ([]string, error) {
 // purgeSome deletes up to purgeBatch jobs of a tenant, returning how many.
 func (db *DB) purgeSome(ctx context.Context, tenant string, cutoff int64) (int, error) {
 	var n int
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		rows, err := tx.QueryContext(ctx, `SELECT pk FROM jobs WHERE tenant_id = ?1 AND created_at < ?2
 			AND ended_at < ?2 AND status IN ('Completed', 'Failed', 'Stopped') LIMIT ?3`, tenant, cutoff, purgeBatch)
 		if err != nil {

@@ -44,7 +44,7 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 		pk int64
 	}
 	var cs []claimed
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	err := db.writeClean(ctx, func(ctx context.Context, tx querier) error {
 		cs = cs[:0]
 		st, args := db.st.claim, []any{p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit}
 		if p.TenantID != "" {
@@ -59,12 +59,12 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 			var next int64
 			j, pk, err := scanJob(rows, &next)
 			if err != nil {
-				return err
+				return dirty(err)
 			}
 			j.NextSeq = next
 			cs = append(cs, claimed{j, pk})
 		}
-		return rows.Err()
+		return dirty(rows.Err())
 	})
 	if err != nil {
 		return nil, storeErr(err, "job claim")
@@ -88,7 +88,7 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 // stop while Activating stays Stopping (the worker learns it at its next
 // heartbeat) and the call succeeds.
 func (db *DB) StartJob(ctx context.Context, ref runbooker.JobRef, now time.Time) error {
-	return db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	return db.writeClean(ctx, func(ctx context.Context, tx querier) error {
 		res, err := db.st.start.ExecContext(ctx, nanos(now), ref.ID, ref.Attempt)
 		if err != nil {
 			return storeErr(err, fmt.Sprintf("job %s", ref.ID))
@@ -106,7 +106,7 @@ func (db *DB) StartJob(ctx context.Context, ref runbooker.JobRef, now time.Time)
 		case attempt == ref.Attempt && status == runbooker.StatusStopping:
 			_, err := tx.ExecContext(ctx, `UPDATE jobs SET started_at = ? WHERE id = ? AND started_at IS NULL`,
 				nanos(now), ref.ID)
-			return storeErr(err, fmt.Sprintf("job %s", ref.ID))
+			return storeErr(err, fmt.Sprintf("job %s", ref.ID)) // a single statement: clean
 		}
 		return fenced(ref, status, attempt)
 	})
@@ -118,7 +118,8 @@ func (db *DB) StartJob(ctx context.Context, ref runbooker.JobRef, now time.Time)
 // is reported Lost. An unknown job is Lost with an empty status.
 func (db *DB) ExtendLeases(ctx context.Context, p runbooker.LeaseParams) ([]runbooker.LeaseState, error) {
 	out := make([]runbooker.LeaseState, len(p.Refs))
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	// Every failure here is a database error after earlier extensions: dirty.
+	err := db.writeClean(ctx, func(ctx context.Context, tx querier) error {
 		ext := db.st.extend
 		for i, ref := range p.Refs {
 			out[i] = runbooker.LeaseState{Ref: ref}
@@ -129,12 +130,12 @@ func (db *DB) ExtendLeases(ctx context.Context, p runbooker.LeaseParams) ([]runb
 				continue
 			}
 			if !errors.Is(err, sql.ErrNoRows) {
-				return storeErr(err, fmt.Sprintf("job %s", ref.ID))
+				return dirty(storeErr(err, fmt.Sprintf("job %s", ref.ID)))
 			}
 			out[i].Lost = true
 			s, _, err := jobState(ctx, tx, ref.ID)
 			if err != nil && runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
-				return err
+				return dirty(err)
 			}
 			out[i].Status = s
 		}
@@ -165,7 +166,7 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 		return nil, err
 	}
 	var j *runbooker.Job
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	err := db.writeClean(ctx, func(ctx context.Context, tx querier) error {
 		var pk int64
 		var err error
 		j, pk, err = scanJob(db.st.jobByID.QueryRowContext(ctx, p.Ref.ID))
@@ -181,13 +182,13 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 		now := p.Now.UTC()
 		if _, err := db.st.finish.ExecContext(ctx, string(p.Status), p.Exception,
 			nanos(now), nullNanos(p.StartedAt), pk); err != nil {
-			return err
+			return err // the first write: clean
 		}
 		j.Status, j.Exception, j.EndedAt, j.LastModifiedAt, j.LeaseExpiresAt = p.Status, p.Exception, now, now, time.Time{}
 		if j.StartedAt.IsZero() && !p.StartedAt.IsZero() {
 			j.StartedAt = p.StartedAt.UTC()
 		}
-		return insertRecords(ctx, db.st.insertRecords[:], pk, p.Records)
+		return dirty(insertRecords(ctx, db.st.insertRecords[:], pk, p.Records))
 	})
 	if err != nil {
 		return nil, storeErr(err, fmt.Sprintf("job %s", p.Ref.ID))

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"sort"
 	"time"
@@ -27,7 +26,7 @@ func (db *DB) RescueJobs(ctx context.Context, p runbooker.RescueParams) ([]runbo
 	maxAttempts := max(p.MaxAttempts, 1)
 	now := nanos(p.Now)
 	var out []runbooker.RescuedJob
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		rows, err := tx.QueryContext(ctx, `SELECT pk, id, tenant_id, run_on, worker_id, status, attempt, lost_count
 			FROM jobs WHERE status IN `+heldStatuses+` AND lease_expires_at < ? ORDER BY lease_expires_at, pk`, now)
 		if err != nil {
@@ -63,7 +62,7 @@ func (db *DB) RescueJobs(ctx context.Context, p runbooker.RescueParams) ([]runbo
 	return out, nil
 }
 
-func rescueOne(ctx context.Context, tx *sql.Conn, e expiredJob, now time.Time, maxAttempts int) (runbooker.JobStatus, error) {
+func rescueOne(ctx context.Context, tx querier, e expiredJob, now time.Time, maxAttempts int) (runbooker.JobStatus, error) {
 	n := nanos(now)
 	switch e.status {
 	case runbooker.StatusActivating:
@@ -118,7 +117,7 @@ func (db *DB) SuspendWaiting(ctx context.Context, p runbooker.SuspendParams) ([]
 		created, pk int64
 	}
 	var ps []parked
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		ps = ps[:0]
 		rows, err := tx.QueryContext(ctx, q+` RETURNING id, created_at, pk`, args...)
 		if err != nil {

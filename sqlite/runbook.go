@@ -34,7 +34,7 @@ func (db *DB) PutRunbook(ctx context.Context, rb *runbooker.Runbook, content []b
 	}
 	now := db.now().UTC()
 	object := fmt.Sprintf("runbook %q", rb.Name)
-	err = db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	err = db.write(ctx, func(ctx context.Context, tx querier) error {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO runbook_contents (tenant_id, version, content, created_at)
 			VALUES (?, ?, ?, ?) ON CONFLICT (tenant_id, version) DO NOTHING`,
 			rb.TenantID, rb.Version, content, nanos(now)); err != nil {
@@ -73,7 +73,7 @@ func (db *DB) PutRunbook(ctx context.Context, rb *runbooker.Runbook, content []b
 
 // Runbook implements runbooker.RunbookStore.
 func (db *DB) Runbook(ctx context.Context, tenantID, name string) (*runbooker.Runbook, error) {
-	r, err := scanRunbook(db.r.QueryRowContext(ctx, `SELECT `+runbookCols+` FROM runbooks
+	r, err := scanRunbook(db.rq.QueryRowContext(ctx, `SELECT `+runbookCols+` FROM runbooks
 		WHERE tenant_id = ? AND name = ?`, tenantID, name))
 	if err != nil {
 		return nil, storeErr(err, fmt.Sprintf("runbook %q", name))
@@ -107,7 +107,7 @@ func (db *DB) ListRunbooks(ctx context.Context, tenantID string, f runbooker.Run
 		q += ` AND instr(lower(name), ?) > 0`
 		args = append(args, strings.ToLower(f.Search))
 	}
-	rows, err := db.r.QueryContext(ctx, q+` ORDER BY name`, args...)
+	rows, err := db.rq.QueryContext(ctx, q+` ORDER BY name`, args...)
 	if err != nil {
 		return nil, storeErr(err, "runbooks")
 	}
@@ -139,7 +139,7 @@ func (db *DB) DeleteRunbook(ctx context.Context, tenantID, name string) error {
 // RunbookContent implements runbooker.RunbookStore.
 func (db *DB) RunbookContent(ctx context.Context, tenantID, version string) ([]byte, error) {
 	var b []byte
-	err := db.r.QueryRowContext(ctx, `SELECT content FROM runbook_contents WHERE tenant_id = ? AND version = ?`,
+	err := db.rq.QueryRowContext(ctx, `SELECT content FROM runbook_contents WHERE tenant_id = ? AND version = ?`,
 		tenantID, version).Scan(&b)
 	if err != nil {
 		return nil, storeErr(err, fmt.Sprintf("runbook version %q", version))

@@ -10,7 +10,7 @@ import (
 // Setting implements runbooker.SettingStore.
 func (db *DB) Setting(ctx context.Context, tenantID, key string) ([]byte, error) {
 	var v []byte
-	err := db.r.QueryRowContext(ctx, `SELECT value FROM settings WHERE tenant_id = ? AND key = ?`, tenantID, key).Scan(&v)
+	err := db.rq.QueryRowContext(ctx, `SELECT value FROM settings WHERE tenant_id = ? AND key = ?`, tenantID, key).Scan(&v)
 	if err != nil {
 		return nil, storeErr(err, fmt.Sprintf("setting %q", key))
 	}

@@ -40,7 +40,7 @@ func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []ru
 	if err := checkRecords(ref, recs); err != nil {
 		return err
 	}
-	return db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	return db.writeClean(ctx, func(ctx context.Context, tx querier) error {
 		var pk int64
 		var status string
 		var attempt int
@@ -51,7 +51,7 @@ func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []ru
 		switch runbooker.JobStatus(status) {
 		case runbooker.StatusActivating, runbooker.StatusRunning, runbooker.StatusStopping:
 			if attempt == ref.Attempt {
-				return insertRecords(ctx, db.st.insertRecords[:], pk, recs)
+				return dirty(insertRecords(ctx, db.st.insertRecords[:], pk, recs))
 			}
 		}
 		return fenced(ref, runbooker.JobStatus(status), attempt)
@@ -110,7 +110,7 @@ func insertRecords(ctx context.Context, st []*sql.Stmt, pk int64, recs []runbook
 // Streams implements runbooker.JobStore: the job's records in Seq order.
 func (db *DB) Streams(ctx context.Context, tenantID, id string, f runbooker.StreamFilter) ([]runbooker.StreamRecord, error) {
 	var pk int64
-	err := db.r.QueryRowContext(ctx, `SELECT pk FROM jobs WHERE id = ? AND tenant_id = ?`, id, tenantID).Scan(&pk)
+	err := db.rq.QueryRowContext(ctx, `SELECT pk FROM jobs WHERE id = ? AND tenant_id = ?`, id, tenantID).Scan(&pk)
 	if err != nil {
 		return nil, storeErr(err, fmt.Sprintf("job %s", id))
 	}
@@ -127,7 +127,7 @@ func (db *DB) Streams(ctx context.Context, tenantID, id string, f runbooker.Stre
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
-	rows, err := db.r.QueryContext(ctx, q, args...)
+	rows, err := db.rq.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, storeErr(err, "stream records")
 	}

@@ -18,7 +18,7 @@ func (db *DB) EnsureTenant(ctx context.Context, id string) error {
 
 // Tenants implements runbooker.TenantStore. Tenants are ordered by id.
 func (db *DB) Tenants(ctx context.Context) ([]runbooker.Tenant, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT id, created_at FROM tenants ORDER BY id`)
+	rows, err := db.rq.QueryContext(ctx, `SELECT id, created_at FROM tenants ORDER BY id`)
 	if err != nil {
 		return nil, storeErr(err, "tenants")
 	}

@@ -31,21 +31,21 @@ func (db *DB) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
 
 // Group implements runbooker.WorkerStore.
 func (db *DB) Group(ctx context.Context, tenantID, name string) (*runbooker.WorkerGroup, error) {
-	g, err := scanGroup(db.r.QueryRowContext(ctx, `SELECT `+groupCols+` FROM worker_groups
+	g, err := scanGroup(db.rq.QueryRowContext(ctx, `SELECT `+groupCols+` FROM worker_groups
 		WHERE tenant_id = ? AND name = ?`, tenantID, name))
 	return g, storeErr(err, fmt.Sprintf("worker group %q", name))
 }
 
 // GroupByTokenHash implements runbooker.WorkerStore.
 func (db *DB) GroupByTokenHash(ctx context.Context, tokenHash string) (*runbooker.WorkerGroup, error) {
-	g, err := scanGroup(db.r.QueryRowContext(ctx, `SELECT `+groupCols+` FROM worker_groups
+	g, err := scanGroup(db.rq.QueryRowContext(ctx, `SELECT `+groupCols+` FROM worker_groups
 		WHERE token_hash = ? AND token_hash <> ''`, tokenHash))
 	return g, storeErr(err, "worker group of that token")
 }
 
 // ListGroups implements runbooker.WorkerStore, ordered by name.
 func (db *DB) ListGroups(ctx context.Context, tenantID string) ([]*runbooker.WorkerGroup, error) {
-	return list(ctx, db.r, scanGroup, "worker groups",
+	return list(ctx, db.rq, scanGroup, "worker groups",
 		`SELECT `+groupCols+` FROM worker_groups WHERE tenant_id = ? ORDER BY name`, tenantID)
 }
 
@@ -61,7 +61,7 @@ func (db *DB) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
 // DeleteGroup implements runbooker.WorkerStore.
 func (db *DB) DeleteGroup(ctx context.Context, tenantID, name string) error {
 	object := fmt.Sprintf("worker group %q", name)
-	return db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	return db.write(ctx, func(ctx context.Context, tx querier) error {
 		var n int
 		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM workers WHERE tenant_id = ? AND group_name = ?`,
 			tenantID, name).Scan(&n)
@@ -89,7 +89,7 @@ func (db *DB) CreateWorker(ctx context.Context, w *runbooker.Worker) error {
 	if w.RegisteredAt.IsZero() {
 		w.RegisteredAt = db.now().UTC()
 	}
-	err := db.write(ctx, func(ctx context.Context, tx *sql.Conn) error {
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM worker_groups WHERE tenant_id = ? AND name = ?`,
 			w.TenantID, w.Group).Scan(&n); err != nil {
@@ -108,14 +108,14 @@ func (db *DB) CreateWorker(ctx context.Context, w *runbooker.Worker) error {
 
 // Worker implements runbooker.WorkerStore.
 func (db *DB) Worker(ctx context.Context, id string) (*runbooker.Worker, error) {
-	w, err := scanWorker(db.r.QueryRowContext(ctx, `SELECT `+workerCols+` FROM workers WHERE id = ?`, id))
+	w, err := scanWorker(db.rq.QueryRowContext(ctx, `SELECT `+workerCols+` FROM workers WHERE id = ?`, id))
 	return w, storeErr(err, fmt.Sprintf("worker %q", id))
 }
 
 // ListWorkers implements runbooker.WorkerStore, ordered by name then id. An
 // empty group lists the workers of every group of the tenant.
 func (db *DB) ListWorkers(ctx context.Context, tenantID, group string) ([]*runbooker.Worker, error) {
-	return list(ctx, db.r, scanWorker, "workers", `SELECT `+workerCols+` FROM workers
+	return list(ctx, db.rq, scanWorker, "workers", `SELECT `+workerCols+` FROM workers
 		WHERE tenant_id = ? AND (group_name = ? OR ? = '') ORDER BY name, id`, tenantID, group, group)
 }
 
@@ -136,7 +136,7 @@ func (db *DB) DeleteWorker(ctx context.Context, tenantID, id string) error {
 // LastSeen implements runbooker.WorkerStore. Groups none of whose workers
 // was ever seen are absent from the map.
 func (db *DB) LastSeen(ctx context.Context, tenantID string) (map[string]time.Time, error) {
-	rows, err := db.r.QueryContext(ctx, `SELECT group_name, max(last_seen_at) FROM workers
+	rows, err := db.rq.QueryContext(ctx, `SELECT group_name, max(last_seen_at) FROM workers
 		WHERE tenant_id = ? AND last_seen_at IS NOT NULL GROUP BY group_name`, tenantID)
 	if err != nil {
 		return nil, storeErr(err, "workers")

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"path/filepath"
 	"sync"
@@ -39,7 +38,7 @@ func TestGroupCommit(t *testing.T) {
 
 	db.wr.token <- struct{}{} // play a long commit: everything queues up
 	put := func(key string) writeOp {
-		return func(ctx context.Context, tx *sql.Conn) error {
+		return func(ctx context.Context, tx querier) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO settings (tenant_id, key, value, updated_at) VALUES ('t', ?, x'', 0)`, key)
 			return err
 		}
@@ -47,9 +46,9 @@ func TestGroupCommit(t *testing.T) {
 	errBoom := errors.New("boom")
 	ops := []writeOp{
 		put("a"),
-		func(ctx context.Context, tx *sql.Conn) error { put("b")(ctx, tx); return errBoom },
+		func(ctx context.Context, tx querier) error { put("b")(ctx, tx); return errBoom },
 		put("c"),
-		func(ctx context.Context, tx *sql.Conn) error { put("d")(ctx, tx); panic("bug") },
+		func(ctx context.Context, tx querier) error { put("d")(ctx, tx); panic("bug") },
 		put("c"), // unique violation
 		put("e"),
 	}
@@ -102,5 +101,66 @@ func TestGroupCommit(t *testing.T) {
 	}
 	if _, err := db.Setting(ctx, "t", "f"); runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
 		t.Fatalf("cancelled write was applied: %v", err)
+	}
+}
+
+// Clean operations run without a savepoint: a clean failure leaves the
+// others alone, a dirty one rolls the whole group back and fails it.
+func TestGroupCommitClean(t *testing.T) {
+	ctx := t.Context()
+	db := open(t, filepath.Join(t.TempDir(), "runbooker.db"))
+	defer db.Close()
+	put := func(key string) writeOp {
+		return func(ctx context.Context, tx querier) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO settings (tenant_id, key, value, updated_at) VALUES ('t', ?, x'', 0)`, key)
+			return err
+		}
+	}
+	run := func(ops []writeOp, clean []bool) []error {
+		db.wr.token <- struct{}{}
+		results := make([]error, len(ops))
+		var wg sync.WaitGroup
+		for i, op := range ops {
+			wg.Go(func() {
+				if clean[i] {
+					results[i] = db.writeClean(ctx, op)
+				} else {
+					results[i] = db.write(ctx, op)
+				}
+			})
+			queued(t, db, i+1)
+		}
+		<-db.wr.token
+		wg.Wait()
+		return results
+	}
+	has := func(key string) bool {
+		_, err := db.Setting(ctx, "t", key)
+		return err == nil
+	}
+
+	res := run([]writeOp{
+		put("a"),
+		func(ctx context.Context, tx querier) error { return runbooker.Errorf(runbooker.ECONFLICT, "fenced") },
+		put("a"), // unique violation: SQLite undoes the statement alone
+		put("b"),
+	}, []bool{false, true, true, true})
+	if res[0] != nil || res[3] != nil || runbooker.ErrorCode(res[1]) != runbooker.ECONFLICT || res[2] == nil {
+		t.Fatalf("clean failures: %v", res)
+	}
+	if !has("a") || !has("b") {
+		t.Fatal("a clean failure undid other operations")
+	}
+
+	res = run([]writeOp{
+		put("c"),
+		func(ctx context.Context, tx querier) error { put("d")(ctx, tx); return dirty(errors.New("disk on fire")) },
+		put("e"),
+	}, []bool{true, true, true})
+	if res[0] == nil || res[1] == nil {
+		t.Fatalf("a dirty failure did not fail its group: %v", res)
+	}
+	if has("c") || has("d") {
+		t.Fatal("a dirty failure left changes behind")
 	}
 }
