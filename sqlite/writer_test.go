@@ -154,7 +154,10 @@ func TestGroupCommitClean(t *testing.T) {
 
 	res = run([]writeOp{
 		put("c"),
-		func(ctx context.Context, tx querier) error { put("d")(ctx, tx); return dirty(errors.New("disk on fire")) },
+		func(ctx context.Context, tx querier) error {
+			put("d")(ctx, tx)
+			return dirty(errors.New("disk on fire"))
+		},
 		put("e"),
 	}, []bool{true, true, true})
 	if res[0] == nil || res[1] == nil {
