@@ -35,7 +35,7 @@ func testStreamsAppendRead(t *testing.T, s runbooker.Store) {
 	}
 	for i := range want {
 		g, w := got[i], want[i]
-		if g.Seq != w.Seq || g.Type != w.Type || g.Text != w.Text || string(g.Value) != string(w.Value) || !g.Time.Equal(w.Time) {
+		if g.Seq != w.Seq || g.Type != w.Type || g.Text != w.Text || !sameValue(g.Value, w.Value) || !g.Time.Equal(w.Time) {
 			t.Errorf("record %d = %+v (value %s), want %+v (value %s)", i, g, g.Value, w, w.Value)
 		}
 	}
@@ -137,4 +137,19 @@ func testStreamsLargeBatch(t *testing.T, s runbooker.Store) {
 	}
 	tail := streams(t, s, tenantA, c.ID, runbooker.StreamFilter{After: 7330})
 	wantSeqs(t, tail, []int64{7331, 7332, 7333}, "tail")
+}
+
+// sameValue compares record values as JSON documents: an engine may store
+// them in a JSON type that normalises spacing. No value must stay no value.
+func sameValue(got, want json.RawMessage) bool {
+	if len(got) == 0 || len(want) == 0 {
+		return len(got) == len(want)
+	}
+	var g, w any
+	if json.Unmarshal(got, &g) != nil || json.Unmarshal(want, &w) != nil {
+		return false
+	}
+	gb, _ := json.Marshal(g)
+	wb, _ := json.Marshal(w)
+	return string(gb) == string(wb)
 }
