@@ -55,9 +55,10 @@ const smallRead = 16 << 10
 // run reads r to its end (or first error) and passes every chunk to send. It
 // stops early when send reports that nobody listens any more.
 func (lr *lineReader) run(r io.Reader, send func(chunk) bool) {
-	small := min(64<<10, lr.maxLine+1)
-	buf := make([]byte, small)
+	small := min(64<<10, lr.maxLine+1) // the size for a busy pipe
+	buf := make([]byte, min(4<<10, small))
 	start, end := 0, 0 // buf[start:end] is a partial line
+	var lastData time.Time
 	for {
 		if end == len(buf) {
 			if start > 0 {
@@ -76,6 +77,11 @@ func (lr *lineReader) run(r io.Reader, send func(chunk) bool) {
 			lr.gate.read(n)
 		}
 		if n > 0 {
+			if end+n == len(buf) && len(buf) < small { // a busy pipe: read more at once
+				grown := make([]byte, min(2*len(buf), small))
+				copy(grown, buf[:end+n])
+				buf = grown
+			}
 			end += n
 			// Only the new bytes can hold a newline: the partial line had none.
 			if i := bytes.LastIndexByte(buf[end-n:end], '\n'); i >= 0 {
@@ -103,7 +109,13 @@ func (lr *lineReader) run(r io.Reader, send func(chunk) bool) {
 			return
 		}
 		lr.cycleDone()
-		if n < smallRead && lr.pause > 0 {
+		// Pause only in a burst of small reads: a single line (or the last
+		// output before the end) is passed on at once.
+		burst := n > 0 && t.Sub(lastData) < time.Millisecond
+		if n > 0 {
+			lastData = t
+		}
+		if burst && n < smallRead && lr.pause > 0 {
 			if lr.gate != nil {
 				lr.gate.pause(lr.pause)
 			} else {
