@@ -48,7 +48,11 @@ type StopRegistry interface {
 
 // Config tunes an agent.
 type Config struct {
-	Capacity       int           // jobs run at once (default 4)
+	Capacity int // jobs run at once (default 4)
+	// Prefetch is how many jobs may be claimed ahead of a free slot, so a
+	// slot that frees up starts its next job without a claim round trip.
+	// Claimed jobs waiting for a slot keep their leases through heartbeats.
+	Prefetch       int
 	HeartbeatEvery time.Duration // lease extension interval (default 10s)
 	MaxRuntime     time.Duration // per-job runtime limit (default 3h, Azure's fair-share limit)
 	OutputCap      int64         // per-job bytes of stream text kept (0: sandbox default)
@@ -73,7 +77,8 @@ type Agent struct {
 	mu      sync.Mutex
 	running map[string]*run // by job id
 
-	slots    chan struct{}
+	slots    chan struct{}   // claimed and not yet ended: Capacity + Prefetch
+	runSlots chan struct{}   // processes running: Capacity
 	claimCtx context.Context // cancelled when draining: no more claims
 	stopClm  context.CancelFunc
 	jobCtx   context.Context // parent of every job's context
@@ -107,7 +112,8 @@ func New(t Transport, cfg Config, log *slog.Logger) *Agent {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Agent{t: t, cfg: cfg, log: log, running: map[string]*run{}, slots: make(chan struct{}, cfg.Capacity)}
+	return &Agent{t: t, cfg: cfg, log: log, running: map[string]*run{},
+		slots: make(chan struct{}, cfg.Capacity+max(cfg.Prefetch, 0)), runSlots: make(chan struct{}, cfg.Capacity)}
 }
 
 // Start launches the claim loop and the heartbeat loop.

@@ -41,6 +41,15 @@ func (a *Agent) runJob(as Assignment, freeSlot func()) {
 		cancel(errStopRequested)
 	}
 
+	// A prefetched job waits here for a process slot (heart-beaten meanwhile).
+	releaseRun := func() {}
+	select {
+	case a.runSlots <- struct{}{}:
+		var once sync.Once
+		releaseRun = func() { once.Do(func() { <-a.runSlots }) }
+	case <-ctx.Done():
+	}
+	defer releaseRun()
 	r := &reporter{a: a, ref: ref, cancel: cancel}
 	spec := sandbox.Spec{
 		JobID:      j.ID,
@@ -73,9 +82,10 @@ func (a *Agent) runJob(as Assignment, freeSlot func()) {
 		defer release()
 	}
 	res := a.cfg.Interpreters.Run(ctx, spec, r.emit)
-	// The process is gone: its slot can take the next job while this one
+	// The process is gone: its slots can take the next job while this one
 	// is being reported.
 	freeSlot()
+	releaseRun()
 	cause := context.Cause(ctx)
 	if r.isLost() || errors.Is(cause, errLeaseLost) {
 		r.stopTimer()

@@ -165,7 +165,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return fmt.Errorf("writing runbook helpers: %w", err)
 	}
 	m.Agent = agent.New(local, agent.Config{
-		Capacity: c.CloudCapacity, MaxRuntime: c.MaxRuntime, OutputCap: c.OutputCap,
+		Capacity: c.CloudCapacity, Prefetch: max(1, c.CloudCapacity/2), MaxRuntime: c.MaxRuntime, OutputCap: c.OutputCap,
 		HeartbeatEvery: c.LeaseTTL / 3, Interpreters: sandbox.ResolveInterpreters(), Stops: m.Engine.Hub(),
 		Prepare: agent.Preparer(m.channel, sup), Masks: m.channel.Secrets,
 	}, m.Log.With("group", runbooker.CloudGroup))
