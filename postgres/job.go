@@ -1,0 +1,236 @@
+package postgres
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/runbooker/runbooker"
+)
+
+// jobCols is the column list every job query selects, in scanJob's order.
+const jobCols = `pk, id, tenant_id, runbook_name, runbook_version, language, parameters, run_on, caller,
+	status, status_reason, exception, attempt, lost_count, worker_id,
+	created_at, started_at, ended_at, last_modified_at, lease_expires_at`
+
+// heldStatuses are the states in which an attempt holds a lease; fenced
+// calls succeed only then.
+const heldStatuses = `('Activating', 'Running', 'Stopping')`
+
+// CreateJob implements runbooker.JobStore. The job is queued (New) with
+// attempt and lost count 0, or handed to j.WorkerID (direct dispatch):
+// Activating, attempt 1, leased until j.LeaseExpiresAt. An empty ID is
+// filled with a new UUID and a zero CreatedAt with the current time; the
+// stored values are written back to j.
+func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
+	if j.TenantID == "" || j.RunbookName == "" || j.RunOn == "" {
+		return runbooker.Errorf(runbooker.EINVALID, "job: tenant, runbook name and runOn are required")
+	}
+	direct := j.WorkerID != ""
+	if direct && j.LeaseExpiresAt.IsZero() {
+		return runbooker.Errorf(runbooker.EINVALID, "job: a directly dispatched job needs a lease")
+	}
+	if j.Status != "" && j.Status != runbooker.StatusNew && !(direct && j.Status == runbooker.StatusActivating) {
+		return runbooker.Errorf(runbooker.EINVALID, "job: a new job must be New, not %s", j.Status)
+	}
+	params := j.Parameters
+	if params == nil {
+		params = map[string]any{}
+	}
+	pj, err := json.Marshal(params)
+	if err != nil {
+		return runbooker.Errorf(runbooker.EINVALID, "job: parameters are not JSON: %v", err)
+	}
+	if j.ID == "" {
+		j.ID = runbooker.NewUUID()
+	}
+	if j.CreatedAt.IsZero() {
+		j.CreatedAt = db.now()
+	}
+	j.CreatedAt = j.CreatedAt.UTC()
+	j.Status, j.Attempt, j.LostCount = runbooker.StatusNew, 0, 0
+	j.StartedAt, j.EndedAt, j.Exception = time.Time{}, time.Time{}, ""
+	if direct {
+		j.Status, j.Attempt, j.NextSeq = runbooker.StatusActivating, 1, 1
+		j.LeaseExpiresAt = j.LeaseExpiresAt.UTC()
+	} else {
+		j.WorkerID, j.LeaseExpiresAt = "", time.Time{}
+	}
+	j.LastModifiedAt = j.CreatedAt
+	_, err = db.pool.Exec(ctx, `INSERT INTO jobs (id, tenant_id, runbook_name, runbook_version, language, parameters,
+		run_on, caller, status, status_reason, attempt, worker_id, created_at, last_modified_at, lease_expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)`,
+		j.ID, j.TenantID, j.RunbookName, j.RunbookVersion, string(j.Language), cleanText(string(pj)), j.RunOn,
+		j.Caller, string(j.Status), cleanText(j.StatusReason), j.Attempt, j.WorkerID, nanos(j.CreatedAt),
+		nullNanos(j.LeaseExpiresAt))
+	return storeErr(err, fmt.Sprintf("job %s", j.ID))
+}
+
+// Job implements runbooker.JobStore.
+func (db *DB) Job(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
+	return getJob(ctx, db.pool, tenantID, id)
+}
+
+// querier is what the pool, a connection and a transaction have in common.
+type querier interface {
+	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
+}
+
+func getJob(ctx context.Context, q querier, tenantID, id string) (*runbooker.Job, error) {
+	j, _, err := scanJob(q.QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1 AND tenant_id = $2`, id, tenantID))
+	if err != nil {
+		return nil, storeErr(err, fmt.Sprintf("job %s", id))
+	}
+	return j, nil
+}
+
+// ListJobs implements runbooker.JobStore. Jobs are ordered by CreatedAt,
+// newest first, and then by insertion order, newest first; the cursor holds
+// both, so pages neither skip nor repeat jobs with equal timestamps.
+func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilter) (runbooker.JobPage, error) {
+	var page runbooker.JobPage
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	limit = min(limit, 1000)
+	q := `SELECT ` + jobCols + ` FROM jobs WHERE tenant_id = $1`
+	args := []any{tenantID}
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if len(f.Status) > 0 {
+		ss := make([]string, len(f.Status))
+		for i, s := range f.Status {
+			if !s.Valid() {
+				return page, runbooker.Errorf(runbooker.EINVALID, "unknown job status %q", s)
+			}
+			ss[i] = string(s)
+		}
+		q += ` AND status = ANY(` + arg(ss) + `::text[])`
+	}
+	for _, c := range []struct{ col, val string }{{"runbook_name", f.RunbookName}, {"run_on", f.RunOn}, {"caller", f.Caller}} {
+		if c.val != "" {
+			q += ` AND ` + c.col + ` = ` + arg(c.val)
+		}
+	}
+	if !f.CreatedAfter.IsZero() {
+		q += ` AND created_at > ` + arg(nanos(f.CreatedAfter))
+	}
+	if !f.CreatedBefore.IsZero() {
+		q += ` AND created_at < ` + arg(nanos(f.CreatedBefore))
+	}
+	if f.Cursor != "" {
+		at, pk, ok := parseCursor(f.Cursor)
+		if !ok {
+			return page, runbooker.Errorf(runbooker.EINVALID, "invalid job list cursor")
+		}
+		// A row value: an index range on (tenant_id, created_at, pk).
+		q += ` AND (created_at, pk) < (` + arg(at) + `, ` + arg(pk) + `)`
+	}
+	q += ` ORDER BY created_at DESC, pk DESC LIMIT ` + arg(limit+1) // one more tells whether there is a next page
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return page, storeErr(err, "jobs")
+	}
+	defer rows.Close()
+	page.Jobs = []*runbooker.Job{}
+	var lastPK int64
+	for rows.Next() {
+		j, pk, err := scanJob(rows)
+		if err != nil {
+			return page, storeErr(err, "jobs")
+		}
+		if len(page.Jobs) == limit {
+			last := page.Jobs[len(page.Jobs)-1]
+			page.Next = formatCursor(nanos(last.CreatedAt), lastPK)
+			break
+		}
+		page.Jobs = append(page.Jobs, j)
+		lastPK = pk
+	}
+	return page, storeErr(rows.Err(), "jobs")
+}
+
+func formatCursor(at, pk int64) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + "." + strconv.FormatInt(pk, 10)))
+}
+
+func parseCursor(s string) (at, pk int64, ok bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return 0, 0, false
+	}
+	a, p, found := strings.Cut(string(b), ".")
+	at, err1 := strconv.ParseInt(a, 10, 64)
+	pk, err2 := strconv.ParseInt(p, 10, 64)
+	return at, pk, found && err1 == nil && err2 == nil
+}
+
+// RequestStop implements runbooker.JobStore: one statement, so a stop and a
+// claim, finish or rescue of the same job apply one after the other.
+func (db *DB) RequestStop(ctx context.Context, tenantID, id string, now time.Time) (*runbooker.Job, error) {
+	j, _, err := scanJob(db.pool.QueryRow(ctx, `UPDATE jobs SET
+		status = CASE WHEN status IN ('New', 'Suspended') THEN 'Stopped' ELSE 'Stopping' END,
+		ended_at = CASE WHEN status IN ('New', 'Suspended') THEN $1 ELSE ended_at END,
+		lease_expires_at = CASE WHEN status IN ('New', 'Suspended') THEN NULL ELSE lease_expires_at END,
+		last_modified_at = $1
+		WHERE id = $2 AND tenant_id = $3 AND status IN ('New', 'Suspended', 'Activating', 'Running')
+		RETURNING `+jobCols, nanos(now), id, tenantID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return getJob(ctx, db.pool, tenantID, id) // already stopping or ended: as it is
+	}
+	if err != nil {
+		return nil, storeErr(err, fmt.Sprintf("job %s", id))
+	}
+	return j, nil
+}
+
+// ResumeJob implements runbooker.JobStore. The job is queued again with its
+// lost count reset; its attempt grows with the next claim as usual.
+func (db *DB) ResumeJob(ctx context.Context, tenantID, id string, now time.Time) (*runbooker.Job, error) {
+	j, _, err := scanJob(db.pool.QueryRow(ctx, `UPDATE jobs SET status = 'New', lost_count = 0, status_reason = '',
+		worker_id = '', lease_expires_at = NULL, last_modified_at = $1
+		WHERE id = $2 AND tenant_id = $3 AND status = 'Suspended' RETURNING `+jobCols, nanos(now), id, tenantID))
+	if errors.Is(err, pgx.ErrNoRows) {
+		cur, err := getJob(ctx, db.pool, tenantID, id)
+		if err != nil {
+			return nil, err
+		}
+		return nil, runbooker.Errorf(runbooker.EINVALID, "job %s is %s; only a Suspended job can be resumed", id, cur.Status)
+	}
+	if err != nil {
+		return nil, storeErr(err, fmt.Sprintf("job %s", id))
+	}
+	return j, nil
+}
+
+// scanJob reads the columns of jobCols, then any extra ones into extra.
+func scanJob(s scanner, extra ...any) (*runbooker.Job, int64, error) {
+	var j runbooker.Job
+	var pk, created, modified int64
+	var started, ended, lease *int64
+	var lang, params, status string
+	var attempt, lost int32
+	dest := append([]any{&pk, &j.ID, &j.TenantID, &j.RunbookName, &j.RunbookVersion, &lang, &params, &j.RunOn,
+		&j.Caller, &status, &j.StatusReason, &j.Exception, &attempt, &lost, &j.WorkerID,
+		&created, &started, &ended, &modified, &lease}, extra...)
+	if err := s.Scan(dest...); err != nil {
+		return nil, 0, err
+	}
+	j.Attempt, j.LostCount = int(attempt), int(lost)
+	j.Language, j.Status = runbooker.Language(lang), runbooker.JobStatus(status)
+	j.CreatedAt, j.LastModifiedAt = fromNanos(created), fromNanos(modified)
+	j.StartedAt, j.EndedAt, j.LeaseExpiresAt = fromNullNanos(started), fromNullNanos(ended), fromNullNanos(lease)
+	if err := json.Unmarshal([]byte(params), &j.Parameters); err != nil {
+		return nil, 0, fmt.Errorf("job %s: stored parameters: %w", j.ID, err)
+	}
+	return &j, pk, nil
+}

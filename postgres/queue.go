@@ -1,0 +1,259 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/runbooker/runbooker"
+)
+
+// claimSQL moves the oldest New jobs of a group to Activating in one
+// statement. FOR UPDATE SKIP LOCKED lets claimers on every replica walk the
+// queue at once without waiting for, or taking, each other's rows; the
+// MATERIALIZED CTE makes sure the locking subquery runs exactly once. %s is
+// an optional tenant condition. The last column is the job's NextSeq.
+const claimSQL = `WITH next AS MATERIALIZED (
+		SELECT pk FROM jobs WHERE status = 'New' AND run_on = $4 %s
+		ORDER BY created_at, pk LIMIT $5 FOR UPDATE SKIP LOCKED)
+	UPDATE jobs SET status = 'Activating', attempt = attempt + 1, worker_id = $1,
+		lease_expires_at = $2, last_modified_at = $3, status_reason = ''
+	WHERE pk IN (SELECT pk FROM next)
+	RETURNING ` + jobCols + `, (SELECT coalesce(max(seq), 0) + 1 FROM stream_records WHERE job_pk = jobs.pk)`
+
+// ClaimJobs implements runbooker.JobStore. Jobs are returned oldest first.
+func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runbooker.Job, error) {
+	if p.Limit <= 0 {
+		return nil, nil
+	}
+	if p.Group == "" || p.WorkerID == "" {
+		return nil, runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
+	}
+	q, args := fmt.Sprintf(claimSQL, ""), []any{p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit}
+	if p.TenantID != "" {
+		q, args = fmt.Sprintf(claimSQL, "AND tenant_id = $6"), append(args, p.TenantID)
+	}
+	type claimed struct {
+		j  *runbooker.Job
+		pk int64
+	}
+	var cs []claimed
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, storeErr(err, "job claim")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var next int64
+		j, pk, err := scanJob(rows, &next)
+		if err != nil {
+			return nil, storeErr(err, "job claim")
+		}
+		j.NextSeq = next
+		cs = append(cs, claimed{j, pk})
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeErr(err, "job claim")
+	}
+	// RETURNING yields rows in no promised order.
+	sort.Slice(cs, func(a, b int) bool {
+		if !cs[a].j.CreatedAt.Equal(cs[b].j.CreatedAt) {
+			return cs[a].j.CreatedAt.Before(cs[b].j.CreatedAt)
+		}
+		return cs[a].pk < cs[b].pk
+	})
+	out := make([]*runbooker.Job, len(cs))
+	for i, c := range cs {
+		out[i] = c.j
+	}
+	return out, nil
+}
+
+// StartJob implements runbooker.JobStore. Starting an attempt that is
+// already Running is a retried delivery and succeeds. An attempt asked to
+// stop while Activating stays Stopping (the worker learns it at its next
+// heartbeat) and the call succeeds.
+func (db *DB) StartJob(ctx context.Context, ref runbooker.JobRef, now time.Time) error {
+	object := fmt.Sprintf("job %s", ref.ID)
+	tag, err := db.pool.Exec(ctx, `UPDATE jobs SET status = 'Running', started_at = $1, last_modified_at = $1
+		WHERE id = $2 AND attempt = $3 AND status = 'Activating'`, nanos(now), ref.ID, ref.Attempt)
+	if err != nil {
+		return storeErr(err, object)
+	}
+	if tag.RowsAffected() == 1 {
+		return nil
+	}
+	status, attempt, err := jobState(ctx, db.pool, ref.ID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case attempt == ref.Attempt && status == runbooker.StatusRunning:
+		return nil
+	case attempt == ref.Attempt && status == runbooker.StatusStopping:
+		_, err := db.pool.Exec(ctx, `UPDATE jobs SET started_at = $1 WHERE id = $2 AND attempt = $3 AND started_at IS NULL`,
+			nanos(now), ref.ID, ref.Attempt)
+		return storeErr(err, object)
+	}
+	return fenced(ref, status, attempt)
+}
+
+// ExtendLeases implements runbooker.JobStore in one statement for all the
+// attempts. An attempt is held, and its lease extended, only while it is
+// the job's current attempt, the job is Activating, Running or Stopping, and
+// p.WorkerID claimed it; otherwise it is reported Lost. An unknown job is
+// Lost with an empty status.
+func (db *DB) ExtendLeases(ctx context.Context, p runbooker.LeaseParams) ([]runbooker.LeaseState, error) {
+	out := make([]runbooker.LeaseState, len(p.Refs))
+	if len(p.Refs) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(p.Refs))
+	attempts := make([]int32, len(p.Refs))
+	for i, r := range p.Refs {
+		ids[i], attempts[i] = r.ID, int32(r.Attempt)
+	}
+	rows, err := db.pool.Query(ctx, `UPDATE jobs SET lease_expires_at = $1
+		FROM unnest($2::text[], $3::integer[]) AS r(id, attempt)
+		WHERE jobs.id = r.id AND jobs.attempt = r.attempt AND jobs.worker_id = $4 AND jobs.status IN `+heldStatuses+`
+		RETURNING jobs.id, jobs.attempt, jobs.status`, nanos(p.Until), ids, attempts, p.WorkerID)
+	if err != nil {
+		return nil, storeErr(err, "job leases")
+	}
+	held := map[runbooker.JobRef]runbooker.JobStatus{}
+	for rows.Next() {
+		var ref runbooker.JobRef
+		var status string
+		var attempt int32
+		if err := rows.Scan(&ref.ID, &attempt, &status); err != nil {
+			rows.Close()
+			return nil, storeErr(err, "job leases")
+		}
+		ref.Attempt = int(attempt)
+		held[ref] = runbooker.JobStatus(status)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, storeErr(err, "job leases")
+	}
+	var lostIDs []string
+	for i, ref := range p.Refs {
+		out[i].Ref = ref
+		if s, ok := held[ref]; ok {
+			out[i].Status = s
+		} else {
+			out[i].Lost = true
+			lostIDs = append(lostIDs, ref.ID)
+		}
+	}
+	if len(lostIDs) == 0 {
+		return out, nil
+	}
+	current := map[string]runbooker.JobStatus{}
+	rows, err = db.pool.Query(ctx, `SELECT id, status FROM jobs WHERE id = ANY($1::text[])`, lostIDs)
+	if err != nil {
+		return nil, storeErr(err, "job leases")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, status string
+		if err := rows.Scan(&id, &status); err != nil {
+			return nil, storeErr(err, "job leases")
+		}
+		current[id] = runbooker.JobStatus(status)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, storeErr(err, "job leases")
+	}
+	for i := range out {
+		if out[i].Lost {
+			out[i].Status = current[out[i].Ref.ID]
+		}
+	}
+	return out, nil
+}
+
+// finishSQL ends an attempt that still holds its job, in one statement: the
+// fencing check and the change cannot be separated by another replica.
+const finishSQL = `UPDATE jobs SET status = $1, exception = $2, ended_at = $3, last_modified_at = $3,
+	lease_expires_at = NULL, started_at = coalesce(started_at, $4)
+	WHERE id = $5 AND attempt = $6 AND status IN ` + heldStatuses + ` RETURNING ` + jobCols
+
+// FinishJob implements runbooker.JobStore. It ends an attempt that still
+// holds the job (Activating, Running or Stopping) and stores p.Records in
+// the same transaction. When the same attempt has already ended with the
+// same status, the stored job is returned unchanged: its records were
+// committed with that first finish.
+func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbooker.Job, error) {
+	switch p.Status {
+	case runbooker.StatusCompleted, runbooker.StatusFailed, runbooker.StatusStopped:
+	default:
+		return nil, runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", p.Ref.ID, p.Status)
+	}
+	if err := checkRecords(p.Ref, p.Records); err != nil {
+		return nil, err
+	}
+	object := fmt.Sprintf("job %s", p.Ref.ID)
+	args := []any{string(p.Status), cleanText(p.Exception), nanos(p.Now.UTC()), nullNanos(p.StartedAt), p.Ref.ID, p.Ref.Attempt}
+	var j *runbooker.Job
+	var err error
+	if len(p.Records) == 0 {
+		j, _, err = scanJob(db.pool.QueryRow(ctx, finishSQL, args...))
+	} else {
+		err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			var pk int64
+			var err error
+			if j, pk, err = scanJob(tx.QueryRow(ctx, finishSQL, args...)); err != nil {
+				return err
+			}
+			return insertRecords(ctx, tx, pk, p.Records)
+		})
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		cur, err := getJobByID(ctx, db.pool, p.Ref.ID)
+		if err != nil {
+			return nil, err
+		}
+		if cur.Attempt == p.Ref.Attempt && cur.Status == p.Status {
+			return cur, nil // a retried delivery of the finish that already happened
+		}
+		return nil, fenced(p.Ref, cur.Status, cur.Attempt)
+	}
+	if err != nil {
+		return nil, storeErr(err, object)
+	}
+	return j, nil
+}
+
+// getJobByID reads a job in any tenant (worker calls name jobs by id alone).
+func getJobByID(ctx context.Context, q querier, id string) (*runbooker.Job, error) {
+	j, _, err := scanJob(q.QueryRow(ctx, `SELECT `+jobCols+` FROM jobs WHERE id = $1`, id))
+	if err != nil {
+		return nil, storeErr(err, fmt.Sprintf("job %s", id))
+	}
+	return j, nil
+}
+
+// jobState reads a job's status and attempt for the fencing checks.
+func jobState(ctx context.Context, q querier, id string) (runbooker.JobStatus, int, error) {
+	var status string
+	var attempt int32
+	err := q.QueryRow(ctx, `SELECT status, attempt FROM jobs WHERE id = $1`, id).Scan(&status, &attempt)
+	if err != nil {
+		return "", 0, storeErr(err, fmt.Sprintf("job %s", id))
+	}
+	return runbooker.JobStatus(status), int(attempt), nil
+}
+
+// fenced is the ECONFLICT a worker gets when its attempt no longer holds the job.
+func fenced(ref runbooker.JobRef, status runbooker.JobStatus, attempt int) error {
+	if attempt != ref.Attempt {
+		return runbooker.Errorf(runbooker.ECONFLICT, "job %s: attempt %d is stale (current attempt %d, %s)",
+			ref.ID, ref.Attempt, attempt, status)
+	}
+	return runbooker.Errorf(runbooker.ECONFLICT, "job %s: attempt %d no longer holds the job (it is %s)",
+		ref.ID, ref.Attempt, status)
+}

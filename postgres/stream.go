@@ -1,0 +1,155 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/runbooker/runbooker"
+)
+
+// recordArrays are a batch of records as column arrays, which one INSERT
+// … SELECT FROM unnest(…) stores whatever the batch size: no parameter
+// limit, one statement, one round trip.
+type recordArrays struct {
+	seqs, times []int64
+	types       []string
+	texts       []string
+	values      []*string
+}
+
+func toArrays(recs []runbooker.StreamRecord) recordArrays {
+	a := recordArrays{
+		seqs: make([]int64, len(recs)), times: make([]int64, len(recs)),
+		types: make([]string, len(recs)), texts: make([]string, len(recs)), values: make([]*string, len(recs)),
+	}
+	for i := range recs {
+		r := &recs[i]
+		a.seqs[i], a.times[i], a.types[i], a.texts[i] = r.Seq, nanos(r.Time), string(r.Type), cleanText(r.Text)
+		if len(r.Value) > 0 {
+			v := cleanText(string(r.Value))
+			a.values[i] = &v
+		}
+	}
+	return a
+}
+
+// unnestRecords is the row source of a record insert; $n… are the arrays.
+func unnestRecords(first int) string {
+	n := func(i int) string { return "$" + strconv.Itoa(first+i) }
+	return `unnest(` + n(0) + `::bigint[], ` + n(1) + `::bigint[], ` + n(2) + `::text[], ` + n(3) + `::text[], ` +
+		n(4) + `::text[]) AS r(seq, time, type, text, value)`
+}
+
+// appendSQL stores records only while the attempt holds the job, in one
+// statement. The share lock on the job row orders the insert against a
+// concurrent finish or rescue of the job: the rescuer's Warning record, one
+// past the highest stored sequence number, is numbered after these records
+// commit, and records never land in an attempt that was fenced off.
+var appendSQL = `WITH j AS (SELECT pk FROM jobs WHERE id = $1 AND attempt = $2 AND status IN ` + heldStatuses + ` FOR SHARE),
+	ins AS (INSERT INTO stream_records (job_pk, seq, time, type, text, value)
+		SELECT j.pk, r.seq, r.time, r.type, r.text, r.value FROM j, ` + unnestRecords(3) + `
+		ON CONFLICT (job_pk, seq) DO NOTHING)
+	SELECT count(*) FROM j`
+
+// AppendStreams implements runbooker.JobStore. The attempt must hold the job
+// (Activating, Running or Stopping): records of a finished, re-queued or
+// newer attempt are refused with ECONFLICT.
+func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
+	if err := checkRecords(ref, recs); err != nil {
+		return err
+	}
+	a := toArrays(recs)
+	var n int
+	err := db.pool.QueryRow(ctx, appendSQL, ref.ID, ref.Attempt, a.seqs, a.times, a.types, a.texts, a.values).Scan(&n)
+	if err != nil {
+		return storeErr(err, "stream records")
+	}
+	if n == 1 {
+		return nil
+	}
+	status, attempt, err := jobState(ctx, db.pool, ref.ID)
+	if err != nil {
+		return err
+	}
+	return fenced(ref, status, attempt)
+}
+
+// insertRecords stores records of the job with row id pk inside tx, which
+// already holds the job row.
+func insertRecords(ctx context.Context, tx pgx.Tx, pk int64, recs []runbooker.StreamRecord) error {
+	a := toArrays(recs)
+	_, err := tx.Exec(ctx, `INSERT INTO stream_records (job_pk, seq, time, type, text, value)
+		SELECT $1, r.seq, r.time, r.type, r.text, r.value FROM `+unnestRecords(2)+`
+		ON CONFLICT (job_pk, seq) DO NOTHING`, pk, a.seqs, a.times, a.types, a.texts, a.values)
+	return err
+}
+
+func checkRecords(ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
+	for i := range recs {
+		if err := checkRecord(&recs[i]); err != nil {
+			return runbooker.Errorf(runbooker.EINVALID, "job %s: record %d: %v", ref.ID, i, err)
+		}
+	}
+	return nil
+}
+
+func checkRecord(r *runbooker.StreamRecord) error {
+	if r.Seq < 1 {
+		return fmt.Errorf("sequence number %d, want ≥ 1", r.Seq)
+	}
+	if t, ok := runbooker.ParseStreamType(string(r.Type)); !ok || t != r.Type {
+		return fmt.Errorf("unknown stream type %q", r.Type)
+	}
+	if len(r.Value) > 0 && !json.Valid(r.Value) {
+		return fmt.Errorf("value is not JSON")
+	}
+	return nil
+}
+
+// Streams implements runbooker.JobStore: the job's records in Seq order.
+func (db *DB) Streams(ctx context.Context, tenantID, id string, f runbooker.StreamFilter) ([]runbooker.StreamRecord, error) {
+	var pk int64
+	err := db.pool.QueryRow(ctx, `SELECT pk FROM jobs WHERE id = $1 AND tenant_id = $2`, id, tenantID).Scan(&pk)
+	if err != nil {
+		return nil, storeErr(err, fmt.Sprintf("job %s", id))
+	}
+	q := `SELECT seq, time, type, text, value FROM stream_records WHERE job_pk = $1 AND seq > $2`
+	args := []any{pk, f.After}
+	if len(f.Types) > 0 {
+		ts := make([]string, len(f.Types))
+		for i, t := range f.Types {
+			ts[i] = string(t)
+		}
+		args = append(args, ts)
+		q += ` AND type = ANY($3::text[])`
+	}
+	q += ` ORDER BY seq`
+	if f.Limit > 0 {
+		args = append(args, f.Limit)
+		q += ` LIMIT $` + strconv.Itoa(len(args))
+	}
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, storeErr(err, "stream records")
+	}
+	defer rows.Close()
+	out := []runbooker.StreamRecord{}
+	for rows.Next() {
+		var r runbooker.StreamRecord
+		var t int64
+		var typ string
+		var v *string
+		if err := rows.Scan(&r.Seq, &t, &typ, &r.Text, &v); err != nil {
+			return nil, storeErr(err, "stream records")
+		}
+		r.Time, r.Type = fromNanos(t), runbooker.StreamType(typ)
+		if v != nil {
+			r.Value = json.RawMessage(*v)
+		}
+		out = append(out, r)
+	}
+	return out, storeErr(rows.Err(), "stream records")
+}

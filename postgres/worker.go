@@ -1,0 +1,187 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/runbooker/runbooker"
+)
+
+const groupCols = `tenant_id, name, token_hash, default_hybrid, run_as, max_runtime, capacity, powershell,
+	suspend_after, created_at`
+
+const workerCols = `id, tenant_id, group_name, name, secret_hash, version, os, arch, hostname, registered_at, last_seen_at`
+
+// CreateGroup implements runbooker.WorkerStore. A zero CreatedAt is set to
+// the current time and written back to g.
+func (db *DB) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
+	if g.TenantID == "" || g.Name == "" {
+		return runbooker.Errorf(runbooker.EINVALID, "worker group: tenant and name are required")
+	}
+	if g.CreatedAt.IsZero() {
+		g.CreatedAt = db.now().UTC()
+	}
+	_, err := db.pool.Exec(ctx, `INSERT INTO worker_groups (`+groupCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		g.TenantID, g.Name, g.TokenHash, g.DefaultHybrid, g.RunAs, int64(g.MaxRuntime), g.Capacity,
+		g.PowerShell, int64(g.SuspendAfter), nanos(g.CreatedAt))
+	return storeErr(err, fmt.Sprintf("worker group %q", g.Name))
+}
+
+// Group implements runbooker.WorkerStore.
+func (db *DB) Group(ctx context.Context, tenantID, name string) (*runbooker.WorkerGroup, error) {
+	g, err := scanGroup(db.pool.QueryRow(ctx, `SELECT `+groupCols+` FROM worker_groups
+		WHERE tenant_id = $1 AND name = $2`, tenantID, name))
+	return g, storeErr(err, fmt.Sprintf("worker group %q", name))
+}
+
+// GroupByTokenHash implements runbooker.WorkerStore.
+func (db *DB) GroupByTokenHash(ctx context.Context, tokenHash string) (*runbooker.WorkerGroup, error) {
+	g, err := scanGroup(db.pool.QueryRow(ctx, `SELECT `+groupCols+` FROM worker_groups
+		WHERE token_hash = $1 AND token_hash <> ''`, tokenHash))
+	return g, storeErr(err, "worker group of that token")
+}
+
+// ListGroups implements runbooker.WorkerStore, ordered by name.
+func (db *DB) ListGroups(ctx context.Context, tenantID string) ([]*runbooker.WorkerGroup, error) {
+	return list(ctx, db, scanGroup, "worker groups",
+		`SELECT `+groupCols+` FROM worker_groups WHERE tenant_id = $1 ORDER BY name COLLATE "C"`, tenantID)
+}
+
+// UpdateGroup implements runbooker.WorkerStore. CreatedAt is kept.
+func (db *DB) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE worker_groups SET token_hash = $1, default_hybrid = $2, run_as = $3,
+		max_runtime = $4, capacity = $5, powershell = $6, suspend_after = $7 WHERE tenant_id = $8 AND name = $9`,
+		g.TokenHash, g.DefaultHybrid, g.RunAs, int64(g.MaxRuntime), g.Capacity, g.PowerShell,
+		int64(g.SuspendAfter), g.TenantID, g.Name)
+	return affected(tag.RowsAffected(), err, fmt.Sprintf("worker group %q", g.Name))
+}
+
+// DeleteGroup implements runbooker.WorkerStore. The group row is locked
+// first, so a worker registering at the same moment either lands before
+// the count (and the delete is refused) or finds no group.
+func (db *DB) DeleteGroup(ctx context.Context, tenantID, name string) error {
+	object := fmt.Sprintf("worker group %q", name)
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		var one int
+		if err := tx.QueryRow(ctx, `SELECT 1 FROM worker_groups WHERE tenant_id = $1 AND name = $2 FOR UPDATE`,
+			tenantID, name).Scan(&one); err != nil {
+			return storeErr(err, object)
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM workers WHERE tenant_id = $1 AND group_name = $2`,
+			tenantID, name).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return runbooker.Errorf(runbooker.ECONFLICT, "%s still has %d workers; remove them first", object, n)
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM worker_groups WHERE tenant_id = $1 AND name = $2`, tenantID, name)
+		return affected(tag.RowsAffected(), err, object)
+	})
+	return storeErr(err, object)
+}
+
+// CreateWorker implements runbooker.WorkerStore. The worker's group must
+// exist (ENOTFOUND otherwise). An empty ID is filled with a new random one
+// and a zero RegisteredAt with the current time; both are written back.
+func (db *DB) CreateWorker(ctx context.Context, w *runbooker.Worker) error {
+	if w.TenantID == "" || w.Group == "" {
+		return runbooker.Errorf(runbooker.EINVALID, "worker: tenant and group are required")
+	}
+	if w.ID == "" {
+		w.ID = runbooker.NewID()
+	}
+	if w.RegisteredAt.IsZero() {
+		w.RegisteredAt = db.now().UTC()
+	}
+	// One statement: the insert happens only when the group exists, and
+	// the foreign key keeps a concurrent DeleteGroup from orphaning it.
+	tag, err := db.pool.Exec(ctx, `INSERT INTO workers (`+workerCols+`)
+		SELECT $1, $2::text, $3::text, $4, $5, $6, $7, $8, $9, $10::bigint, $11::bigint
+		WHERE EXISTS (SELECT 1 FROM worker_groups WHERE tenant_id = $2 AND name = $3)`,
+		w.ID, w.TenantID, w.Group, w.Name, w.SecretHash, w.Version, w.OS, w.Arch, w.Hostname,
+		nanos(w.RegisteredAt), nullNanos(w.LastSeenAt))
+	if err == nil && tag.RowsAffected() == 0 {
+		return runbooker.Errorf(runbooker.ENOTFOUND, "worker group %q not found", w.Group)
+	}
+	if pgCode(err) == "23503" { // foreign_key_violation: the group went away meanwhile
+		return runbooker.Errorf(runbooker.ENOTFOUND, "worker group %q not found", w.Group)
+	}
+	return storeErr(err, fmt.Sprintf("worker %q", w.ID))
+}
+
+// Worker implements runbooker.WorkerStore.
+func (db *DB) Worker(ctx context.Context, id string) (*runbooker.Worker, error) {
+	w, err := scanWorker(db.pool.QueryRow(ctx, `SELECT `+workerCols+` FROM workers WHERE id = $1`, id))
+	return w, storeErr(err, fmt.Sprintf("worker %q", id))
+}
+
+// ListWorkers implements runbooker.WorkerStore, ordered by name then id. An
+// empty group lists the workers of every group of the tenant.
+func (db *DB) ListWorkers(ctx context.Context, tenantID, group string) ([]*runbooker.Worker, error) {
+	return list(ctx, db, scanWorker, "workers", `SELECT `+workerCols+` FROM workers
+		WHERE tenant_id = $1 AND (group_name = $2 OR $2 = '') ORDER BY name COLLATE "C", id COLLATE "C"`, tenantID, group)
+}
+
+// TouchWorker implements runbooker.WorkerStore. LastSeenAt never moves
+// backwards, so a delayed touch cannot make a live worker look older.
+func (db *DB) TouchWorker(ctx context.Context, id string, now time.Time) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE workers SET last_seen_at = greatest(coalesce(last_seen_at, $1), $1) WHERE id = $2`,
+		nanos(now), id)
+	return affected(tag.RowsAffected(), err, fmt.Sprintf("worker %q", id))
+}
+
+// DeleteWorker implements runbooker.WorkerStore.
+func (db *DB) DeleteWorker(ctx context.Context, tenantID, id string) error {
+	tag, err := db.pool.Exec(ctx, `DELETE FROM workers WHERE tenant_id = $1 AND id = $2`, tenantID, id)
+	return affected(tag.RowsAffected(), err, fmt.Sprintf("worker %q", id))
+}
+
+// LastSeen implements runbooker.WorkerStore. Groups none of whose workers
+// was ever seen are absent from the map.
+func (db *DB) LastSeen(ctx context.Context, tenantID string) (map[string]time.Time, error) {
+	rows, err := db.pool.Query(ctx, `SELECT group_name, max(last_seen_at) FROM workers
+		WHERE tenant_id = $1 AND last_seen_at IS NOT NULL GROUP BY group_name`, tenantID)
+	if err != nil {
+		return nil, storeErr(err, "workers")
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var g string
+		var at int64
+		if err := rows.Scan(&g, &at); err != nil {
+			return nil, storeErr(err, "workers")
+		}
+		out[g] = fromNanos(at)
+	}
+	return out, storeErr(rows.Err(), "workers")
+}
+
+func scanGroup(s scanner) (*runbooker.WorkerGroup, error) {
+	var g runbooker.WorkerGroup
+	var maxRuntime, suspendAfter, created int64
+	err := s.Scan(&g.TenantID, &g.Name, &g.TokenHash, &g.DefaultHybrid, &g.RunAs, &maxRuntime, &g.Capacity,
+		&g.PowerShell, &suspendAfter, &created)
+	if err != nil {
+		return nil, err
+	}
+	g.MaxRuntime, g.SuspendAfter = time.Duration(maxRuntime), time.Duration(suspendAfter)
+	g.CreatedAt = fromNanos(created)
+	return &g, nil
+}
+
+func scanWorker(s scanner) (*runbooker.Worker, error) {
+	var w runbooker.Worker
+	var registered int64
+	var seen *int64
+	err := s.Scan(&w.ID, &w.TenantID, &w.Group, &w.Name, &w.SecretHash, &w.Version, &w.OS, &w.Arch,
+		&w.Hostname, &registered, &seen)
+	if err != nil {
+		return nil, err
+	}
+	w.RegisteredAt, w.LastSeenAt = fromNanos(registered), fromNullNanos(seen)
+	return &w, nil
+}
