@@ -92,6 +92,55 @@ function ConvertTo-RbHashtable($o) {
     $o
 }
 
+# Azure Automation's asset cmdlets, served by the worker's per-job asset
+# channel (RB_ASSET_URL, RB_ASSET_TOKEN), so existing runbooks run unchanged.
+function Invoke-RbAsset([string]$Method, [string]$Path, $Body) {
+    if (-not $env:RB_ASSET_URL -or -not $env:RB_ASSET_TOKEN) { throw 'Automation assets are only available inside a Runbooker job.' }
+    $rbReq = @{ Method = $Method; Uri = $env:RB_ASSET_URL + $Path; Headers = @{ Authorization = 'Bearer ' + $env:RB_ASSET_TOKEN }
+        ContentType = 'application/json'; UseBasicParsing = $true }
+    if ($PSBoundParameters.ContainsKey('Body')) { $rbReq.Body = (ConvertTo-Json -InputObject $Body -Depth 10 -Compress) }
+    try { Invoke-RestMethod @rbReq }
+    catch {
+        $msg = $_.ErrorDetails.Message
+        try { $msg = ($msg | ConvertFrom-Json).error } catch { }
+        if (-not $msg) { $msg = $_.Exception.Message }
+        throw $msg
+    }
+}
+function Get-RbAssetPath([string]$Type, [string]$Name) { '/assets/' + $Type + '/' + [uri]::EscapeDataString($Name) }
+function global:Get-AutomationVariable {
+    param([Parameter(Mandatory = $true, Position = 0)][string]$Name)
+    Invoke-RbAsset 'GET' (Get-RbAssetPath 'variable' $Name)
+}
+function global:Set-AutomationVariable {
+    param([Parameter(Mandatory = $true, Position = 0)][string]$Name, [Parameter(Mandatory = $true, Position = 1)]$Value)
+    $null = Invoke-RbAsset 'PUT' (Get-RbAssetPath 'variable' $Name) $Value
+}
+function global:Get-AutomationPSCredential {
+    param([Parameter(Mandatory = $true, Position = 0)][string]$Name)
+    $c = Invoke-RbAsset 'GET' (Get-RbAssetPath 'credential' $Name)
+    $pw = New-Object System.Security.SecureString
+    foreach ($ch in ([string]$c.password).ToCharArray()) { $pw.AppendChar($ch) }
+    New-Object System.Management.Automation.PSCredential ([string]$c.userName), $pw
+}
+function global:Get-AutomationConnection {
+    param([Parameter(Mandatory = $true, Position = 0)][string]$Name)
+    $c = Invoke-RbAsset 'GET' (Get-RbAssetPath 'connection' $Name)
+    $h = @{}
+    foreach ($p in $c.fields.PSObject.Properties) { $h[$p.Name] = $p.Value }
+    $h
+}
+function global:Get-AutomationCertificate {
+    param([Parameter(Mandatory = $true, Position = 0)][string]$Name)
+    $c = Invoke-RbAsset 'GET' (Get-RbAssetPath 'certificate' $Name)
+    if ($c.pfx) {
+        $flags = [System.Security.Cryptography.X509Certificates.X509KeyStorageFlags]::Exportable
+        return New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 (,[Convert]::FromBase64String($c.pfx)), ([string]$c.password), $flags
+    }
+    $pem = ([string]$c.pem) -replace '-----[^-]+-----', '' -replace '\s', ''
+    New-Object System.Security.Cryptography.X509Certificates.X509Certificate2 (,[Convert]::FromBase64String($pem))
+}
+
 # Host variables are prefixed with rb: the runbook runs in a child scope and
 # sees them.
 try {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -148,5 +149,45 @@ func TestRotateKeyResealsAssets(t *testing.T) {
 	v, _, err := s2.m.Engine.AssetValue(ctx, runbooker.DefaultTenant, runbooker.AssetCredential, "svc")
 	if err != nil || !strings.Contains(string(v), "p4ssw0rd-rot") {
 		t.Errorf("asset after rotation: %s %v", v, err)
+	}
+}
+
+// TestPowerShellRunbookWithAssets runs where pwsh is installed; these
+// machines have none, so it skips with a message there.
+func TestPowerShellRunbookWithAssets(t *testing.T) {
+	if _, err := exec.LookPath("pwsh"); err != nil {
+		t.Skip("pwsh is not on PATH: the PowerShell end-to-end test runs only where PowerShell 7 is installed")
+	}
+	s := startServer(t)
+	ctx := context.Background()
+	if _, err := s.m.Engine.PutAsset(ctx, engineAsset("credential", "svc", `{"userName":"svc-user","password":"Pw-0f-the-svc"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.m.Engine.PutAsset(ctx, engineAsset("variable", "counter", `1`)); err != nil {
+		t.Fatal(err)
+	}
+	s.put("user_general_ps-assets", runbooker.LangPowerShell, `param(
+    [Parameter(Mandatory = $true)][string] $UserName,
+    [int] $Times = 1
+)
+$cred = Get-AutomationPSCredential -Name "svc"
+Write-Output ("user " + $cred.UserName)
+Write-Output ("pw " + $cred.GetNetworkCredential().Password)
+Set-AutomationVariable -Name "counter" -Value ((Get-AutomationVariable -Name "counter") + $Times)
+Write-Verbose "verbose on" -Verbose
+Write-Warning "careful"
+[pscustomobject]@{ Name = $UserName; Times = $Times }
+`)
+	resp := s.runJSON("user_general_ps-assets", map[string]any{"UserName": "ada", "Times": 2})
+	all := ""
+	for _, r := range resp.Streams {
+		all += r.StreamType + ":" + r.StreamText + "\n"
+	}
+	if resp.Status != "Completed" || !strings.Contains(all, "Output:user svc-user") || !strings.Contains(all, "Output:pw ***") ||
+		!strings.Contains(all, "Verbose:verbose on") || !strings.Contains(all, "Warning:careful") {
+		t.Errorf("PowerShell runbook: %s\n%s", resp.Status, all)
+	}
+	if v, _, _ := s.m.Engine.AssetValue(ctx, runbooker.DefaultTenant, runbooker.AssetVariable, "counter"); string(v) != "3" {
+		t.Errorf("counter after Set-AutomationVariable: %s", v)
 	}
 }

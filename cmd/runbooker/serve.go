@@ -39,6 +39,7 @@ type ServeConfig struct {
 	MasterKeyFile string
 	TLSCert       string
 	TLSKey        string
+	JobDir        string
 }
 
 func serveFlags(args []string) (ServeConfig, error) {
@@ -59,6 +60,7 @@ func serveFlags(args []string) (ServeConfig, error) {
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", "", "master key file (default DATA/master.key; RUNBOOKER_MASTER_KEY holds the key itself)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.StringVar(&c.JobDir, "job-dir", "", "where job directories are made (default: the system temp dir; a tmpfs such as /dev/shm starts jobs faster)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return c, err
@@ -166,7 +168,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.Agent = agent.New(local, agent.Config{
 		Capacity: c.CloudCapacity, Prefetch: max(1, c.CloudCapacity/2), MaxRuntime: c.MaxRuntime, OutputCap: c.OutputCap,
-		HeartbeatEvery: c.LeaseTTL / 3, Interpreters: sandbox.ResolveInterpreters(), Stops: m.Engine.Hub(),
+		HeartbeatEvery: c.LeaseTTL / 3, Interpreters: interpreters(c.JobDir), Stops: m.Engine.Hub(),
 		Prepare: agent.Preparer(m.channel, sup), Masks: m.channel.Secrets,
 	}, m.Log.With("group", runbooker.CloudGroup))
 	m.Agent.Start(ctx)
@@ -258,4 +260,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	<-ctx.Done()
 	log.Info("shutting down", "drain", cfg.Drain)
 	return m.Close()
+}
+
+// interpreters resolves the interpreters once and places job directories.
+func interpreters(jobDir string) sandbox.Interpreters {
+	in := sandbox.ResolveInterpreters()
+	in.TempRoot = jobDir
+	return in
 }

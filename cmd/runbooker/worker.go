@@ -18,7 +18,6 @@ import (
 
 	"github.com/runbooker/runbooker/agent"
 	rbhttp "github.com/runbooker/runbooker/http"
-	"github.com/runbooker/runbooker/sandbox"
 )
 
 // version is the build's version, reported by workers.
@@ -39,6 +38,7 @@ type WorkerConfig struct {
 	MaxRuntime time.Duration
 	PowerShell string
 	LogLevel   string
+	JobDir     string
 }
 
 // workerIdentity is what a registered worker keeps in its state dir.
@@ -66,6 +66,7 @@ func workerFlags(args []string) (WorkerConfig, error) {
 	fs.DurationVar(&c.MaxRuntime, "max-runtime", 3*time.Hour, "runtime limit of a job unless its group sets one")
 	fs.StringVar(&c.PowerShell, "powershell", "pwsh", "PowerShell edition unless the group sets one: pwsh or powershell")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&c.JobDir, "job-dir", "", "where job directories are made (default: the system temp dir)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return c, err
@@ -194,7 +195,7 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	a := agent.New(spool, agent.Config{
 		Capacity: c.Capacity, HeartbeatEvery: c.Heartbeat, MaxRuntime: c.MaxRuntime, PowerShell: c.PowerShell,
-		Interpreters: sandbox.ResolveInterpreters(), Prepare: agent.Preparer(ch, sup), Masks: ch.Secrets,
+		Interpreters: interpreters(c.JobDir), Prepare: agent.Preparer(ch, sup), Masks: ch.Secrets,
 	}, log.With("worker", id.WorkerID, "group", id.Group))
 	a.Start(ctx)
 	log.Info("worker running", "server", c.Server, "group", id.Group, "capacity", c.Capacity)
