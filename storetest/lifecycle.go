@@ -66,6 +66,16 @@ func testFinishJob(t *testing.T, s runbooker.Store) {
 	if j.Status != runbooker.StatusStopped {
 		t.Fatalf("Stopping job finished as %s", j.Status)
 	}
+	// The script may have completed before the stop reached it.
+	raced := runningJob(t, s, tenantA, at(30))
+	if _, err := s.RequestStop(t.Context(), tenantA, raced.ID, at(31)); err != nil {
+		t.Fatal(err)
+	}
+	j, err = finish(s, t, ref(raced), runbooker.StatusCompleted, "", 32)
+	ok(t, err, "FinishJob of a Stopping job as Completed")
+	if j.Status != runbooker.StatusCompleted {
+		t.Fatalf("Stopping job that completed is %s", j.Status)
+	}
 }
 
 // RequestStop: New and Suspended stop at once; Activating and Running become

@@ -1,7 +1,30 @@
 // Package storetest is the conformance suite every runbooker.Store engine
 // runs (SQLite, PostgreSQL, …). It tests the semantics documented in
 // store.go, and, where the contract is terse, the reading every engine must
-// share; those readings are spelled out in the comments of the tests.
+// share. Those readings, also spelled out next to the tests:
+//
+//   - CreateJob queues the job New with attempt 0, keeping a given CreatedAt.
+//   - ListJobs: CreatedAfter and CreatedBefore are exclusive; Limit defaults
+//     to 100 and is capped at 1000; a malformed cursor is EINVALID; a page
+//     that ends at the last job has no cursor.
+//   - An attempt holds its job while the job is Activating, Running or
+//     Stopping with that attempt number; StartJob, AppendStreams and
+//     FinishJob by anyone else are ECONFLICT. A job re-queued by the rescuer
+//     keeps its attempt number until the next claim, and the late worker is
+//     still fenced off. Records go before (or with) the finish: a finished
+//     attempt takes no more.
+//   - StartJob of an attempt already Running succeeds (a retry); of an
+//     attempt asked to stop while Activating, it succeeds and the job stays
+//     Stopping.
+//   - ExtendLeases reports Lost for a stale attempt, a job not held, a job
+//     held by another worker, and an unknown job (Status "").
+//   - A Stopping attempt may finish as Completed, Failed or Stopped.
+//   - A lease is expired once Now is past LeaseExpiresAt. The rescuer's
+//     Warning record contains "lost" and "attempt N"; an Activating rescue is
+//     not counted in LostCount.
+//   - PurgeJobs and SuspendWaiting take jobs strictly before their cutoffs.
+//   - A registration token hash names one worker group in the whole install.
+//   - Assets are keyed by tenant, type and name; a put replaces the asset.
 //
 // All times the suite passes are whole microseconds (PostgreSQL's timestamp
 // precision) in UTC and compared with time.Time.Equal.
