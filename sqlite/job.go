@@ -27,8 +27,9 @@ const insertJobSQL = `INSERT INTO jobs (id, tenant_id, runbook_name, runbook_ver
 	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateJob implements runbooker.JobStore. The job is queued (New) with
-// attempt and lost count 0, or handed to j.WorkerID (direct dispatch). An empty ID is filled with a new UUID and a zero
-// CreatedAt with the current time; the stored values are written back to j.
+// attempt and lost count 0, or handed to j.WorkerID (direct dispatch). An
+// empty ID is filled with a new UUID and a zero CreatedAt with the current
+// time; the stored values are written back to j.
 func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
 	if j.TenantID == "" || j.RunbookName == "" || j.RunOn == "" {
 		return runbooker.Errorf(runbooker.EINVALID, "job: tenant, runbook name and runOn are required")

@@ -3,7 +3,8 @@
 // store.go, and, where the contract is terse, the reading every engine must
 // share. Those readings, also spelled out next to the tests:
 //
-//   - CreateJob queues the job New with attempt 0, keeping a given CreatedAt.
+//   - CreateJob queues the job New with attempt 0 (or, with a WorkerID,
+//     creates it claimed), keeping a given CreatedAt.
 //   - ListJobs: CreatedAfter and CreatedBefore are exclusive; Limit defaults
 //     to 100 and is capped at 1000; a malformed cursor is EINVALID; a page
 //     that ends at the last job has no cursor.
