@@ -89,4 +89,3 @@ func (c *Client) DeleteAsset(ctx context.Context, t runbooker.AssetType, name st
 	_, err := c.doJSON(ctx, http.MethodDelete, "/api/v1/assets/"+url.PathEscape(string(t))+"/"+url.PathEscape(name), nil, nil)
 	return err
 }
-

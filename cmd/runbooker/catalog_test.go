@@ -79,10 +79,10 @@ const tenantCustomization = `{
 
 type formField struct {
 	Key, Name, Label, Control, Type string
-	Mandatory, Hidden, Context    bool
-	Default                       any
-	Entity, Returns, Setting      string
-	Options                       []struct {
+	Mandatory, Hidden, Context      bool
+	Default                         any
+	Entity, Returns, Setting        string
+	Options                         []struct {
 		Display       string
 		Value         any
 		Customization map[string]any
