@@ -86,6 +86,12 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "bench.db")
 	}
+	db, dropDB, err := benchDatabase(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer dropDB()
+	c.DB = db
 	b, err := newBench(ctx, c, stderr)
 	if err != nil {
 		return err

@@ -75,7 +75,7 @@ func (b *bench) idleWorkers(ctx context.Context) ([]benchFigure, error) {
 	n := b.cfg.IdleWorkers
 	b.progress("idle workers: %d long-polling workers on a separate server process", n)
 	dir := filepath.Join(b.cfg.DataDir, "idle")
-	e, closeFn, err := offlineEngine(ctx, dir, "")
+	e, closeFn, err := offlineEngine(ctx, dir, benchServeDB(b.cfg.DB))
 	if err != nil {
 		return nil, err
 	}
@@ -94,7 +94,11 @@ func (b *bench) idleWorkers(ctx context.Context) ([]benchFigure, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.CommandContext(ctx, self, "serve", "--listen", addr, "--data", dir, "--log-level", "error")
+	args := []string{"serve", "--listen", addr, "--data", dir, "--log-level", "error"}
+	if db := benchServeDB(b.cfg.DB); db != "" {
+		args = append(args, "--db", db)
+	}
+	cmd := exec.CommandContext(ctx, self, args...)
 	cmd.Env = append(os.Environ(), "RUNBOOKER_TEST_AS_MAIN=1") // lets a test binary act as runbooker
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log

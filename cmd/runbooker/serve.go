@@ -18,6 +18,7 @@ import (
 	"github.com/runbooker/runbooker/gitsync"
 	rbhttp "github.com/runbooker/runbooker/http"
 	"github.com/runbooker/runbooker/keyring"
+	"github.com/runbooker/runbooker/postgres"
 	"github.com/runbooker/runbooker/sandbox"
 	"github.com/runbooker/runbooker/sqlite"
 )
@@ -40,6 +41,9 @@ type ServeConfig struct {
 	TLSCert       string
 	TLSKey        string
 	JobDir        string
+	// DBPoolSize and DBStatementTimeout tune a PostgreSQL store's pool.
+	DBPoolSize         int
+	DBStatementTimeout time.Duration
 }
 
 func serveFlags(args []string) (ServeConfig, error) {
@@ -60,6 +64,8 @@ func serveFlags(args []string) (ServeConfig, error) {
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", "", "master key file (default DATA/master.key; RUNBOOKER_MASTER_KEY holds the key itself)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.IntVar(&c.DBPoolSize, "db-pool-size", postgres.DefaultPoolSize, "PostgreSQL: most connections this server opens")
+	fs.DurationVar(&c.DBStatementTimeout, "db-statement-timeout", postgres.DefaultStatementTimeout, "PostgreSQL: limit of one statement (past it the request gets 503)")
 	fs.StringVar(&c.JobDir, "job-dir", "", "where job directories are made (default: the system temp dir; a tmpfs such as /dev/shm starts jobs faster)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -77,6 +83,9 @@ func serveFlags(args []string) (ServeConfig, error) {
 	if c.CloudCapacity < 1 {
 		return c, fmt.Errorf("--cloud-capacity must be at least 1")
 	}
+	if c.DBPoolSize < 1 || c.DBStatementTimeout <= 0 {
+		return c, fmt.Errorf("--db-pool-size and --db-statement-timeout must be positive")
+	}
 	return c, nil
 }
 
@@ -90,6 +99,16 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 
 // openStore opens the database a --db value names, creating the data dir.
 func openStore(ctx context.Context, db, dataDir string) (runbooker.Store, error) {
+	return openStoreWith(ctx, db, dataDir, postgres.Config{})
+}
+
+// pgPollInterval is the engine's fallback re-check on PostgreSQL, where
+// other replicas' changes arrive as bus events: a lost event costs at most
+// this much latency.
+const pgPollInterval = 5 * time.Second
+
+// openStoreWith is openStore with the PostgreSQL pool settings.
+func openStoreWith(ctx context.Context, db, dataDir string, pg postgres.Config) (runbooker.Store, error) {
 	switch {
 	case strings.HasPrefix(db, "sqlite:"):
 		path := strings.TrimPrefix(db, "sqlite:")
@@ -98,7 +117,11 @@ func openStore(ctx context.Context, db, dataDir string) (runbooker.Store, error)
 		}
 		return sqlite.Open(ctx, path)
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
-		return nil, fmt.Errorf("--db %s: the PostgreSQL engine is not built yet", redactURL(db))
+		st, err := postgres.Open(ctx, db, pg)
+		if err != nil {
+			return nil, fmt.Errorf("--db %s: %w", redactURL(db), err)
+		}
+		return st, nil
 	}
 	return nil, fmt.Errorf("--db must be sqlite:PATH or postgres://… (got %q)", redactURL(db))
 }
@@ -122,6 +145,7 @@ type Main struct {
 	Agent  *agent.Agent
 	HTTP   *rbhttp.Server
 
+	Bus         *postgres.Bus    // cross-replica wake-ups; nil on SQLite
 	Keyring     *keyring.Keyring // master key: seals sync-source credentials
 	Syncer      *gitsync.Syncer  // upstream git sync
 	SyncService *gitsync.Service // syncs sources that have an interval
@@ -135,7 +159,7 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.Log == nil {
 		m.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	st, err := openStore(ctx, c.DB, c.DataDir)
+	st, err := openStoreWith(ctx, c.DB, c.DataDir, postgres.Config{PoolSize: c.DBPoolSize, StatementTimeout: c.DBStatementTimeout})
 	if err != nil {
 		return err
 	}
@@ -154,7 +178,16 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.Keyring = kr
 	}
-	m.Engine = engine.New(st, engine.Config{LeaseTTL: c.LeaseTTL, Retention: c.Retention}, m.Log)
+	ecfg := engine.Config{LeaseTTL: c.LeaseTTL, Retention: c.Retention}
+	pg, scaleOut := st.(*postgres.DB)
+	if scaleOut {
+		ecfg.PollInterval = pgPollInterval
+	}
+	m.Engine = engine.New(st, ecfg, m.Log)
+	if scaleOut {
+		m.Bus = postgres.NewBus(pg, m.Log.With("component", "bus"))
+		m.Engine.SetBus(ctx, m.Bus)
+	}
 	m.Engine.SetKeyring(m.Keyring)
 	m.Maint = engine.NewMaintenance(m.Engine)
 	m.Maint.Start(ctx)
@@ -223,6 +256,9 @@ func (m *Main) Close() error {
 	}
 	if m.Maint != nil {
 		m.Maint.Stop()
+	}
+	if m.Bus != nil {
+		_ = m.Bus.Close()
 	}
 	if m.Store != nil {
 		return m.Store.Close()

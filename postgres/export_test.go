@@ -1,0 +1,11 @@
+package postgres
+
+import "context"
+
+// TerminateListeners kills the event-bus connections of db's database, as
+// a database restart would.
+func TerminateListeners(ctx context.Context, db *DB) error {
+	_, err := db.pool.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE datname = current_database() AND query LIKE 'LISTEN %'`)
+	return err
+}
