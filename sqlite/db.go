@@ -51,7 +51,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, runbooker.Errorf(runbooker.EINVALID, "sqlite: invalid database path %q", path)
 	}
 	const common = "_busy_timeout=10000&_foreign_keys=1&_synchronous=NORMAL"
-	w, err := sql.Open("sqlite", path+"?"+common+"&_journal_mode=WAL"+
+	w, err := sql.Open("sqlite", path+"?"+common+
 		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", writerCheckpointPages, walSizeLimit))
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
@@ -66,6 +66,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
 	}
 	db := &DB{w: w, wc: wc, wq: newStmtCache(wc), now: time.Now, wr: newWriter()}
+	if err := walMode(ctx, wc); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open %s: %w", path, err)
+	}
 	if err := db.st.prepareTx(ctx, wc); err != nil {
 		db.Close()
 		return nil, err
@@ -96,6 +100,27 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+// walMode switches the database to WAL. On a new file that takes an
+// exclusive lock, and SQLite answers SQLITE_BUSY at once, without waiting,
+// when another process is opening the same file: so wait here, a while.
+func walMode(ctx context.Context, c *sql.Conn) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	for wait := time.Millisecond; ; wait = min(2*wait, 100*time.Millisecond) {
+		var mode string
+		err := c.QueryRowContext(ctx, "PRAGMA journal_mode=WAL").Scan(&mode)
+		var se *sqlite.Error
+		if err == nil || !errors.As(err, &se) || se.Code()&0xff != sqlite3.SQLITE_BUSY {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+	}
 }
 
 // Close waits for writes in progress, then closes the database; the last

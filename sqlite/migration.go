@@ -59,10 +59,17 @@ func (db *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := db.wc.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
-		version    INTEGER PRIMARY KEY,
-		name       TEXT NOT NULL,
-		applied_at INTEGER NOT NULL)`); err != nil {
+	// In a write transaction like everything else: an autocommit statement
+	// racing another process's first open could fail at once with
+	// SQLITE_BUSY_SNAPSHOT instead of waiting.
+	err = db.write(ctx, func(ctx context.Context, tx querier) error {
+		_, err := db.wc.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+			version    INTEGER PRIMARY KEY,
+			name       TEXT NOT NULL,
+			applied_at INTEGER NOT NULL)`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("sqlite: create schema_migrations: %w", err)
 	}
 	for _, m := range ms {
