@@ -118,7 +118,7 @@ func TestRemoteStopAndLateWorker(t *testing.T) {
 	if j := s.waitJob(resp.JobID); j.Status != runbooker.StatusStopped || j.Attempt != 2 {
 		t.Errorf("second attempt: %s attempt %d", j.Status, j.Attempt)
 	}
-	if !strings.Contains(w1.log.String(), "lease lost") {
-		t.Errorf("late worker did not report losing its lease:\n%s", w1.log.String())
-	}
+	eventually(t, 10*time.Second, "the late worker to report losing its lease", func() bool {
+		return strings.Contains(w1.log.String(), "lease lost")
+	})
 }
