@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"errors"
+	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -68,6 +70,11 @@ func (a *Agent) runJob(as Assignment, freeSlot func()) {
 		}
 		if g.PowerShell != "" {
 			spec.PowerShell = g.PowerShell
+		}
+	}
+	if j.Language == runbooker.LangPowerShell {
+		if ed := psEdition(as.Script); ed != "" {
+			spec.PowerShell = ed // the runbook's own #Requires -PSEdition wins
 		}
 	}
 	if a.cfg.Env != nil {
@@ -208,4 +215,19 @@ func (r *reporter) finish(fp runbooker.FinishParams) {
 	if err := r.a.t.Finish(r.a.jobCtx, fp); err != nil {
 		r.a.log.Warn("finish not recorded", "job", r.ref.ID, "status", fp.Status, "err", err)
 	}
+}
+
+var requiresEdition = regexp.MustCompile(`(?im)^\s*#requires\b[^\r\n]*-psedition\s+(desktop|core)\b`)
+
+// psEdition reads a runbook's "#Requires -PSEdition Desktop|Core": Desktop
+// needs Windows PowerShell 5.1 (powershell), Core PowerShell 7 (pwsh).
+func psEdition(script []byte) string {
+	m := requiresEdition.FindSubmatch(script)
+	if m == nil {
+		return ""
+	}
+	if strings.EqualFold(string(m[1]), "desktop") {
+		return "powershell"
+	}
+	return "pwsh"
 }

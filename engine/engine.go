@@ -194,12 +194,8 @@ func (e *Engine) Job(ctx context.Context, tenantID, id string) (*runbooker.Job, 
 // last seen. It waits on an in-process notification, re-reading the store
 // only when woken (and every PollInterval, for jobs finished elsewhere).
 func (e *Engine) Wait(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
-	var poll <-chan time.Time
-	if e.cfg.PollInterval > 0 {
-		t := time.NewTicker(e.cfg.PollInterval)
-		defer t.Stop()
-		poll = t.C
-	}
+	poll, stop := e.pollTicker()
+	defer stop()
 	for {
 		sig, release := e.hub.DoneSignal(id)
 		j, err := e.store.Job(ctx, tenantID, id)
@@ -286,4 +282,14 @@ func (e *Engine) route(ctx context.Context, rb *runbooker.Runbook, runOn string)
 		return "", err
 	}
 	return runOn, nil
+}
+
+// pollTicker returns the fallback poll of long waits (nil channel when
+// PollInterval is 0: never fires) and its stop func.
+func (e *Engine) pollTicker() (<-chan time.Time, func()) {
+	if e.cfg.PollInterval <= 0 {
+		return nil, func() {}
+	}
+	t := time.NewTicker(e.cfg.PollInterval)
+	return t.C, t.Stop
 }

@@ -28,12 +28,8 @@ func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]*runbooker.Job, e
 		defer t.Stop()
 		deadline = t.C
 	}
-	var poll <-chan time.Time
-	if e.cfg.PollInterval > 0 {
-		t := time.NewTicker(e.cfg.PollInterval)
-		defer t.Stop()
-		poll = t.C
-	}
+	poll, stop := e.pollTicker()
+	defer stop()
 	for {
 		w, cancel := e.hub.Register(r.Group, r.TenantID, r.WorkerID)
 		now := e.now()

@@ -189,27 +189,48 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, wk *run
 }
 
 // attempt reads an attempt call and checks the worker holds the attempt.
-func (s *Server) attempt(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) (AttemptRequest, runbooker.JobRef, bool) {
+func (s *Server) attempt(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) (AttemptRequest, *runbooker.Job, bool) {
 	var req AttemptRequest
 	if err := decodeBody(w, r, maxWorkerBody, &req); err != nil {
 		s.writeError(w, r, err)
-		return req, runbooker.JobRef{}, false
+		return req, nil, false
 	}
-	ref := runbooker.JobRef{ID: r.PathValue("id"), Attempt: req.Attempt}
-	if _, err := s.Engine.HeldJob(r.Context(), wk, ref, false); err != nil {
+	j, err := s.Engine.HeldJob(r.Context(), wk, runbooker.JobRef{ID: r.PathValue("id"), Attempt: req.Attempt}, false)
+	if err != nil {
 		s.writeError(w, r, err)
-		return req, ref, false
+		return req, nil, false
 	}
-	return req, ref, true
+	return req, j, true
+}
+
+// workerTime takes a time a worker reports, kept within what the server
+// knows: not before the job was created, not after now (clocks differ).
+func workerTime(at time.Time, j *runbooker.Job) time.Time {
+	now := time.Now().UTC()
+	switch {
+	case at.IsZero() || at.After(now):
+		return now
+	case at.Before(j.CreatedAt):
+		return j.CreatedAt
+	}
+	return at
+}
+
+// assetRef reads the attempt of an asset call from its query.
+func assetRef(r *http.Request) (runbooker.JobRef, error) {
+	attempt, err := strconv.Atoi(r.URL.Query().Get("attempt"))
+	if err != nil {
+		return runbooker.JobRef{}, runbooker.Errorf(runbooker.EINVALID, "attempt query parameter is required")
+	}
+	return runbooker.JobRef{ID: r.PathValue("id"), Attempt: attempt}, nil
 }
 
 func (s *Server) handleWorkerStart(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
-	_, ref, ok := s.attempt(w, r, wk)
+	req, j, ok := s.attempt(w, r, wk)
 	if !ok {
 		return
 	}
-	// The server's clock, not the worker's, orders a job's times.
-	if err := s.Engine.StartJob(r.Context(), ref, time.Time{}); err != nil {
+	if err := s.Engine.StartJob(r.Context(), runbooker.JobRef{ID: j.ID, Attempt: req.Attempt}, workerTime(req.StartedAt, j)); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -217,11 +238,11 @@ func (s *Server) handleWorkerStart(w http.ResponseWriter, r *http.Request, wk *r
 }
 
 func (s *Server) handleWorkerStreams(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
-	req, ref, ok := s.attempt(w, r, wk)
+	req, j, ok := s.attempt(w, r, wk)
 	if !ok {
 		return
 	}
-	if err := s.Engine.AppendStreams(r.Context(), ref, req.Records); err != nil {
+	if err := s.Engine.AppendStreams(r.Context(), runbooker.JobRef{ID: j.ID, Attempt: req.Attempt}, req.Records); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -229,12 +250,16 @@ func (s *Server) handleWorkerStreams(w http.ResponseWriter, r *http.Request, wk 
 }
 
 func (s *Server) handleWorkerFinish(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
-	req, ref, ok := s.attempt(w, r, wk)
+	req, held, ok := s.attempt(w, r, wk)
 	if !ok {
 		return
 	}
-	j, err := s.Engine.Finish(r.Context(), runbooker.FinishParams{Ref: ref, Status: req.Status,
-		Exception: req.Exception, Records: req.Records, StartedAt: req.StartedAt})
+	var started time.Time
+	if !req.StartedAt.IsZero() {
+		started = workerTime(req.StartedAt, held)
+	}
+	j, err := s.Engine.Finish(r.Context(), runbooker.FinishParams{Ref: runbooker.JobRef{ID: held.ID, Attempt: req.Attempt},
+		Status: req.Status, Exception: req.Exception, Records: req.Records, StartedAt: started})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -243,12 +268,11 @@ func (s *Server) handleWorkerFinish(w http.ResponseWriter, r *http.Request, wk *
 }
 
 func (s *Server) handleWorkerAsset(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
-	attempt, err := strconv.Atoi(r.URL.Query().Get("attempt"))
+	ref, err := assetRef(r)
 	if err != nil {
-		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "attempt query parameter is required"))
+		s.writeError(w, r, err)
 		return
 	}
-	ref := runbooker.JobRef{ID: r.PathValue("id"), Attempt: attempt}
 	v, secret, err := s.Engine.JobAsset(r.Context(), wk, wk.TenantID, ref, runbooker.AssetType(r.PathValue("type")), r.PathValue("name"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -258,9 +282,9 @@ func (s *Server) handleWorkerAsset(w http.ResponseWriter, r *http.Request, wk *r
 }
 
 func (s *Server) handleWorkerSetVariable(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
-	attempt, err := strconv.Atoi(r.URL.Query().Get("attempt"))
+	ref, err := assetRef(r)
 	if err != nil {
-		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "attempt query parameter is required"))
+		s.writeError(w, r, err)
 		return
 	}
 	var req struct {
@@ -270,7 +294,6 @@ func (s *Server) handleWorkerSetVariable(w http.ResponseWriter, r *http.Request,
 		s.writeError(w, r, err)
 		return
 	}
-	ref := runbooker.JobRef{ID: r.PathValue("id"), Attempt: attempt}
 	if err := s.Engine.JobSetVariable(r.Context(), wk, wk.TenantID, ref, r.PathValue("name"), req.Value); err != nil {
 		s.writeError(w, r, err)
 		return

@@ -214,10 +214,16 @@ func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 // does not count, read back from the job's own timestamps.
 func (b *bench) dispatch(ctx context.Context) ([]benchFigure, error) {
 	b.progress("dispatch latency: %d jobs, one at a time", b.cfg.Latency)
+	return b.dispatchFigures(ctx, runbooker.CloudGroup, "built-in group")
+}
+
+// dispatchFigures runs Latency trivial jobs on group one at a time and
+// reports the p50 and p99 of created → process started.
+func (b *bench) dispatchFigures(ctx context.Context, group, label string) ([]benchFigure, error) {
 	e := b.m.Engine
 	var lat []time.Duration
 	for i := 0; i < b.cfg.Latency; i++ {
-		j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: b.tenant, RunbookName: "org_bench_trivial", Caller: "bench"})
+		j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: b.tenant, RunbookName: "org_bench_trivial", RunOn: group, Caller: "bench"})
 		if err != nil {
 			return nil, err
 		}
@@ -232,8 +238,8 @@ func (b *bench) dispatch(ctx context.Context) ([]benchFigure, error) {
 	}
 	p50, p99 := percentile(lat, 0.5), percentile(lat, 0.99)
 	return []benchFigure{
-		{Name: "dispatch p50 (built-in group)", Value: ms(p50), Unit: "ms", Target: "≤ 5 ms", Met: p50 <= 5*time.Millisecond},
-		{Name: "dispatch p99 (built-in group)", Value: ms(p99), Unit: "ms", Target: "≤ 25 ms", Met: p99 <= 25*time.Millisecond},
+		{Name: "dispatch p50 (" + label + ")", Value: ms(p50), Unit: "ms", Target: "≤ 5 ms", Met: p50 <= 5*time.Millisecond},
+		{Name: "dispatch p99 (" + label + ")", Value: ms(p99), Unit: "ms", Target: "≤ 25 ms", Met: p99 <= 25*time.Millisecond},
 	}, nil
 }
 

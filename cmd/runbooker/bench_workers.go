@@ -17,7 +17,6 @@ import (
 
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/agent"
-	"github.com/runbooker/runbooker/engine"
 	rbhttp "github.com/runbooker/runbooker/http"
 	"github.com/runbooker/runbooker/sandbox"
 )
@@ -26,8 +25,7 @@ import (
 // that talks to the server over HTTP on loopback, one job at a time.
 func (b *bench) remoteDispatch(ctx context.Context) ([]benchFigure, error) {
 	b.progress("remote dispatch: %d jobs through a worker over loopback HTTP", b.cfg.Latency)
-	e := b.m.Engine
-	token, err := e.CreateGroup(ctx, &runbooker.WorkerGroup{TenantID: b.tenant, Name: "bench-remote"})
+	token, err := b.m.Engine.CreateGroup(ctx, &runbooker.WorkerGroup{TenantID: b.tenant, Name: "bench-remote"})
 	if err != nil {
 		return nil, err
 	}
@@ -47,25 +45,7 @@ func (b *bench) remoteDispatch(ctx context.Context) ([]benchFigure, error) {
 	a := agent.New(spool, agent.Config{Capacity: 2, Interpreters: sandbox.ResolveInterpreters()}, nil)
 	a.Start(ctx)
 	defer a.Stop(5 * time.Second)
-	var lat []time.Duration
-	for i := 0; i < b.cfg.Latency; i++ {
-		j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: b.tenant, RunbookName: "org_bench_trivial", RunOn: "bench-remote", Caller: "bench"})
-		if err != nil {
-			return nil, err
-		}
-		if j, err = e.Wait(ctx, b.tenant, j.ID); err != nil {
-			return nil, err
-		}
-		if j.Status != runbooker.StatusCompleted || j.StartedAt.IsZero() {
-			return nil, fmt.Errorf("remote bench job %s ended %s (%s)", j.ID, j.Status, j.Exception)
-		}
-		lat = append(lat, j.StartedAt.Sub(j.CreatedAt))
-	}
-	p50, p99 := percentile(lat, 0.5), percentile(lat, 0.99)
-	return []benchFigure{
-		{Name: "dispatch p50 (remote worker, loopback)", Value: ms(p50), Unit: "ms", Target: "≤ 5 ms", Met: p50 <= 5*time.Millisecond},
-		{Name: "dispatch p99 (remote worker, loopback)", Value: ms(p99), Unit: "ms", Target: "≤ 25 ms", Met: p99 <= 25*time.Millisecond},
-	}, nil
+	return b.dispatchFigures(ctx, "bench-remote", "remote worker, loopback")
 }
 
 // idleWorkers: a separate server process with n registered workers all
