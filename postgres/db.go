@@ -56,6 +56,8 @@ type DB struct {
 	connCfg   *pgx.ConnConfig // for the bus's dedicated listening connection
 	now       func() time.Time
 	closeOnce sync.Once
+	creates   *batcher[newJob, struct{}]                       // CreateJob, batched under load
+	finishes  *batcher[runbooker.FinishParams, *runbooker.Job] // FinishJob, batched under load
 }
 
 var _ runbooker.FullStore = (*DB)(nil)
@@ -90,6 +92,7 @@ func Open(ctx context.Context, url string, cfg Config) (*DB, error) {
 		return nil, storeErr(err, "database connection")
 	}
 	db := &DB{pool: pool, connCfg: pc.ConnConfig.Copy(), now: time.Now}
+	db.startBatchers()
 	if err := db.migrate(ctx); err != nil {
 		pool.Close()
 		return nil, err

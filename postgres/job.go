@@ -63,13 +63,8 @@ func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
 		j.WorkerID, j.LeaseExpiresAt = "", time.Time{}
 	}
 	j.LastModifiedAt = j.CreatedAt
-	_, err = db.pool.Exec(ctx, `INSERT INTO jobs (id, tenant_id, runbook_name, runbook_version, language, parameters,
-		run_on, caller, status, status_reason, attempt, worker_id, created_at, last_modified_at, lease_expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)`,
-		j.ID, j.TenantID, j.RunbookName, j.RunbookVersion, string(j.Language), cleanText(string(pj)), j.RunOn,
-		j.Caller, string(j.Status), cleanText(j.StatusReason), j.Attempt, j.WorkerID, nanos(j.CreatedAt),
-		nullNanos(j.LeaseExpiresAt))
-	return storeErr(err, fmt.Sprintf("job %s", j.ID))
+	_, err = db.creates.do(ctx, newJob{j: j, params: cleanText(string(pj))})
+	return err
 }
 
 // Job implements runbooker.JobStore.

@@ -196,6 +196,11 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 	if err := checkRecords(p.Ref, p.Records); err != nil {
 		return nil, err
 	}
+	return db.finishes.do(ctx, p)
+}
+
+// finishOne is FinishJob for one call, outside any batch.
+func (db *DB) finishOne(ctx context.Context, p runbooker.FinishParams) (*runbooker.Job, error) {
 	object := fmt.Sprintf("job %s", p.Ref.ID)
 	args := []any{string(p.Status), cleanText(p.Exception), nanos(p.Now.UTC()), nullNanos(p.StartedAt), p.Ref.ID, p.Ref.Attempt}
 	var j *runbooker.Job

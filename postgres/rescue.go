@@ -24,8 +24,10 @@ type expiredJob struct {
 // RescueJobs implements runbooker.JobStore. Each pass locks the expired
 // attempts it handles with FOR UPDATE SKIP LOCKED, so rescuers on every
 // replica run at once without ever taking the same job: a job is rescued
-// once and its Warning record written once. A lease is expired once p.Now
-// is past LeaseExpiresAt. MaxAttempts below 1 counts as 1.
+// once and its Warning record written once. A job whose row another
+// transaction holds at that instant (a record append, a finish) is left to
+// the next pass. A lease is expired once p.Now is past LeaseExpiresAt.
+// MaxAttempts below 1 counts as 1.
 func (db *DB) RescueJobs(ctx context.Context, p runbooker.RescueParams) ([]runbooker.RescuedJob, error) {
 	maxAttempts := max(p.MaxAttempts, 1)
 	var out []runbooker.RescuedJob

@@ -25,3 +25,8 @@ func TestStore(t *testing.T) {
 	pgtest.Require(t)
 	storetest.Run(t, func(t *testing.T) runbooker.Store { return openTemp(t) })
 }
+
+func TestStoreConcurrency(t *testing.T) {
+	pgtest.Require(t)
+	storetest.RunConcurrency(t, func(t *testing.T) runbooker.Store { return openTemp(t) })
+}

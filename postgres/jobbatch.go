@@ -1,0 +1,181 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/runbooker/runbooker"
+)
+
+// batchesInFlight is how many batches of one kind run at once: enough to
+// keep the pool busy, few enough that calls arriving meanwhile gather.
+const batchesInFlight = 2
+
+func (db *DB) startBatchers() {
+	db.creates = &batcher[newJob, struct{}]{run: db.insertJobs, inFlight: batchesInFlight, maxBatch: 500}
+	db.finishes = &batcher[runbooker.FinishParams, *runbooker.Job]{run: db.finishJobs, inFlight: batchesInFlight, maxBatch: 500}
+}
+
+const insertJobCols = `id, tenant_id, runbook_name, runbook_version, language, parameters,
+	run_on, caller, status, status_reason, attempt, worker_id, created_at, last_modified_at, lease_expires_at`
+
+// insertJobs stores the jobs of a batch in one statement. When one of them
+// is refused (a duplicate id) each is inserted alone, so that only that one
+// fails.
+func (db *DB) insertJobs(ctx context.Context, calls []*batchCall[newJob, struct{}]) {
+	if len(calls) == 1 {
+		calls[0].err = db.insertJob(ctx, calls[0].in)
+		return
+	}
+	n := len(calls)
+	ids, tenants, names, versions, langs, params := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	runOns, callers, statuses, reasons, workers := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	attempts, created, leases := make([]int32, n), make([]int64, n), make([]*int64, n)
+	for i, c := range calls {
+		j := c.in.j
+		ids[i], tenants[i], names[i], versions[i], langs[i] = j.ID, j.TenantID, j.RunbookName, j.RunbookVersion, string(j.Language)
+		params[i], runOns[i], callers[i], statuses[i] = c.in.params, j.RunOn, j.Caller, string(j.Status)
+		reasons[i], attempts[i], workers[i] = cleanText(j.StatusReason), int32(j.Attempt), j.WorkerID
+		created[i], leases[i] = nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt)
+	}
+	_, err := db.pool.Exec(ctx, `INSERT INTO jobs (`+insertJobCols+`)
+		SELECT id, tenant, name, version, lang, params, run_on, caller, status, reason, attempt, worker, created, created, lease
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+			$9::text[], $10::text[], $11::integer[], $12::text[], $13::bigint[], $14::bigint[])
+			AS r(id, tenant, name, version, lang, params, run_on, caller, status, reason, attempt, worker, created, lease)`,
+		ids, tenants, names, versions, langs, params, runOns, callers, statuses, reasons, attempts, workers, created, leases)
+	if err != nil && !isUnavailable(err) {
+		for _, c := range calls {
+			c.err = db.insertJob(ctx, c.in)
+		}
+		return
+	}
+	for _, c := range calls {
+		c.err = storeErr(err, fmt.Sprintf("job %s", c.in.j.ID))
+	}
+}
+
+// newJob is a job to insert with its parameters as stored.
+type newJob struct {
+	j      *runbooker.Job
+	params string
+}
+
+// insertJob stores one job.
+func (db *DB) insertJob(ctx context.Context, nj newJob) error {
+	j := nj.j
+	_, err := db.pool.Exec(ctx, `INSERT INTO jobs (`+insertJobCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14)`,
+		j.ID, j.TenantID, j.RunbookName, j.RunbookVersion, string(j.Language), nj.params, j.RunOn,
+		j.Caller, string(j.Status), cleanText(j.StatusReason), j.Attempt, j.WorkerID, nanos(j.CreatedAt),
+		nullNanos(j.LeaseExpiresAt))
+	return storeErr(err, fmt.Sprintf("job %s", j.ID))
+}
+
+// finishJobs ends the attempts of a batch in one transaction: one UPDATE
+// for all (each row still fenced on its attempt), one INSERT for all their
+// records. Calls the UPDATE did not match (fenced, retried, unknown), and a
+// second call for a job already in the batch, are answered one by one.
+func (db *DB) finishJobs(ctx context.Context, calls []*batchCall[runbooker.FinishParams, *runbooker.Job]) {
+	if len(calls) == 1 {
+		calls[0].out, calls[0].err = db.finishOne(ctx, calls[0].in)
+		return
+	}
+	var batch, alone []*batchCall[runbooker.FinishParams, *runbooker.Job]
+	seen := map[string]bool{}
+	for _, c := range calls {
+		if seen[c.in.Ref.ID] {
+			alone = append(alone, c)
+			continue
+		}
+		seen[c.in.Ref.ID] = true
+		batch = append(batch, c)
+	}
+	n := len(batch)
+	ids, statuses, excs := make([]string, n), make([]string, n), make([]string, n)
+	attempts, nows, starts := make([]int32, n), make([]int64, n), make([]*int64, n)
+	for i, c := range batch {
+		p := c.in
+		ids[i], attempts[i], statuses[i], excs[i] = p.Ref.ID, int32(p.Ref.Attempt), string(p.Status), cleanText(p.Exception)
+		nows[i], starts[i] = nanos(p.Now.UTC()), nullNanos(p.StartedAt)
+	}
+	done := map[string]*runbooker.Job{}
+	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+		clear(done)
+		rows, err := tx.Query(ctx, `UPDATE jobs SET status = r.status, exception = r.exc, ended_at = r.now,
+			last_modified_at = r.now, lease_expires_at = NULL, started_at = coalesce(jobs.started_at, r.started)
+			FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+				AS r(id, attempt, status, exc, now, started)
+			WHERE jobs.id = r.id AND jobs.attempt = r.attempt AND jobs.status IN `+heldStatuses+`
+			RETURNING `+qualified("jobs", jobCols), ids, attempts, statuses, excs, nows, starts)
+		if err != nil {
+			return err
+		}
+		pks := map[string]int64{}
+		for rows.Next() {
+			j, pk, err := scanJob(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			done[j.ID], pks[j.ID] = j, pk
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var recs []runbooker.StreamRecord
+		var owners []int64
+		for _, c := range batch {
+			if pk, ok := pks[c.in.Ref.ID]; ok {
+				for range c.in.Records {
+					owners = append(owners, pk)
+				}
+				recs = append(recs, c.in.Records...)
+			}
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		a := toArrays(recs)
+		_, err = tx.Exec(ctx, `INSERT INTO stream_records (job_pk, seq, time, type, text, value)
+			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])
+			ON CONFLICT (job_pk, seq) DO NOTHING`, owners, a.seqs, a.times, a.types, a.texts, a.values)
+		return err
+	})
+	if err != nil && isUnavailable(err) {
+		for _, c := range calls {
+			c.err = storeErr(err, fmt.Sprintf("job %s", c.in.Ref.ID))
+		}
+		return
+	}
+	for _, c := range batch {
+		if j, ok := done[c.in.Ref.ID]; ok && err == nil {
+			c.out = j
+		} else {
+			alone = append(alone, c) // fenced, retried or unknown; or the batch failed: on its own
+		}
+	}
+	for _, c := range alone {
+		c.out, c.err = db.finishOne(ctx, c.in)
+	}
+}
+
+// isUnavailable reports whether err means the database cannot be used now,
+// so that retrying a batch's calls one by one would fail the same way. A
+// deadlock or serialization failure (class 40) is not: one by one, the
+// calls succeed.
+func isUnavailable(err error) bool {
+	return runbooker.ErrorCode(storeErr(err, "")) == runbooker.EUNAVAILABLE && !strings.HasPrefix(pgCode(err), "40")
+}
+
+// qualified prefixes every column of a column list with table.
+func qualified(table, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = table + "." + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}
