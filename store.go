@@ -15,23 +15,16 @@ type Store interface {
 	RunbookStore
 	JobStore
 	SettingStore
+	WorkerStore
+	AssetStore
 	// Ping reports whether the database answers; EUNAVAILABLE when it does not.
 	Ping(ctx context.Context) error
 	Close() error
 }
 
-// FullStore is Store plus the worker, asset and queue-parking contracts
-// (issue 4). Engines are moving to it; it becomes Store once SQLite
-// implements it.
-type FullStore interface {
-	Store
-	WorkerStore
-	AssetStore
-	// SuspendWaiting parks New jobs of a group that were created before
-	// p.CreatedBefore (no live worker took them in time): Suspended with
-	// p.Reason as StatusReason. It returns the ids it parked.
-	SuspendWaiting(ctx context.Context, p SuspendParams) ([]string, error)
-}
+// FullStore is the name Store had while worker groups and assets were
+// being added to the engines; both engines now implement all of Store.
+type FullStore = Store
 
 // TenantStore persists tenants.
 type TenantStore interface {
@@ -97,6 +90,10 @@ type JobStore interface {
 	ResumeJob(ctx context.Context, tenantID, id string, now time.Time) (*Job, error)
 	Streams(ctx context.Context, tenantID, id string, f StreamFilter) ([]StreamRecord, error)
 
+	// SuspendWaiting parks New jobs of a group that were created before
+	// p.CreatedBefore (no live worker took them in time): Suspended with
+	// p.Reason as StatusReason. It returns the ids it parked.
+	SuspendWaiting(ctx context.Context, p SuspendParams) ([]string, error)
 	// RescueJobs handles attempts whose lease expired: Activating → New;
 	// Running → New with a Warning record, or Suspended once LostCount
 	// reaches p.MaxAttempts; Stopping → Stopped. Safe to run concurrently.

@@ -42,7 +42,7 @@ func (c *Config) defaults() {
 
 // Engine is the job engine of one server process.
 type Engine struct {
-	store runbooker.Store
+	store *cachingStore
 	hub   *Hub
 	cfg   Config
 	log   *slog.Logger
@@ -56,7 +56,7 @@ func New(store runbooker.Store, cfg Config, log *slog.Logger) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{store: store, hub: NewHub(), cfg: cfg, log: log}
+	return &Engine{store: newCachingStore(store), hub: NewHub(), cfg: cfg, log: log}
 }
 
 // SetBus connects the engine to the other replicas of a deployment: events
@@ -107,7 +107,8 @@ func (e *Engine) Hub() *Hub { return e.hub }
 // Config returns the effective configuration.
 func (e *Engine) Config() Config { return e.cfg }
 
-// Store returns the store the engine works on.
+// Store returns the store the engine works on. Use it (not the store given
+// to New) for writes, so the engine's caches learn of them at once.
 func (e *Engine) Store() runbooker.Store { return e.store }
 
 // now returns the engine clock's time in UTC.
@@ -125,7 +126,7 @@ type CreateJobParams struct {
 // CreateJob validates the parameters against the runbook's declared ones,
 // queues the job and wakes the group's workers.
 func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.Job, error) {
-	rb, err := e.store.Runbook(ctx, p.TenantID, p.RunbookName)
+	rb, err := e.store.runbook(ctx, p.TenantID, p.RunbookName)
 	if err != nil {
 		return nil, err
 	}
@@ -251,10 +252,7 @@ func (e *Engine) route(ctx context.Context, rb *runbooker.Runbook, runOn string)
 		runOn = rb.DefaultGroup
 	}
 	if runOn == "" && rb.Meta.Hybrid {
-		fs, err := e.full()
-		if err != nil {
-			return "", err
-		}
+		fs := e.store
 		groups, err := fs.ListGroups(ctx, rb.TenantID)
 		if err != nil {
 			return "", err
@@ -272,11 +270,7 @@ func (e *Engine) route(ctx context.Context, rb *runbooker.Runbook, runOn string)
 	if runOn == "" || runOn == runbooker.CloudGroup {
 		return runbooker.CloudGroup, nil
 	}
-	fs, err := e.full()
-	if err != nil {
-		return "", err
-	}
-	if _, err := fs.Group(ctx, rb.TenantID, runOn); runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
+	if _, err := e.store.group(ctx, rb.TenantID, runOn); runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
 		return "", runbooker.Errorf(runbooker.EINVALID, "runOn: unknown worker group %q", runOn)
 	} else if err != nil {
 		return "", err

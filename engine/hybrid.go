@@ -9,15 +9,6 @@ import (
 	"github.com/runbooker/runbooker"
 )
 
-// full returns the store's worker and asset contracts.
-func (e *Engine) full() (runbooker.FullStore, error) {
-	fs, ok := e.store.(runbooker.FullStore)
-	if !ok {
-		return nil, runbooker.Errorf(runbooker.EUNAVAILABLE, "this database engine does not support worker groups and assets yet")
-	}
-	return fs, nil
-}
-
 var groupName = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
 
 // ValidGroupName reports whether name is a usable worker group name.
@@ -31,10 +22,7 @@ func ValidGroupName(name string) error {
 // CreateGroup creates a worker group and returns it with its registration
 // token, which exists nowhere else afterwards.
 func (e *Engine) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) (string, error) {
-	fs, err := e.full()
-	if err != nil {
-		return "", err
-	}
+	fs := e.store
 	if err := ValidGroupName(g.Name); err != nil {
 		return "", err
 	}
@@ -75,10 +63,7 @@ func newGroupToken() string { return "rbg_" + runbooker.NewSecret() }
 // RotateGroupToken gives a group a new registration token; the old one stops
 // working at once (registered workers keep their own credentials).
 func (e *Engine) RotateGroupToken(ctx context.Context, tenantID, name string) (string, error) {
-	fs, err := e.full()
-	if err != nil {
-		return "", err
-	}
+	fs := e.store
 	g, err := fs.Group(ctx, tenantID, name)
 	if err != nil {
 		return "", err
@@ -100,10 +85,7 @@ type RegisterParams struct {
 
 // Register exchanges a group's registration token for a worker credential.
 func (e *Engine) Register(ctx context.Context, p RegisterParams) (*runbooker.Worker, string, error) {
-	fs, err := e.full()
-	if err != nil {
-		return nil, "", err
-	}
+	fs := e.store
 	if !strings.HasPrefix(p.Token, "rbg_") {
 		return nil, "", runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid registration token")
 	}
@@ -139,10 +121,7 @@ func trim(s string, n int) string {
 
 // AuthWorker checks a worker credential. A removed worker is unknown at once.
 func (e *Engine) AuthWorker(ctx context.Context, id, secret string) (*runbooker.Worker, error) {
-	fs, err := e.full()
-	if err != nil {
-		return nil, err
-	}
+	fs := e.store
 	w, err := fs.Worker(ctx, id)
 	if runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
 		runbooker.SecretMatches(secret, strings.Repeat("0", 64))
@@ -162,10 +141,7 @@ const touchEvery = 15 * time.Second
 
 // TouchWorker records that a worker was seen now.
 func (e *Engine) TouchWorker(ctx context.Context, w *runbooker.Worker) error {
-	fs, err := e.full()
-	if err != nil {
-		return err
-	}
+	fs := e.store
 	now := e.now()
 	if now.Sub(w.LastSeenAt) < touchEvery {
 		return nil // w was read from the store just now: its time is fresh enough
@@ -200,10 +176,7 @@ func (e *Engine) GroupStatus(ctx context.Context, tenantID, group string) (live 
 	if group == runbooker.CloudGroup {
 		return true, ""
 	}
-	fs, err := e.full()
-	if err != nil {
-		return false, err.Error()
-	}
+	fs := e.store
 	seen, err := fs.LastSeen(ctx, tenantID)
 	if err != nil {
 		return true, "" // unknown: say nothing rather than something wrong
@@ -220,9 +193,6 @@ func (e *Engine) GroupStatus(ctx context.Context, tenantID, group string) (live 
 
 // Group returns a worker group of a tenant.
 func (e *Engine) Group(ctx context.Context, tenantID, name string) (*runbooker.WorkerGroup, error) {
-	fs, err := e.full()
-	if err != nil {
-		return nil, err
-	}
+	fs := e.store
 	return fs.Group(ctx, tenantID, name)
 }

@@ -102,10 +102,7 @@ const DefaultSuspendAfter = 30 * time.Minute
 // for their group's SuspendAfter (default 30 minutes).
 func (m *Maintenance) SuspendStarved(ctx context.Context) (int, error) {
 	e := m.e
-	fs, err := e.full()
-	if err != nil {
-		return 0, nil // engines without worker groups have only the built-in group
-	}
+	fs := e.store
 	tenants, err := fs.Tenants(ctx)
 	if err != nil {
 		return 0, err

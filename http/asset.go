@@ -38,10 +38,7 @@ func (s *Server) routeAssets(mux *http.ServeMux) {
 }
 
 func (s *Server) handleListAssets(w http.ResponseWriter, r *http.Request) {
-	fs, ok := s.full(w, r)
-	if !ok {
-		return
-	}
+	fs := s.Store
 	t := runbooker.AssetType(r.URL.Query().Get("type"))
 	if t != "" && !t.Valid() {
 		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "type must be variable, credential, certificate or connection"))
@@ -60,10 +57,7 @@ func (s *Server) handleListAssets(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetAsset(w http.ResponseWriter, r *http.Request) {
-	fs, ok := s.full(w, r)
-	if !ok {
-		return
-	}
+	fs := s.Store
 	a, err := fs.Asset(r.Context(), principal(r.Context()).TenantID, runbooker.AssetType(r.PathValue("type")), r.PathValue("name"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -89,10 +83,7 @@ func (s *Server) handlePutAsset(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteAsset(w http.ResponseWriter, r *http.Request) {
-	fs, ok := s.full(w, r)
-	if !ok {
-		return
-	}
+	fs := s.Store
 	if err := fs.DeleteAsset(r.Context(), principal(r.Context()).TenantID, runbooker.AssetType(r.PathValue("type")), r.PathValue("name")); err != nil {
 		s.writeError(w, r, err)
 		return

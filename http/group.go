@@ -50,14 +50,6 @@ func (s *Server) routeGroups(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v1/workers/{id}", s.authenticate(true, s.handleDeleteWorker))
 }
 
-func (s *Server) full(w http.ResponseWriter, r *http.Request) (runbooker.FullStore, bool) {
-	fs, ok := s.Store.(runbooker.FullStore)
-	if !ok {
-		s.writeError(w, r, runbooker.Errorf(runbooker.EUNAVAILABLE, "this database engine does not support worker groups yet"))
-	}
-	return fs, ok
-}
-
 func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 	var v GroupView
 	if err := decodeBody(w, r, 64<<10, &v); err != nil {
@@ -76,10 +68,7 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
-	fs, ok := s.full(w, r)
-	if !ok {
-		return
-	}
+	fs := s.Store
 	var v GroupView
 	if err := decodeBody(w, r, 64<<10, &v); err != nil {
 		s.writeError(w, r, err)
@@ -111,10 +100,7 @@ func (s *Server) handleRotateToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request) {
-	fs, ok := s.full(w, r)
-	if !ok {
-		return
-	}
+	fs := s.Store
 	if err := fs.DeleteGroup(r.Context(), principal(r.Context()).TenantID, r.PathValue("name")); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -132,10 +118,7 @@ func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request) {
 
 // writeGroups answers with one group (name given) or all, each with its workers.
 func (s *Server) writeGroups(w http.ResponseWriter, r *http.Request, name string) {
-	fs, ok := s.full(w, r)
-	if !ok {
-		return
-	}
+	fs := s.Store
 	tenant := principal(r.Context()).TenantID
 	var groups []*runbooker.WorkerGroup
 	var err error
@@ -175,7 +158,7 @@ func (s *Server) writeGroups(w http.ResponseWriter, r *http.Request, name string
 }
 
 // workerViews lists a tenant's workers with liveness and the jobs they hold.
-func (s *Server) workerViews(r *http.Request, fs runbooker.FullStore, tenant, group string) ([]WorkerView, error) {
+func (s *Server) workerViews(r *http.Request, fs runbooker.Store, tenant, group string) ([]WorkerView, error) {
 	ws, err := fs.ListWorkers(r.Context(), tenant, group)
 	if err != nil {
 		return nil, err
@@ -200,10 +183,7 @@ func (s *Server) workerViews(r *http.Request, fs runbooker.FullStore, tenant, gr
 }
 
 func (s *Server) handleListWorkers(w http.ResponseWriter, r *http.Request) {
-	fs, ok := s.full(w, r)
-	if !ok {
-		return
-	}
+	fs := s.Store
 	out, err := s.workerViews(r, fs, principal(r.Context()).TenantID, r.URL.Query().Get("group"))
 	if err != nil {
 		s.writeError(w, r, err)
@@ -213,10 +193,7 @@ func (s *Server) handleListWorkers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteWorker(w http.ResponseWriter, r *http.Request) {
-	fs, ok := s.full(w, r)
-	if !ok {
-		return
-	}
+	fs := s.Store
 	if err := fs.DeleteWorker(r.Context(), principal(r.Context()).TenantID, r.PathValue("id")); err != nil {
 		s.writeError(w, r, err)
 		return

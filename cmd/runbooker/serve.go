@@ -189,6 +189,9 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Engine.SetBus(ctx, m.Bus)
 	}
 	m.Engine.SetKeyring(m.Keyring)
+	// From here on every write goes through the engine's store, so its
+	// caches of runbooks and worker groups learn of changes at once.
+	m.Store = m.Engine.Store()
 	m.Maint = engine.NewMaintenance(m.Engine)
 	m.Maint.Start(ctx)
 	local := &agent.Local{Engine: m.Engine, Group: runbooker.CloudGroup, WorkerID: "cloud-" + hostname()}
@@ -205,7 +208,7 @@ func (m *Main) Run(ctx context.Context) error {
 		Prepare: agent.Preparer(m.channel, sup), Masks: m.channel.Secrets,
 	}, m.Log.With("group", runbooker.CloudGroup))
 	m.Agent.Start(ctx)
-	m.Syncer = gitsync.New(st, m.Keyring, gitsync.Config{Dir: filepath.Join(c.DataDir, "git")}, m.Log.With("component", "sync"))
+	m.Syncer = gitsync.New(m.Store, m.Keyring, gitsync.Config{Dir: filepath.Join(c.DataDir, "git")}, m.Log.With("component", "sync"))
 	m.SyncService = gitsync.NewService(m.Syncer, 0)
 	m.SyncService.Start(ctx)
 	m.HTTP = rbhttp.NewServer(m.Engine, rbhttp.Config{RunWait: c.RunWait}, m.Log)

@@ -1,0 +1,117 @@
+package engine
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/runbooker/runbooker"
+)
+
+// cacheTTL bounds how late this process sees a runbook or worker group
+// changed by another replica; changes made through this process's store are
+// seen at once.
+const cacheTTL = 2 * time.Second
+
+// cachingStore is the store as the engine hands it out: every method passes
+// through, but writes of runbooks and worker groups drop the engine's cached
+// copies, which serve the two lookups each job creation makes.
+type cachingStore struct {
+	runbooker.Store
+	mu       sync.Mutex
+	runbooks map[[2]string]cached[*runbooker.Runbook]
+	groups   map[[2]string]cached[*runbooker.WorkerGroup]
+}
+
+type cached[T any] struct {
+	v  T
+	at time.Time
+}
+
+func newCachingStore(s runbooker.Store) *cachingStore {
+	return &cachingStore{Store: s, runbooks: map[[2]string]cached[*runbooker.Runbook]{},
+		groups: map[[2]string]cached[*runbooker.WorkerGroup]{}}
+}
+
+// runbook returns the runbook from the cache when fresh. The value is
+// shared: callers must not modify it.
+func (c *cachingStore) runbook(ctx context.Context, tenantID, name string) (*runbooker.Runbook, error) {
+	k := [2]string{tenantID, name}
+	c.mu.Lock()
+	e, ok := c.runbooks[k]
+	c.mu.Unlock()
+	if ok && time.Since(e.at) < cacheTTL {
+		return e.v, nil
+	}
+	t0 := time.Now()
+	rb, err := c.Store.Runbook(ctx, tenantID, name)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.runbooks) > 10000 {
+		clear(c.runbooks)
+	}
+	c.runbooks[k] = cached[*runbooker.Runbook]{rb, t0}
+	c.mu.Unlock()
+	return rb, nil
+}
+
+// group returns the worker group from the cache when fresh (shared value).
+func (c *cachingStore) group(ctx context.Context, tenantID, name string) (*runbooker.WorkerGroup, error) {
+	k := [2]string{tenantID, name}
+	c.mu.Lock()
+	e, ok := c.groups[k]
+	c.mu.Unlock()
+	if ok && time.Since(e.at) < cacheTTL {
+		return e.v, nil
+	}
+	t0 := time.Now()
+	g, err := c.Store.Group(ctx, tenantID, name)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.groups) > 10000 {
+		clear(c.groups)
+	}
+	c.groups[k] = cached[*runbooker.WorkerGroup]{g, t0}
+	c.mu.Unlock()
+	return g, nil
+}
+
+func (c *cachingStore) forgetRunbook(tenantID, name string) {
+	c.mu.Lock()
+	delete(c.runbooks, [2]string{tenantID, name})
+	c.mu.Unlock()
+}
+
+func (c *cachingStore) forgetGroup(tenantID, name string) {
+	c.mu.Lock()
+	delete(c.groups, [2]string{tenantID, name})
+	c.mu.Unlock()
+}
+
+// PutRunbook implements runbooker.RunbookStore and drops the cached copy.
+func (c *cachingStore) PutRunbook(ctx context.Context, rb *runbooker.Runbook, content []byte) (runbooker.PutRunbookResult, error) {
+	defer c.forgetRunbook(rb.TenantID, rb.Name)
+	return c.Store.PutRunbook(ctx, rb, content)
+}
+
+// DeleteRunbook implements runbooker.RunbookStore and drops the cached copy.
+func (c *cachingStore) DeleteRunbook(ctx context.Context, tenantID, name string) error {
+	defer c.forgetRunbook(tenantID, name)
+	return c.Store.DeleteRunbook(ctx, tenantID, name)
+}
+
+// UpdateGroup implements runbooker.WorkerStore and drops the cached copy.
+func (c *cachingStore) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
+	defer c.forgetGroup(g.TenantID, g.Name)
+	return c.Store.UpdateGroup(ctx, g)
+}
+
+// DeleteGroup implements runbooker.WorkerStore and drops the cached copy.
+func (c *cachingStore) DeleteGroup(ctx context.Context, tenantID, name string) error {
+	defer c.forgetGroup(tenantID, name)
+	return c.Store.DeleteGroup(ctx, tenantID, name)
+}
