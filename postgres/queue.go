@@ -72,6 +72,15 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 	return out, nil
 }
 
+// asyncCommit, as a FROM item, makes the statement's transaction commit
+// without waiting for its WAL flush (synchronous_commit off, for this
+// transaction only). StartJob and ExtendLeases use it: losing one of them
+// in a database crash is harmless, as FinishJob accepts an Activating
+// attempt and the worker's next heartbeat renews its lease, and it saves a
+// flush on every job start and heartbeat. Everything a client was told is
+// stored (a created job, records, a finish) commits synchronously.
+const asyncCommit = `(SELECT set_config('synchronous_commit', 'off', true)) AS async_commit`
+
 // StartJob implements runbooker.JobStore. Starting an attempt that is
 // already Running is a retried delivery and succeeds. An attempt asked to
 // stop while Activating stays Stopping (the worker learns it at its next
@@ -79,7 +88,7 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 func (db *DB) StartJob(ctx context.Context, ref runbooker.JobRef, now time.Time) error {
 	object := fmt.Sprintf("job %s", ref.ID)
 	tag, err := db.pool.Exec(ctx, `UPDATE jobs SET status = 'Running', started_at = $1, last_modified_at = $1
-		WHERE id = $2 AND attempt = $3 AND status = 'Activating'`, nanos(now), ref.ID, ref.Attempt)
+		FROM `+asyncCommit+` WHERE id = $2 AND attempt = $3 AND status = 'Activating'`, nanos(now), ref.ID, ref.Attempt)
 	if err != nil {
 		return storeErr(err, object)
 	}
@@ -117,7 +126,7 @@ func (db *DB) ExtendLeases(ctx context.Context, p runbooker.LeaseParams) ([]runb
 		ids[i], attempts[i] = r.ID, int32(r.Attempt)
 	}
 	rows, err := db.pool.Query(ctx, `UPDATE jobs SET lease_expires_at = $1
-		FROM unnest($2::text[], $3::integer[]) AS r(id, attempt)
+		FROM unnest($2::text[], $3::integer[]) AS r(id, attempt), `+asyncCommit+`
 		WHERE jobs.id = r.id AND jobs.attempt = r.attempt AND jobs.worker_id = $4 AND jobs.status IN `+heldStatuses+`
 		RETURNING jobs.id, jobs.attempt, jobs.status`, nanos(p.Until), ids, attempts, p.WorkerID)
 	if err != nil {

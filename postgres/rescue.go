@@ -154,12 +154,12 @@ func (db *DB) SuspendWaiting(ctx context.Context, p runbooker.SuspendParams) ([]
 	if p.Group == "" {
 		return nil, runbooker.Errorf(runbooker.EINVALID, "suspend waiting jobs: group is required")
 	}
-	cond, args := "", []any{cleanText(p.Reason), nanos(p.Now), p.Group, nanos(p.CreatedBefore)}
+	cond, args := "", []any{cleanText(p.Reason), nanos(p.Now), p.Group, nanos(p.QueuedBefore)}
 	if p.TenantID != "" {
 		cond, args = "AND tenant_id = $5", append(args, p.TenantID)
 	}
 	rows, err := db.pool.Query(ctx, `WITH waiting AS MATERIALIZED (
-			SELECT pk FROM jobs WHERE status = 'New' AND run_on = $3 AND created_at < $4 `+cond+`
+			SELECT pk FROM jobs WHERE status = 'New' AND run_on = $3 AND last_modified_at < $4 `+cond+`
 			FOR UPDATE SKIP LOCKED)
 		UPDATE jobs SET status = 'Suspended', status_reason = $1, last_modified_at = $2
 		WHERE pk IN (SELECT pk FROM waiting) RETURNING id, created_at, pk`, args...)

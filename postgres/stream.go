@@ -109,47 +109,55 @@ func checkRecord(r *runbooker.StreamRecord) error {
 	return nil
 }
 
-// Streams implements runbooker.JobStore: the job's records in Seq order.
+// Streams implements runbooker.JobStore: the job's records in Seq order,
+// in one query (a job without matching records is one row of NULLs).
 func (db *DB) Streams(ctx context.Context, tenantID, id string, f runbooker.StreamFilter) ([]runbooker.StreamRecord, error) {
-	var pk int64
-	err := db.pool.QueryRow(ctx, `SELECT pk FROM jobs WHERE id = $1 AND tenant_id = $2`, id, tenantID).Scan(&pk)
-	if err != nil {
-		return nil, storeErr(err, fmt.Sprintf("job %s", id))
-	}
-	q := `SELECT seq, time, type, text, value FROM stream_records WHERE job_pk = $1 AND seq > $2`
-	args := []any{pk, f.After}
+	q := `SELECT r.seq, r.time, r.type, r.text, r.value FROM jobs j LEFT JOIN LATERAL (
+		SELECT seq, time, type, text, value FROM stream_records
+		WHERE job_pk = j.pk AND seq > $3`
+	args := []any{id, tenantID, f.After}
 	if len(f.Types) > 0 {
 		ts := make([]string, len(f.Types))
 		for i, t := range f.Types {
 			ts[i] = string(t)
 		}
 		args = append(args, ts)
-		q += ` AND type = ANY($3::text[])`
+		q += ` AND type = ANY($4::text[])`
 	}
 	q += ` ORDER BY seq`
 	if f.Limit > 0 {
 		args = append(args, f.Limit)
 		q += ` LIMIT $` + strconv.Itoa(len(args))
 	}
+	q += `) r ON true WHERE j.id = $1 AND j.tenant_id = $2 ORDER BY r.seq`
 	rows, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
 		return nil, storeErr(err, "stream records")
 	}
 	defer rows.Close()
 	out := []runbooker.StreamRecord{}
+	found := false
 	for rows.Next() {
-		var r runbooker.StreamRecord
-		var t int64
-		var typ string
-		var v *string
-		if err := rows.Scan(&r.Seq, &t, &typ, &r.Text, &v); err != nil {
+		found = true
+		var seq, t *int64
+		var typ, text, v *string
+		if err := rows.Scan(&seq, &t, &typ, &text, &v); err != nil {
 			return nil, storeErr(err, "stream records")
 		}
-		r.Time, r.Type = fromNanos(t), runbooker.StreamType(typ)
+		if seq == nil {
+			continue // the job, without records
+		}
+		r := runbooker.StreamRecord{Seq: *seq, Time: fromNanos(*t), Type: runbooker.StreamType(*typ), Text: *text}
 		if v != nil {
 			r.Value = json.RawMessage(*v)
 		}
 		out = append(out, r)
 	}
-	return out, storeErr(rows.Err(), "stream records")
+	if err := rows.Err(); err != nil {
+		return nil, storeErr(err, "stream records")
+	}
+	if !found {
+		return nil, runbooker.Errorf(runbooker.ENOTFOUND, "job %s not found", id)
+	}
+	return out, nil
 }
