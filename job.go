@@ -149,11 +149,13 @@ type FinishParams struct {
 
 // SuspendParams selects queued jobs that waited too long for a worker.
 type SuspendParams struct {
-	TenantID      string
-	Group         string
-	CreatedBefore time.Time
-	Reason        string
-	Now           time.Time
+	TenantID string // empty: every tenant
+	Group    string
+	// QueuedBefore selects jobs that have been New since before it (their
+	// last status change): a job just resumed or re-queued waits afresh.
+	QueuedBefore time.Time
+	Reason       string
+	Now          time.Time
 }
 
 // LeaseParams extends the leases of jobs a worker holds.

@@ -90,8 +90,8 @@ type JobStore interface {
 	ResumeJob(ctx context.Context, tenantID, id string, now time.Time) (*Job, error)
 	Streams(ctx context.Context, tenantID, id string, f StreamFilter) ([]StreamRecord, error)
 
-	// SuspendWaiting parks New jobs of a group that were created before
-	// p.CreatedBefore (no live worker took them in time): Suspended with
+	// SuspendWaiting parks New jobs of a group queued since before
+	// p.QueuedBefore (no live worker took them in time): Suspended with
 	// p.Reason as StatusReason. It returns the ids it parked.
 	SuspendWaiting(ctx context.Context, p SuspendParams) ([]string, error)
 	// RescueJobs handles attempts whose lease expired: Activating → New;

@@ -124,7 +124,7 @@ func (m *Maintenance) SuspendStarved(ctx context.Context) (int, error) {
 			}
 			now := e.now()
 			ids, err := fs.SuspendWaiting(ctx, runbooker.SuspendParams{TenantID: t.ID, Group: g.Name,
-				CreatedBefore: now.Add(-after), Reason: reason + "; suspended after waiting " + after.String(), Now: now})
+				QueuedBefore: now.Add(-after), Reason: reason + "; suspended after waiting " + after.String(), Now: now})
 			if err != nil {
 				return total, err
 			}

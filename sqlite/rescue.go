@@ -106,8 +106,8 @@ func (db *DB) SuspendWaiting(ctx context.Context, p runbooker.SuspendParams) ([]
 		return nil, runbooker.Errorf(runbooker.EINVALID, "suspend waiting jobs: group is required")
 	}
 	q := `UPDATE jobs SET status = 'Suspended', status_reason = ?1, last_modified_at = ?2
-		WHERE status = 'New' AND run_on = ?3 AND created_at < ?4`
-	args := []any{p.Reason, nanos(p.Now), p.Group, nanos(p.CreatedBefore)}
+		WHERE status = 'New' AND run_on = ?3 AND last_modified_at < ?4`
+	args := []any{p.Reason, nanos(p.Now), p.Group, nanos(p.QueuedBefore)}
 	if p.TenantID != "" {
 		q += ` AND tenant_id = ?5`
 		args = append(args, p.TenantID)

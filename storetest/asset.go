@@ -95,7 +95,7 @@ func testSuspendWaiting(t *testing.T, s runbooker.FullStore) {
 	otherTenant := createJob(t, s, newJob(tenantB, group, at(1)))
 
 	const reason = "no live worker in group onprem for 30m0s"
-	p := runbooker.SuspendParams{TenantID: tenantA, Group: group, CreatedBefore: at(3), Reason: reason, Now: at(10)}
+	p := runbooker.SuspendParams{TenantID: tenantA, Group: group, QueuedBefore: at(3), Reason: reason, Now: at(10)}
 	ids, err := s.SuspendWaiting(ctx, p)
 	ok(t, err, "SuspendWaiting")
 	slices.Sort(ids)

@@ -240,7 +240,7 @@ func testSuspendRacesClaim(t *testing.T, s runbooker.FullStore) {
 				} else {
 					var err error
 					ids, err = s.SuspendWaiting(ctx, runbooker.SuspendParams{TenantID: tenantA, Group: group,
-						CreatedBefore: at(10), Reason: "no worker", Now: at(5)})
+						QueuedBefore: at(10), Reason: "no worker", Now: at(5)})
 					if err != nil {
 						t.Errorf("SuspendWaiting: %v", err)
 					}

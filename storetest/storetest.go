@@ -66,6 +66,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"JobListLimits", testJobListLimits},
 		{"ClaimFIFO", testClaimFIFO},
 		{"DirectDispatch", testDirectDispatch},
+		{"SuspendWaitingCountsFromRequeue", testSuspendWaitingCountsFromRequeue},
 		{"ClaimTenant", testClaimTenant},
 		{"ClaimNextSeq", testClaimNextSeq},
 		{"ClaimConcurrent", testClaimConcurrent},

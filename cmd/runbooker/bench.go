@@ -45,6 +45,7 @@ type benchConfig struct {
 	DB          string
 	Only        string
 	IdleWorkers int
+	JobDir      string
 }
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -56,6 +57,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.Lines, "lines", 1000000, "lines printed by the big-output runbook")
 	fs.IntVar(&c.QueueJobs, "queue-jobs", 20000, "jobs for the queue-only figure")
 	fs.IntVar(&c.IdleWorkers, "idle-workers", 1000, "simulated idle long-polling workers")
+	fs.StringVar(&c.JobDir, "job-dir", "", "where job directories are made (as serve --job-dir)")
 	fs.IntVar(&c.Concurrency, "concurrency", 2*runtime.NumCPU(), "built-in group capacity and raw spawn concurrency")
 	fs.StringVar(&c.DataDir, "data", "", "data directory (default: a fresh temp dir, removed afterwards)")
 	fs.StringVar(&c.DB, "db", "", "database (default sqlite in the data dir)")
@@ -136,7 +138,7 @@ func newBench(ctx context.Context, c benchConfig, log io.Writer) (*bench, error)
 	m := &Main{Config: ServeConfig{
 		Listen: "127.0.0.1:0", DataDir: c.DataDir, DB: c.DB, RunWait: 10 * time.Minute,
 		LeaseTTL: 30 * time.Second, Retention: 24 * time.Hour, CloudCapacity: c.Concurrency,
-		MaxRuntime: time.Hour, OutputCap: 1 << 30, Drain: 5 * time.Second,
+		MaxRuntime: time.Hour, OutputCap: 1 << 30, Drain: 5 * time.Second, JobDir: c.JobDir,
 	}}
 	if err := m.Run(ctx); err != nil {
 		_ = m.Close()
