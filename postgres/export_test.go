@@ -9,3 +9,8 @@ func TerminateListeners(ctx context.Context, db *DB) error {
 		WHERE datname = current_database() AND query LIKE 'LISTEN %'`)
 	return err
 }
+
+// QueryName reads the name of db's database.
+func (db *DB) QueryName(ctx context.Context, name *string) error {
+	return db.pool.QueryRow(ctx, `SELECT current_database()`).Scan(name)
+}
