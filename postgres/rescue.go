@@ -192,25 +192,33 @@ func (db *DB) SuspendWaiting(ctx context.Context, p runbooker.SuspendParams) ([]
 	return ids, nil
 }
 
-// purgeBatch bounds how many jobs one purge statement deletes.
-const purgeBatch = 1000
+// purgeBatch bounds how many jobs one purge transaction deletes.
+const purgeBatch = 200
 
 // PurgeJobs implements runbooker.JobStore. Only terminal jobs that ended
 // strictly before endedBefore are deleted, with their stream records, a
-// batch per statement; SKIP LOCKED lets purgers on several replicas share
-// the work.
+// batch per transaction; SKIP LOCKED lets purgers on several replicas share
+// the work. A job may hold millions of records, so the purge, a background
+// task, is exempt from the statement timeout meant for requests.
 func (db *DB) PurgeJobs(ctx context.Context, endedBefore time.Time) (int, error) {
 	total := 0
 	for {
-		tag, err := db.pool.Exec(ctx, `WITH doomed AS MATERIALIZED (
-				SELECT pk FROM jobs WHERE status IN ('Completed', 'Failed', 'Stopped') AND ended_at < $1
-				LIMIT $2 FOR UPDATE SKIP LOCKED),
-			records AS (DELETE FROM stream_records WHERE job_pk IN (SELECT pk FROM doomed))
-			DELETE FROM jobs WHERE pk IN (SELECT pk FROM doomed)`, nanos(endedBefore), purgeBatch)
+		var n int
+		err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+				return err
+			}
+			tag, err := tx.Exec(ctx, `WITH doomed AS MATERIALIZED (
+					SELECT pk FROM jobs WHERE status IN ('Completed', 'Failed', 'Stopped') AND ended_at < $1
+					LIMIT $2 FOR UPDATE SKIP LOCKED),
+				records AS (DELETE FROM stream_records WHERE job_pk IN (SELECT pk FROM doomed))
+				DELETE FROM jobs WHERE pk IN (SELECT pk FROM doomed)`, nanos(endedBefore), purgeBatch)
+			n = int(tag.RowsAffected())
+			return err
+		})
 		if err != nil {
 			return total, storeErr(err, "job purge")
 		}
-		n := int(tag.RowsAffected())
 		total += n
 		if n < purgeBatch {
 			return total, nil
