@@ -146,7 +146,8 @@ func rescueOutcome(e expiredJob, maxAttempts int) (to runbooker.JobStatus, reaso
 		who, e.attempt, lost, maxAttempts)
 }
 
-// SuspendWaiting implements runbooker.FullStore in one statement. Jobs a
+// SuspendWaiting implements runbooker.JobStore in one statement: New jobs
+// whose last status change is before p.QueuedBefore are parked. Jobs a
 // claimer holds at that moment (SKIP LOCKED) are left to it, and replicas
 // running this at once park disjoint sets. An empty p.TenantID means every
 // tenant, as in ClaimParams. Ids are returned oldest job first.
