@@ -70,7 +70,7 @@ func (e *Engine) SetBus(ctx context.Context, b runbooker.Bus) {
 			case runbooker.EventQueued:
 				e.hub.JobQueued(ev.Group, max(ev.Count, 1))
 			case runbooker.EventDone:
-				e.hub.JobDone(ev.JobID)
+				e.hub.JobDone(ev.JobID, nil)
 			case runbooker.EventStop:
 				e.hub.StopJob(ev.JobID)
 			}
@@ -84,9 +84,10 @@ func (e *Engine) queued(group string, n int) {
 	e.publish(runbooker.Event{Kind: runbooker.EventQueued, Group: group, Count: n})
 }
 
-// done wakes waiters of job id here and on every other replica.
-func (e *Engine) done(id string) {
-	e.hub.JobDone(id)
+// done wakes waiters of job id here (handing them j when known) and on
+// every other replica.
+func (e *Engine) done(id string, j *runbooker.Job) {
+	e.hub.JobDone(id, j)
 	e.publish(runbooker.Event{Kind: runbooker.EventDone, JobID: id})
 }
 
@@ -198,7 +199,7 @@ func (e *Engine) Wait(ctx context.Context, tenantID, id string) (*runbooker.Job,
 	poll, stop := e.pollTicker()
 	defer stop()
 	for {
-		sig, release := e.hub.DoneSignal(id)
+		sig, result, release := e.hub.DoneSignal(id)
 		j, err := e.store.Job(ctx, tenantID, id)
 		if err != nil || j.Status.Terminal() {
 			release()
@@ -206,6 +207,11 @@ func (e *Engine) Wait(ctx context.Context, tenantID, id string) (*runbooker.Job,
 		}
 		select {
 		case <-sig:
+			// The finisher hands over the job it just stored: no re-read.
+			if d := result(); d != nil && d.TenantID == tenantID && d.Status.Terminal() {
+				release()
+				return d, nil
+			}
 		case <-poll:
 		case <-ctx.Done():
 			release()
@@ -229,7 +235,7 @@ func (e *Engine) Stop(ctx context.Context, tenantID, id string) (*runbooker.Job,
 			e.publish(runbooker.Event{Kind: runbooker.EventStop, JobID: id})
 		}
 	case runbooker.StatusStopped:
-		e.done(id)
+		e.done(id, j)
 	}
 	return j, nil
 }

@@ -126,9 +126,10 @@ func (h *Hub) JobQueued(group string, n int) {
 	}
 }
 
-// DoneSignal returns a channel closed when JobDone(id) is called, and a
-// release func the waiter must call when it stops waiting.
-func (h *Hub) DoneSignal(id string) (<-chan struct{}, func()) {
+// DoneSignal returns a channel closed when JobDone(id) is called, a func
+// that then returns the job as JobDone passed it (nil when it passed none),
+// and a release func the waiter must call when it stops waiting.
+func (h *Hub) DoneSignal(id string) (<-chan struct{}, func() *runbooker.Job, func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	w, ok := h.done[id]
@@ -137,7 +138,7 @@ func (h *Hub) DoneSignal(id string) (<-chan struct{}, func()) {
 		h.done[id] = w
 	}
 	w.refs++
-	return w.ch, func() {
+	return w.ch, func() *runbooker.Job { return w.job }, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		w.refs--
@@ -150,10 +151,12 @@ func (h *Hub) DoneSignal(id string) (<-chan struct{}, func()) {
 type doneWait struct {
 	ch   chan struct{}
 	refs int
+	job  *runbooker.Job // set before ch is closed; read only after
 }
 
-// JobDone wakes everyone waiting for job id to end.
-func (h *Hub) JobDone(id string) {
+// JobDone wakes everyone waiting for job id to end, handing them j (may be
+// nil: they then read the job from the store).
+func (h *Hub) JobDone(id string, j *runbooker.Job) {
 	h.mu.Lock()
 	w, ok := h.done[id]
 	if ok {
@@ -161,6 +164,7 @@ func (h *Hub) JobDone(id string) {
 	}
 	h.mu.Unlock()
 	if ok {
+		w.job = j
 		close(w.ch)
 	}
 }

@@ -101,6 +101,6 @@ func (e *Engine) Finish(ctx context.Context, p runbooker.FinishParams) (*runbook
 	if err != nil {
 		return nil, err
 	}
-	e.done(j.ID)
+	e.done(j.ID, j)
 	return j, nil
 }

@@ -57,7 +57,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.Lines, "lines", 1000000, "lines printed by the big-output runbook")
 	fs.IntVar(&c.QueueJobs, "queue-jobs", 20000, "jobs for the queue-only figure")
 	fs.IntVar(&c.IdleWorkers, "idle-workers", 1000, "simulated idle long-polling workers")
-	fs.StringVar(&c.JobDir, "job-dir", "", "where job directories are made (as serve --job-dir)")
+	fs.StringVar(&c.JobDir, "job-dir", "auto", "where job directories are made (as serve --job-dir)")
 	fs.IntVar(&c.Concurrency, "concurrency", 2*runtime.NumCPU(), "built-in group capacity and raw spawn concurrency")
 	fs.StringVar(&c.DataDir, "data", "", "data directory (default: a fresh temp dir, removed afterwards)")
 	fs.StringVar(&c.DB, "db", "", "database (default sqlite in the data dir)")

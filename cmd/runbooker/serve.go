@@ -66,7 +66,7 @@ func serveFlags(args []string) (ServeConfig, error) {
 	fs.StringVar(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
 	fs.IntVar(&c.DBPoolSize, "db-pool-size", postgres.DefaultPoolSize, "PostgreSQL: most connections this server opens")
 	fs.DurationVar(&c.DBStatementTimeout, "db-statement-timeout", postgres.DefaultStatementTimeout, "PostgreSQL: limit of one statement (past it the request gets 503)")
-	fs.StringVar(&c.JobDir, "job-dir", "", "where job directories are made (default: the system temp dir; a tmpfs such as /dev/shm starts jobs faster)")
+	fs.StringVar(&c.JobDir, "job-dir", "auto", "where job directories are made; auto: the system temp dir, or /dev/shm when only that is a tmpfs (faster job starts)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return c, err
@@ -301,9 +301,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return m.Close()
 }
 
-// interpreters resolves the interpreters once and places job directories.
+// interpreters resolves the interpreters once and places job directories
+// (jobDir "auto": see defaultJobDir).
 func interpreters(jobDir string) sandbox.Interpreters {
 	in := sandbox.ResolveInterpreters()
+	if jobDir == "auto" {
+		jobDir = defaultJobDir()
+	}
 	in.TempRoot = jobDir
 	return in
 }

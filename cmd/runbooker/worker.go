@@ -66,7 +66,7 @@ func workerFlags(args []string) (WorkerConfig, error) {
 	fs.DurationVar(&c.MaxRuntime, "max-runtime", 3*time.Hour, "runtime limit of a job unless its group sets one")
 	fs.StringVar(&c.PowerShell, "powershell", "pwsh", "PowerShell edition unless the group sets one: pwsh or powershell")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
-	fs.StringVar(&c.JobDir, "job-dir", "", "where job directories are made (default: the system temp dir)")
+	fs.StringVar(&c.JobDir, "job-dir", "auto", "where job directories are made; auto: the system temp dir, or /dev/shm when only that is a tmpfs")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return c, err
