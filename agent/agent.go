@@ -59,7 +59,6 @@ type Config struct {
 	PowerShell     string        // "pwsh" or "powershell"
 	Interpreters   sandbox.Interpreters
 	Stops          StopRegistry // optional
-	Env            func(j *runbooker.Job) map[string]string
 	// Prepare, when set, adjusts a job's sandbox spec before it starts (the
 	// asset channel, RunAs) and returns a func to call when the job ended.
 	Prepare func(j *runbooker.Job, g *runbooker.WorkerGroup, spec *sandbox.Spec) (release func(), err error)

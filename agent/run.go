@@ -77,9 +77,6 @@ func (a *Agent) runJob(as Assignment, freeSlot func()) {
 			spec.PowerShell = ed // the runbook's own #Requires -PSEdition wins
 		}
 	}
-	if a.cfg.Env != nil {
-		spec.Env = a.cfg.Env(j)
-	}
 	if a.cfg.Prepare != nil {
 		release, err := a.cfg.Prepare(j, as.Group, &spec)
 		if err != nil {

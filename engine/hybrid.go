@@ -56,6 +56,19 @@ func checkGroupSettings(g *runbooker.WorkerGroup) error {
 	return nil
 }
 
+// UpdateGroup replaces a group's settings (not its name or token).
+func (e *Engine) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
+	if err := checkGroupSettings(g); err != nil {
+		return err
+	}
+	old, err := e.store.Group(ctx, g.TenantID, g.Name)
+	if err != nil {
+		return err
+	}
+	g.TokenHash, g.CreatedAt = old.TokenHash, old.CreatedAt
+	return e.store.UpdateGroup(ctx, g)
+}
+
 // newGroupToken returns a registration token; the "rbg_" prefix makes it
 // recognisable to secret scanners.
 func newGroupToken() string { return "rbg_" + runbooker.NewSecret() }

@@ -68,22 +68,14 @@ func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
-	fs := s.Store
 	var v GroupView
 	if err := decodeBody(w, r, 64<<10, &v); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	tenant := principal(r.Context()).TenantID
-	old, err := fs.Group(r.Context(), tenant, r.PathValue("name"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	v.Name = old.Name
-	g := v.group(tenant)
-	g.TokenHash, g.CreatedAt = old.TokenHash, old.CreatedAt
-	if err := fs.UpdateGroup(r.Context(), g); err != nil {
+	v.Name = r.PathValue("name")
+	g := v.group(principal(r.Context()).TenantID)
+	if err := s.Engine.UpdateGroup(r.Context(), g); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

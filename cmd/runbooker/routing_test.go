@@ -122,3 +122,26 @@ func TestRemoteStopAndLateWorker(t *testing.T) {
 		return strings.Contains(w1.log.String(), "lease lost")
 	})
 }
+
+func TestGroupSettingsUpdateIsValidated(t *testing.T) {
+	s := startServer(t)
+	ctx := context.Background()
+	if _, err := s.client.CreateGroup(ctx, rbhttp.GroupView{Name: "win", PowerShell: "pwsh"}); err != nil {
+		t.Fatal(err)
+	}
+	st, _, body := s.call("PUT", "/api/v1/groups/win", s.cred, `{"powershell":"cmd.exe"}`)
+	if st != 400 || !strings.Contains(body, "powershell") {
+		t.Errorf("bad edition: %d %s", st, body)
+	}
+	st, _, body = s.call("PUT", "/api/v1/groups/win", s.cred, `{"powershell":"powershell","maxRuntimeSeconds":60,"runAs":"svc"}`)
+	if st != 200 {
+		t.Fatalf("update: %d %s", st, body)
+	}
+	g, err := s.client.Group(ctx, "win")
+	if err != nil || g.PowerShell != "powershell" || g.MaxRuntimeSeconds != 60 || g.RunAs != "svc" {
+		t.Errorf("after update: %v %+v", err, g)
+	}
+	if st, _, _ := s.call("PUT", "/api/v1/groups/nope", s.cred, `{}`); st != 404 {
+		t.Errorf("update of a missing group: %d", st)
+	}
+}
