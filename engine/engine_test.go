@@ -299,3 +299,32 @@ func TestAssetsAreSealedAndOnlyForLeaseHolders(t *testing.T) {
 		}
 	}
 }
+
+func TestRetentionPurgeDeletesOnlyOldFinishedJobs(t *testing.T) {
+	e, clk := newEngine(t)
+	m := engine.NewMaintenance(e)
+	ctx := context.Background()
+	old := create(t, e)
+	if _, err := e.Stop(ctx, runbooker.DefaultTenant, old.ID); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(29 * 24 * time.Hour)
+	young := create(t, e)
+	if _, err := e.Stop(ctx, runbooker.DefaultTenant, young.ID); err != nil {
+		t.Fatal(err)
+	}
+	queued := create(t, e)
+	clk.Add(2 * 24 * time.Hour) // old ended 31 days ago, young 2 days ago
+	n, err := m.Purge(ctx)
+	if err != nil || n != 1 {
+		t.Fatalf("purged %d (%v), want 1", n, err)
+	}
+	if _, err := e.Job(ctx, runbooker.DefaultTenant, old.ID); runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
+		t.Errorf("the 31-day-old job is still there: %v", err)
+	}
+	for _, j := range []*runbooker.Job{young, queued} {
+		if _, err := e.Job(ctx, runbooker.DefaultTenant, j.ID); err != nil {
+			t.Errorf("job %s was purged: %v", j.ID, err)
+		}
+	}
+}
