@@ -97,6 +97,10 @@ var (
 	errShutdown      = errors.New("worker shut down before the job finished")
 )
 
+// claimGather bounds how long a busy agent waits to claim several jobs at
+// once; its running and prefetched jobs keep the slots busy meanwhile.
+const claimGather = 3 * time.Millisecond
+
 // New returns an agent; Start runs it.
 func New(t Transport, cfg Config, log *slog.Logger) *Agent {
 	if cfg.Capacity <= 0 {
@@ -183,6 +187,23 @@ func (a *Agent) claimLoop() {
 			default:
 				break more
 			}
+		}
+		// While jobs run and prefetched ones wait, nothing starves: gather a
+		// few more freed slots so one claim (one write) serves several jobs.
+		if n < a.cfg.Prefetch && len(a.Running()) > 0 {
+			t := time.NewTimer(claimGather)
+		gather:
+			for n < a.cfg.Prefetch {
+				select {
+				case a.slots <- struct{}{}:
+					n++
+				case <-t.C:
+					break gather
+				case <-a.claimCtx.Done():
+					break gather
+				}
+			}
+			t.Stop()
 		}
 		jobs, err := a.t.Claim(a.claimCtx, n)
 		for i := len(jobs); i < n; i++ {
