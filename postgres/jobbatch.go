@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/runbooker/runbooker"
 )
 
@@ -101,50 +100,42 @@ func (db *DB) finishJobs(ctx context.Context, calls []*batchCall[runbooker.Finis
 		ids[i], attempts[i], statuses[i], excs[i] = p.Ref.ID, int32(p.Ref.Attempt), string(p.Status), cleanText(p.Exception)
 		nows[i], starts[i] = nanos(p.Now.UTC()), nullNanos(p.StartedAt)
 	}
+	var recs []runbooker.StreamRecord
+	var owners []string
+	for _, c := range batch {
+		for range c.in.Records {
+			owners = append(owners, c.in.Ref.ID)
+		}
+		recs = append(recs, c.in.Records...)
+	}
+	a := toArrays(recs)
 	done := map[string]*runbooker.Job{}
-	err := pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-		clear(done)
-		rows, err := tx.Query(ctx, `UPDATE jobs SET status = r.status, exception = r.exc, ended_at = r.now,
+	rows, err := db.pool.Query(ctx, `WITH f AS (UPDATE jobs SET status = r.status, exception = r.exc, ended_at = r.now,
 			last_modified_at = r.now, lease_expires_at = NULL, started_at = coalesce(jobs.started_at, r.started)
 			FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
 				AS r(id, attempt, status, exc, now, started)
 			WHERE jobs.id = r.id AND jobs.attempt = r.attempt AND jobs.status IN `+heldStatuses+`
-			RETURNING `+qualified("jobs", jobCols), ids, attempts, statuses, excs, nows, starts)
-		if err != nil {
-			return err
-		}
-		pks := map[string]int64{}
+			RETURNING `+qualified("jobs", jobCols)+`),
+		ins AS (INSERT INTO stream_records (job_pk, seq, time, type, text, value)
+			SELECT f.pk, x.seq, x.time, x.type, x.text, x.value
+			FROM unnest($7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[])
+				AS x(id, seq, time, type, text, value) JOIN f ON f.id = x.id
+			ON CONFLICT (job_pk, seq) DO NOTHING)
+		SELECT `+jobCols+` FROM f`, ids, attempts, statuses, excs, nows, starts, owners, a.seqs, a.times, a.types, a.texts, a.values)
+	if err == nil {
 		for rows.Next() {
-			j, pk, err := scanJob(rows)
-			if err != nil {
-				rows.Close()
-				return err
+			j, _, serr := scanJob(rows)
+			if serr != nil {
+				err = serr
+				break
 			}
-			done[j.ID], pks[j.ID] = j, pk
+			done[j.ID] = j
 		}
 		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+		if err == nil {
+			err = rows.Err()
 		}
-		var recs []runbooker.StreamRecord
-		var owners []int64
-		for _, c := range batch {
-			if pk, ok := pks[c.in.Ref.ID]; ok {
-				for range c.in.Records {
-					owners = append(owners, pk)
-				}
-				recs = append(recs, c.in.Records...)
-			}
-		}
-		if len(recs) == 0 {
-			return nil
-		}
-		a := toArrays(recs)
-		_, err = tx.Exec(ctx, `INSERT INTO stream_records (job_pk, seq, time, type, text, value)
-			SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[], $5::text[], $6::text[])
-			ON CONFLICT (job_pk, seq) DO NOTHING`, owners, a.seqs, a.times, a.types, a.texts, a.values)
-		return err
-	})
+	}
 	if err != nil && isUnavailable(err) {
 		for _, c := range calls {
 			c.err = storeErr(err, fmt.Sprintf("job %s", c.in.Ref.ID))

@@ -191,6 +191,15 @@ const finishSQL = `UPDATE jobs SET status = $1, exception = $2, ended_at = $3, l
 	lease_expires_at = NULL, started_at = coalesce(started_at, $4)
 	WHERE id = $5 AND attempt = $6 AND status IN ` + heldStatuses + ` RETURNING ` + jobCols
 
+// finishWithRecordsSQL is finishSQL that also stores the attempt's last
+// records, in the same statement (one round trip, one commit), and only
+// when the finish itself applies.
+var finishWithRecordsSQL = `WITH f AS (` + finishSQL + `),
+	ins AS (INSERT INTO stream_records (job_pk, seq, time, type, text, value)
+		SELECT f.pk, r.seq, r.time, r.type, r.text, r.value FROM f, ` + unnestRecords(7) + `
+		ON CONFLICT (job_pk, seq) DO NOTHING)
+	SELECT ` + jobCols + ` FROM f`
+
 // FinishJob implements runbooker.JobStore. It ends an attempt that still
 // holds the job (Activating, Running or Stopping) and stores p.Records in
 // the same transaction. When the same attempt has already ended with the
@@ -212,20 +221,12 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 func (db *DB) finishOne(ctx context.Context, p runbooker.FinishParams) (*runbooker.Job, error) {
 	object := fmt.Sprintf("job %s", p.Ref.ID)
 	args := []any{string(p.Status), cleanText(p.Exception), nanos(p.Now.UTC()), nullNanos(p.StartedAt), p.Ref.ID, p.Ref.Attempt}
-	var j *runbooker.Job
-	var err error
-	if len(p.Records) == 0 {
-		j, _, err = scanJob(db.pool.QueryRow(ctx, finishSQL, args...))
-	} else {
-		err = pgx.BeginFunc(ctx, db.pool, func(tx pgx.Tx) error {
-			var pk int64
-			var err error
-			if j, pk, err = scanJob(tx.QueryRow(ctx, finishSQL, args...)); err != nil {
-				return err
-			}
-			return insertRecords(ctx, tx, pk, p.Records)
-		})
+	q := finishSQL
+	if len(p.Records) > 0 {
+		a := toArrays(p.Records)
+		q, args = finishWithRecordsSQL, append(args, a.seqs, a.times, a.types, a.texts, a.values)
 	}
+	j, _, err := scanJob(db.pool.QueryRow(ctx, q, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
 		cur, err := getJobByID(ctx, db.pool, p.Ref.ID)
 		if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/runbooker/runbooker"
 )
 
@@ -75,16 +74,6 @@ func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []ru
 		return err
 	}
 	return fenced(ref, status, attempt)
-}
-
-// insertRecords stores records of the job with row id pk inside tx, which
-// already holds the job row.
-func insertRecords(ctx context.Context, tx pgx.Tx, pk int64, recs []runbooker.StreamRecord) error {
-	a := toArrays(recs)
-	_, err := tx.Exec(ctx, `INSERT INTO stream_records (job_pk, seq, time, type, text, value)
-		SELECT $1, r.seq, r.time, r.type, r.text, r.value FROM `+unnestRecords(2)+`
-		ON CONFLICT (job_pk, seq) DO NOTHING`, pk, a.seqs, a.times, a.types, a.texts, a.values)
-	return err
 }
 
 func checkRecords(ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
