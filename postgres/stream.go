@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -47,11 +48,20 @@ func unnestRecords(first int) string {
 // concurrent finish or rescue of the job: the rescuer's Warning record, one
 // past the highest stored sequence number, is numbered after these records
 // commit, and records never land in an attempt that was fenced off.
-var appendSQL = `WITH j AS (SELECT pk FROM jobs WHERE id = $1 AND attempt = $2 AND status IN ` + heldStatuses + ` FOR SHARE),
+var appendSQL = appendSQLWith(` ON CONFLICT (job_pk, seq) DO NOTHING`)
+
+// appendNewSQL is appendSQL for records none of which is stored yet: a
+// plain INSERT costs about a third less per row than one that checks for
+// conflicts. A batch that does hold a stored record fails with a unique
+// violation, and is sent again as appendSQL.
+var appendNewSQL = appendSQLWith(``)
+
+func appendSQLWith(onConflict string) string {
+	return `WITH j AS (SELECT pk FROM jobs WHERE id = $1 AND attempt = $2 AND status IN ` + heldStatuses + ` FOR SHARE),
 	ins AS (INSERT INTO stream_records (job_pk, seq, time, type, text, value)
-		SELECT j.pk, r.seq, r.time, r.type, r.text, r.value FROM j, ` + unnestRecords(3) + `
-		ON CONFLICT (job_pk, seq) DO NOTHING)
+		SELECT j.pk, r.seq, r.time, r.type, r.text, r.value FROM j, ` + unnestRecords(3) + onConflict + `)
 	SELECT count(*) FROM j`
+}
 
 // AppendStreams implements runbooker.JobStore. The attempt must hold the job
 // (Activating, Running or Stopping): records of a finished, re-queued or
@@ -62,7 +72,14 @@ func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []ru
 	}
 	a := toArrays(recs)
 	var n int
-	err := db.pool.QueryRow(ctx, appendSQL, ref.ID, ref.Attempt, a.seqs, a.times, a.types, a.texts, a.values).Scan(&n)
+	err := errRetryWithConflicts
+	if increasing(recs) {
+		// Usually the records are new: the worker sends each once, in order.
+		err = db.pool.QueryRow(ctx, appendNewSQL, ref.ID, ref.Attempt, a.seqs, a.times, a.types, a.texts, a.values).Scan(&n)
+	}
+	if err == errRetryWithConflicts || pgCode(err) == "23505" {
+		err = db.pool.QueryRow(ctx, appendSQL, ref.ID, ref.Attempt, a.seqs, a.times, a.types, a.texts, a.values).Scan(&n)
+	}
 	if err != nil {
 		return storeErr(err, "stream records")
 	}
@@ -74,6 +91,20 @@ func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []ru
 		return err
 	}
 	return fenced(ref, status, attempt)
+}
+
+// errRetryWithConflicts marks a batch that goes straight to appendSQL.
+var errRetryWithConflicts = errors.New("records may be stored already")
+
+// increasing reports whether recs are in strictly increasing Seq order, so
+// that none repeats another.
+func increasing(recs []runbooker.StreamRecord) bool {
+	for i := 1; i < len(recs); i++ {
+		if recs[i].Seq <= recs[i-1].Seq {
+			return false
+		}
+	}
+	return true
 }
 
 func checkRecords(ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
