@@ -50,6 +50,9 @@ func NewServer(e *engine.Engine, cfg Config, log *slog.Logger) *Server {
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth) // deliberately public: load balancers probe it
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeError(w, r, runbooker.Errorf(runbooker.ENOTFOUND, "no such route: %s %s", r.Method, r.URL.Path))
+	})
 	for _, prefix := range []string{"/api/external/runbook", "/runbook"} {
 		s.routeExternal(mux, prefix)
 	}
