@@ -3,15 +3,12 @@ package postgres
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/runbooker/runbooker"
 )
 
@@ -23,22 +20,39 @@ const busChannel = "runbooker_events"
 // maxPayload keeps a notification under PostgreSQL's 8000-byte limit.
 const maxPayload = 7000
 
+const (
+	// linger is how long the sender gathers events before a NOTIFY: a
+	// NOTIFY serialises on a cluster-wide lock, so fewer, fuller ones are
+	// cheaper, and a millisecond is nothing next to the fallback poll.
+	linger = time.Millisecond
+	// helloEvery is how often a replica announces itself; peerWindow is
+	// how long a replica counts as present after it was last heard.
+	helloEvery = 10 * time.Second
+	peerWindow = 3*helloEvery + time.Second
+)
+
 // notification is the payload of one NOTIFY: the sending replica and the
-// events it batched.
+// events it batched, or a hello that announces the replica.
 type notification struct {
 	Replica string            `json:"r"`
-	Events  []runbooker.Event `json:"e"`
+	Hello   bool              `json:"h,omitempty"`
+	Events  []runbooker.Event `json:"e,omitempty"`
 }
 
 // Bus implements runbooker.Bus with PostgreSQL's LISTEN/NOTIFY, so that
 // replicas sharing a database wake each other's claimers and waiters.
 //
 // Publish never blocks on the database: events go to a queue that one
-// goroutine sends, batching what piles up while a NOTIFY is in flight
-// (several jobs queued for one group become one event with their count).
-// Subscribe listens on a dedicated connection, outside the pool, and
-// reconnects with backoff after an outage. Each replica tags its events
-// with a random id and ignores its own.
+// goroutine sends, batching what gathers within a millisecond or while a
+// NOTIFY is in flight (several jobs queued for one group become one event
+// with their count). Subscribe listens on a dedicated connection, outside
+// the pool, and reconnects with backoff after an outage.
+//
+// Replicas announce themselves (a hello when they start listening, then
+// every 10s, and in answer to a newcomer's), and a replica that has heard
+// no other for 30s publishes nothing: a single server on PostgreSQL pays
+// no NOTIFY per job. Each replica tags what it sends with a random id and
+// ignores its own.
 type Bus struct {
 	db      *DB
 	replica string
@@ -48,6 +62,9 @@ type Bus struct {
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
 	listens atomic.Int64 // successful LISTENs so far, for tests and logs
+
+	mu    sync.Mutex
+	peers map[string]time.Time // other replicas, when last heard
 }
 
 var _ runbooker.Bus = (*Bus)(nil)
@@ -58,19 +75,48 @@ func NewBus(db *DB, log *slog.Logger) *Bus {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	b := &Bus{db: db, replica: runbooker.NewID(), log: log, queue: make(chan runbooker.Event, 4096)}
+	b := &Bus{db: db, replica: runbooker.NewID(), log: log, queue: make(chan runbooker.Event, 4096),
+		peers: map[string]time.Time{}}
 	b.ctx, b.cancel = context.WithCancel(context.Background())
 	b.wg.Add(1)
 	go b.send()
 	return b
 }
 
-// Replica is the id this replica's events carry.
+// Replica is the id this replica's notifications carry.
 func (b *Bus) Replica() string { return b.replica }
 
 // Listens reports how many times a subscription has started listening,
 // which grows by one at every reconnection.
 func (b *Bus) Listens() int64 { return b.listens.Load() }
+
+// Peers reports how many other replicas were heard within the last 30s.
+func (b *Bus) Peers() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := 0
+	for _, at := range b.peers {
+		if time.Since(at) < peerWindow {
+			n++
+		}
+	}
+	return n
+}
+
+// heard records a notification of another replica and reports whether
+// that replica is new (not heard within the window).
+func (b *Bus) heard(replica string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	last, ok := b.peers[replica]
+	b.peers[replica] = time.Now()
+	for r, at := range b.peers {
+		if time.Since(at) > 10*peerWindow {
+			delete(b.peers, r)
+		}
+	}
+	return !ok || time.Since(last) >= peerWindow
+}
 
 // Close stops the sender after it sent what was queued, and ends every
 // subscription.
@@ -81,11 +127,15 @@ func (b *Bus) Close() error {
 }
 
 // Publish implements runbooker.Bus. It queues e for the sender and returns
-// at once; EUNAVAILABLE when the queue is full (the database is too slow or
-// down), in which case other replicas rely on their fallback poll.
+// at once. With no other replica present it drops e: nobody would hear it.
+// EUNAVAILABLE when the queue is full (the database is too slow or down),
+// in which case other replicas rely on their fallback poll.
 func (b *Bus) Publish(ctx context.Context, e runbooker.Event) error {
 	if b.ctx.Err() != nil {
 		return runbooker.Errorf(runbooker.EUNAVAILABLE, "event bus is closed")
+	}
+	if b.Peers() == 0 {
+		return nil
 	}
 	select {
 	case b.queue <- e:
@@ -95,27 +145,37 @@ func (b *Bus) Publish(ctx context.Context, e runbooker.Event) error {
 	}
 }
 
-// send drains the queue: each NOTIFY carries everything queued meanwhile.
+// send drains the queue, one NOTIFY per gathering of events, and says
+// hello every helloEvery while subscribed.
 func (b *Bus) send() {
 	defer b.wg.Done()
+	hello := time.NewTicker(helloEvery)
+	defer hello.Stop()
 	for {
 		var first runbooker.Event
 		select {
 		case first = <-b.queue:
+		case <-hello.C:
+			if b.listens.Load() > 0 {
+				b.hello(b.ctx)
+			}
+			continue
 		case <-b.ctx.Done():
 			b.drain()
 			return
 		}
 		batch := []runbooker.Event{first}
-	more:
+		wait := time.NewTimer(linger)
+	gather:
 		for len(batch) < 1000 {
 			select {
 			case e := <-b.queue:
 				batch = append(batch, e)
-			default:
-				break more
+			case <-wait.C:
+				break gather
 			}
 		}
+		wait.Stop()
 		b.notify(context.Background(), coalesce(batch))
 	}
 }
@@ -170,88 +230,24 @@ func (b *Bus) notify(ctx context.Context, evs []runbooker.Event) {
 			n = (n + 1) / 2
 		}
 		evs = evs[n:]
-		if len(payload) > maxPayload {
-			continue // a single event this large is a bug upstream; drop it
-		}
-		ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := b.db.pool.Exec(ctx, `SELECT pg_notify($1, $2)`, busChannel, string(payload))
-		cancel()
-		if err != nil {
-			b.log.Debug("event not published; replicas rely on their fallback poll", "err", storeErr(err, "event bus"))
+		if len(payload) <= maxPayload { // a single event this large is a bug upstream; dropped
+			b.send1(ctx, payload)
 		}
 	}
 }
 
-// Subscribe implements runbooker.Bus. It calls fn, from one goroutine, for
-// each event another replica published, until ctx ends or the bus is
-// closed. After a lost connection it reconnects with jittered backoff
-// (100 ms doubling to 5 s); events sent while it was away are lost, which
-// the engine's fallback poll covers.
-func (b *Bus) Subscribe(ctx context.Context, fn func(runbooker.Event)) error {
-	if b.ctx.Err() != nil {
-		return runbooker.Errorf(runbooker.EUNAVAILABLE, "event bus is closed")
-	}
-	ctx, cancel := context.WithCancel(ctx)
+// hello announces this replica to the others.
+func (b *Bus) hello(ctx context.Context) {
+	payload, _ := json.Marshal(notification{Replica: b.replica, Hello: true})
+	b.send1(ctx, payload)
+}
+
+// send1 sends one NOTIFY. It commits without waiting for a WAL flush: the
+// bus is best effort, and a NOTIFY otherwise costs a flush like a write.
+func (b *Bus) send1(ctx context.Context, payload []byte) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	stop := context.AfterFunc(b.ctx, cancel)
-	defer stop()
-	b.wg.Add(1)
-	defer b.wg.Done()
-	backoff := 100 * time.Millisecond
-	for {
-		err := b.listen(ctx, fn, func() { backoff = 100 * time.Millisecond })
-		if ctx.Err() != nil {
-			return nil
-		}
-		wait := backoff/2 + rand.N(backoff)
-		b.log.Warn("event bus disconnected; reconnecting", "err", storeErr(err, "event bus"), "retry_in", wait)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(wait):
-		}
-		backoff = min(2*backoff, 5*time.Second)
-	}
-}
-
-// listen holds one listening connection until it fails or ctx ends.
-func (b *Bus) listen(ctx context.Context, fn func(runbooker.Event), connected func()) error {
-	conn, err := pgx.ConnectConfig(ctx, b.db.connCfg)
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+busChannel); err != nil {
-		return err
-	}
-	connected()
-	if b.listens.Add(1) > 1 {
-		b.log.Info("event bus reconnected")
-	}
-	for {
-		// A bounded wait, then a ping: a connection that died silently is
-		// noticed within a minute even when no event comes.
-		wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		n, err := conn.WaitForNotification(wctx)
-		cancel()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		if errors.Is(err, context.DeadlineExceeded) {
-			if err := conn.Ping(ctx); err != nil {
-				return err
-			}
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		var msg notification
-		if json.Unmarshal([]byte(n.Payload), &msg) != nil || msg.Replica == b.replica {
-			continue
-		}
-		for _, e := range msg.Events {
-			fn(e)
-		}
+	if _, err := b.db.pool.Exec(ctx, `SELECT pg_notify($1, $2) FROM `+asyncCommit, busChannel, string(payload)); err != nil {
+		b.log.Debug("event not published; replicas rely on their fallback poll", "err", storeErr(err, "event bus"))
 	}
 }

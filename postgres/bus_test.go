@@ -42,9 +42,10 @@ func receive(t *testing.T, ch <-chan runbooker.Event) runbooker.Event {
 	}
 }
 
-// Events cross replicas (a replica never hears its own), queued events
-// published together are merged with their counts, and a subscription
-// reconnects by itself after its connection is killed.
+// Replicas find each other, events cross replicas (a replica never hears
+// its own), queued events published together are merged with their
+// counts, and a subscription reconnects by itself after its connection is
+// killed.
 func TestBusCrossesReplicasAndReconnects(t *testing.T) {
 	db := openTemp(t)
 	defer db.Close()
@@ -52,6 +53,7 @@ func TestBusCrossesReplicasAndReconnects(t *testing.T) {
 	defer a.Close()
 	defer b.Close()
 	fromA, fromB := subscribe(t, a), subscribe(t, b)
+	waitFor(t, "the replicas to hear each other", func() bool { return a.Peers() == 1 && b.Peers() == 1 })
 
 	ctx := context.Background()
 	if err := a.Publish(ctx, runbooker.Event{Kind: runbooker.EventDone, JobID: "j1"}); err != nil {
@@ -101,5 +103,30 @@ func killListeners(t *testing.T, db *postgres.DB) {
 	t.Helper()
 	if err := postgres.TerminateListeners(context.Background(), db); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A replica alone publishes nothing: no NOTIFY per job for one server.
+func TestBusAloneStaysQuiet(t *testing.T) {
+	db := openTemp(t)
+	defer db.Close()
+	a := postgres.NewBus(db, nil)
+	defer a.Close()
+	subscribe(t, a)
+	if err := a.Publish(context.Background(), runbooker.Event{Kind: runbooker.EventDone, JobID: "j"}); err != nil {
+		t.Fatal(err)
+	}
+	if a.Peers() != 0 {
+		t.Fatalf("a lone replica counts %d peers", a.Peers())
+	}
+	b := postgres.NewBus(db, nil) // a second replica: a hears its hello and answers
+	defer b.Close()
+	fromB := subscribe(t, b)
+	waitFor(t, "the replicas to hear each other", func() bool { return a.Peers() == 1 && b.Peers() == 1 })
+	if err := a.Publish(context.Background(), runbooker.Event{Kind: runbooker.EventDone, JobID: "j2"}); err != nil {
+		t.Fatal(err)
+	}
+	if e := receive(t, fromB); e.JobID != "j2" {
+		t.Fatalf("B got %+v, want the event published after it joined", e)
 	}
 }
