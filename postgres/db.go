@@ -136,8 +136,8 @@ func storeErr(err error, object string) error {
 		switch {
 		case pe.Code == "23505": // unique_violation
 			return runbooker.Errorf(runbooker.ECONFLICT, "%s already exists", object)
-		case pe.Code == "22021" || pe.Code == "22P05": // bad encoding, untranslatable character
-			return runbooker.Errorf(runbooker.EINVALID, "%s: text the database cannot store: %s", object, pe.Message)
+		case strings.HasPrefix(pe.Code, "22") || pe.Code == "54000": // a value it cannot take (encoding, range, size)
+			return runbooker.Errorf(runbooker.EINVALID, "%s: a value the database cannot store: %s", object, pe.Message)
 		case isUnavailableCode(pe.Code):
 			return unavailable(err)
 		}
