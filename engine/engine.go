@@ -68,7 +68,7 @@ func (e *Engine) SetBus(ctx context.Context, b runbooker.Bus) {
 		_ = b.Subscribe(ctx, func(ev runbooker.Event) {
 			switch ev.Kind {
 			case runbooker.EventQueued:
-				e.hub.JobQueued(ev.Group, max(ev.Count, 1))
+				e.hub.JobQueued(ev.Group, "", max(ev.Count, 1))
 			case runbooker.EventDone:
 				e.hub.JobDone(ev.JobID, nil)
 			case runbooker.EventStop:
@@ -79,8 +79,8 @@ func (e *Engine) SetBus(ctx context.Context, b runbooker.Bus) {
 }
 
 // queued wakes claimers of group here and on every other replica.
-func (e *Engine) queued(group string, n int) {
-	e.hub.JobQueued(group, n)
+func (e *Engine) queued(group, tenantID string, n int) {
+	e.hub.JobQueued(group, tenantID, n)
 	e.publish(runbooker.Event{Kind: runbooker.EventQueued, Group: group, Count: n})
 }
 
@@ -168,7 +168,7 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 	if err := e.store.CreateJob(ctx, j); err != nil {
 		return nil, err
 	}
-	e.queued(runOn, 1)
+	e.queued(runOn, p.TenantID, 1)
 	return j, nil
 }
 
@@ -246,7 +246,7 @@ func (e *Engine) Resume(ctx context.Context, tenantID, id string) (*runbooker.Jo
 	if err != nil {
 		return nil, err
 	}
-	e.queued(j.RunOn, 1)
+	e.queued(j.RunOn, j.TenantID, 1)
 	return j, nil
 }
 

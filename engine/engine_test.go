@@ -101,7 +101,7 @@ func TestOneWakeUpPerJobNotAThunderingHerd(t *testing.T) {
 			}
 		}()
 	}
-	h.JobQueued("g", 3)
+	h.JobQueued("g", "", 3)
 	wg.Wait()
 	if n := woken.Load(); n != 3 {
 		t.Errorf("%d waiters woken for 3 jobs", n)
@@ -115,7 +115,7 @@ func TestOneWakeUpPerJobNotAThunderingHerd(t *testing.T) {
 	if listed != 97 {
 		t.Errorf("%d waiters still listed after 3 wake-ups, want 97", listed)
 	}
-	h.JobQueued("g", 1) // nobody waits: must not block or panic
+	h.JobQueued("g", "", 1) // nobody waits: must not block or panic
 }
 
 func TestDirectDispatchHandsTheJobToAParkedClaimer(t *testing.T) {
@@ -326,5 +326,48 @@ func TestRetentionPurgeDeletesOnlyOldFinishedJobs(t *testing.T) {
 		if _, err := e.Job(ctx, runbooker.DefaultTenant, j.ID); err != nil {
 			t.Errorf("job %s was purged: %v", j.ID, err)
 		}
+	}
+}
+
+// countingStore counts the store claims an engine makes.
+type countingStore struct {
+	runbooker.Store
+	claims atomic.Int32
+}
+
+func (c *countingStore) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runbooker.Job, error) {
+	c.claims.Add(1)
+	return c.Store.ClaimJobs(ctx, p)
+}
+
+func TestIdleLongPollsSkipTheStoreUntilSomethingIsQueued(t *testing.T) {
+	base, _ := newEngine(t)
+	cs := &countingStore{Store: base.Store()}
+	e := engine.New(cs, engine.Config{LeaseTTL: 10 * time.Second}, nil)
+	ctx := context.Background()
+	req := engine.ClaimRequest{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 4, Wait: 20 * time.Millisecond}
+	for i := 0; i < 3; i++ {
+		if jobs, err := e.Claim(ctx, req); err != nil || len(jobs) != 0 {
+			t.Fatalf("idle claim %d: %v %v", i, jobs, err)
+		}
+	}
+	if n := cs.claims.Load(); n != 1 {
+		t.Errorf("%d store claims for three idle long polls, want 1 (then the empty hint)", n)
+	}
+	// A job queued while nobody waits clears the hint: the next claim finds it.
+	j := create(t, e)
+	jobs, err := e.Claim(ctx, req)
+	if err != nil || len(jobs) != 1 || jobs[0].ID != j.ID {
+		t.Fatalf("claim after a queued job: %v %+v", err, jobs)
+	}
+	// A job of another tenant for a tenant-scoped claimer is not its business,
+	// but a job of its own tenant is.
+	own := engine.ClaimRequest{TenantID: runbooker.DefaultTenant, Group: runbooker.CloudGroup, WorkerID: "w2", Limit: 1, Wait: 20 * time.Millisecond}
+	if jobs, _ := e.Claim(ctx, own); len(jobs) != 0 {
+		t.Fatalf("nothing queued, got %d", len(jobs))
+	}
+	j2 := create(t, e)
+	if jobs, _ := e.Claim(ctx, own); len(jobs) != 1 || jobs[0].ID != j2.ID {
+		t.Fatalf("tenant-scoped claimer missed its tenant's job: %+v", jobs)
 	}
 }

@@ -14,13 +14,14 @@ import (
 type Hub struct {
 	mu     sync.Mutex
 	groups map[string][]*Waiter
+	hints  map[string]map[string]*queueHint // group → tenant ("" = any) → hint
 	done   map[string]*doneWait
 	stops  map[string]func()
 }
 
 // NewHub returns an empty hub.
 func NewHub() *Hub {
-	return &Hub{groups: map[string][]*Waiter{}, done: map[string]*doneWait{}, stops: map[string]func(){}}
+	return &Hub{groups: map[string][]*Waiter{}, hints: map[string]map[string]*queueHint{}, done: map[string]*doneWait{}, stops: map[string]func(){}}
 }
 
 // Waiter is a claimer parked on a long poll. It receives nil ("look in
@@ -103,14 +104,68 @@ func (h *Hub) TakeWaiterProbe(group, tenantID string) bool {
 	return false
 }
 
-// JobQueued wakes up to n claimers waiting on group (n < 0: all of them),
+// queueHint says whether a group may have queued jobs a claim would find.
+// gen changes whenever jobs are queued, so "found none" can be recorded
+// only when nothing was queued while the claim ran.
+type queueHint struct {
+	gen   uint64
+	empty bool
+}
+
+// QueueHint returns the hint of (group, tenant): empty is true only when a
+// claim found the queue empty and nothing was queued since. A claimer may
+// then park without asking the store; an unknown group is never empty.
+func (h *Hub) QueueHint(group, tenantID string) (gen uint64, empty bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if x := h.hints[group][tenantID]; x != nil {
+		return x.gen, x.empty
+	}
+	return 0, false
+}
+
+// QueueEmpty records that a claim of (group, tenant) that started at gen
+// found the queue empty.
+func (h *Hub) QueueEmpty(group, tenantID string, gen uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	m := h.hints[group]
+	if m == nil {
+		m = map[string]*queueHint{}
+		h.hints[group] = m
+	}
+	x := m[tenantID]
+	if x == nil {
+		x = &queueHint{gen: gen}
+		m[tenantID] = x
+	}
+	if x.gen == gen {
+		x.empty = true
+	}
+}
+
+// markQueued clears the empty hints that jobs of tenant in group may
+// invalidate: the tenant's own and the any-tenant one; every tenant's when
+// the tenant is unknown (""). Callers hold h.mu.
+func (h *Hub) markQueued(group, tenantID string) {
+	for t, x := range h.hints[group] {
+		if tenantID == "" || t == "" || t == tenantID {
+			x.gen++
+			x.empty = false
+		}
+	}
+}
+
+// JobQueued records that jobs of tenantID ("" when unknown) were queued in
+// group and wakes up to n claimers waiting on it (n < 0: all of them),
 // newest first: the claimer that polled last is the one most surely alive
 // (a frozen or partitioned worker's poll lingers at the old end). Waiters
 // are woken one per queued job, so a thousand idle workers do not all rush
 // the database for one job.
-func (h *Hub) JobQueued(group string, n int) {
+func (h *Hub) JobQueued(group, tenantID string, n int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	h.markQueued(group, tenantID)
 	ws := h.groups[group]
 	if n < 0 || n > len(ws) {
 		n = len(ws)

@@ -72,7 +72,7 @@ func (m *Maintenance) Rescue(ctx context.Context) ([]runbooker.RescuedJob, error
 		e.log.Warn("job lease expired", "job", r.ID, "tenant", r.TenantID, "from", r.From, "to", r.To)
 		switch {
 		case r.To == runbooker.StatusNew:
-			e.queued(r.RunOn, 1)
+			e.queued(r.RunOn, r.TenantID, 1)
 		case r.To.Terminal():
 			e.done(r.ID, nil)
 		}

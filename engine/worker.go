@@ -30,20 +30,33 @@ func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]*runbooker.Job, e
 	}
 	poll, stop := e.pollTicker()
 	defer stop()
+	polled := false
 	for {
 		w, cancel := e.hub.Register(r.Group, r.TenantID, r.WorkerID)
-		now := e.now()
-		jobs, err := e.store.ClaimJobs(ctx, runbooker.ClaimParams{
-			TenantID: r.TenantID, Group: r.Group, WorkerID: r.WorkerID, Limit: r.Limit,
-			Now: now, LeaseUntil: now.Add(e.cfg.LeaseTTL),
-		})
+		// When the last claim found the queue empty and nothing was queued
+		// since, park at once: the next job comes by direct dispatch or a
+		// wake-up, and an idle long poll costs the store nothing.
+		gen, empty := e.hub.QueueHint(r.Group, r.TenantID)
+		var jobs []*runbooker.Job
+		var err error
+		if !empty || polled || deadline == nil {
+			now := e.now()
+			jobs, err = e.store.ClaimJobs(ctx, runbooker.ClaimParams{
+				TenantID: r.TenantID, Group: r.Group, WorkerID: r.WorkerID, Limit: r.Limit,
+				Now: now, LeaseUntil: now.Add(e.cfg.LeaseTTL),
+			})
+			if err == nil && len(jobs) < r.Limit {
+				e.hub.QueueEmpty(r.Group, r.TenantID, gen)
+			}
+		}
+		polled = false
 		if err != nil || len(jobs) > 0 || deadline == nil {
 			if !cancel() {
 				<-w.C // a wake-up: not armed, so never a job
 			}
 			if len(jobs) == r.Limit {
 				// More may be queued than this claim could take: pass the wake-up on.
-				e.hub.JobQueued(r.Group, 1)
+				e.hub.JobQueued(r.Group, r.TenantID, 1)
 			}
 			return jobs, err
 		}
@@ -54,6 +67,7 @@ func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]*runbooker.Job, e
 		case got = <-w.C:
 			woken = true
 		case <-poll:
+			polled = true // the fallback poll asks the store whatever the hint says
 		case <-deadline:
 			end = true
 		case <-ctx.Done():
