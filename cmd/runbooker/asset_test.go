@@ -12,6 +12,7 @@ import (
 
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/engine"
+	"github.com/runbooker/runbooker/gitsync"
 )
 
 func engineAsset(t, name, value string) engine.AssetInput {
@@ -135,11 +136,17 @@ func TestRotateKeyResealsAssets(t *testing.T) {
 	if _, err := s.m.Engine.PutAsset(ctx, engineAsset("credential", "svc", `{"userName":"u","password":"p4ssw0rd-rot"}`)); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.m.Syncer.CreateSource(ctx, runbooker.DefaultTenant, gitsync.SourceInput{
+		Source:      gitsync.Source{ID: "upstream", URL: "https://127.0.0.1:1/runbooks.git", Prefix: "rjgit-"},
+		Credentials: &gitsync.Credentials{Username: "bot", Token: "t0ken-rot"},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	oldKey := s.m.Keyring.Current()
 	dir := s.m.Config.DataDir
 	_ = s.m.Close()
 	var out, errb bytes.Buffer
-	if code := run(ctx, []string{"rotate-key", "--data", dir}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "re-sealed 1") {
+	if code := run(ctx, []string{"rotate-key", "--data", dir}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "re-sealed 2") {
 		t.Fatalf("rotate-key: %d %s %s", code, out.String(), errb.String())
 	}
 	s2 := startServer(t, func(c *ServeConfig) { c.DataDir = dir; c.DB = "sqlite:" + filepath.Join(dir, "runbooker.db") })
@@ -149,6 +156,15 @@ func TestRotateKeyResealsAssets(t *testing.T) {
 	v, _, err := s2.m.Engine.AssetValue(ctx, runbooker.DefaultTenant, runbooker.AssetCredential, "svc")
 	if err != nil || !strings.Contains(string(v), "p4ssw0rd-rot") {
 		t.Errorf("asset after rotation: %s %v", v, err)
+	}
+	// The sync source's credentials still open under the new key alone.
+	raw, err := s2.m.Store.Setting(ctx, runbooker.DefaultTenant, gitsync.SettingKey)
+	if err != nil || !strings.Contains(string(raw), s2.m.Keyring.Current()) || strings.Contains(string(raw), oldKey) {
+		t.Errorf("sync sources after rotation: %v %s", err, raw)
+	}
+	// A sync opens the credentials before it connects (and fails to connect).
+	if _, err := s2.m.Syncer.Sync(ctx, runbooker.DefaultTenant, "upstream"); err == nil || strings.Contains(err.Error(), "decrypt") {
+		t.Errorf("sync after rotation: %v", err)
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/engine"
+	"github.com/runbooker/runbooker/gitsync"
 	rbhttp "github.com/runbooker/runbooker/http"
 	"github.com/runbooker/runbooker/keyring"
 )
@@ -198,9 +199,23 @@ func cmdRotateKey(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("re-sealing assets (the key file keeps both keys; re-run to finish): %w", err)
 	}
+	tenants, err := e.Store().Tenants(ctx)
+	if err != nil {
+		return err
+	}
+	ids := make([]string, len(tenants))
+	for i, t := range tenants {
+		ids[i] = t.ID
+	}
+	syncer := gitsync.New(e.Store(), e.Keyring(), gitsync.Config{Dir: filepath.Join(*dataDir, "git")}, nil)
+	ns, err := syncer.Reseal(ctx, ids)
+	if err != nil {
+		return fmt.Errorf("re-sealing sync source credentials (the key file keeps both keys; re-run to finish): %w", err)
+	}
+	n += ns
 	if err := keyring.WriteFile(path, fresh); err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "re-sealed %d secret assets under new key %s\n", n, keyring.KeyID(fresh))
+	fmt.Fprintf(stdout, "re-sealed %d secrets (assets and sync source credentials) under new key %s\n", n, keyring.KeyID(fresh))
 	return nil
 }
