@@ -3,8 +3,6 @@ package http
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -57,13 +55,9 @@ func (s *Server) routeExternal(mux *http.ServeMux, prefix string) {
 
 // readParams decodes the JSON object of parameters; an empty body is none.
 func readParams(w http.ResponseWriter, r *http.Request) (map[string]any, error) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxParamsBody))
+	body, err := readBody(w, r, maxParamsBody)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, runbooker.Errorf(runbooker.EINVALID, "request body is larger than %d bytes", maxParamsBody)
-		}
-		return nil, runbooker.Errorf(runbooker.EINVALID, "reading request body: %v", err)
+		return nil, err
 	}
 	if t := strings.TrimSpace(string(body)); t == "" || t == "null" {
 		return map[string]any{}, nil

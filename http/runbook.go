@@ -1,8 +1,6 @@
 package http
 
 import (
-	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -135,12 +133,8 @@ func (s *Server) handlePutRunbook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "query parameter language must be bash, python or powershell (got %q)", q.Get("language")))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxScriptBody))
+	body, err := readBody(w, r, maxScriptBody)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			err = runbooker.Errorf(runbooker.EINVALID, "runbook source is larger than %d bytes", maxScriptBody)
-		}
 		s.writeError(w, r, err)
 		return
 	}

@@ -8,6 +8,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -143,6 +144,20 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 		w.Header().Set("Retry-After", "2")
 	}
 	writeJSON(w, status, map[string]string{"error": runbooker.ErrorMessage(err)})
+}
+
+// readBody reads a request body of at most limit bytes; anything wrong with
+// it is the client's error (EINVALID), never a 500.
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, runbooker.Errorf(runbooker.EINVALID, "request body is larger than %d bytes", limit)
+		}
+		return nil, runbooker.Errorf(runbooker.EINVALID, "reading the request body: %v", err)
+	}
+	return body, nil
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

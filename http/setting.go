@@ -1,7 +1,6 @@
 package http
 
 import (
-	"io"
 	"net/http"
 
 	"github.com/runbooker/runbooker"
@@ -45,9 +44,9 @@ func (s *Server) handlePutSetting(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, runbooker.Errorf(runbooker.ENOTFOUND, "unknown setting %q (known: customization, permissions)", key))
 		return
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSettingBody))
+	body, err := readBody(w, r, maxSettingBody)
 	if err != nil {
-		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "reading %s: %v", key, err))
+		s.writeError(w, r, err)
 		return
 	}
 	if _, err := catalog.ParseLooseJSON(body); err != nil {

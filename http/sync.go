@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"time"
 
@@ -65,13 +63,9 @@ func (s *Server) withSyncer(h http.HandlerFunc) http.HandlerFunc {
 // when optional. Unknown fields are rejected so a misspelt field (say
 // "credential") is not silently dropped.
 func decodeSyncBody(w http.ResponseWriter, r *http.Request, v any, optional bool) error {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxSyncBody))
+	body, err := readBody(w, r, maxSyncBody)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return runbooker.Errorf(runbooker.EINVALID, "request body is larger than %d bytes", maxSyncBody)
-		}
-		return runbooker.Errorf(runbooker.EINVALID, "reading the request body: %v", err)
+		return err
 	}
 	if len(body) == 0 && optional {
 		return nil

@@ -3,8 +3,6 @@ package http
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -95,13 +93,9 @@ func (s *Server) worker(h workerHandler) http.HandlerFunc {
 }
 
 func decodeBody(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+	data, err := readBody(w, r, limit)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return runbooker.Errorf(runbooker.EINVALID, "request body is larger than %d bytes", limit)
-		}
-		return runbooker.Errorf(runbooker.EINVALID, "reading request body: %v", err)
+		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
 		return runbooker.Errorf(runbooker.EINVALID, "request body is not the expected JSON: %v", err)
