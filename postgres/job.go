@@ -2,16 +2,15 @@ package postgres
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/storeutil"
 )
 
 // jobCols is the column list every job query selects, in scanJob's order.
@@ -123,7 +122,7 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 		q += ` AND created_at < ` + arg(nanos(f.CreatedBefore))
 	}
 	if f.Cursor != "" {
-		at, pk, ok := parseCursor(f.Cursor)
+		at, pk, ok := storeutil.ParseCursor(f.Cursor)
 		if !ok {
 			return page, runbooker.Errorf(runbooker.EINVALID, "invalid job list cursor")
 		}
@@ -145,28 +144,13 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 		}
 		if len(page.Jobs) == limit {
 			last := page.Jobs[len(page.Jobs)-1]
-			page.Next = formatCursor(nanos(last.CreatedAt), lastPK)
+			page.Next = storeutil.FormatCursor(nanos(last.CreatedAt), lastPK)
 			break
 		}
 		page.Jobs = append(page.Jobs, j)
 		lastPK = pk
 	}
 	return page, storeErr(rows.Err(), "jobs")
-}
-
-func formatCursor(at, pk int64) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + "." + strconv.FormatInt(pk, 10)))
-}
-
-func parseCursor(s string) (at, pk int64, ok bool) {
-	b, err := base64.RawURLEncoding.DecodeString(s)
-	if err != nil {
-		return 0, 0, false
-	}
-	a, p, found := strings.Cut(string(b), ".")
-	at, err1 := strconv.ParseInt(a, 10, 64)
-	pk, err2 := strconv.ParseInt(p, 10, 64)
-	return at, pk, found && err1 == nil && err2 == nil
 }
 
 // RequestStop implements runbooker.JobStore: one statement, so a stop and a

@@ -4,12 +4,9 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
-	"strconv"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/runbooker/runbooker/storeutil"
 )
 
 // migrations holds the schema, one numbered file per step. A released file
@@ -22,46 +19,11 @@ var migrations embed.FS
 // servers starting at once apply each step exactly once ("rbmigrat").
 const migrationLock = 0x72626d6967726174
 
-// migration is one numbered schema step.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-func loadMigrations() ([]migration, error) {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	var out []migration
-	for _, name := range names {
-		base := strings.TrimPrefix(name, "migrations/")
-		num, _, ok := strings.Cut(base, "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("postgres: migration %s: name must start with a positive number and '_'", base)
-		}
-		b, err := migrations.ReadFile(name)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, migration{version: v, name: base, sql: string(b)})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].version < out[j].version })
-	for i := 1; i < len(out); i++ {
-		if out[i].version == out[i-1].version {
-			return nil, fmt.Errorf("postgres: migrations %s and %s share a number", out[i-1].name, out[i].name)
-		}
-	}
-	return out, nil
-}
-
 // migrate applies, each in its own transaction, the migrations the database
 // has not seen, holding a session advisory lock so that concurrent servers
 // take turns: the second one finds every step applied.
 func (db *DB) migrate(ctx context.Context) error {
-	ms, err := loadMigrations()
+	ms, err := storeutil.LoadMigrations(migrations, "migrations", "postgres")
 	if err != nil {
 		return err
 	}
@@ -86,7 +48,7 @@ func (db *DB) migrate(ctx context.Context) error {
 	for _, m := range ms {
 		err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 			var n int
-			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.version).Scan(&n); err != nil {
+			if err := tx.QueryRow(ctx, `SELECT count(*) FROM schema_migrations WHERE version = $1`, m.Version).Scan(&n); err != nil {
 				return err
 			}
 			if n > 0 {
@@ -96,15 +58,15 @@ func (db *DB) migrate(ctx context.Context) error {
 			if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, m.sql); err != nil {
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
 				return err
 			}
 			_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)`,
-				m.version, m.name, nanos(db.now()))
+				m.Version, m.Name, nanos(db.now()))
 			return err
 		})
 		if err != nil {
-			return storeErr(fmt.Errorf("migration %s: %w", m.name, err), "schema")
+			return storeErr(fmt.Errorf("migration %s: %w", m.Name, err), "schema")
 		}
 	}
 	return nil

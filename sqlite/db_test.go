@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"github.com/runbooker/runbooker/storeutil"
 	"os"
 	"path/filepath"
 	"sync"
@@ -34,9 +35,9 @@ func TestReopen(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "runbooker.db")
 	db := open(t, path)
-	ms, err := loadMigrations()
+	ms, err := storeutil.LoadMigrations(migrations, "migrations", "sqlite")
 	if err != nil || len(ms) == 0 {
-		t.Fatalf("loadMigrations = %d, %v", len(ms), err)
+		t.Fatalf("LoadMigrations = %d, %v", len(ms), err)
 	}
 	if err := db.EnsureTenant(ctx, "default"); err != nil {
 		t.Fatal(err)
@@ -92,7 +93,7 @@ func TestConcurrentOpen(t *testing.T) {
 		}
 		defer dbs[i].Close()
 	}
-	ms, _ := loadMigrations()
+	ms, _ := storeutil.LoadMigrations(migrations, "migrations", "sqlite")
 	if n := count(t, dbs[0], `SELECT count(*) FROM schema_migrations`); n != len(ms) {
 		t.Fatalf("schema_migrations has %d rows, want %d", n, len(ms))
 	}
