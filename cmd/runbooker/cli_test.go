@@ -153,3 +153,11 @@ func TestDemoImportsAndRuns(t *testing.T) {
 		t.Fatalf("demo failure: %v %+v", err, resp)
 	}
 }
+
+func TestSubcommandHelpListsItsFlags(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := run(context.Background(), []string{"serve", "-h"}, nil, &out, &errb)
+	if code == 0 || !strings.Contains(errb.String(), "-listen") || !strings.Contains(errb.String(), "RUNBOOKER_") {
+		t.Errorf("serve -h: %d %q", code, errb.String())
+	}
+}

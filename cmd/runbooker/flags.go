@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -25,7 +26,12 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var positional []string
 	rest := args
 	for {
-		if err := fs.Parse(rest); err != nil {
+		if err := fs.Parse(rest); errors.Is(err, flag.ErrHelp) {
+			var b strings.Builder
+			fs.SetOutput(&b)
+			fs.PrintDefaults()
+			return nil, fmt.Errorf("flags of %s (each also RUNBOOKER_<FLAG>):\n%s", fs.Name(), b.String())
+		} else if err != nil {
 			return nil, fmt.Errorf("%v (see runbooker help)", err)
 		}
 		rest = fs.Args()
