@@ -42,4 +42,9 @@ func TestRunSurvivesClientDisconnectAndAnswers202PastTheWaitLimit(t *testing.T) 
 	if st != 202 || !strings.Contains(body, `"jobID"`) || strings.Contains(body, "Completed") {
 		t.Errorf("run past the wait limit: %d %s", st, body)
 	}
+	// The CLI follows such a job to its end.
+	code, out, errOut := s.cli("run", "org_general_slow")
+	if code != 0 || out != "survived\n" {
+		t.Errorf("CLI run past the wait limit: %d %q %q", code, out, errOut)
+	}
 }
