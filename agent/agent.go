@@ -213,7 +213,12 @@ func (a *Agent) claimLoop() {
 			if a.claimCtx.Err() != nil {
 				return
 			}
-			a.log.Warn("claim failed", "err", err, "retry_in", backoff)
+			if runbooker.ErrorCode(err) == runbooker.EUNAUTHORIZED {
+				a.log.Error("the server rejects this worker's credential: it was removed from its group; "+
+					"register again with a new state dir and the group's token", "err", err)
+			} else {
+				a.log.Warn("claim failed", "err", err, "retry_in", backoff)
+			}
 			select {
 			case <-time.After(backoff):
 			case <-a.claimCtx.Done():

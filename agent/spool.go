@@ -198,7 +198,8 @@ func (s *Spool) deliver(name string, x *sender) {
 // or the server rejects the report.
 func isFinal(err error) bool {
 	switch runbooker.ErrorCode(err) {
-	case runbooker.ECONFLICT, runbooker.ENOTFOUND, runbooker.EINVALID, runbooker.EFORBIDDEN:
+	case runbooker.ECONFLICT, runbooker.ENOTFOUND, runbooker.EINVALID, runbooker.EFORBIDDEN,
+		runbooker.EUNAUTHORIZED: // a removed worker's reports can never be accepted
 		return true
 	}
 	return false
