@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -25,7 +26,9 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	if ctx.Err() != nil {
 		return Result{Status: runbooker.StatusStopped, ExitCode: -1, NextSeq: spec.FirstSeq}
 	}
-	dir, err := os.MkdirTemp(in.TempRoot, "rb-"+dirSafe(spec.JobID)+"-")
+	// The worker's pid in the name lets SweepJobDirs tell a crashed
+	// worker's leftovers from the live directories of other workers.
+	dir, err := os.MkdirTemp(in.TempRoot, jobDirPrefix+strconv.Itoa(os.Getpid())+"-"+dirSafe(spec.JobID)+"-")
 	if err != nil {
 		return failed(spec, "cannot create the job directory: %v", err)
 	}

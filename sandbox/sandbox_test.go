@@ -151,7 +151,7 @@ func TestScrubbedEnvironment(t *testing.T) {
 			t.Errorf("%s=%q, want %q", k, env[k], want)
 		}
 	}
-	if env["PATH"] == "" || !strings.Contains(env["pwd"], "rb-job-42-") {
+	if env["PATH"] == "" || !strings.Contains(env["pwd"], "rb-"+strconv.Itoa(os.Getpid())+"-job-42-") {
 		t.Errorf("PATH %q, working directory %q", env["PATH"], env["pwd"])
 	}
 }

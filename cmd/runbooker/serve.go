@@ -309,5 +309,7 @@ func interpreters(jobDir string) sandbox.Interpreters {
 		jobDir = defaultJobDir()
 	}
 	in.TempRoot = jobDir
+	// Job directories of workers that died without cleaning up go now.
+	sandbox.SweepJobDirs(jobDir)
 	return in
 }
