@@ -28,40 +28,10 @@ const heldStatuses = `('Activating', 'Running', 'Stopping')`
 // filled with a new UUID and a zero CreatedAt with the current time; the
 // stored values are written back to j.
 func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
-	if j.TenantID == "" || j.RunbookName == "" || j.RunOn == "" {
-		return runbooker.Errorf(runbooker.EINVALID, "job: tenant, runbook name and runOn are required")
-	}
-	direct := j.WorkerID != ""
-	if direct && j.LeaseExpiresAt.IsZero() {
-		return runbooker.Errorf(runbooker.EINVALID, "job: a directly dispatched job needs a lease")
-	}
-	if j.Status != "" && j.Status != runbooker.StatusNew && !(direct && j.Status == runbooker.StatusActivating) {
-		return runbooker.Errorf(runbooker.EINVALID, "job: a new job must be New, not %s", j.Status)
-	}
-	params := j.Parameters
-	if params == nil {
-		params = map[string]any{}
-	}
-	pj, err := json.Marshal(params)
+	pj, err := storeutil.PrepareJob(j, db.now())
 	if err != nil {
-		return runbooker.Errorf(runbooker.EINVALID, "job: parameters are not JSON: %v", err)
+		return err
 	}
-	if j.ID == "" {
-		j.ID = runbooker.NewUUID()
-	}
-	if j.CreatedAt.IsZero() {
-		j.CreatedAt = db.now()
-	}
-	j.CreatedAt = j.CreatedAt.UTC()
-	j.Status, j.Attempt, j.LostCount = runbooker.StatusNew, 0, 0
-	j.StartedAt, j.EndedAt, j.Exception = time.Time{}, time.Time{}, ""
-	if direct {
-		j.Status, j.Attempt, j.NextSeq = runbooker.StatusActivating, 1, 1
-		j.LeaseExpiresAt = j.LeaseExpiresAt.UTC()
-	} else {
-		j.WorkerID, j.LeaseExpiresAt = "", time.Time{}
-	}
-	j.LastModifiedAt = j.CreatedAt
 	_, err = db.creates.do(ctx, newJob{j: j, params: cleanText(string(pj))})
 	return err
 }

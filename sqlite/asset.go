@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/storeutil"
 )
 
 const assetCols = `tenant_id, type, name, description, encrypted, key_id, value, updated_at`
@@ -13,20 +14,11 @@ const assetCols = `tenant_id, type, name, description, encrypted, key_id, value,
 // replaces it whole. A zero UpdatedAt is set to the current time and
 // written back to a.
 func (db *DB) PutAsset(ctx context.Context, a *runbooker.Asset) error {
-	if a.TenantID == "" || a.Name == "" {
-		return runbooker.Errorf(runbooker.EINVALID, "asset: tenant and name are required")
+	value, err := storeutil.PrepareAsset(a, db.now())
+	if err != nil {
+		return err
 	}
-	if !a.Type.Valid() {
-		return runbooker.Errorf(runbooker.EINVALID, "asset %q: unknown type %q", a.Name, a.Type)
-	}
-	if a.UpdatedAt.IsZero() {
-		a.UpdatedAt = db.now().UTC()
-	}
-	value := []byte(a.Value)
-	if value == nil {
-		value = []byte{}
-	}
-	_, err := db.exec(ctx, `INSERT INTO assets (`+assetCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+	_, err = db.exec(ctx, `INSERT INTO assets (`+assetCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant_id, type, name) DO UPDATE SET description = excluded.description,
 		encrypted = excluded.encrypted, key_id = excluded.key_id, value = excluded.value,
 		updated_at = excluded.updated_at`,

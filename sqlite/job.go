@@ -29,39 +29,10 @@ const insertJobSQL = `INSERT INTO jobs (id, tenant_id, runbook_name, runbook_ver
 // empty ID is filled with a new UUID and a zero CreatedAt with the current
 // time; the stored values are written back to j.
 func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
-	if j.TenantID == "" || j.RunbookName == "" || j.RunOn == "" {
-		return runbooker.Errorf(runbooker.EINVALID, "job: tenant, runbook name and runOn are required")
-	}
-	direct := j.WorkerID != ""
-	if direct && j.LeaseExpiresAt.IsZero() {
-		return runbooker.Errorf(runbooker.EINVALID, "job: a directly dispatched job needs a lease")
-	}
-	if j.Status != "" && j.Status != runbooker.StatusNew && !(direct && j.Status == runbooker.StatusActivating) {
-		return runbooker.Errorf(runbooker.EINVALID, "job: a new job must be New, not %s", j.Status)
-	}
-	params := j.Parameters
-	if params == nil {
-		params = map[string]any{}
-	}
-	pj, err := json.Marshal(params)
+	pj, err := storeutil.PrepareJob(j, db.now())
 	if err != nil {
-		return runbooker.Errorf(runbooker.EINVALID, "job: parameters are not JSON: %v", err)
+		return err
 	}
-	if j.ID == "" {
-		j.ID = runbooker.NewUUID()
-	}
-	if j.CreatedAt.IsZero() {
-		j.CreatedAt = db.now()
-	}
-	j.CreatedAt = j.CreatedAt.UTC()
-	j.Status, j.Attempt, j.LostCount = runbooker.StatusNew, 0, 0
-	j.StartedAt, j.EndedAt, j.Exception = time.Time{}, time.Time{}, ""
-	if direct {
-		j.Status, j.Attempt, j.NextSeq = runbooker.StatusActivating, 1, 1
-	} else {
-		j.WorkerID, j.LeaseExpiresAt = "", time.Time{}
-	}
-	j.LastModifiedAt = j.CreatedAt
 	err = db.writeClean(ctx, func(ctx context.Context, tx querier) error {
 		_, err := db.st.insertJob.ExecContext(ctx, j.ID, j.TenantID, j.RunbookName,
 			j.RunbookVersion, string(j.Language), pj, j.RunOn, j.Caller, string(j.Status), j.StatusReason,
