@@ -121,6 +121,7 @@ func ConvertValue(p Parameter, v any) (any, error) {
 	if v == nil {
 		return nil, nil
 	}
+	v = fromGoNumber(v)
 	bad := func(format string, args ...any) error {
 		return Errorf(EINVALID, "parameter %q: %s", p.Name, fmt.Sprintf(format, args...))
 	}
@@ -184,6 +185,12 @@ func ConvertValue(p Parameter, v any) (any, error) {
 		switch x := v.(type) {
 		case float64:
 			out = x
+		case json.Number:
+			f, err := x.Float64()
+			if err != nil {
+				return nil, bad("expected a number, got %s", x)
+			}
+			out = f
 		case string:
 			f, err := strconv.ParseFloat(strings.TrimSpace(x), 64)
 			if err != nil {
@@ -302,4 +309,24 @@ func jsonKind(v any) string {
 		return "null"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// fromGoNumber turns the numbers of in-process callers (Go ints and
+// float32) into the forms JSON decoding yields, which ConvertValue checks.
+func fromGoNumber(v any) any {
+	switch x := v.(type) {
+	case int:
+		return json.Number(strconv.FormatInt(int64(x), 10))
+	case int32:
+		return json.Number(strconv.FormatInt(int64(x), 10))
+	case int64:
+		return json.Number(strconv.FormatInt(x, 10))
+	case uint32:
+		return json.Number(strconv.FormatUint(uint64(x), 10))
+	case uint64:
+		return json.Number(strconv.FormatUint(x, 10))
+	case float32:
+		return float64(x)
+	}
+	return v
 }

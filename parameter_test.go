@@ -85,3 +85,28 @@ func FuzzBindParameters(f *testing.F) {
 		}
 	})
 }
+
+// In-process callers pass Go numbers; they convert as the JSON forms do.
+func TestConvertValueTakesGoNumbers(t *testing.T) {
+	cases := []struct {
+		typ  ParamType
+		in   any
+		want any
+	}{
+		{TypeInt, 7, int64(7)},
+		{TypeInt, int32(-3), int64(-3)},
+		{TypeInt, int64(1 << 40), int64(1 << 40)},
+		{TypeInt, uint64(9), int64(9)},
+		{TypeFloat, 2, float64(2)},
+		{TypeFloat, float32(1.5), float64(1.5)},
+	}
+	for _, c := range cases {
+		got, err := ConvertValue(Parameter{Name: "N", Type: c.typ}, c.in)
+		if err != nil || got != c.want {
+			t.Errorf("ConvertValue(%s, %T %v) = %T %v, %v; want %T %v", c.typ, c.in, c.in, got, got, err, c.want, c.want)
+		}
+	}
+	if _, err := ConvertValue(Parameter{Name: "N", Type: TypeInt}, uint64(1<<60)); ErrorCode(err) != EINVALID {
+		t.Errorf("an integer beyond 2^53 was accepted: %v", err)
+	}
+}

@@ -64,6 +64,10 @@ type JobStore interface {
 	// created Activating, attempt 1, with that worker and j.LeaseExpiresAt
 	// as its lease — the same state a claim would have left it in.
 	CreateJob(ctx context.Context, j *Job) error
+	// CreateJobs queues several jobs (each New, as CreateJob without a
+	// WorkerID) in one write: either all are stored or none is. Each job
+	// is filled in as CreateJob fills it. Empty js is a no-op.
+	CreateJobs(ctx context.Context, js []*Job) error
 	Job(ctx context.Context, tenantID, id string) (*Job, error)
 	ListJobs(ctx context.Context, tenantID string, f JobFilter) (JobPage, error)
 

@@ -127,6 +127,68 @@ type CreateJobParams struct {
 // CreateJob validates the parameters against the runbook's declared ones,
 // queues the job and wakes the group's workers.
 func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.Job, error) {
+	j, err := e.newJob(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	// Direct dispatch: a claimer parked on this server takes the job in the
+	// same write that creates it, saving a claim and a wake-up.
+	if w := e.hub.TakeWaiter(j.RunOn, p.TenantID); w != nil {
+		d := *j
+		d.WorkerID, d.LeaseExpiresAt = w.workerID, j.CreatedAt.Add(e.cfg.LeaseTTL)
+		if err := e.store.CreateJob(ctx, &d); err != nil {
+			w.C <- nil
+			return nil, err
+		}
+		w.C <- &d
+		return j, nil // to the caller it was queued (New), as the API promises
+	}
+	if err := e.store.CreateJob(ctx, j); err != nil {
+		return nil, err
+	}
+	e.queued(j.RunOn, p.TenantID, 1)
+	return j, nil
+}
+
+// MaxBatch is the most jobs one CreateJobs call creates.
+const MaxBatch = 1000
+
+// CreateJobs creates several jobs in one write: each is checked as
+// CreateJob checks it, and either all are queued or, when any is refused,
+// none is (the error names the first refused one by its index). Bulk
+// operations (one runbook for a list of users) and producers that queue
+// many jobs at once use it: one commit instead of one per job.
+func (e *Engine) CreateJobs(ctx context.Context, ps []CreateJobParams) ([]*runbooker.Job, error) {
+	if len(ps) > MaxBatch {
+		return nil, runbooker.Errorf(runbooker.EINVALID, "a batch holds at most %d jobs, not %d", MaxBatch, len(ps))
+	}
+	js := make([]*runbooker.Job, len(ps))
+	for i, p := range ps {
+		j, err := e.newJob(ctx, p)
+		if err != nil {
+			if code := runbooker.ErrorCode(err); code == runbooker.EINVALID || code == runbooker.ENOTFOUND {
+				return nil, runbooker.Errorf(code, "job %d of the batch: %s", i, runbooker.ErrorMessage(err))
+			}
+			return nil, err
+		}
+		js[i] = j
+	}
+	if err := e.store.CreateJobs(ctx, js); err != nil {
+		return nil, err
+	}
+	type queue struct{ group, tenant string }
+	counts := map[queue]int{}
+	for _, j := range js {
+		counts[queue{j.RunOn, j.TenantID}]++
+	}
+	for q, n := range counts {
+		e.queued(q.group, q.tenant, n)
+	}
+	return js, nil
+}
+
+// newJob checks a request and builds the job it asks for, New.
+func (e *Engine) newJob(ctx context.Context, p CreateJobParams) (*runbooker.Job, error) {
 	rb, err := e.store.runbook(ctx, p.TenantID, p.RunbookName)
 	if err != nil {
 		return nil, err
@@ -140,7 +202,7 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 		return nil, err
 	}
 	now := e.now()
-	j := &runbooker.Job{
+	return &runbooker.Job{
 		ID:             runbooker.NewUUID(),
 		TenantID:       p.TenantID,
 		RunbookName:    rb.Name,
@@ -152,24 +214,7 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 		Status:         runbooker.StatusNew,
 		CreatedAt:      now,
 		LastModifiedAt: now,
-	}
-	// Direct dispatch: a claimer parked on this server takes the job in the
-	// same write that creates it, saving a claim and a wake-up.
-	if w := e.hub.TakeWaiter(runOn, p.TenantID); w != nil {
-		d := *j
-		d.WorkerID, d.LeaseExpiresAt = w.workerID, now.Add(e.cfg.LeaseTTL)
-		if err := e.store.CreateJob(ctx, &d); err != nil {
-			w.C <- nil
-			return nil, err
-		}
-		w.C <- &d
-		return j, nil // to the caller it was queued (New), as the API promises
-	}
-	if err := e.store.CreateJob(ctx, j); err != nil {
-		return nil, err
-	}
-	e.queued(runOn, p.TenantID, 1)
-	return j, nil
+	}, nil
 }
 
 // bindParams converts the caller's values to the declared types. A runbook

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -369,5 +370,62 @@ func TestIdleLongPollsSkipTheStoreUntilSomethingIsQueued(t *testing.T) {
 	j2 := create(t, e)
 	if jobs, _ := e.Claim(ctx, own); len(jobs) != 1 || jobs[0].ID != j2.ID {
 		t.Fatalf("tenant-scoped claimer missed its tenant's job: %+v", jobs)
+	}
+}
+
+func TestCreateJobsQueuesABatchAtomicallyAndWakesParkedClaimers(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	p := func(n any) engine.CreateJobParams {
+		return engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x", Params: map[string]any{"N": n}, Caller: "t"}
+	}
+	// One bad request refuses the whole batch, naming it; nothing is queued.
+	_, err := e.CreateJobs(ctx, []engine.CreateJobParams{p(1), p("not a number"), p(3)})
+	if runbooker.ErrorCode(err) != runbooker.EINVALID || !strings.Contains(runbooker.ErrorMessage(err), "job 1 of the batch") {
+		t.Fatalf("batch with a bad parameter: %v", err)
+	}
+	if page, err := e.Store().ListJobs(ctx, runbooker.DefaultTenant, runbooker.JobFilter{}); err != nil || len(page.Jobs) != 0 {
+		t.Fatalf("a refused batch left jobs: %d (%v)", len(page.Jobs), err)
+	}
+	if _, err := e.CreateJobs(ctx, make([]engine.CreateJobParams, engine.MaxBatch+1)); runbooker.ErrorCode(err) != runbooker.EINVALID {
+		t.Fatalf("oversized batch: %v", err)
+	}
+
+	// Two claimers park; a batch of three wakes them and all three are claimed.
+	got := make(chan []*runbooker.Job, 2)
+	for w := range 2 {
+		go func() {
+			jobs, _ := e.Claim(ctx, engine.ClaimRequest{Group: runbooker.CloudGroup, WorkerID: fmt.Sprint("w", w), Limit: 2, Wait: time.Minute})
+			got <- jobs
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	js, err := e.CreateJobs(ctx, []engine.CreateJobParams{p(1), p("2"), p(3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(js) != 3 || js[1].Parameters["N"] != int64(2) || js[0].Status != runbooker.StatusNew {
+		t.Fatalf("created %+v", js)
+	}
+	seen := map[string]bool{}
+	for range 2 {
+		select {
+		case jobs := <-got:
+			for _, j := range jobs {
+				seen[j.ID] = true
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a parked claimer was not woken by the batch")
+		}
+	}
+	if len(seen) < 2 {
+		t.Fatalf("claimers took %d distinct jobs, want at least 2", len(seen))
+	}
+	for _, j := range js {
+		if !seen[j.ID] {
+			if s, _ := e.Job(ctx, runbooker.DefaultTenant, j.ID); s == nil || s.Status != runbooker.StatusNew {
+				t.Fatalf("job %s neither claimed nor queued: %+v", j.ID, s)
+			}
+		}
 	}
 }

@@ -36,6 +36,22 @@ func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
 	return err
 }
 
+// CreateJobs implements runbooker.JobStore in one statement.
+func (db *DB) CreateJobs(ctx context.Context, js []*runbooker.Job) error {
+	pjs, err := storeutil.PrepareJobs(js, db.now())
+	if err != nil || len(js) == 0 {
+		return err
+	}
+	params := make([]string, len(js))
+	for i, pj := range pjs {
+		params[i] = cleanText(string(pj))
+	}
+	if err := db.insertMany(ctx, js, params); err != nil {
+		return storeErr(err, fmt.Sprintf("a batch of %d jobs", len(js)))
+	}
+	return nil
+}
+
 // Job implements runbooker.JobStore.
 func (db *DB) Job(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
 	return getJob(ctx, db.pool, tenantID, id)

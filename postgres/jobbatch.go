@@ -28,23 +28,11 @@ func (db *DB) insertJobs(ctx context.Context, calls []*batchCall[newJob, struct{
 		calls[0].err = db.insertJob(ctx, calls[0].in)
 		return
 	}
-	n := len(calls)
-	ids, tenants, names, versions, langs, params := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	runOns, callers, statuses, reasons, workers := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	attempts, created, leases := make([]int32, n), make([]int64, n), make([]*int64, n)
+	js, params := make([]*runbooker.Job, len(calls)), make([]string, len(calls))
 	for i, c := range calls {
-		j := c.in.j
-		ids[i], tenants[i], names[i], versions[i], langs[i] = j.ID, j.TenantID, j.RunbookName, j.RunbookVersion, string(j.Language)
-		params[i], runOns[i], callers[i], statuses[i] = c.in.params, j.RunOn, j.Caller, string(j.Status)
-		reasons[i], attempts[i], workers[i] = cleanText(j.StatusReason), int32(j.Attempt), j.WorkerID
-		created[i], leases[i] = nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt)
+		js[i], params[i] = c.in.j, c.in.params
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO jobs (`+insertJobCols+`)
-		SELECT id, tenant, name, version, lang, params, run_on, caller, status, reason, attempt, worker, created, created, lease
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
-			$9::text[], $10::text[], $11::integer[], $12::text[], $13::bigint[], $14::bigint[])
-			AS r(id, tenant, name, version, lang, params, run_on, caller, status, reason, attempt, worker, created, lease)`,
-		ids, tenants, names, versions, langs, params, runOns, callers, statuses, reasons, attempts, workers, created, leases)
+	err := db.insertMany(ctx, js, params)
 	if err != nil && !isUnavailable(err) {
 		for _, c := range calls {
 			c.err = db.insertJob(ctx, c.in)
@@ -54,6 +42,28 @@ func (db *DB) insertJobs(ctx context.Context, calls []*batchCall[newJob, struct{
 	for _, c := range calls {
 		c.err = storeErr(err, fmt.Sprintf("job %s", c.in.j.ID))
 	}
+}
+
+// insertMany stores jobs in one statement (all or none), params[i] being
+// js[i]'s parameters as stored.
+func (db *DB) insertMany(ctx context.Context, js []*runbooker.Job, params []string) error {
+	n := len(js)
+	ids, tenants, names, versions, langs := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	runOns, callers, statuses, reasons, workers := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	attempts, created, leases := make([]int32, n), make([]int64, n), make([]*int64, n)
+	for i, j := range js {
+		ids[i], tenants[i], names[i], versions[i], langs[i] = j.ID, j.TenantID, j.RunbookName, j.RunbookVersion, string(j.Language)
+		runOns[i], callers[i], statuses[i] = j.RunOn, j.Caller, string(j.Status)
+		reasons[i], attempts[i], workers[i] = cleanText(j.StatusReason), int32(j.Attempt), j.WorkerID
+		created[i], leases[i] = nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt)
+	}
+	_, err := db.pool.Exec(ctx, `INSERT INTO jobs (`+insertJobCols+`)
+		SELECT id, tenant, name, version, lang, params, run_on, caller, status, reason, attempt, worker, created, created, lease
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
+			$9::text[], $10::text[], $11::integer[], $12::text[], $13::bigint[], $14::bigint[])
+			AS r(id, tenant, name, version, lang, params, run_on, caller, status, reason, attempt, worker, created, lease)`,
+		ids, tenants, names, versions, langs, params, runOns, callers, statuses, reasons, attempts, workers, created, leases)
+	return err
 }
 
 // newJob is a job to insert with its parameters as stored.

@@ -42,6 +42,25 @@ func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
 	return storeErr(err, fmt.Sprintf("job %s", j.ID))
 }
 
+// CreateJobs implements runbooker.JobStore: one transaction for all.
+func (db *DB) CreateJobs(ctx context.Context, js []*runbooker.Job) error {
+	pjs, err := storeutil.PrepareJobs(js, db.now())
+	if err != nil || len(js) == 0 {
+		return err
+	}
+	err = db.write(ctx, func(ctx context.Context, tx querier) error {
+		for i, j := range js {
+			if _, err := db.st.insertJob.ExecContext(ctx, j.ID, j.TenantID, j.RunbookName,
+				j.RunbookVersion, string(j.Language), pjs[i], j.RunOn, j.Caller, string(j.Status), j.StatusReason,
+				j.Attempt, j.WorkerID, nanos(j.CreatedAt), nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt)); err != nil {
+				return storeErr(err, fmt.Sprintf("job %s", j.ID))
+			}
+		}
+		return nil
+	})
+	return err
+}
+
 // Job implements runbooker.JobStore.
 func (db *DB) Job(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
 	return getJob(ctx, db.rq, tenantID, id)

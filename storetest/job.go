@@ -3,6 +3,7 @@ package storetest
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/runbooker/runbooker"
@@ -216,5 +217,69 @@ func testJobListLimits(t *testing.T, s runbooker.Store) {
 	ok(t, err, "ListJobs second page")
 	if len(p.Jobs) != 1 || p.Next != "" {
 		t.Fatalf("second page: %d jobs, next %q; want 1 and no cursor", len(p.Jobs), p.Next)
+	}
+}
+
+// CreateJobs stores a whole batch, New and claimable oldest first, or, when
+// any job of it is refused, none of it.
+func testJobCreateMany(t *testing.T, s runbooker.Store) {
+	ctx := t.Context()
+	ok(t, s.CreateJobs(ctx, nil), "CreateJobs of nothing")
+	batch := make([]*runbooker.Job, 300)
+	for i := range batch {
+		batch[i] = newJob(tenantA, group, at(float64(i)))
+		batch[i].Parameters = map[string]any{"N": int64(i)}
+	}
+	batch[7].ID = "" // filled in by the store
+	ok(t, s.CreateJobs(ctx, batch), "CreateJobs")
+	if batch[7].ID == "" {
+		t.Fatal("CreateJobs left an empty id empty")
+	}
+	for i, j := range batch {
+		got := getJob(t, s, tenantA, j.ID)
+		if got.Status != runbooker.StatusNew || got.Attempt != 0 || got.WorkerID != "" {
+			t.Fatalf("batch job %d: %s attempt %d worker %q; want New, 0, none", i, got.Status, got.Attempt, got.WorkerID)
+		}
+		sameJSON(t, got.Parameters, map[string]any{"N": int64(i)}, fmt.Sprintf("batch job %d parameters", i))
+		wantTime(t, got.CreatedAt, at(float64(i)), "batch CreatedAt")
+	}
+	claimed, err := s.ClaimJobs(ctx, runbooker.ClaimParams{Group: group, WorkerID: worker1, Limit: 3, Now: at(400), LeaseUntil: at(430)})
+	ok(t, err, "ClaimJobs after CreateJobs")
+	if !slices.Equal(jobIDs(claimed), jobIDs(batch[:3])) {
+		t.Fatalf("claim after a batch = %v, want the three oldest %v", jobIDs(claimed), jobIDs(batch[:3]))
+	}
+
+	// A duplicate id, of a stored job or inside the batch, refuses the batch.
+	for name, dupOf := range map[string]func(b []*runbooker.Job) string{
+		"stored":   func([]*runbooker.Job) string { return batch[0].ID },
+		"in batch": func(b []*runbooker.Job) string { return b[0].ID },
+	} {
+		b := []*runbooker.Job{newJob(tenantA, group, at(500)), newJob(tenantA, group, at(501)), newJob(tenantA, group, at(502))}
+		b[2].ID = dupOf(b)
+		wantCode(t, s.CreateJobs(ctx, b), runbooker.ECONFLICT, "CreateJobs with a duplicate id ("+name+")")
+		for _, j := range b[:2] {
+			if _, err := s.Job(ctx, tenantA, j.ID); runbooker.ErrorCode(err) != runbooker.ENOTFOUND && j.ID != batch[0].ID {
+				t.Fatalf("job %s of a refused batch (%s) was stored (err %v)", j.ID, name, err)
+			}
+		}
+	}
+	// An invalid job refuses the batch before anything is written, naming it.
+	bad := []*runbooker.Job{newJob(tenantA, group, at(600)), newJob(tenantA, group, at(601))}
+	bad[1].RunbookName = ""
+	err = s.CreateJobs(ctx, bad)
+	wantCode(t, err, runbooker.EINVALID, "CreateJobs with a job without a runbook")
+	if msg := runbooker.ErrorMessage(err); !strings.Contains(msg, "job 1 of the batch") {
+		t.Errorf("error %q does not name the refused job", msg)
+	}
+	direct := []*runbooker.Job{newJob(tenantA, group, at(700))}
+	direct[0].WorkerID, direct[0].LeaseExpiresAt = worker1, at(730)
+	wantCode(t, s.CreateJobs(ctx, direct), runbooker.EINVALID, "CreateJobs dispatching to a worker")
+	for _, j := range append(bad, direct...) {
+		if j.ID == "" {
+			continue
+		}
+		if _, err := s.Job(ctx, tenantA, j.ID); runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
+			t.Fatalf("job %s of a refused batch was stored (err %v)", j.ID, err)
+		}
 	}
 }

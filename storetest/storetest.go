@@ -61,6 +61,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"RunbookTenantScope", testRunbookTenantScope},
 		{"RunbookList", testRunbookList},
 		{"JobCreateGet", testJobCreateGet},
+		{"JobCreateMany", testJobCreateMany},
 		{"JobListFilters", testJobListFilters},
 		{"JobListPagination", testJobListPagination},
 		{"JobListLimits", testJobListLimits},

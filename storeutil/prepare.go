@@ -50,6 +50,23 @@ func PrepareJob(j *runbooker.Job, now time.Time) ([]byte, error) {
 	return pj, nil
 }
 
+// PrepareJobs prepares each job of a batch as CreateJob does; a batch
+// creates queued jobs only, so none may name a worker.
+func PrepareJobs(js []*runbooker.Job, now time.Time) ([][]byte, error) {
+	out := make([][]byte, len(js))
+	for i, j := range js {
+		if j.WorkerID != "" {
+			return nil, runbooker.Errorf(runbooker.EINVALID, "job %d of the batch: a batch cannot dispatch directly to a worker", i)
+		}
+		pj, err := PrepareJob(j, now)
+		if err != nil {
+			return nil, runbooker.Errorf(runbooker.ErrorCode(err), "job %d of the batch: %s", i, runbooker.ErrorMessage(err))
+		}
+		out[i] = pj
+	}
+	return out, nil
+}
+
 // PrepareAsset checks an asset about to be stored, sets a zero UpdatedAt
 // to now and returns its value as bytes (never nil).
 func PrepareAsset(a *runbooker.Asset, now time.Time) ([]byte, error) {
