@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"runtime/pprof"
 	"sort"
 	"strings"
@@ -113,16 +114,25 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, f := range figs {
 		base, ratio := "", ""
 		if f.Baseline != 0 {
-			base = fmt.Sprintf("%.4g %s", f.Baseline, f.Unit)
+			base = benchNumber(f.Baseline) + " " + f.Unit
 			ratio = fmt.Sprintf("%.2f", f.Ratio)
 		}
 		met := "yes"
 		if !f.Met {
 			met = "NO"
 		}
-		fmt.Fprintf(tw, "%s\t%.4g %s\t%s\t%s\t%s\t%s\n", f.Name, f.Value, f.Unit, base, ratio, f.Target, met)
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", f.Name, benchNumber(f.Value), f.Unit, base, ratio, f.Target, met)
 	}
 	return tw.Flush()
+}
+
+// benchNumber prints a figure with four significant digits, never in
+// exponent form.
+func benchNumber(v float64) string {
+	if v >= 1000 || v <= -1000 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
 type bench struct {
