@@ -70,7 +70,7 @@ func (e *Engine) SetBus(ctx context.Context, b runbooker.Bus) {
 			case runbooker.EventQueued:
 				e.hub.JobQueued(ev.Group, "", max(ev.Count, 1))
 			case runbooker.EventDone:
-				e.hub.JobDone(ev.JobID, nil)
+				e.hub.JobDone(ev.JobID, Outcome{})
 			case runbooker.EventStop:
 				e.hub.StopJob(ev.JobID)
 			}
@@ -84,10 +84,10 @@ func (e *Engine) queued(group, tenantID string, n int) {
 	e.publish(runbooker.Event{Kind: runbooker.EventQueued, Group: group, Count: n})
 }
 
-// done wakes waiters of job id here (handing them j when known) and on
-// every other replica.
-func (e *Engine) done(id string, j *runbooker.Job) {
-	e.hub.JobDone(id, j)
+// done wakes waiters of job id here (handing them out) and on every other
+// replica.
+func (e *Engine) done(id string, out Outcome) {
+	e.hub.JobDone(id, out)
 	e.publish(runbooker.Event{Kind: runbooker.EventDone, JobID: id})
 }
 
@@ -241,6 +241,27 @@ func (e *Engine) Job(ctx context.Context, tenantID, id string) (*runbooker.Job, 
 // last seen. It waits on an in-process notification, re-reading the store
 // only when woken (and every PollInterval, for jobs finished elsewhere).
 func (e *Engine) Wait(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
+	out, err := e.wait(ctx, tenantID, id)
+	return out.Job, err
+}
+
+// WaitOutput is Wait for a synchronous run: it also returns the job's
+// records once it has ended. When the finish happened in this process and
+// carried the whole output, those are handed over without reading them
+// back from the store.
+func (e *Engine) WaitOutput(ctx context.Context, tenantID, id string) (*runbooker.Job, []runbooker.StreamRecord, error) {
+	out, err := e.wait(ctx, tenantID, id)
+	if err != nil || !out.Job.Status.Terminal() || out.Complete {
+		return out.Job, out.Records, err
+	}
+	recs, err := e.store.Streams(context.WithoutCancel(ctx), tenantID, id, runbooker.StreamFilter{})
+	if err != nil {
+		return nil, nil, err
+	}
+	return out.Job, recs, nil
+}
+
+func (e *Engine) wait(ctx context.Context, tenantID, id string) (Outcome, error) {
 	poll, stop := e.pollTicker()
 	defer stop()
 	for {
@@ -248,19 +269,19 @@ func (e *Engine) Wait(ctx context.Context, tenantID, id string) (*runbooker.Job,
 		j, err := e.store.Job(ctx, tenantID, id)
 		if err != nil || j.Status.Terminal() {
 			release()
-			return j, err
+			return Outcome{Job: j}, err
 		}
 		select {
 		case <-sig:
 			// The finisher hands over the job it just stored: no re-read.
-			if d := result(); d != nil && d.TenantID == tenantID && d.Status.Terminal() {
+			if d := result(); d.Job != nil && d.Job.TenantID == tenantID && d.Job.Status.Terminal() {
 				release()
 				return d, nil
 			}
 		case <-poll:
 		case <-ctx.Done():
 			release()
-			return j, nil
+			return Outcome{Job: j}, nil
 		}
 		release()
 	}
@@ -280,7 +301,7 @@ func (e *Engine) Stop(ctx context.Context, tenantID, id string) (*runbooker.Job,
 			e.publish(runbooker.Event{Kind: runbooker.EventStop, JobID: id})
 		}
 	case runbooker.StatusStopped:
-		e.done(id, j)
+		e.done(id, Outcome{Job: j})
 	}
 	return j, nil
 }

@@ -429,3 +429,84 @@ func TestCreateJobsQueuesABatchAtomicallyAndWakesParkedClaimers(t *testing.T) {
 		}
 	}
 }
+
+// streamCountingStore counts the stream reads an engine makes.
+type streamCountingStore struct {
+	runbooker.Store
+	reads atomic.Int32
+}
+
+func (c *streamCountingStore) Streams(ctx context.Context, tenantID, id string, f runbooker.StreamFilter) ([]runbooker.StreamRecord, error) {
+	c.reads.Add(1)
+	return c.Store.Streams(ctx, tenantID, id, f)
+}
+
+// A synchronous run gets the output its finish carried without a read back,
+// and reads the store whenever the finish did not carry all of it.
+func TestWaitOutputTakesTheFinishersRecordsWhenTheyAreTheWholeOutput(t *testing.T) {
+	base, _ := newEngine(t)
+	cs := &streamCountingStore{Store: base.Store()}
+	e := engine.New(cs, engine.Config{LeaseTTL: 10 * time.Second}, nil)
+	ctx := context.Background()
+	rec := func(seq int64, text string) runbooker.StreamRecord {
+		return runbooker.StreamRecord{Seq: seq, Time: time.Now().UTC(), Type: runbooker.StreamOutput, Text: text}
+	}
+	cases := []struct {
+		name      string
+		appended  []runbooker.StreamRecord
+		finished  []runbooker.StreamRecord
+		wantReads int32
+	}{
+		{"whole output in the finish", nil, []runbooker.StreamRecord{rec(1, "a"), rec(2, "b")}, 0},
+		{"earlier records appended", []runbooker.StreamRecord{rec(1, "a")}, []runbooker.StreamRecord{rec(2, "b")}, 1},
+		{"text a store may change", nil, []runbooker.StreamRecord{rec(1, "a"), rec(2, "b\x00")}, 1},
+		{"no records", nil, nil, 1},
+	}
+	for _, c := range cases {
+		j := create(t, e)
+		type result struct {
+			j    *runbooker.Job
+			recs []runbooker.StreamRecord
+			err  error
+		}
+		done := make(chan result)
+		go func() {
+			got, recs, err := e.WaitOutput(ctx, runbooker.DefaultTenant, j.ID)
+			done <- result{got, recs, err}
+		}()
+		time.Sleep(200 * time.Millisecond) // the waiter registers first
+		jobs, err := e.Claim(ctx, engine.ClaimRequest{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1})
+		if err != nil || len(jobs) != 1 {
+			t.Fatalf("%s: claim %v %d", c.name, err, len(jobs))
+		}
+		ref := runbooker.JobRef{ID: j.ID, Attempt: 1}
+		if len(c.appended) > 0 {
+			if err := e.AppendStreams(ctx, ref, c.appended); err != nil {
+				t.Fatalf("%s: append %v", c.name, err)
+			}
+		}
+		before := cs.reads.Load()
+		if _, err := e.Finish(ctx, runbooker.FinishParams{Ref: ref, Status: runbooker.StatusCompleted, Records: c.finished}); err != nil {
+			t.Fatalf("%s: finish %v", c.name, err)
+		}
+		r := <-done
+		if r.err != nil || r.j.Status != runbooker.StatusCompleted {
+			t.Fatalf("%s: WaitOutput %v %+v", c.name, r.err, r.j)
+		}
+		want := append(append([]runbooker.StreamRecord{}, c.appended...), c.finished...)
+		if len(r.recs) != len(want) {
+			t.Fatalf("%s: %d records, want %d", c.name, len(r.recs), len(want))
+		}
+		for i := range want {
+			if r.recs[i].Seq != want[i].Seq || r.recs[i].Text != want[i].Text {
+				if c.wantReads == 1 && want[i].Text == "b\x00" && r.recs[i].Seq == want[i].Seq {
+					continue // the store's own rendering of a NUL: that is why it was read back
+				}
+				t.Errorf("%s: record %d = %d %q, want %d %q", c.name, i, r.recs[i].Seq, r.recs[i].Text, want[i].Seq, want[i].Text)
+			}
+		}
+		if n := cs.reads.Load() - before; n != c.wantReads {
+			t.Errorf("%s: %d stream reads, want %d", c.name, n, c.wantReads)
+		}
+	}
+}

@@ -184,7 +184,7 @@ func (h *Hub) JobQueued(group, tenantID string, n int) {
 // DoneSignal returns a channel closed when JobDone(id) is called, a func
 // that then returns the job as JobDone passed it (nil when it passed none),
 // and a release func the waiter must call when it stops waiting.
-func (h *Hub) DoneSignal(id string) (<-chan struct{}, func() *runbooker.Job, func()) {
+func (h *Hub) DoneSignal(id string) (<-chan struct{}, func() Outcome, func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	w, ok := h.done[id]
@@ -193,7 +193,7 @@ func (h *Hub) DoneSignal(id string) (<-chan struct{}, func() *runbooker.Job, fun
 		h.done[id] = w
 	}
 	w.refs++
-	return w.ch, func() *runbooker.Job { return w.job }, func() {
+	return w.ch, func() Outcome { return w.out }, func() {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		w.refs--
@@ -206,12 +206,22 @@ func (h *Hub) DoneSignal(id string) (<-chan struct{}, func() *runbooker.Job, fun
 type doneWait struct {
 	ch   chan struct{}
 	refs int
-	job  *runbooker.Job // set before ch is closed; read only after
+	out  Outcome // set before ch is closed; read only after
 }
 
-// JobDone wakes everyone waiting for job id to end, handing them j (may be
-// nil: they then read the job from the store).
-func (h *Hub) JobDone(id string, j *runbooker.Job) {
+// Outcome is what a finisher in this process hands to the waiters of a
+// job: the job as stored and, when the finish call carried the job's whole
+// output (Records complete), its records, so that a synchronous run need
+// not read them back.
+type Outcome struct {
+	Job      *runbooker.Job
+	Records  []runbooker.StreamRecord
+	Complete bool
+}
+
+// JobDone wakes everyone waiting for job id to end, handing them out (its
+// Job may be nil: they then read the job from the store).
+func (h *Hub) JobDone(id string, out Outcome) {
 	h.mu.Lock()
 	w, ok := h.done[id]
 	if ok {
@@ -219,7 +229,7 @@ func (h *Hub) JobDone(id string, j *runbooker.Job) {
 	}
 	h.mu.Unlock()
 	if ok {
-		w.job = j
+		w.out = out
 		close(w.ch)
 	}
 }

@@ -74,7 +74,7 @@ func (m *Maintenance) Rescue(ctx context.Context) ([]runbooker.RescuedJob, error
 		case r.To == runbooker.StatusNew:
 			e.queued(r.RunOn, r.TenantID, 1)
 		case r.To.Terminal():
-			e.done(r.ID, nil)
+			e.done(r.ID, Outcome{})
 		}
 	}
 	return moved, nil
@@ -129,7 +129,7 @@ func (m *Maintenance) SuspendStarved(ctx context.Context) (int, error) {
 				return total, err
 			}
 			for _, id := range ids {
-				e.done(id, nil) // synchronous runs waiting on it stop waiting
+				e.done(id, Outcome{}) // synchronous runs waiting on it stop waiting
 			}
 			total += len(ids)
 		}

@@ -2,7 +2,9 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/runbooker/runbooker"
 )
@@ -115,6 +117,31 @@ func (e *Engine) Finish(ctx context.Context, p runbooker.FinishParams) (*runbook
 	if err != nil {
 		return nil, err
 	}
-	e.done(j.ID, j)
+	out := Outcome{Job: j}
+	if wholeOutput(p.Records) {
+		out.Records, out.Complete = p.Records, true
+	}
+	e.done(j.ID, out)
 	return j, nil
 }
+
+// wholeOutput reports whether a finish's records are the job's whole
+// output as the store keeps it: they start at sequence 1 (nothing was
+// appended before, by this attempt or an earlier one) and hold only text
+// every store keeps byte for byte (valid UTF-8 without NUL).
+func wholeOutput(recs []runbooker.StreamRecord) bool {
+	if len(recs) == 0 || recs[0].Seq != 1 {
+		return false
+	}
+	for i, r := range recs {
+		if i > 0 && r.Seq != recs[i-1].Seq+1 {
+			return false
+		}
+		if !storable(r.Text) || !storable(string(r.Value)) {
+			return false
+		}
+	}
+	return true
+}
+
+func storable(s string) bool { return utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 }

@@ -107,18 +107,13 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	// stops waiting, it does not cancel the job.
 	ctx, cancel := context.WithTimeout(r.Context(), s.Config.RunWait)
 	defer cancel()
-	j2, err := s.Engine.Wait(ctx, j.TenantID, j.ID)
+	j2, recs, err := s.Engine.WaitOutput(ctx, j.TenantID, j.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	if !j2.Status.Terminal() {
 		writeJSON(w, http.StatusAccepted, RunResponse{JobID: j.ID, Status: string(j2.Status)})
-		return
-	}
-	recs, err := s.Store.Streams(context.WithoutCancel(r.Context()), j.TenantID, j.ID, runbooker.StreamFilter{})
-	if err != nil {
-		s.writeError(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, RunResponse{JobID: j.ID, Status: string(j2.Status), Streams: externalRecords(recs)})
