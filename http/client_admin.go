@@ -8,6 +8,15 @@ import (
 	"github.com/runbooker/runbooker"
 )
 
+// StartBatch queues jobs in one request: all of them, or none when the
+// server refuses any (its error names the entry as "job <i> of the batch").
+// The jobs come back in the order asked for.
+func (c *Client) StartBatch(ctx context.Context, jobs []BatchJob) ([]*runbooker.Job, error) {
+	var out BatchResponse
+	_, err := c.doJSON(ctx, http.MethodPost, "/api/v1/jobs/batch", BatchRequest{Jobs: jobs}, &out)
+	return out.Jobs, err
+}
+
 // CreateGroup creates a worker group; the answer carries its registration token.
 func (c *Client) CreateGroup(ctx context.Context, g GroupView) (*GroupView, error) {
 	var out GroupView

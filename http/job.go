@@ -11,6 +11,7 @@ import (
 
 func (s *Server) routeJobs(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/jobs", s.authenticate(true, s.handleListJobs))
+	mux.HandleFunc("POST /api/v1/jobs/batch", s.authenticate(true, s.handleStartBatch))
 	mux.HandleFunc("GET /api/v1/jobs/{id}", s.authenticate(true, s.handleGetJob))
 	mux.HandleFunc("POST /api/v1/jobs/{id}/stop", s.authenticate(true, s.handleStopJob))
 	mux.HandleFunc("POST /api/v1/jobs/{id}/resume", s.authenticate(true, s.handleResumeJob))

@@ -29,7 +29,7 @@ func TestBadInputNeverGets5xx(t *testing.T) {
 			call{"POST", "/api/worker/v1/register"}, call{"POST", "/api/v1/sync"},
 		)
 	}
-	calls = append(calls, call{"GET", "/no/such/route"}, call{"POST", "/runbook/org_general_x/run"}, call{"POST", "/runbook/org_general_x/start?runOn=" + url.QueryEscape("../../x")},
+	calls = append(calls, call{"GET", "/no/such/route"}, call{"POST", "/api/v1/jobs/batch"}, call{"POST", "/runbook/org_general_x/run"}, call{"POST", "/runbook/org_general_x/start?runOn=" + url.QueryEscape("../../x")},
 		call{"PUT", "/api/v1/settings/customization"})
 	for _, c := range calls {
 		for _, b := range bodies {

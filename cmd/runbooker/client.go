@@ -52,18 +52,32 @@ func parseParams(ps []string) (map[string]any, error) {
 	return out, nil
 }
 
-func jobCommandFlags(name string, args []string) (*rbhttp.Client, string, map[string]any, string, error) {
+// jobCommandFlags parses run's and start's flags. With batch non-nil (start)
+// it also takes --batch FILE, which replaces NAME and -p.
+func jobCommandFlags(name string, args []string, batch *string) (*rbhttp.Client, string, map[string]any, string, error) {
 	fs := newFlagSet(name)
 	var ps multiFlag
 	fs.Var(&ps, "p", "parameter Key=Value or Key:=JSON (repeatable)")
-	runOn := fs.String("run-on", "", "worker group to run on")
+	runOn := fs.String("run-on", "", "worker group to run on (with --batch: for lines that name none)")
+	use := fmt.Sprintf("usage: runbooker %s NAME [-p Key=Value]... [--run-on GROUP]", name)
+	if batch != nil {
+		fs.StringVar(batch, "batch", "", `file of jobs, one JSON object {"runbook":...,"parameters":{...},"runOn":...} a line ("-": stdin)`)
+		use += fmt.Sprintf(", or runbooker %s --batch FILE [--run-on GROUP]", name)
+	}
 	client := clientFlags(fs)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return nil, "", nil, "", err
 	}
+	if batch != nil && *batch != "" {
+		if len(rest) != 0 || len(ps) != 0 {
+			return nil, "", nil, "", fmt.Errorf("--batch takes no NAME or -p: each line names its runbook and parameters (%s)", use)
+		}
+		c, err := client()
+		return c, "", nil, *runOn, err
+	}
 	if len(rest) != 1 {
-		return nil, "", nil, "", fmt.Errorf("usage: runbooker %s NAME [-p Key=Value]... [--run-on GROUP]", name)
+		return nil, "", nil, "", fmt.Errorf("%s", use)
 	}
 	params, err := parseParams(ps)
 	if err != nil {
@@ -111,7 +125,7 @@ func spinner(w io.Writer, label string) (stop func()) {
 }
 
 func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	c, name, params, runOn, err := jobCommandFlags("run", args)
+	c, name, params, runOn, err := jobCommandFlags("run", args, nil)
 	if err != nil {
 		return err
 	}
@@ -150,10 +164,14 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	return nil
 }
 
-func cmdStart(ctx context.Context, args []string, stdout io.Writer) error {
-	c, name, params, runOn, err := jobCommandFlags("start", args)
+func cmdStart(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
+	var batch string
+	c, name, params, runOn, err := jobCommandFlags("start", args, &batch)
 	if err != nil {
 		return err
+	}
+	if batch != "" {
+		return startBatch(ctx, c, batch, runOn, stdin, stdout)
 	}
 	resp, err := c.Start(ctx, name, params, runOn)
 	if err != nil {

@@ -129,10 +129,16 @@ func (s *server) waitJob(id string) *runbooker.Job {
 // cli runs a CLI command in-process against this server.
 func (s *server) cli(args ...string) (int, string, string) {
 	s.t.Helper()
+	return s.cliStdin("", args...)
+}
+
+// cliStdin runs a CLI command in-process with stdin as its standard input.
+func (s *server) cliStdin(stdin string, args ...string) (int, string, string) {
+	s.t.Helper()
 	s.t.Setenv("RUNBOOKER_SERVER", s.url)
 	s.t.Setenv("RUNBOOKER_CREDENTIAL", s.cred)
 	var out, errb bytes.Buffer
-	code := run(context.Background(), args, strings.NewReader(""), &out, &errb)
+	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
 	return code, out.String(), errb.String()
 }
 

@@ -26,6 +26,7 @@ Hybrid worker:
 Client (RUNBOOKER_SERVER, RUNBOOKER_CREDENTIAL=ID:SECRET):
   runbooker run NAME [-p Key=Value]... [--run-on GROUP]
   runbooker start NAME [-p Key=Value]... [--run-on GROUP]
+  runbooker start --batch FILE|- [--run-on GROUP]   one JSON job a line; prints the job ids
   runbooker job status|output|streams|exception|stop|resume|tail ID
   runbooker job list [--status S] [--runbook NAME]
   runbooker runbook import DIR [--prefix P]
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "run":
 		err = cmdRun(ctx, args[1:], stdout, stderr)
 	case "start":
-		err = cmdStart(ctx, args[1:], stdout)
+		err = cmdStart(ctx, args[1:], stdin, stdout)
 	case "job":
 		err = cmdJob(ctx, args[1:], stdout, stderr)
 	case "runbook":
