@@ -3,7 +3,6 @@ package agent
 import (
 	"context"
 	"encoding/json"
-	"sync"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -18,34 +17,6 @@ type Local struct {
 	WorkerID string
 	Wait     time.Duration // long-poll length (default 30s)
 
-	scripts scriptCache
-}
-
-// scriptCache keeps recently run script versions. Versions are content
-// addresses, so an entry can never go stale.
-type scriptCache struct {
-	mu    sync.Mutex
-	byKey map[string][]byte
-	size  int
-}
-
-const scriptCacheBytes = 32 << 20
-
-func (c *scriptCache) get(key string) ([]byte, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	b, ok := c.byKey[key]
-	return b, ok
-}
-
-func (c *scriptCache) put(key string, b []byte) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.byKey == nil || c.size+len(b) > scriptCacheBytes {
-		c.byKey, c.size = map[string][]byte{}, 0 // crude but bounded: start over
-	}
-	c.byKey[key] = b
-	c.size += len(b)
 }
 
 // Claim implements Transport.
@@ -60,14 +31,7 @@ func (l *Local) Claim(ctx context.Context, limit int) ([]Assignment, error) {
 	}
 	out := make([]Assignment, 0, len(jobs))
 	for _, j := range jobs {
-		key := j.TenantID + "/" + j.RunbookVersion
-		src, ok := l.scripts.get(key)
-		if !ok {
-			src, err = l.Engine.Store().RunbookContent(ctx, j.TenantID, j.RunbookVersion)
-			if err == nil {
-				l.scripts.put(key, src)
-			}
-		}
+		src, err := l.Engine.Store().RunbookContent(ctx, j.TenantID, j.RunbookVersion) // cached by the engine
 		if err != nil {
 			// The job is claimed; fail it rather than leave it to the rescuer.
 			_, _ = l.Engine.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},

@@ -21,6 +21,38 @@ type cachingStore struct {
 	mu       sync.Mutex
 	runbooks map[[2]string]cached[*runbooker.Runbook]
 	groups   map[[2]string]cached[*runbooker.WorkerGroup]
+	contents map[[2]string][]byte // by tenant and version
+	size     int                  // bytes in contents
+}
+
+// contentCacheBytes bounds the cached runbook sources.
+const contentCacheBytes = 32 << 20
+
+// RunbookContent returns a runbook version's source, cached: versions are
+// content addresses, so a cached source never goes stale. Every dispatch
+// to a worker needs its job's source; the cache keeps a store read off
+// that path. The bytes are shared: callers must not modify them.
+func (c *cachingStore) RunbookContent(ctx context.Context, tenantID, version string) ([]byte, error) {
+	k := [2]string{tenantID, version}
+	c.mu.Lock()
+	b, ok := c.contents[k]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := c.Store.RunbookContent(ctx, tenantID, version)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.contents == nil || c.size+len(b) > contentCacheBytes {
+		c.contents, c.size = map[[2]string][]byte{}, 0 // crude but bounded: start over
+	}
+	if _, ok := c.contents[k]; !ok {
+		c.contents[k], c.size = b, c.size+len(b)
+	}
+	c.mu.Unlock()
+	return b, nil
 }
 
 type cached[T any] struct {

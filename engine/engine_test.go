@@ -510,3 +510,42 @@ func TestWaitOutputTakesTheFinishersRecordsWhenTheyAreTheWholeOutput(t *testing.
 		}
 	}
 }
+
+// contentCountingStore counts the runbook source reads an engine makes.
+type contentCountingStore struct {
+	runbooker.Store
+	reads atomic.Int32
+}
+
+func (c *contentCountingStore) RunbookContent(ctx context.Context, tenantID, version string) ([]byte, error) {
+	c.reads.Add(1)
+	return c.Store.RunbookContent(ctx, tenantID, version)
+}
+
+// Dispatches read a runbook version's source once; a version is a content
+// address, so the cached copy is always right, and it stays per tenant.
+func TestRunbookSourcesAreReadOncePerVersion(t *testing.T) {
+	base, _ := newEngine(t)
+	cs := &contentCountingStore{Store: base.Store()}
+	e := engine.New(cs, engine.Config{LeaseTTL: 10 * time.Second}, nil)
+	ctx := context.Background()
+	rb, err := e.Store().Runbook(ctx, runbooker.DefaultTenant, "org_general_x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		src, err := e.Store().RunbookContent(ctx, runbooker.DefaultTenant, rb.Version)
+		if err != nil || !strings.Contains(string(src), "RB_PARAM_N") {
+			t.Fatalf("source %q, %v", src, err)
+		}
+	}
+	if n := cs.reads.Load(); n != 1 {
+		t.Errorf("%d store reads for three lookups of one version, want 1", n)
+	}
+	if _, err := e.Store().RunbookContent(ctx, "other-tenant", rb.Version); runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
+		t.Errorf("another tenant got the source: %v", err)
+	}
+	if n := cs.reads.Load(); n != 2 {
+		t.Errorf("another tenant's lookup was answered from the cache (%d reads)", n)
+	}
+}

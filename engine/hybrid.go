@@ -209,3 +209,11 @@ func (e *Engine) Group(ctx context.Context, tenantID, name string) (*runbooker.W
 	fs := e.store
 	return fs.Group(ctx, tenantID, name)
 }
+
+// DispatchGroup returns a worker group's settings for a job handed to one
+// of its workers: from the engine's cache, at most a few seconds old when
+// another replica changed them (at once when this one did), so a dispatch
+// costs no store read. The value is shared: do not modify it.
+func (e *Engine) DispatchGroup(ctx context.Context, tenantID, name string) (*runbooker.WorkerGroup, error) {
+	return e.store.group(ctx, tenantID, name)
+}

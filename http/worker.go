@@ -148,7 +148,7 @@ func (s *Server) handleClaim(w http.ResponseWriter, r *http.Request, wk *runbook
 	// rescued when their lease expires.
 	ctx := context.WithoutCancel(r.Context())
 	for _, j := range jobs {
-		src, err := s.Store.RunbookContent(ctx, j.TenantID, j.RunbookVersion)
+		src, err := s.Engine.Store().RunbookContent(ctx, j.TenantID, j.RunbookVersion) // cached by the engine
 		if err != nil {
 			_, _ = s.Engine.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
 				Status: runbooker.StatusFailed, Exception: "runbook source not found: " + runbooker.ErrorMessage(err)})
@@ -156,7 +156,7 @@ func (s *Server) handleClaim(w http.ResponseWriter, r *http.Request, wk *runbook
 		}
 		resp.Jobs = append(resp.Jobs, agent.Assignment{Job: j, Script: src})
 	}
-	if g, err := s.Engine.Group(ctx, wk.TenantID, wk.Group); err == nil {
+	if g, err := s.Engine.DispatchGroup(ctx, wk.TenantID, wk.Group); err == nil {
 		resp.Group = g
 	}
 	writeJSON(w, http.StatusOK, resp)
