@@ -6,9 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/storeutil"
 )
@@ -47,9 +49,25 @@ func (db *DB) CreateJobs(ctx context.Context, js []*runbooker.Job) error {
 		params[i] = cleanText(string(pj))
 	}
 	if err := db.insertMany(ctx, js, params); err != nil {
-		return storeErr(err, fmt.Sprintf("a batch of %d jobs", len(js)))
+		return storeErr(err, batchObject(err, len(js)))
 	}
 	return nil
+}
+
+// batchObject names what a refused batch insert was refused for: the job
+// whose id is taken, as PostgreSQL's detail gives it ("Key (id)=(…)
+// already exists."), else the batch.
+func batchObject(err error, n int) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" {
+		if _, rest, ok := strings.Cut(pe.Detail, "(id)=("); ok {
+			if id, _, ok := strings.Cut(rest, ")"); ok {
+				return fmt.Sprintf("job %s of the batch", id)
+			}
+		}
+		return fmt.Sprintf("a job id of the batch of %d", n)
+	}
+	return fmt.Sprintf("a batch of %d jobs", n)
 }
 
 // Job implements runbooker.JobStore.

@@ -256,7 +256,11 @@ func testJobCreateMany(t *testing.T, s runbooker.Store) {
 	} {
 		b := []*runbooker.Job{newJob(tenantA, group, at(500)), newJob(tenantA, group, at(501)), newJob(tenantA, group, at(502))}
 		b[2].ID = dupOf(b)
-		wantCode(t, s.CreateJobs(ctx, b), runbooker.ECONFLICT, "CreateJobs with a duplicate id ("+name+")")
+		err := s.CreateJobs(ctx, b)
+		wantCode(t, err, runbooker.ECONFLICT, "CreateJobs with a duplicate id ("+name+")")
+		if msg := runbooker.ErrorMessage(err); !strings.Contains(msg, b[2].ID) {
+			t.Errorf("duplicate id (%s): error %q does not name the id %s", name, msg, b[2].ID)
+		}
 		for _, j := range b[:2] {
 			if _, err := s.Job(ctx, tenantA, j.ID); runbooker.ErrorCode(err) != runbooker.ENOTFOUND && j.ID != batch[0].ID {
 				t.Fatalf("job %s of a refused batch (%s) was stored (err %v)", j.ID, name, err)
