@@ -34,12 +34,17 @@ func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
 		return err
 	}
 	err = db.writeClean(ctx, func(ctx context.Context, tx querier) error {
-		_, err := db.st.insertJob.ExecContext(ctx, j.ID, j.TenantID, j.RunbookName,
-			j.RunbookVersion, string(j.Language), pj, j.RunOn, j.Caller, string(j.Status), j.StatusReason,
-			j.Attempt, j.WorkerID, nanos(j.CreatedAt), nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt))
-		return err
+		return db.insertJob(ctx, j, pj)
 	})
 	return storeErr(err, fmt.Sprintf("job %s", j.ID))
+}
+
+// insertJob stores a prepared job, pj being its parameters as JSON.
+func (db *DB) insertJob(ctx context.Context, j *runbooker.Job, pj []byte) error {
+	_, err := db.st.insertJob.ExecContext(ctx, j.ID, j.TenantID, j.RunbookName,
+		j.RunbookVersion, string(j.Language), pj, j.RunOn, j.Caller, string(j.Status), j.StatusReason,
+		j.Attempt, j.WorkerID, nanos(j.CreatedAt), nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt))
+	return err
 }
 
 // CreateJobs implements runbooker.JobStore: one transaction for all.
@@ -50,9 +55,7 @@ func (db *DB) CreateJobs(ctx context.Context, js []*runbooker.Job) error {
 	}
 	err = db.write(ctx, func(ctx context.Context, tx querier) error {
 		for i, j := range js {
-			if _, err := db.st.insertJob.ExecContext(ctx, j.ID, j.TenantID, j.RunbookName,
-				j.RunbookVersion, string(j.Language), pjs[i], j.RunOn, j.Caller, string(j.Status), j.StatusReason,
-				j.Attempt, j.WorkerID, nanos(j.CreatedAt), nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt)); err != nil {
+			if err := db.insertJob(ctx, j, pjs[i]); err != nil {
 				return storeErr(err, fmt.Sprintf("job %s", j.ID))
 			}
 		}
