@@ -45,6 +45,12 @@ type Interpreters struct {
 	pathPrefix string
 	// guard kills running jobs' process trees if the worker dies.
 	guard *watchdog
+	// work is the worker's own directory of job directories and helpers
+	// (see Isolate); empty until Isolate ran, when job directories go
+	// straight into TempRoot.
+	work string
+	// iso is the jobs' isolation; nil when there is none.
+	iso *isolation
 }
 
 // ResolveInterpreters finds the interpreters on PATH, once per worker. It

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -26,9 +27,12 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	if ctx.Err() != nil {
 		return Result{Status: runbooker.StatusStopped, ExitCode: -1, NextSeq: spec.FirstSeq}
 	}
-	// The worker's pid in the name lets SweepJobDirs tell a crashed
-	// worker's leftovers from the live directories of other workers.
-	dir, err := os.MkdirTemp(in.TempRoot, jobDirPrefix+strconv.Itoa(os.Getpid())+"-"+dirSafe(spec.JobID)+"-")
+	lease, err := in.iso.lease(spec)
+	if err != nil {
+		return failed(spec, "%v", err)
+	}
+	defer lease.release()
+	dir, err := in.jobDir(spec)
 	if err != nil {
 		return failed(spec, "cannot create the job directory: %v", err)
 	}
@@ -44,18 +48,20 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 		}
 		names = append(names, name)
 	}
-	if err := handOver(dir, names, spec.RunAs); err != nil {
-		return failed(spec, "cannot hand the job directory to the RunAs user: %v", err)
+	cred := lease.credential(spec.RunAs)
+	if err := handOver(dir, names, cred); err != nil {
+		return failed(spec, "cannot hand the job directory to the job's user: %v", err)
 	}
 
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Dir = dir
 	cmd.Env = environment(dir, in.pathPrefix, p.env, spec)
-	grp, err := newProcGroup(cmd, spec.RunAs)
+	grp, err := newProcGroup(cmd, cred)
 	if err != nil {
 		return failed(spec, "%v", err)
 	}
 	defer grp.close()
+	lease.apply(cmd.SysProcAttr)
 	outR, outW, err := newPipe()
 	if err != nil {
 		return failed(spec, "cannot create a pipe: %v", err)
@@ -68,7 +74,7 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	}
 	defer errR.Close()
 	cmd.Stdout, cmd.Stderr = outW, errW
-	err = cmd.Start()
+	err = lease.start(cmd.SysProcAttr, cmd.Start)
 	outW.Close() // the child has its own copies now
 	errW.Close()
 	if err != nil {
@@ -79,11 +85,15 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 		_ = cmd.Wait()
 		return failed(spec, "cannot contain the runbook process: %v", err)
 	}
-	in.guard.add(cmd.Process.Pid)
+	guard := in.guard
+	if lease.ownNamespace() {
+		guard = nil // the namespace dies with its first process, which Pdeathsig kills
+	}
+	guard.add(cmd.Process.Pid)
 	if spec.OnStart != nil {
 		spec.OnStart(cmd.Process.Pid)
 	}
-	j := &job{spec: spec, cmd: cmd, grp: grp, guard: in.guard, out: outR, err: errR, col: newCollector(spec, emit)}
+	j := &job{spec: spec, cmd: cmd, grp: grp, guard: guard, lease: lease, out: outR, err: errR, col: newCollector(spec, emit)}
 	return j.supervise(ctx)
 }
 
@@ -93,6 +103,7 @@ type job struct {
 	cmd      *exec.Cmd
 	grp      *procGroup
 	guard    *watchdog
+	lease    *jobLease
 	out, err *os.File // read ends of stdout and stderr
 	col      *collector
 
@@ -161,7 +172,14 @@ func (j *job) supervise(ctx context.Context) Result {
 			reason = why
 		}
 		j.signal(false)
-		t := time.NewTimer(KillGrace)
+		grace := KillGrace
+		if j.lease.ownNamespace() && !catchesSignal(j.cmd.Process.Pid, syscall.SIGTERM) {
+			// The runbook leads its PID namespace, where a signal without a
+			// handler is ignored: its children got SIGTERM, it gets SIGKILL
+			// after a short grace for them.
+			grace = initGrace
+		}
+		t := time.NewTimer(grace)
 		graceC = t.C
 	}
 	ctxDone := ctx.Done()
@@ -250,6 +268,10 @@ func (j *job) result(reason endReason) Result {
 	case reason == timedOut:
 		res.Status = runbooker.StatusFailed
 		res.Exception = fmt.Sprintf("The job exceeded its runtime limit of %s and was stopped.", j.spec.Timeout)
+	case j.lease.oomKilled():
+		res.Status = runbooker.StatusFailed
+		res.Exception = fmt.Sprintf("The job exceeded its memory limit of %s: the kernel killed it (out of memory).",
+			formatBytes(j.lease.memoryLimit()))
 	case state.Success():
 		res.Status = runbooker.StatusCompleted
 	default:
@@ -257,6 +279,20 @@ func (j *job) result(reason endReason) Result {
 		res.Exception = j.col.failure(state.String())
 	}
 	return res
+}
+
+// initGrace is how long the processes of a job whose first process leads
+// its PID namespace (and ignores SIGTERM) have to end before SIGKILL.
+const initGrace = 200 * time.Millisecond
+
+// jobDir makes the job's directory: in the worker's work directory once
+// Isolate ran, else in TempRoot named after the worker's pid so that
+// SweepJobDirs can tell a crashed worker's leftovers.
+func (in Interpreters) jobDir(spec Spec) (string, error) {
+	if in.work != "" {
+		return os.MkdirTemp(in.work, "job-"+dirSafe(spec.JobID)+"-")
+	}
+	return os.MkdirTemp(in.TempRoot, jobDirPrefix+strconv.Itoa(os.Getpid())+"-"+dirSafe(spec.JobID)+"-")
 }
 
 func failed(spec Spec, format string, args ...any) Result {

@@ -68,6 +68,13 @@ type Spec struct {
 	// RunAs is the operating-system identity to run as; nil means the
 	// worker's own.
 	RunAs *Credential
+	// Limits are the job's resource limits (zero fields: the worker's
+	// defaults); enforced where Isolate set up cgroups.
+	Limits Limits
+	// Secrets, when set, returns the secret values the job has read so far.
+	// They are masked (as ***) in every record and in the exception before
+	// anything leaves the sandbox; see the package documentation.
+	Secrets func() []string
 	// OnStart, when set, is called with the process id right after the
 	// process started, before any output is read.
 	OnStart func(pid int)

@@ -1,0 +1,76 @@
+package sandbox
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// workPrefix starts the name of a worker's own directory under the job
+// root: runbooker-<worker pid>-<random>. It holds the job directories and
+// the support directory, so one worker's leftovers go in one piece.
+const workPrefix = "runbooker-"
+
+// newWorkDir makes a worker's directory under root (the system temp dir
+// when empty): owned by the worker, mode 0711, so a job user may pass
+// through it to its own job directory and the support directory but may
+// neither list it nor create anything in it.
+func newWorkDir(root string) (string, error) {
+	if root == "" {
+		root = os.TempDir()
+	}
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return "", err
+	}
+	dir, err := os.MkdirTemp(abs, workPrefix+strconv.Itoa(os.Getpid())+"-")
+	if err != nil {
+		return "", fmt.Errorf("cannot create the worker's job directory under %s: %w", abs, err)
+	}
+	if err := os.Chmod(dir, 0o711); err != nil {
+		return "", err
+	}
+	if err := os.Mkdir(filepath.Join(dir, supportName), 0o755); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// supportName is the read-only directory, inside the work directory, of the
+// helpers runbooks call (see SupportDir).
+const supportName = "support"
+
+// SupportDir is an absolute directory every job may read but none may
+// write, whatever identity it runs as: the place for helper programs and
+// modules runbooks use (the asset helpers). It is empty until Isolate has
+// run.
+func (in Interpreters) SupportDir() string {
+	if in.work == "" {
+		return ""
+	}
+	return filepath.Join(in.work, supportName)
+}
+
+// staleWorkDirs lists the work directories under root left by workers
+// that are gone.
+func staleWorkDirs(root string) []string {
+	if root == "" {
+		root = os.TempDir()
+	}
+	names, _ := filepath.Glob(filepath.Join(root, workPrefix+"*"))
+	var out []string
+	for _, p := range names {
+		rest := strings.TrimPrefix(filepath.Base(p), workPrefix)
+		pidText, _, ok := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if !ok || err != nil || pid <= 0 || pid == os.Getpid() || processAlive(pid) {
+			continue
+		}
+		if st, err := os.Lstat(p); err == nil && st.IsDir() {
+			out = append(out, p)
+		}
+	}
+	return out
+}
