@@ -19,8 +19,8 @@ import (
 type Metadata struct {
 	Synopsis, Description, Notes string
 	Examples                     []string
-	// Parameters are those of the top-level main(); nil when the script
-	// has no main and takes free-form --Name value arguments.
+	// Parameters are those of the top-level main(); nil when there is no
+	// main or it declares none (the script takes free-form arguments).
 	Parameters []runbooker.Parameter
 	// Customization is the RunbookCustomization block of the docstring,
 	// nil if none.
