@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	runbooker "github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/loosejson"
 )
 
 // AnalyzeInput is a runbook's source and side files.
@@ -40,15 +41,7 @@ func Analyze(in AnalyzeInput) (runbooker.RunbookMeta, runbooker.Language, error)
 		Markdown:    in.Markdown,
 		Parameters:  []runbooker.Parameter{},
 	}
-	var sm *scriptMeta
-	switch lang {
-	case runbooker.LangPowerShell:
-		sm, err = parsePowerShell(in.Content)
-	case runbooker.LangPython:
-		sm, err = parsePython(in.Content)
-	case runbooker.LangBash:
-		sm, err = parseBash(in.Content)
-	}
+	sm, err := parseScript(lang, in.Content)
 	if err != nil {
 		var pe *runbooker.ParseError
 		if !errors.As(err, &pe) {
@@ -77,7 +70,7 @@ func Analyze(in AnalyzeInput) (runbooker.RunbookMeta, runbooker.Language, error)
 		analyzeCustomization(&meta, in.Name, sm.Customization)
 	}
 	if len(bytes.TrimSpace(in.Permissions)) > 0 {
-		if norm, err := NormalizeLooseJSON(in.Permissions); err != nil {
+		if norm, err := loosejson.Normalize(in.Permissions); err != nil {
 			meta.Warnings = append(meta.Warnings, asWarning("permissions", err))
 		} else {
 			meta.Permissions = norm
@@ -88,18 +81,18 @@ func Analyze(in AnalyzeInput) (runbooker.RunbookMeta, runbooker.Language, error)
 
 // analyzeCustomization stores the script's customization as strict JSON
 // and checks it against the parameters, with warnings at script positions.
-func analyzeCustomization(meta *runbooker.RunbookMeta, name string, h *headerJSON) {
-	root, err := parseLoose(h.text)
+func analyzeCustomization(meta *runbooker.RunbookMeta, name string, h *loosejson.Embedded) {
+	root, err := loosejson.Parse(h.Text)
 	if err != nil {
 		w := asWarning("customization", err)
-		h.translate(&w)
+		h.Translate(&w)
 		w.Message = "RunbookCustomization is not valid JSON: " + w.Message
 		meta.Warnings = append(meta.Warnings, w)
 		return
 	}
-	meta.Customization = root.appendJSON(nil)
+	meta.Customization = root.AppendJSON(nil)
 	b := &formBuilder{}
-	_, warnings := b.build(*meta, name, &layer{source: "customization", root: root, src: h.text, header: h}, nil)
+	_, warnings := b.build(*meta, name, &layer{source: "customization", root: root, src: h.Text, header: h}, nil)
 	meta.Warnings = append(meta.Warnings, warnings...)
 }
 

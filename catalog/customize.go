@@ -6,15 +6,16 @@ import (
 	"strings"
 
 	runbooker "github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/loosejson"
 )
 
 // layer is one customization source, parsed.
 type layer struct {
 	source string // ParseError.Source of its warnings
-	root   *jnode
-	src    []byte      // the text root was parsed from; nil when positions mean nothing
-	header *headerJSON // set when src was cut out of a script: positions move to the script
-	quiet  bool        // its warnings were reported elsewhere (Analyze)
+	root   *loosejson.Node
+	src    []byte              // the text root was parsed from; nil when positions mean nothing
+	header *loosejson.Embedded // set when src was cut out of a script: positions move to the script
+	quiet  bool                // its warnings were reported elsewhere (Analyze)
 }
 
 type fieldState struct {
@@ -28,12 +29,12 @@ type move struct {
 	target string
 	before bool
 	l      *layer
-	node   *jnode
+	node   *loosejson.Node
 }
 
 type template struct {
 	l      *layer
-	values *jnode
+	values *loosejson.Node
 }
 
 type formBuilder struct {
@@ -41,21 +42,21 @@ type formBuilder struct {
 	moves     []move
 	templates map[string]template // lower-cased $id
 	filters   map[string]string   // lower-cased GraphFilters name
-	settings  *jnode
+	settings  *loosejson.Node
 	uiCount   int
 	warnings  []runbooker.ParseError
 }
 
 // warn records a problem at node n of layer l.
-func (b *formBuilder) warn(l *layer, n *jnode, format string, args ...any) {
+func (b *formBuilder) warn(l *layer, n *loosejson.Node, format string, args ...any) {
 	if l.quiet {
 		return
 	}
 	w := runbooker.ParseError{Source: l.source, Message: fmt.Sprintf(format, args...)}
 	if l.src != nil && n != nil {
-		w.Line, w.Column = position(l.src, n.off)
+		w.Line, w.Column = loosejson.Position(l.src, n.Off)
 		if l.header != nil {
-			l.header.translate(&w)
+			l.header.Translate(&w)
 		}
 	}
 	b.warnings = append(b.warnings, w)
@@ -74,30 +75,30 @@ func (b *formBuilder) build(meta runbooker.RunbookMeta, runbookName string, head
 		if l == nil {
 			continue
 		}
-		if l.root.kind != jObject {
+		if l.root.Kind != loosejson.Object {
 			b.warn(l, l.root, "customization must be a JSON object")
 			continue
 		}
 		b.collectShared(l)
 	}
 	if tenant != nil {
-		b.settings = tenant.root.get("Settings")
+		b.settings = tenant.root.Get("Settings")
 	}
 	for _, f := range b.fields {
 		if f.Setting != "" {
 			if v := lookupSetting(b.settings, f.Setting); v != nil {
-				f.Default, f.DefaultExpr = typedValue(f.Type, v.toAny()), ""
+				f.Default, f.DefaultExpr = typedValue(f.Type, v.Value()), ""
 			}
 		}
 	}
-	if header != nil && header.root.kind == jObject {
+	if header != nil && header.root.Kind == loosejson.Object {
 		b.applyRunbook(header, header.root)
 	}
-	if tenant != nil && tenant.root.kind == jObject {
-		if rbs := tenant.root.get("Runbooks"); rbs != nil && rbs.kind == jObject {
-			for _, m := range rbs.obj {
-				if strings.EqualFold(m.key, runbookName) {
-					b.applyRunbook(tenant, m.val)
+	if tenant != nil && tenant.root.Kind == loosejson.Object {
+		if rbs := tenant.root.Get("Runbooks"); rbs != nil && rbs.Kind == loosejson.Object {
+			for _, m := range rbs.Members {
+				if strings.EqualFold(m.Key, runbookName) {
+					b.applyRunbook(tenant, m.Val)
 				}
 			}
 		}
@@ -113,15 +114,15 @@ func (b *formBuilder) build(meta runbooker.RunbookMeta, runbookName string, head
 // collectShared reads Templates and GraphFilters; a later layer replaces
 // entries of the same name.
 func (b *formBuilder) collectShared(l *layer) {
-	if t := l.root.get("Templates"); t != nil {
-		opts := t.get("Options")
-		if opts == nil || opts.kind != jArray {
+	if t := l.root.Get("Templates"); t != nil {
+		opts := t.Get("Options")
+		if opts == nil || opts.Kind != loosejson.Array {
 			b.warn(l, t, "Templates.Options must be an array of {\"$id\": …, \"$values\": […]}")
 		} else {
-			for _, o := range opts.arr {
-				id, ok := o.get("$id").strValue()
-				vals := o.get("$values")
-				if !ok || vals == nil || vals.kind != jArray {
+			for _, o := range opts.Elems {
+				id, ok := o.Get("$id").StringValue()
+				vals := o.Get("$values")
+				if !ok || vals == nil || vals.Kind != loosejson.Array {
 					b.warn(l, o, "an Options template needs a string \"$id\" and an array \"$values\"")
 					continue
 				}
@@ -129,25 +130,25 @@ func (b *formBuilder) collectShared(l *layer) {
 			}
 		}
 	}
-	if gf := l.root.get("GraphFilters"); gf != nil {
-		if gf.kind != jObject {
+	if gf := l.root.Get("GraphFilters"); gf != nil {
+		if gf.Kind != loosejson.Object {
 			b.warn(l, gf, "GraphFilters must be an object of name → OData filter")
 		}
-		for _, m := range gf.obj {
-			if s, ok := m.val.strValue(); ok {
-				b.filters[strings.ToLower(m.key)] = s
+		for _, m := range gf.Members {
+			if s, ok := m.Val.StringValue(); ok {
+				b.filters[strings.ToLower(m.Key)] = s
 			} else {
-				b.warn(l, m.val, "GraphFilters.%s must be a string", m.key)
+				b.warn(l, m.Val, "GraphFilters.%s must be a string", m.Key)
 			}
 		}
 	}
 }
 
 // lookupSetting resolves a dotted attribute path in the tenant Settings.
-func lookupSetting(settings *jnode, path string) *jnode {
+func lookupSetting(settings *loosejson.Node, path string) *loosejson.Node {
 	n := settings
 	for _, seg := range strings.Split(path, ".") {
-		if n = n.get(seg); n == nil {
+		if n = n.Get(seg); n == nil {
 			return nil
 		}
 	}
@@ -166,38 +167,38 @@ func (b *formBuilder) field(name string) *fieldState {
 
 // applyRunbook applies one layer's customization of this runbook: the
 // Parameters map, then the ParameterList, then runbook-wide name lists.
-func (b *formBuilder) applyRunbook(l *layer, rb *jnode) {
-	if rb.kind != jObject {
+func (b *formBuilder) applyRunbook(l *layer, rb *loosejson.Node) {
+	if rb.Kind != loosejson.Object {
 		b.warn(l, rb, "runbook customization must be a JSON object")
 		return
 	}
-	if ps := rb.get("Parameters"); ps != nil {
-		if ps.kind != jObject {
+	if ps := rb.Get("Parameters"); ps != nil {
+		if ps.Kind != loosejson.Object {
 			b.warn(l, ps, "Parameters must be an object of parameter name → settings")
 		}
-		for _, m := range ps.obj {
-			f := b.field(m.key)
+		for _, m := range ps.Members {
+			f := b.field(m.Key)
 			if f == nil {
-				b.warn(l, m.val, "Parameters: the runbook has no parameter %q", m.key)
+				b.warn(l, m.Val, "Parameters: the runbook has no parameter %q", m.Key)
 				continue
 			}
-			b.applyItem(l, f, m.val)
+			b.applyItem(l, f, m.Val)
 		}
 	}
-	if list := rb.get("ParameterList"); list != nil {
-		if list.kind != jArray {
+	if list := rb.Get("ParameterList"); list != nil {
+		if list.Kind != loosejson.Array {
 			b.warn(l, list, "ParameterList must be an array")
 		}
-		for _, item := range list.arr {
+		for _, item := range list.Elems {
 			b.applyListItem(l, item)
 		}
 	}
 	for _, key := range []string{"Hide", "Show", "ReadOnly", "Mandatory"} {
-		n := rb.get(key)
+		n := rb.Get(key)
 		if n == nil {
 			continue
 		}
-		names, ok := n.stringList()
+		names, ok := n.StringList()
 		if !ok {
 			b.warn(l, n, "%s must be an array of parameter names", key)
 			continue
@@ -224,13 +225,13 @@ func (b *formBuilder) applyRunbook(l *layer, rb *jnode) {
 
 // applyListItem applies a ParameterList entry: with "Name" it customizes
 // that parameter, without it adds a UI-only field.
-func (b *formBuilder) applyListItem(l *layer, item *jnode) {
-	if item.kind != jObject {
+func (b *formBuilder) applyListItem(l *layer, item *loosejson.Node) {
+	if item.Kind != loosejson.Object {
 		b.warn(l, item, "a ParameterList entry must be an object")
 		return
 	}
-	if nameNode := item.get("Name"); nameNode != nil {
-		name, _ := nameNode.strValue()
+	if nameNode := item.Get("Name"); nameNode != nil {
+		name, _ := nameNode.StringValue()
 		f := b.field(name)
 		if f == nil {
 			b.warn(l, nameNode, "ParameterList: the runbook has no parameter %q", name)
@@ -239,7 +240,7 @@ func (b *formBuilder) applyListItem(l *layer, item *jnode) {
 		b.applyItem(l, f, item)
 		return
 	}
-	if item.get("Select") == nil && item.get("SelectSimple") == nil {
+	if item.Get("Select") == nil && item.Get("SelectSimple") == nil {
 		b.warn(l, item, "a ParameterList entry without \"Name\" must be a Select or SelectSimple that changes other parameters")
 		return
 	}
@@ -250,31 +251,31 @@ func (b *formBuilder) applyListItem(l *layer, item *jnode) {
 }
 
 // applyItem applies the modifiers of one customization entry to f.
-func (b *formBuilder) applyItem(l *layer, f *fieldState, item *jnode) {
-	if item.kind != jObject {
+func (b *formBuilder) applyItem(l *layer, f *fieldState, item *loosejson.Node) {
+	if item.Kind != loosejson.Object {
 		b.warn(l, item, "the customization of %q must be an object", f.Key)
 		return
 	}
-	boolOf := func(m jmember) (bool, bool) {
-		v, ok := m.val.boolValue()
+	boolOf := func(m loosejson.Member) (bool, bool) {
+		v, ok := m.Val.BoolValue()
 		if !ok {
-			b.warn(l, m.val, "%s of %q must be true or false", m.key, f.Key)
+			b.warn(l, m.Val, "%s of %q must be true or false", m.Key, f.Key)
 		}
 		return v, ok
 	}
-	for _, m := range item.obj {
-		switch strings.ToLower(m.key) {
+	for _, m := range item.Members {
+		switch strings.ToLower(m.Key) {
 		case "displayname":
-			if s, ok := m.val.strValue(); ok {
+			if s, ok := m.Val.StringValue(); ok {
 				f.Label = s
 			} else {
-				b.warn(l, m.val, "DisplayName of %q must be a string", f.Key)
+				b.warn(l, m.Val, "DisplayName of %q must be a string", f.Key)
 			}
 		case "description":
-			if s, ok := m.val.strValue(); ok {
+			if s, ok := m.Val.StringValue(); ok {
 				f.Description = s
 			} else {
-				b.warn(l, m.val, "Description of %q must be a string", f.Key)
+				b.warn(l, m.Val, "Description of %q must be a string", f.Key)
 			}
 		case "hide":
 			if v, ok := boolOf(m); ok {
@@ -293,25 +294,25 @@ func (b *formBuilder) applyItem(l *layer, f *fieldState, item *jnode) {
 				f.AllowEdit = v
 			}
 		case "default", "defaultvalue":
-			f.Default, f.DefaultExpr = typedValue(f.Type, m.val.toAny()), ""
+			f.Default, f.DefaultExpr = typedValue(f.Type, m.Val.Value()), ""
 		case "displaybefore", "displayafter":
-			if s, ok := m.val.strValue(); ok {
-				b.moves = append(b.moves, move{f: f, target: s, before: strings.EqualFold(m.key, "displaybefore"), l: l, node: m.val})
+			if s, ok := m.Val.StringValue(); ok {
+				b.moves = append(b.moves, move{f: f, target: s, before: strings.EqualFold(m.Key, "displaybefore"), l: l, node: m.Val})
 			} else {
-				b.warn(l, m.val, "%s of %q must be a parameter name", m.key, f.Key)
+				b.warn(l, m.Val, "%s of %q must be a parameter name", m.Key, f.Key)
 			}
 		case "graphfilter":
-			b.applyGraphFilter(l, f, m.val)
+			b.applyGraphFilter(l, f, m.Val)
 		case "select":
-			b.applySelect(l, f, m.val)
+			b.applySelect(l, f, m.Val)
 		case "selectsimple":
-			b.applySelectSimple(l, f, m.val)
+			b.applySelectSimple(l, f, m.Val)
 		}
 	}
 }
 
-func (b *formBuilder) applyGraphFilter(l *layer, f *fieldState, n *jnode) {
-	s, ok := n.strValue()
+func (b *formBuilder) applyGraphFilter(l *layer, f *fieldState, n *loosejson.Node) {
+	s, ok := n.StringValue()
 	if !ok {
 		b.warn(l, n, "GraphFilter of %q must be a string", f.Key)
 		return

@@ -6,6 +6,7 @@ import (
 	"unicode"
 
 	runbooker "github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/loosejson"
 )
 
 // Form is the run form of a runbook after customization: an ordered list of
@@ -87,14 +88,14 @@ func BuildForm(meta runbooker.RunbookMeta, runbookName string, tenantCustomizati
 	b := &formBuilder{}
 	var header, tenant *layer
 	if len(meta.Customization) > 0 {
-		if root, err := parseLoose(meta.Customization); err != nil {
+		if root, err := loosejson.Parse(meta.Customization); err != nil {
 			b.warnErr("customization", err)
 		} else {
 			header = &layer{source: "customization", root: root, quiet: true}
 		}
 	}
 	if len(bytes.TrimSpace(tenantCustomization)) > 0 {
-		if root, err := parseLoose(tenantCustomization); err != nil {
+		if root, err := loosejson.Parse(tenantCustomization); err != nil {
 			b.warnErr("tenant-customization", err)
 		} else {
 			tenant = &layer{source: "tenant-customization", root: root, src: tenantCustomization}

@@ -2,56 +2,10 @@ package catalog
 
 import (
 	"encoding/json"
-	"errors"
 	"testing"
 
 	runbooker "github.com/runbooker/runbooker"
 )
-
-// checkParseError fails unless err is nil or a positioned ParseError.
-func checkParseError(t *testing.T, err error) {
-	t.Helper()
-	if err == nil {
-		return
-	}
-	var pe *runbooker.ParseError
-	if !errors.As(err, &pe) || pe.Line < 1 || pe.Column < 1 {
-		t.Fatalf("error %v is not a positioned ParseError", err)
-	}
-}
-
-// FuzzParsePython: the Python reader never panics and reports errors with
-// positions.
-func FuzzParsePython(f *testing.F) {
-	for _, s := range []string{pySample, "'''x'''\ndef main(a: int = 1, *, b='x'): pass\n", "f'{a:{b}}' \"\"\"", "def main(\n"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, src []byte) {
-		meta, err := parsePython(src)
-		checkParseError(t, err)
-		if meta != nil && meta.Customization != nil {
-			_, _ = ParseLooseJSON(meta.Customization.text)
-		}
-	})
-}
-
-// FuzzParseBash: the Bash header reader never panics.
-func FuzzParseBash(f *testing.F) {
-	for _, s := range []string{bashSample, "# @param A int default=\"1\n", "# RunbookCustomization: {\n# \"a\": [\n"} {
-		f.Add([]byte(s))
-	}
-	f.Fuzz(func(t *testing.T, src []byte) {
-		meta, err := parseBash(src)
-		checkParseError(t, err)
-		if meta.Customization != nil {
-			if _, err := ParseLooseJSON(meta.Customization.text); err != nil {
-				var pe *runbooker.ParseError
-				errors.As(err, &pe)
-				meta.Customization.translate(pe)
-			}
-		}
-	})
-}
 
 // FuzzBuildForm: any tenant customization yields a form with every
 // parameter and JSON that serialises.

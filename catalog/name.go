@@ -1,10 +1,12 @@
 // Package catalog turns runbook sources into catalog entries: it validates
-// runbook names, reads metadata from PowerShell, Python and Bash scripts into
-// one parameter model, and builds the run form a portal renders, merged with
-// RealmJoin-style customization JSON.
+// runbook names, brings the metadata of PowerShell, Python and Bash scripts
+// into one parameter model, and builds the run form a portal renders, merged
+// with RealmJoin-style customization JSON.
 //
-// Nothing here runs an interpreter: every language is read by a small Go
-// scanner, so a sync of a thousand runbooks costs milliseconds.
+// The languages are read by psparse, pyparse and bashparse, the
+// customization JSON by loosejson. None of them runs an interpreter: each
+// is a small Go scanner, so a sync of a thousand runbooks costs
+// milliseconds.
 package catalog
 
 import (

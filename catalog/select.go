@@ -3,20 +3,22 @@ package catalog
 import (
 	"reflect"
 	"strings"
+
+	"github.com/runbooker/runbooker/loosejson"
 )
 
 // applySelect reads `"Select": {"Options": [...] | {"$ref": id},
 // "ShowValue": bool, "AllowEdit": bool}`. It replaces the options any lower
 // source gave.
-func (b *formBuilder) applySelect(l *layer, f *fieldState, sel *jnode) {
-	if sel.kind != jObject {
+func (b *formBuilder) applySelect(l *layer, f *fieldState, sel *loosejson.Node) {
+	if sel.Kind != loosejson.Object {
 		b.warn(l, sel, "Select of %q must be an object with Options", f.Key)
 		return
 	}
-	optsNode := sel.get("Options")
+	optsNode := sel.Get("Options")
 	optLayer := l
-	if ref := optsNode.get("$ref"); ref != nil {
-		id, _ := ref.strValue()
+	if ref := optsNode.Get("$ref"); ref != nil {
+		id, _ := ref.StringValue()
 		t, ok := b.templates[strings.ToLower(id)]
 		if !ok {
 			b.warn(l, ref, "Select of %q refers to template %q, which Templates.Options does not define", f.Key, id)
@@ -24,27 +26,27 @@ func (b *formBuilder) applySelect(l *layer, f *fieldState, sel *jnode) {
 		}
 		optsNode, optLayer = t.values, t.l
 	}
-	if optsNode == nil || optsNode.kind != jArray {
+	if optsNode == nil || optsNode.Kind != loosejson.Array {
 		b.warn(l, sel, "Select of %q needs Options: an array or {\"$ref\": \"<template id>\"}", f.Key)
 		return
 	}
-	opts := make([]Option, 0, len(optsNode.arr))
-	for _, o := range optsNode.arr {
+	opts := make([]Option, 0, len(optsNode.Elems))
+	for _, o := range optsNode.Elems {
 		if opt, ok := b.option(optLayer, f, o); ok {
 			opts = append(opts, opt)
 		}
 	}
 	f.Options = opts
 	f.Control = ControlSelect
-	for _, m := range sel.obj {
-		switch strings.ToLower(m.key) {
+	for _, m := range sel.Members {
+		switch strings.ToLower(m.Key) {
 		case "showvalue", "allowedit":
-			v, ok := m.val.boolValue()
+			v, ok := m.Val.BoolValue()
 			if !ok {
-				b.warn(l, m.val, "Select.%s of %q must be true or false", m.key, f.Key)
+				b.warn(l, m.Val, "Select.%s of %q must be true or false", m.Key, f.Key)
 				continue
 			}
-			if strings.EqualFold(m.key, "ShowValue") {
+			if strings.EqualFold(m.Key, "ShowValue") {
 				f.ShowValue = v
 			} else {
 				f.AllowEdit = v
@@ -56,20 +58,20 @@ func (b *formBuilder) applySelect(l *layer, f *fieldState, sel *jnode) {
 // option reads `{"Display": …, "ParameterValue"|"Value": …, "Customization":
 // {"Hide": [...], "Show": [...], "Mandatory": [...], "Default": {...}}}`.
 // Without a value the display text is the value.
-func (b *formBuilder) option(l *layer, f *fieldState, o *jnode) (Option, bool) {
-	if o.kind != jObject {
+func (b *formBuilder) option(l *layer, f *fieldState, o *loosejson.Node) (Option, bool) {
+	if o.Kind != loosejson.Object {
 		b.warn(l, o, "an option of %q must be an object with Display", f.Key)
 		return Option{}, false
 	}
 	var opt Option
-	val := o.getAny("ParameterValue", "Value")
+	val := o.GetAny("ParameterValue", "Value")
 	if val != nil {
-		opt.Value = typedValue(f.Type, val.toAny())
+		opt.Value = typedValue(f.Type, val.Value())
 	}
-	if d, ok := o.get("Display").strValue(); ok {
+	if d, ok := o.Get("Display").StringValue(); ok {
 		opt.Display = d
-	} else if val != nil && val.kind != jObject && val.kind != jArray {
-		opt.Display = strings.Trim(string(val.appendJSON(nil)), `"`)
+	} else if val != nil && val.Kind != loosejson.Object && val.Kind != loosejson.Array {
+		opt.Display = strings.Trim(string(val.AppendJSON(nil)), `"`)
 	} else {
 		b.warn(l, o, "an option of %q needs a Display text", f.Key)
 		return Option{}, false
@@ -77,22 +79,22 @@ func (b *formBuilder) option(l *layer, f *fieldState, o *jnode) (Option, bool) {
 	if val == nil {
 		opt.Value = typedValue(f.Type, opt.Display)
 	}
-	if c := o.get("Customization"); c != nil {
+	if c := o.Get("Customization"); c != nil {
 		opt.Customization = b.effect(l, f, c)
 	}
 	return opt, true
 }
 
 // effect reads an option's Customization, resolving parameter names.
-func (b *formBuilder) effect(l *layer, f *fieldState, c *jnode) *OptionEffect {
-	if c.kind != jObject {
+func (b *formBuilder) effect(l *layer, f *fieldState, c *loosejson.Node) *OptionEffect {
+	if c.Kind != loosejson.Object {
 		b.warn(l, c, "an option's Customization of %q must be an object", f.Key)
 		return nil
 	}
 	e := &OptionEffect{}
-	for _, m := range c.obj {
+	for _, m := range c.Members {
 		var list *[]string
-		switch strings.ToLower(m.key) {
+		switch strings.ToLower(m.Key) {
 		case "hide":
 			list = &e.Hide
 		case "show":
@@ -100,34 +102,34 @@ func (b *formBuilder) effect(l *layer, f *fieldState, c *jnode) *OptionEffect {
 		case "mandatory":
 			list = &e.Mandatory
 		case "default":
-			if m.val.kind != jObject {
-				b.warn(l, m.val, "Customization.Default in an option of %q must map parameter names to values", f.Key)
+			if m.Val.Kind != loosejson.Object {
+				b.warn(l, m.Val, "Customization.Default in an option of %q must map parameter names to values", f.Key)
 				continue
 			}
-			for _, d := range m.val.obj {
-				if t := b.field(d.key); t != nil {
+			for _, d := range m.Val.Members {
+				if t := b.field(d.Key); t != nil {
 					if e.Default == nil {
 						e.Default = map[string]any{}
 					}
-					e.Default[t.Key] = typedValue(t.Type, d.val.toAny())
+					e.Default[t.Key] = typedValue(t.Type, d.Val.Value())
 				} else {
-					b.warn(l, d.val, "an option of %q sets a default for %q, which is not a parameter", f.Key, d.key)
+					b.warn(l, d.Val, "an option of %q sets a default for %q, which is not a parameter", f.Key, d.Key)
 				}
 			}
 			continue
 		default:
 			continue
 		}
-		names, ok := m.val.stringList()
+		names, ok := m.Val.StringList()
 		if !ok {
-			b.warn(l, m.val, "Customization.%s in an option of %q must be an array of parameter names", m.key, f.Key)
+			b.warn(l, m.Val, "Customization.%s in an option of %q must be an array of parameter names", m.Key, f.Key)
 			continue
 		}
 		for _, name := range names {
 			if t := b.field(name); t != nil {
 				*list = append(*list, t.Key)
 			} else {
-				b.warn(l, m.val, "an option of %q names %q in %s, which is not a parameter", f.Key, name, m.key)
+				b.warn(l, m.Val, "an option of %q names %q in %s, which is not a parameter", f.Key, name, m.Key)
 			}
 		}
 	}
@@ -138,17 +140,17 @@ func (b *formBuilder) effect(l *layer, f *fieldState, c *jnode) *OptionEffect {
 }
 
 // applySelectSimple reads `"SelectSimple": {"<display>": <value>, ...}`.
-func (b *formBuilder) applySelectSimple(l *layer, f *fieldState, s *jnode) {
-	if s.kind != jObject {
+func (b *formBuilder) applySelectSimple(l *layer, f *fieldState, s *loosejson.Node) {
+	if s.Kind != loosejson.Object {
 		b.warn(l, s, "SelectSimple of %q must be an object of display text → value", f.Key)
 		return
 	}
-	opts := make([]Option, 0, len(s.obj))
-	for i, m := range s.obj {
-		if laterKey(s.obj[i+1:], m.key) {
+	opts := make([]Option, 0, len(s.Members))
+	for i, m := range s.Members {
+		if laterKey(s.Members[i+1:], m.Key) {
 			continue
 		}
-		opts = append(opts, Option{Display: m.key, Value: typedValue(f.Type, m.val.toAny())})
+		opts = append(opts, Option{Display: m.Key, Value: typedValue(f.Type, m.Val.Value())})
 	}
 	f.Options, f.Control = opts, ControlSelect
 }
@@ -237,6 +239,17 @@ func (b *formBuilder) revealed(key string) bool {
 					return true
 				}
 			}
+		}
+	}
+	return false
+}
+
+// laterKey reports whether key appears again among ms: of duplicate keys
+// the last wins, as in a decoded object.
+func laterKey(ms []loosejson.Member, key string) bool {
+	for _, m := range ms {
+		if m.Key == key {
+			return true
 		}
 	}
 	return false

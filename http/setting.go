@@ -4,7 +4,7 @@ import (
 	"net/http"
 
 	"github.com/runbooker/runbooker"
-	"github.com/runbooker/runbooker/catalog"
+	"github.com/runbooker/runbooker/loosejson"
 )
 
 // Tenant settings documents served under /api/v1/settings/{key}.
@@ -49,7 +49,7 @@ func (s *Server) handlePutSetting(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if _, err := catalog.ParseLooseJSON(body); err != nil {
+	if _, err := loosejson.Decode(body); err != nil {
 		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "%s is not valid JSON: %v", key, err))
 		return
 	}

@@ -12,7 +12,7 @@ import (
 	"github.com/runbooker/runbooker/engine"
 )
 
-// The worker protocol (DESIGN.md §5). Workers only ever call the server.
+// The worker protocol (ARCHITECTURE.md §4). Workers only ever call the server.
 
 // RegisterRequest is a worker's first call, with its group's token.
 type RegisterRequest struct {

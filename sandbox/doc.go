@@ -1,5 +1,5 @@
 // Package sandbox runs one attempt of a runbook job as a child process and
-// turns what it writes into stream records (DESIGN.md §6).
+// turns what it writes into stream records (ARCHITECTURE.md §6).
 //
 // Each attempt gets a fresh temporary directory (working directory, HOME and
 // TMPDIR; removed afterwards), a scrubbed environment, its own process group

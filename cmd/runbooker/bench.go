@@ -24,7 +24,7 @@ import (
 )
 
 // benchFigure is one measured figure, its machine baseline from the same
-// run, and the DESIGN.md §8 target it answers.
+// run, and the ARCHITECTURE.md §8 target it answers.
 type benchFigure struct {
 	Name     string  `json:"name"`
 	Value    float64 `json:"value"`

@@ -1,4 +1,4 @@
-package catalog
+package loosejson
 
 import (
 	"encoding/json"
@@ -10,7 +10,7 @@ import (
 	runbooker "github.com/runbooker/runbooker"
 )
 
-func TestParseLooseJSON(t *testing.T) {
+func TestDecode(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
@@ -34,18 +34,18 @@ func TestParseLooseJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseLooseJSON([]byte(tt.in))
+			got, err := Decode([]byte(tt.in))
 			if err != nil {
-				t.Fatalf("ParseLooseJSON(%q): %v", tt.in, err)
+				t.Fatalf("Decode(%q): %v", tt.in, err)
 			}
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("ParseLooseJSON(%q) = %#v, want %#v", tt.in, got, tt.want)
+				t.Errorf("Decode(%q) = %#v, want %#v", tt.in, got, tt.want)
 			}
 		})
 	}
 }
 
-func TestParseLooseJSONErrors(t *testing.T) {
+func TestDecodeErrors(t *testing.T) {
 	tests := []struct {
 		name      string
 		in        string
@@ -75,32 +75,32 @@ func TestParseLooseJSONErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := ParseLooseJSON([]byte(tt.in))
+			_, err := Decode([]byte(tt.in))
 			var pe *runbooker.ParseError
 			if !errors.As(err, &pe) {
-				t.Fatalf("ParseLooseJSON(%q) error = %v, want *runbooker.ParseError", tt.in, err)
+				t.Fatalf("Decode(%q) error = %v, want *runbooker.ParseError", tt.in, err)
 			}
 			if pe.Line != tt.line || pe.Column != tt.col || !strings.Contains(pe.Message, tt.msg) {
-				t.Errorf("ParseLooseJSON(%q) = line %d col %d %q, want line %d col %d containing %q", tt.in, pe.Line, pe.Column, pe.Message, tt.line, tt.col, tt.msg)
+				t.Errorf("Decode(%q) = line %d col %d %q, want line %d col %d containing %q", tt.in, pe.Line, pe.Column, pe.Message, tt.line, tt.col, tt.msg)
 			}
 		})
 	}
 }
 
-func TestNormalizeLooseJSON(t *testing.T) {
+func TestNormalize(t *testing.T) {
 	in := "{\n  // c\n  \"b\": [1, 2,],\n  \"a\": {\"x\": \"<&>\", \"x\": \"y\"},\n}"
-	got, err := NormalizeLooseJSON([]byte(in))
+	got, err := Normalize([]byte(in))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := `{"b":[1,2],"a":{"x":"y"}}`; string(got) != want {
-		t.Errorf("NormalizeLooseJSON = %s, want %s", got, want)
+		t.Errorf("Normalize = %s, want %s", got, want)
 	}
 }
 
-func TestLooseJSONDepthLimit(t *testing.T) {
-	deep := strings.Repeat("[", maxJSONDepth+1) + strings.Repeat("]", maxJSONDepth+1)
-	if _, err := ParseLooseJSON([]byte(deep)); err == nil || !strings.Contains(err.Error(), "nested too deeply") {
+func TestDepthLimit(t *testing.T) {
+	deep := strings.Repeat("[", maxDepth+1) + strings.Repeat("]", maxDepth+1)
+	if _, err := Decode([]byte(deep)); err == nil || !strings.Contains(err.Error(), "nested too deeply") {
 		t.Errorf("deep nesting: err = %v, want nesting error", err)
 	}
 }
@@ -118,14 +118,14 @@ func FuzzLooseJSON(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
-		got, err := ParseLooseJSON(src)
+		got, err := Decode(src)
 		var std any
 		if json.Unmarshal(src, &std) == nil {
 			if err != nil {
-				t.Fatalf("encoding/json accepts %q, ParseLooseJSON fails: %v", src, err)
+				t.Fatalf("encoding/json accepts %q, Decode fails: %v", src, err)
 			}
 			if !reflect.DeepEqual(got, std) {
-				t.Fatalf("ParseLooseJSON(%q) = %#v, encoding/json gives %#v", src, got, std)
+				t.Fatalf("Decode(%q) = %#v, encoding/json gives %#v", src, got, std)
 			}
 		}
 		if err != nil {
@@ -135,9 +135,9 @@ func FuzzLooseJSON(f *testing.F) {
 			}
 			return
 		}
-		norm, err := NormalizeLooseJSON(src)
+		norm, err := Normalize(src)
 		if err != nil {
-			t.Fatalf("NormalizeLooseJSON fails where ParseLooseJSON succeeded: %v", err)
+			t.Fatalf("Normalize fails where Decode succeeded: %v", err)
 		}
 		var back any
 		if err := json.Unmarshal(norm, &back); err != nil {

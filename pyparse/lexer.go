@@ -1,10 +1,11 @@
-package catalog
+package pyparse
 
 import (
 	"fmt"
 	"strings"
 
 	runbooker "github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/loosejson"
 )
 
 // pyKind is the kind of a Python token. The lexer knows just enough of
@@ -47,7 +48,7 @@ func newPyLexer(src []byte) *pyLexer {
 }
 
 func (l *pyLexer) errAt(off int, format string, args ...any) *runbooker.ParseError {
-	line, col := position(l.src, off)
+	line, col := loosejson.Position(l.src, off)
 	return &runbooker.ParseError{Source: "script", Line: line, Column: col, Message: fmt.Sprintf(format, args...)}
 }
 

@@ -1,28 +1,41 @@
-package catalog
+// Package pyparse reads a Python runbook's metadata without running
+// Python: the module docstring (synopsis, description, notes, examples,
+// argument help in Google or NumPy style, the RunbookCustomization block)
+// and the signature of the top-level `def main(...)`, whose parameters
+// become the runbook's typed parameters.
+//
+// The lexer knows just enough of Python's lexical grammar to do that
+// reliably; see lexer.go.
+package pyparse
 
 import (
 	"strings"
 
 	runbooker "github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/loosejson"
 )
 
-// scriptMeta is what a language reader finds in a script. All three
-// languages produce it; Analyze turns it into a RunbookMeta.
-type scriptMeta struct {
+// Metadata is what a Python runbook declares about itself.
+type Metadata struct {
 	Synopsis, Description, Notes string
 	Examples                     []string
-	RequiredModules              []runbooker.Module
-	Parameters                   []runbooker.Parameter
-	Customization                *headerJSON // RunbookCustomization block, nil if none
+	// Parameters are those of the top-level main(); nil when there is no
+	// main or it declares none (the script takes free-form arguments).
+	Parameters []runbooker.Parameter
+	// Customization is the RunbookCustomization block of the docstring,
+	// nil if none.
+	Customization *loosejson.Embedded
 
 	argDocs map[string]string // lower-cased parameter name → help text
 }
 
-// parsePython reads the module docstring and the signature of the
-// top-level `def main(...)`. A script without main has no parameters.
-func parsePython(src []byte) (*scriptMeta, error) {
+// Parse reads the module docstring and the signature of the top-level
+// `def main(...)`. A script without main has no parameters. The Metadata
+// is never nil: on a syntax error (a *runbooker.ParseError with Source
+// "script") it holds what was read before it.
+func Parse(src []byte) (*Metadata, error) {
 	l := newPyLexer(src)
-	meta := &scriptMeta{}
+	meta := &Metadata{}
 	var toks []pyToken // one logical line at a time
 	first := true
 	for {

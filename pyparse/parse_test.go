@@ -1,7 +1,8 @@
-package catalog
+package pyparse
 
 import (
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -9,69 +10,20 @@ import (
 	runbooker "github.com/runbooker/runbooker"
 )
 
-const pySample = `#!/usr/bin/env python3
-# -*- coding: utf-8 -*-
-"""Rotate a user's API keys.
+// pySample is a runbook using most of what the reader understands; the
+// catalog's tests analyse the same file.
+var pySample = readSample("testdata/rotate_keys.py")
 
-Creates new keys, stores them in the vault
-and revokes the old ones.
-
-Args:
-    UserName (str): The user whose keys rotate.
-    KeyCount: How many keys
-        to create.
-    DryRun: Only print.
-
-Notes:
-    Needs the "vault" credential.
-
-Examples:
-    main("alice")
-
-    main("bob", KeyCount=2)
-
-RunbookCustomization: {
-    "Parameters": {"UserName": {"Hide": true,},}, // trailing commas
+func readSample(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }
-"""
-from __future__ import annotations
-import datetime
-from typing import List, Literal, Optional
-
-PREFIX = f"{'x'!r:>{10}}" + f"{ {"a": 1}["a"] }"
-
-def helper(x):
-    def main(inner):  # nested: not the entry point
-        return inner
-
-class Job:
-    def main(self, y):
-        pass
-
-async def main(
-    UserName: str,               # comment inside the signature
-    KeyCount: int = 1,
-    Ratio: "float" = -0.5,
-    DryRun: bool = False,
-    Tags: list[str] = ["a", 'b'],
-    Names: List[str] = (),
-    Since: datetime.datetime | None = None,
-    Until: Optional[datetime] = datetime.datetime.now(),
-    Mode: Literal["fast", "slow"] = "fast",
-    Extra: dict = {"k": 1},
-    Blob=None,
-    /,
-    *,
-    Note: str = "multi" "part",
-    Hex: int = 0x1F,
-    Big: int = 1_000,
-    **kwargs,
-) -> None:
-    print(UserName)
-`
 
 func TestParsePython(t *testing.T) {
-	meta, err := parsePython([]byte(pySample))
+	meta, err := Parse([]byte(pySample))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,11 +39,11 @@ func TestParsePython(t *testing.T) {
 	if want := []string{`main("alice")`, `main("bob", KeyCount=2)`}; !reflect.DeepEqual(meta.Examples, want) {
 		t.Errorf("Examples = %q, want %q", meta.Examples, want)
 	}
-	if meta.Customization == nil || !strings.HasPrefix(string(meta.Customization.text), `{`) || !strings.HasSuffix(string(meta.Customization.text), `}`) {
+	if meta.Customization == nil || !strings.HasPrefix(string(meta.Customization.Text), `{`) || !strings.HasSuffix(string(meta.Customization.Text), `}`) {
 		t.Fatalf("Customization = %+v", meta.Customization)
 	}
-	if meta.Customization.line != 22 || meta.Customization.cols[0] != 22 {
-		t.Errorf("Customization at line %d col offset %d, want 22, 22", meta.Customization.line, meta.Customization.cols[0])
+	if meta.Customization.Line != 22 || meta.Customization.Cols[0] != 22 {
+		t.Errorf("Customization at line %d col offset %d, want 22, 22", meta.Customization.Line, meta.Customization.Cols[0])
 	}
 	type p = runbooker.Parameter
 	want := []p{
@@ -146,7 +98,7 @@ func TestParsePythonVariants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			meta, err := parsePython([]byte(tt.src))
+			meta, err := Parse([]byte(tt.src))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -165,7 +117,7 @@ func TestParsePythonVariants(t *testing.T) {
 }
 
 func TestParsePythonNumpyArgDocs(t *testing.T) {
-	meta, err := parsePython([]byte("\"\"\"Sum.\n\nParameters\n----------\nA : int\n    First.\nB : int\n    Second\n    value.\n\"\"\"\ndef main(A: int, B: int = 2): pass\n"))
+	meta, err := Parse([]byte("\"\"\"Sum.\n\nParameters\n----------\nA : int\n    First.\nB : int\n    Second\n    value.\n\"\"\"\ndef main(A: int, B: int = 2): pass\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,7 +140,7 @@ func TestParsePythonErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := parsePython([]byte(tt.src))
+			_, err := Parse([]byte(tt.src))
 			var pe *runbooker.ParseError
 			if !errors.As(err, &pe) {
 				t.Fatalf("err = %v, want ParseError", err)

@@ -1,9 +1,16 @@
-package catalog
+package pyparse
 
 import (
+	"bytes"
 	"regexp"
 	"strings"
+
+	"github.com/runbooker/runbooker/loosejson"
 )
+
+// customizationMarker introduces the customization JSON in a script header,
+// as in RealmJoin's `.INPUTS` section.
+const customizationMarker = "RunbookCustomization:"
 
 var (
 	googleHeader = regexp.MustCompile(`^([A-Za-z][A-Za-z ]*):\s*$`)
@@ -33,11 +40,11 @@ func isDashes(s string) bool {
 // help and the customization block from a module docstring. Google style
 // (`Args:` with indented entries) and NumPy style (`Parameters` underlined
 // with dashes) are both understood.
-func readDocstring(meta *scriptMeta, src []byte, doc string, raw pyToken) {
+func readDocstring(meta *Metadata, src []byte, doc string, raw pyToken) {
 	if h, _, _, ok := findCustomization(src, raw.off, raw.off+len(raw.text)); ok {
 		meta.Customization = h
 		if at := strings.Index(doc, customizationMarker); at >= 0 {
-			_, end := jsonExtent([]byte(doc), at+len(customizationMarker))
+			_, end := loosejson.Extent([]byte(doc), at+len(customizationMarker))
 			doc = doc[:at] + doc[end:]
 		}
 	}
@@ -139,10 +146,56 @@ func dedent(lines []string) []string {
 }
 
 // applyArgDocs copies help texts onto the parameters they name.
-func applyArgDocs(meta *scriptMeta) {
+func applyArgDocs(meta *Metadata) {
 	for i := range meta.Parameters {
 		if d := meta.argDocs[strings.ToLower(meta.Parameters[i].Name)]; d != "" {
 			meta.Parameters[i].Description = d
 		}
 	}
 }
+
+// findCustomization locates `RunbookCustomization:` in src[lo:hi] and cuts
+// out the JSON after it. The text is taken from the source as written, so
+// positions map one to one.
+func findCustomization(src []byte, lo, hi int) (h *loosejson.Embedded, cutFrom, cutTo int, ok bool) {
+	i := bytes.Index(src[lo:hi], []byte(customizationMarker))
+	if i < 0 {
+		return nil, 0, 0, false
+	}
+	at := lo + i
+	from, end := loosejson.Extent(src[:hi], at+len(customizationMarker))
+	line, col := loosejson.Position(src, from)
+	h = &loosejson.Embedded{Text: src[from:end], Line: line, Cols: []int{col - 1}}
+	return h, at, end, true
+}
+
+// cleandoc removes a docstring's indentation the way inspect.cleandoc
+// does: tabs expanded, the common indentation of all lines but the first
+// removed, blank lines at either end dropped.
+func cleandoc(doc string) []string {
+	lines := strings.Split(strings.ReplaceAll(doc, "\t", "        "), "\n")
+	margin := -1
+	for _, l := range lines[1:] {
+		if t := strings.TrimLeft(l, " "); t != "" {
+			if ind := len(l) - len(t); margin < 0 || ind < margin {
+				margin = ind
+			}
+		}
+	}
+	lines[0] = strings.TrimSpace(lines[0])
+	for i := 1; i < len(lines); i++ {
+		if margin > 0 && len(lines[i]) >= margin {
+			lines[i] = lines[i][margin:]
+		}
+		lines[i] = strings.TrimRight(lines[i], " \r")
+	}
+	for len(lines) > 0 && strings.TrimSpace(lines[0]) == "" {
+		lines = lines[1:]
+	}
+	for len(lines) > 0 && strings.TrimSpace(lines[len(lines)-1]) == "" {
+		lines = lines[:len(lines)-1]
+	}
+	return lines
+}
+
+func indentOf(s string) int { return len(s) - len(strings.TrimLeft(s, " ")) }

@@ -1,41 +1,30 @@
-package catalog
+package bashparse
 
 import (
 	"errors"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 
 	runbooker "github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/loosejson"
 )
 
-const bashSample = `#!/usr/bin/env bash
-# Synopsis: Rotate the local admin password
-#   of a Linux host.
-# Description: Connects over SSH, sets a random password
-#   and stores it in the vault.
-# Notes: Needs the "vault" credential.
-# Example: --HostName web01 --Length 24
-# Author: ops team (a free comment)
-#
-# @param HostName string mandatory entity=device label="Host" - Host to rotate on
-# @param Length int default=24 range=12..64 - Password length
-#   in characters.
-# @param Mode default=random set=random|passphrase - Generator
-# @param DryRun bool default=false
-# @param Since datetime default=2024-01-31
-# @param Tags string[] default=a,b
-# @param Comment textarea - Free text
-# RunbookCustomization: {
-#   "Parameters": {"Mode": {"DisplayName": "Generator",},},
-# }
-set -euo pipefail
-# @param NotHeader int - after the first command: ignored
-echo "$RB_PARAM_HostName"
-`
+// bashSample is a header using most of the convention; the catalog's
+// tests analyse the same file.
+var bashSample = readSample("testdata/rotate_password.sh")
+
+func readSample(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
+}
 
 func TestParseBash(t *testing.T) {
-	meta, err := parseBash([]byte(bashSample))
+	meta, err := Parse([]byte(bashSample))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,14 +51,14 @@ func TestParseBash(t *testing.T) {
 		t.Errorf("Parameters =\n%+v\nwant\n%+v", meta.Parameters, want)
 	}
 	h := meta.Customization
-	if h == nil || h.line != 18 || h.cols[0] != 24 || h.cols[1] != 1 {
+	if h == nil || h.Line != 18 || h.Cols[0] != 24 || h.Cols[1] != 1 {
 		t.Fatalf("Customization = %+v", h)
 	}
-	if got := string(h.text); !strings.HasPrefix(got, "{\n   \"Parameters\"") || !strings.HasSuffix(got, "}") {
+	if got := string(h.Text); !strings.HasPrefix(got, "{\n   \"Parameters\"") || !strings.HasSuffix(got, "}") {
 		t.Errorf("Customization text = %q", got)
 	}
 	// A syntax error inside the block is reported at the script's position.
-	_, err = ParseLooseJSON(h.text)
+	_, err = loosejson.Decode(h.Text)
 	if err != nil {
 		t.Fatalf("customization should parse: %v", err)
 	}
@@ -77,16 +66,16 @@ func TestParseBash(t *testing.T) {
 
 func TestParseBashCustomizationPosition(t *testing.T) {
 	src := "#!/bin/bash\n# RunbookCustomization:\n#   {\"Parameters\":\n#     {\"A\" {}}}\necho\n"
-	meta, err := parseBash([]byte(src))
+	meta, err := Parse([]byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, jerr := ParseLooseJSON(meta.Customization.text)
+	_, jerr := loosejson.Decode(meta.Customization.Text)
 	var pe *runbooker.ParseError
 	if !errors.As(jerr, &pe) {
 		t.Fatalf("want a JSON error, got %v", jerr)
 	}
-	meta.Customization.translate(pe)
+	meta.Customization.Translate(pe)
 	if pe.Line != 4 || pe.Column != 12 {
 		t.Errorf("translated error at %d:%d, want 4:12 (%v)", pe.Line, pe.Column, pe)
 	}
@@ -112,7 +101,7 @@ func TestParseBashErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := "#!/bin/bash\n# @param Ok string\n" + tt.line + "\necho hi\n"
-			meta, err := parseBash([]byte(src))
+			meta, err := Parse([]byte(src))
 			var pe *runbooker.ParseError
 			if !errors.As(err, &pe) {
 				t.Fatalf("err = %v, want ParseError", err)
@@ -125,7 +114,7 @@ func TestParseBashErrors(t *testing.T) {
 			}
 		})
 	}
-	_, err := parseBash([]byte("# @param A\n# @param a int\n"))
+	_, err := Parse([]byte("# @param A\n# @param a int\n"))
 	if err == nil || !strings.Contains(err.Error(), "declared twice") {
 		t.Errorf("duplicate: err = %v", err)
 	}
