@@ -17,7 +17,12 @@ type WorkerGroup struct {
 	Capacity      int           `json:"capacity,omitempty"`     // jobs per worker at once; 0: the worker's own setting
 	PowerShell    string        `json:"powershell,omitempty"`   // "pwsh" or "powershell" (Windows PowerShell 5.1)
 	SuspendAfter  time.Duration `json:"suspendAfter,omitempty"` // a queued job with no live worker is Suspended after this (default 30m)
-	CreatedAt     time.Time     `json:"createdAt"`
+	// Per-job resource limits where the worker enforces them (Linux, root,
+	// cgroups); 0 means the worker's default.
+	MemoryLimit  int64     `json:"memoryLimit,omitempty"`  // bytes
+	MaxProcesses int       `json:"maxProcesses,omitempty"` // processes and threads at once
+	CPUWeight    int       `json:"cpuWeight,omitempty"`    // 1..10000, 100 is an even share
+	CreatedAt    time.Time `json:"createdAt"`
 }
 
 // Worker is one registered hybrid worker. Its credential is stored hashed;

@@ -7,10 +7,8 @@ package agent
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -63,7 +61,7 @@ type Config struct {
 	// asset channel, RunAs) and returns a func to call when the job ended.
 	Prepare func(j *runbooker.Job, g *runbooker.WorkerGroup, spec *sandbox.Spec) (release func(), err error)
 	// Masks, when set, returns the secret values job id has read so far;
-	// they are replaced by *** in its records.
+	// the sandbox replaces them by *** in its records and exception.
 	Masks func(jobID string) []string
 }
 
@@ -277,29 +275,5 @@ func (a *Agent) cancelJob(id string, cause error) {
 	a.mu.Unlock()
 	if r != nil {
 		r.cancel(cause)
-	}
-}
-
-// mask replaces every secret value the job has read with ***.
-func (a *Agent) mask(jobID string, recs []runbooker.StreamRecord) {
-	if a.cfg.Masks == nil {
-		return
-	}
-	secrets := a.cfg.Masks(jobID)
-	if len(secrets) == 0 {
-		return
-	}
-	for i := range recs {
-		for _, s := range secrets {
-			if s == "" {
-				continue
-			}
-			if strings.Contains(recs[i].Text, s) {
-				recs[i].Text = strings.ReplaceAll(recs[i].Text, s, "***")
-			}
-			if len(recs[i].Value) > 0 && strings.Contains(string(recs[i].Value), s) {
-				recs[i].Value = json.RawMessage(strings.ReplaceAll(string(recs[i].Value), s, "***"))
-			}
-		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/sandbox"
 )
 
 // AssetSource reads and writes assets on behalf of a running job.
@@ -36,6 +37,7 @@ type Channel struct {
 
 type channelJob struct {
 	job     *runbooker.Job
+	pid     int // the job's first process once started; 0 before
 	secrets []string
 }
 
@@ -66,19 +68,27 @@ func (c *Channel) URL() string { return "http://" + c.ln.Addr().String() }
 // Close stops the channel.
 func (c *Channel) Close() error { return c.srv.Close() }
 
-// Open registers a job and returns the environment its process needs and
-// a func that revokes the token when the job ends.
-func (c *Channel) Open(j *runbooker.Job) (env map[string]string, revoke func()) {
+// Open registers a job. It returns the environment its process needs, a
+// func to call with the process id of the job's first process once it
+// started (from then on only that job's processes may use the token, where
+// the sandbox gives jobs PID namespaces of their own), and a func that
+// revokes the token when the job ends.
+func (c *Channel) Open(j *runbooker.Job) (env map[string]string, bind func(pid int), revoke func()) {
 	token := runbooker.NewSecret()
 	key := runbooker.HashSecret(token)
+	cj := &channelJob{job: j}
 	c.mu.Lock()
-	c.jobs[key] = &channelJob{job: j}
+	c.jobs[key] = cj
 	c.mu.Unlock()
-	return map[string]string{EnvAssetURL: c.URL(), EnvAssetToken: token}, func() {
-		c.mu.Lock()
-		delete(c.jobs, key)
-		c.mu.Unlock()
-	}
+	return map[string]string{EnvAssetURL: c.URL(), EnvAssetToken: token}, func(pid int) {
+			c.mu.Lock()
+			cj.pid = pid
+			c.mu.Unlock()
+		}, func() {
+			c.mu.Lock()
+			delete(c.jobs, key)
+			c.mu.Unlock()
+		}
 }
 
 // Secrets returns the secret values job id has read so far.
@@ -93,19 +103,42 @@ func (c *Channel) Secrets(jobID string) []string {
 	return nil
 }
 
-func (c *Channel) lookup(r *http.Request) *channelJob {
+// lookup finds the job a request's token belongs to, and checks that the
+// request comes from that job's own processes.
+func (c *Channel) lookup(r *http.Request) (*channelJob, string) {
 	auth := r.Header.Get("Authorization")
 	token, ok := strings.CutPrefix(auth, "Bearer ")
 	if !ok || token == "" {
-		return nil
+		return nil, "invalid or expired job token"
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.jobs[runbooker.HashSecret(token)]
+	cj := c.jobs[runbooker.HashSecret(token)]
+	pid := 0
+	if cj != nil {
+		pid = cj.pid
+	}
+	c.mu.Unlock()
+	if cj == nil {
+		return nil, "invalid or expired job token"
+	}
+	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
+	remote, err := net.ResolveTCPAddr("tcp", r.RemoteAddr)
+	if pid <= 0 || local == nil || err != nil {
+		return nil, "this job token is not usable before its job started"
+	}
+	if ok, err := sandbox.PeerInJob(local, remote, pid); !ok {
+		c.log.Warn("asset request with a job's token from outside that job refused", "job", cj.job.ID, "from", r.RemoteAddr, "err", err)
+		return nil, "this job token belongs to another job's processes"
+	}
+	return cj, ""
 }
 
+// jsonType is the channel's content type: Windows PowerShell 5.1 reads
+// JSON without a charset as ISO-8859-1.
+const jsonType = "application/json; charset=utf-8"
+
 func channelError(w http.ResponseWriter, status int, msg string) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", jsonType)
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": msg})
 }
@@ -120,9 +153,9 @@ func (c *Channel) fail(w http.ResponseWriter, err error) {
 }
 
 func (c *Channel) handleGet(w http.ResponseWriter, r *http.Request) {
-	cj := c.lookup(r)
+	cj, why := c.lookup(r)
 	if cj == nil {
-		channelError(w, http.StatusUnauthorized, "invalid or expired job token")
+		channelError(w, http.StatusUnauthorized, why)
 		return
 	}
 	t := runbooker.AssetType(r.PathValue("type"))
@@ -134,11 +167,12 @@ func (c *Channel) handleGet(w http.ResponseWriter, r *http.Request) {
 	if secret {
 		c.remember(cj, v)
 	}
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", jsonType)
 	_, _ = w.Write(v)
 }
 
-// remember records every string inside a secret value for masking.
+// remember records every string inside a secret value for masking (the
+// sandbox masks them, and warns about those too short to mask).
 func (c *Channel) remember(cj *channelJob, v json.RawMessage) {
 	var doc any
 	if json.Unmarshal(v, &doc) != nil {
@@ -149,7 +183,7 @@ func (c *Channel) remember(cj *channelJob, v json.RawMessage) {
 	walk = func(x any) {
 		switch t := x.(type) {
 		case string:
-			if len(t) >= 3 { // masking a one-letter value would shred the output
+			if t != "" {
 				found = append(found, t)
 			}
 		case map[string]any:
@@ -172,9 +206,9 @@ func (c *Channel) remember(cj *channelJob, v json.RawMessage) {
 }
 
 func (c *Channel) handleSet(w http.ResponseWriter, r *http.Request) {
-	cj := c.lookup(r)
+	cj, why := c.lookup(r)
 	if cj == nil {
-		channelError(w, http.StatusUnauthorized, "invalid or expired job token")
+		channelError(w, http.StatusUnauthorized, why)
 		return
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))

@@ -67,6 +67,9 @@ func (a *Agent) runJob(as Assignment, freeSlot func()) {
 		PowerShell: a.cfg.PowerShell,
 		OnStart:    func(int) { r.started() },
 	}
+	if a.cfg.Masks != nil {
+		spec.Secrets = func() []string { return a.cfg.Masks(j.ID) }
+	}
 	if g := as.Group; g != nil {
 		if g.MaxRuntime > 0 {
 			spec.Timeout = g.MaxRuntime
@@ -74,6 +77,7 @@ func (a *Agent) runJob(as Assignment, freeSlot func()) {
 		if g.PowerShell != "" {
 			spec.PowerShell = g.PowerShell
 		}
+		spec.Limits = sandbox.Limits{MemoryBytes: g.MemoryLimit, MaxProcs: g.MaxProcesses, CPUWeight: g.CPUWeight}
 	}
 	if j.Language == runbooker.LangPowerShell {
 		if ed := psEdition(as.Script); ed != "" {
@@ -157,7 +161,6 @@ func (r *reporter) release() {
 }
 
 func (r *reporter) emit(recs []runbooker.StreamRecord) {
-	r.a.mask(r.ref.ID, recs)
 	r.mu.Lock()
 	if r.holding {
 		r.held = append(r.held, recs...)

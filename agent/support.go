@@ -22,28 +22,38 @@ type Support struct {
 	Dir string
 }
 
-// WriteSupport writes the helper files into dir (created, mode 0755).
+// WriteSupport writes the helper files into dir (created, mode 0755). The
+// sandbox's SupportDir is the place: readable by every job identity,
+// writable by none.
 func WriteSupport(dir string) (Support, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
 		return Support{}, err
 	}
-	for name, mode := range map[string]os.FileMode{"automationassets.py": 0o644, "automation-asset": 0o755} {
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return Support{}, err
+	}
+	for name, mode := range map[string]os.FileMode{"automationassets.py": 0o644, AssetHelper: 0o755} {
 		b, err := supportFiles.ReadFile("support/" + name)
 		if err != nil {
 			return Support{}, err
 		}
-		if err := os.WriteFile(filepath.Join(dir, name), b, mode); err != nil {
+		if err := os.WriteFile(filepath.Join(abs, name), b, mode); err != nil {
 			return Support{}, err
 		}
-		if err := os.Chmod(filepath.Join(dir, name), mode); err != nil {
+		if err := os.Chmod(filepath.Join(abs, name), mode); err != nil {
 			return Support{}, err
 		}
 	}
-	return Support{Dir: dir}, nil
+	return Support{Dir: abs}, nil
 }
 
+// AssetHelper is the command Bash runbooks read assets with.
+const AssetHelper = "automation-asset"
+
 // Preparer returns an agent Prepare func that gives each job the asset
-// channel and helpers, and applies its group's RunAs user.
+// channel (its token bound to the job's processes once they start) and the
+// helpers, and applies its group's RunAs user.
 func Preparer(ch *Channel, sup Support) func(j *runbooker.Job, g *runbooker.WorkerGroup, spec *sandbox.Spec) (func(), error) {
 	return func(j *runbooker.Job, g *runbooker.WorkerGroup, spec *sandbox.Spec) (func(), error) {
 		if g != nil && g.RunAs != "" {
@@ -53,16 +63,24 @@ func Preparer(ch *Channel, sup Support) func(j *runbooker.Job, g *runbooker.Work
 			}
 			spec.RunAs = cred
 		}
-		env, revoke := ch.Open(j)
+		env, bind, revoke := ch.Open(j)
 		if spec.Env == nil {
 			spec.Env = map[string]string{}
 		}
 		for k, v := range env {
 			spec.Env[k] = v
 		}
+		started := spec.OnStart
+		spec.OnStart = func(pid int) {
+			bind(pid)
+			if started != nil {
+				started(pid)
+			}
+		}
 		if sup.Dir != "" {
 			spec.Env["PYTHONPATH"] = sup.Dir
 			spec.PathDirs = append(spec.PathDirs, sup.Dir)
+			spec.Helpers = append(spec.Helpers, AssetHelper)
 		}
 		return revoke, nil
 	}

@@ -10,7 +10,7 @@ import (
 )
 
 const groupCols = `tenant_id, name, token_hash, default_hybrid, run_as, max_runtime, capacity, powershell,
-	suspend_after, created_at`
+	suspend_after, created_at, memory_limit, max_processes, cpu_weight`
 
 const workerCols = `id, tenant_id, group_name, name, secret_hash, version, os, arch, hostname, registered_at, last_seen_at`
 
@@ -23,9 +23,9 @@ func (db *DB) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
 	if g.CreatedAt.IsZero() {
 		g.CreatedAt = db.now().UTC()
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO worker_groups (`+groupCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := db.pool.Exec(ctx, `INSERT INTO worker_groups (`+groupCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		g.TenantID, g.Name, g.TokenHash, g.DefaultHybrid, g.RunAs, int64(g.MaxRuntime), g.Capacity,
-		g.PowerShell, int64(g.SuspendAfter), nanos(g.CreatedAt))
+		g.PowerShell, int64(g.SuspendAfter), nanos(g.CreatedAt), g.MemoryLimit, g.MaxProcesses, g.CPUWeight)
 	return storeErr(err, fmt.Sprintf("worker group %q", g.Name))
 }
 
@@ -52,9 +52,10 @@ func (db *DB) ListGroups(ctx context.Context, tenantID string) ([]*runbooker.Wor
 // UpdateGroup implements runbooker.WorkerStore. CreatedAt is kept.
 func (db *DB) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
 	tag, err := db.pool.Exec(ctx, `UPDATE worker_groups SET token_hash = $1, default_hybrid = $2, run_as = $3,
-		max_runtime = $4, capacity = $5, powershell = $6, suspend_after = $7 WHERE tenant_id = $8 AND name = $9`,
+		max_runtime = $4, capacity = $5, powershell = $6, suspend_after = $7, memory_limit = $8,
+		max_processes = $9, cpu_weight = $10 WHERE tenant_id = $11 AND name = $12`,
 		g.TokenHash, g.DefaultHybrid, g.RunAs, int64(g.MaxRuntime), g.Capacity, g.PowerShell,
-		int64(g.SuspendAfter), g.TenantID, g.Name)
+		int64(g.SuspendAfter), g.MemoryLimit, g.MaxProcesses, g.CPUWeight, g.TenantID, g.Name)
 	return affected(tag.RowsAffected(), err, fmt.Sprintf("worker group %q", g.Name))
 }
 
@@ -164,7 +165,7 @@ func scanGroup(s scanner) (*runbooker.WorkerGroup, error) {
 	var g runbooker.WorkerGroup
 	var maxRuntime, suspendAfter, created int64
 	err := s.Scan(&g.TenantID, &g.Name, &g.TokenHash, &g.DefaultHybrid, &g.RunAs, &maxRuntime, &g.Capacity,
-		&g.PowerShell, &suspendAfter, &created)
+		&g.PowerShell, &suspendAfter, &created, &g.MemoryLimit, &g.MaxProcesses, &g.CPUWeight)
 	if err != nil {
 		return nil, err
 	}

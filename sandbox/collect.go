@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -20,10 +21,19 @@ type collector struct {
 	droppedBytes int64
 	lastError    string // text of the last Error record, stored or not
 	exception    string // text of the last Exception frame
+	mask         *masker
+	helpers      []string // Spec.Helpers, for Bash runbooks
+	helperFailed string   // the shell's message about a helper that did not start
 }
 
 func newCollector(spec Spec, emit Emitter) *collector {
 	c := &collector{emit: emit, next: spec.FirstSeq, cap: spec.OutputCap}
+	if spec.Language == runbooker.LangBash {
+		c.helpers = spec.Helpers
+	}
+	if spec.Secrets != nil {
+		c.mask = newMasker(spec.Secrets)
+	}
 	if c.cap <= 0 {
 		c.cap = DefaultOutputCap
 	}
@@ -34,14 +44,23 @@ func newCollector(spec Spec, emit Emitter) *collector {
 // Records are numbered in place; a big chunk is handed on in slices of its
 // own array rather than copied.
 func (c *collector) add(ch chunk) bool {
+	for _, n := range c.mask.refresh() {
+		c.note(runbooker.StreamWarning, n)
+	}
 	if ch.exception != nil {
-		c.exception = *ch.exception
+		c.exception = c.mask.text(*ch.exception)
 	}
 	kept := ch.recs[:0]
 	for i := range ch.recs {
 		r := &ch.recs[i]
+		if c.mask != nil {
+			r.Text, r.Value = c.mask.text(r.Text), c.mask.value(r.Value)
+		}
 		if r.Type == runbooker.StreamError {
 			c.lastError = r.Text
+			if c.helperFailed == "" && len(c.helpers) > 0 {
+				c.helperFailed = c.failedHelper(r.Text)
+			}
 		}
 		size := int64(len(r.Text) + len(r.Value))
 		if c.dropped > 0 || c.used+size > c.cap {
@@ -95,6 +114,9 @@ func (c *collector) flush() {
 
 // finish adds the Warning about dropped records, if any, and flushes.
 func (c *collector) finish() {
+	for _, n := range c.mask.refresh() {
+		c.note(runbooker.StreamWarning, n)
+	}
 	if c.dropped > 0 {
 		c.note(runbooker.StreamWarning, fmt.Sprintf(
 			"Output limit of %s reached: %d records (%d bytes) were dropped.",
@@ -111,6 +133,9 @@ func (c *collector) finish() {
 // failure is the exception message of a process that ended with state
 // (for example "exit status 2").
 func (c *collector) failure(state string) string {
+	// Secrets read after the last output was collected are masked too.
+	c.mask.refresh()
+	c.exception, c.lastError = c.mask.text(c.exception), c.mask.text(c.lastError)
 	switch {
 	case oneLine(c.exception) != "":
 		return oneLine(c.exception)
@@ -118,6 +143,19 @@ func (c *collector) failure(state string) string {
 		return oneLine(c.lastError) + " (" + state + ")"
 	}
 	return state
+}
+
+// failedHelper returns the shell's message when text says a helper could
+// not be started.
+func (c *collector) failedHelper(text string) string {
+	for _, h := range c.helpers {
+		for _, why := range []string{": command not found", ": Permission denied", ": No such file or directory"} {
+			if i := strings.Index(text, h+why); i >= 0 && (i == 0 || text[i-1] == ' ' || text[i-1] == '/') {
+				return text
+			}
+		}
+	}
+	return ""
 }
 
 // formatBytes writes a byte count the way an operator reads it.

@@ -268,6 +268,10 @@ func (j *job) result(reason endReason) Result {
 	case reason == timedOut:
 		res.Status = runbooker.StatusFailed
 		res.Exception = fmt.Sprintf("The job exceeded its runtime limit of %s and was stopped.", j.spec.Timeout)
+	case j.col.helperFailed != "":
+		res.Status = runbooker.StatusFailed
+		res.Exception = "A helper the runbook called could not be started, so it could not reach its assets: " +
+			oneLine(j.col.helperFailed)
 	case j.lease.oomKilled():
 		res.Status = runbooker.StatusFailed
 		res.Exception = fmt.Sprintf("The job exceeded its memory limit of %s: the kernel killed it (out of memory).",

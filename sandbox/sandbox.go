@@ -75,6 +75,12 @@ type Spec struct {
 	// They are masked (as ***) in every record and in the exception before
 	// anything leaves the sandbox; see the package documentation.
 	Secrets func() []string
+	// Helpers names commands on PathDirs that Bash runbooks call (the asset
+	// helper). A shell reporting one of them as not found or not executable
+	// fails the job with an exception saying so, even if the runbook went on
+	// and exited 0: a runbook that could not reach its assets did not do its
+	// work.
+	Helpers []string
 	// OnStart, when set, is called with the process id right after the
 	// process started, before any output is read.
 	OnStart func(pid int)

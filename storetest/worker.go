@@ -36,7 +36,8 @@ func testWorkerGroups(t *testing.T, s runbooker.FullStore) {
 	ctx := t.Context()
 	ga := &runbooker.WorkerGroup{TenantID: tenantA, Name: group, TokenHash: runbooker.HashSecret("token-a"),
 		DefaultHybrid: true, RunAs: "svc-runbooks", MaxRuntime: 90 * time.Minute, Capacity: 4,
-		PowerShell: "pwsh", SuspendAfter: 30 * time.Minute, CreatedAt: at(1)}
+		PowerShell: "pwsh", SuspendAfter: 30 * time.Minute, CreatedAt: at(1),
+		MemoryLimit: 512 << 20, MaxProcesses: 200, CPUWeight: 50}
 	ok(t, s.CreateGroup(ctx, ga), "CreateGroup")
 	gb := &runbooker.WorkerGroup{TenantID: tenantB, Name: group, TokenHash: runbooker.HashSecret("token-b"), CreatedAt: at(2)}
 	ok(t, s.CreateGroup(ctx, gb), "CreateGroup same name, other tenant")
@@ -74,6 +75,7 @@ func testWorkerGroups(t *testing.T, s runbooker.FullStore) {
 	upd := *ga
 	upd.TokenHash, upd.Capacity, upd.RunAs, upd.DefaultHybrid = runbooker.HashSecret("rotated"), 8, "", false
 	upd.MaxRuntime, upd.SuspendAfter, upd.PowerShell = 2*time.Hour, 5*time.Minute, "powershell"
+	upd.MemoryLimit, upd.MaxProcesses, upd.CPUWeight = 3<<30, 0, 400
 	upd.CreatedAt = at(99) // not a setting: kept
 	ok(t, s.UpdateGroup(ctx, &upd), "UpdateGroup")
 	got, err = s.Group(ctx, tenantA, group)
