@@ -49,6 +49,12 @@
 //     When it is absent and a value is present, the value's JSON is the text.
 //   - "value": optional structured output, stored as the record's value;
 //     null is the same as absent.
+//   - "more": true when the record's text continues in the next frame (a
+//     text too long for one frame). Such frames of one stream are joined
+//     into one record of at most MaxFrameBytes of text, a longer text going
+//     on in the next record; the value is the last frame's. A frame of
+//     another stream, a plain line or the end of the output ends the
+//     joining.
 //
 // A line that starts with the marker but does not hold a valid frame is an
 // Output record of the line without its leading "\x1e". Frame lines may be up
