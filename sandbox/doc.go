@@ -14,7 +14,12 @@
 //     launcher.py) imports the script and reports an uncaught exception as
 //     "Type: message".
 //   - PowerShell: named parameters splatted by an embedded host script (see
-//     host.ps1) that carries every PowerShell stream as framed records.
+//     host.ps1) that carries every PowerShell stream as framed records. The
+//     runbook runs as in a console (in a nested pipeline, outside any try):
+//     an error that stops a statement does not stop the runbook, and only
+//     an explicit "exit N" or a terminating error fails the job, not the
+//     exit code of a native command. Spec.Env[EnvLogVerbose] = "false"
+//     turns verbose records off.
 //
 // In argv and environment variables, strings pass as they are, booleans as
 // true/false, numbers in plain decimal, date-times as ISO 8601 strings, and
