@@ -55,6 +55,7 @@ type Job struct {
 	Parameters     map[string]any `json:"parameters"`
 	RunOn          string         `json:"runOn"`
 	Caller         string         `json:"caller"`
+	LogVerbose     bool           `json:"logVerbose"` // the runbook's "log verbose records" when the job was created
 	Status         JobStatus      `json:"status"`
 	StatusReason   string         `json:"statusReason,omitempty"` // why it waits or was parked
 	Exception      string         `json:"exception,omitempty"`

@@ -108,11 +108,44 @@ func BindParameters(params []Parameter, input map[string]any, caller string) (ma
 		}
 	}
 	for _, p := range params {
-		if _, given := out[p.Name]; !given && p.Mandatory && p.Default == nil && p.DefaultExpr == "" {
+		if _, given := out[p.Name]; given || !p.Mandatory {
+			continue
+		}
+		// PowerShell ignores the default of a mandatory parameter and, run
+		// non-interactively, fails when no value is passed: the default is
+		// passed as the value instead.
+		if !UsableMandatoryDefault(p) {
+			if p.Default != nil || p.DefaultExpr != "" {
+				return nil, Errorf(EINVALID, "missing mandatory parameter %q (its declared default cannot stand in for a value)", p.Name)
+			}
 			return nil, Errorf(EINVALID, "missing mandatory parameter %q", p.Name)
 		}
+		v, err := ConvertValue(p, p.Default)
+		if err != nil {
+			return nil, Errorf(EINVALID, "missing mandatory parameter %q (its default does not fit: %s)", p.Name, ErrorMessage(err))
+		}
+		out[p.Name] = v
 	}
 	return out, nil
+}
+
+// UsableMandatoryDefault reports whether a mandatory parameter's literal
+// default can stand in for a value the caller left out. PowerShell refuses
+// an empty string or an empty array for a mandatory parameter (unless it
+// allows them explicitly), and a default that is an expression cannot be
+// evaluated outside the runbook, so neither counts.
+func UsableMandatoryDefault(p Parameter) bool {
+	switch d := p.Default.(type) {
+	case nil:
+		return false
+	case string:
+		return d != ""
+	case []string:
+		return len(d) > 0
+	case []any:
+		return len(d) > 0
+	}
+	return true
 }
 
 // ConvertValue converts one given value to p's type and checks it against

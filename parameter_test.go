@@ -110,3 +110,43 @@ func TestConvertValueTakesGoNumbers(t *testing.T) {
 		t.Errorf("an integer beyond 2^53 was accepted: %v", err)
 	}
 }
+
+// PowerShell ignores the default of a mandatory parameter, so a value left
+// out is passed as the declared default; a default PowerShell would refuse
+// (empty string or array) or cannot be evaluated here (an expression) does
+// not stand in for a value.
+func TestBindParametersPassesMandatoryDefaults(t *testing.T) {
+	params := []Parameter{
+		{Name: "Notify", Type: TypeBool, Mandatory: true, Default: true},
+		{Name: "Days", Type: TypeInt, Mandatory: true, Default: int64(30)},
+		{Name: "Mode", Type: TypeString, Mandatory: true, Default: "full", ValidateSet: []string{"full", "quick"}},
+		{Name: "Tags", Type: TypeStringArray, Mandatory: true, Default: []string{"a"}},
+		{Name: "Optional", Type: TypeString, Default: "not passed"},
+	}
+	got, err := BindParameters(params, map[string]any{"Days": 7.0}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	gb, _ := json.Marshal(got)
+	if want := `{"Days":7,"Mode":"full","Notify":true,"Tags":["a"]}`; string(gb) != want {
+		t.Errorf("bound %s, want %s", gb, want)
+	}
+	if _, ok := got["Days"].(int64); !ok {
+		t.Errorf("Days is %T, want int64", got["Days"])
+	}
+	for _, p := range []Parameter{
+		{Name: "Empty", Type: TypeString, Mandatory: true, Default: ""},
+		{Name: "NoTags", Type: TypeStringArray, Mandatory: true, Default: []string{}},
+		{Name: "Start", Type: TypeDateTime, Mandatory: true, DefaultExpr: "(Get-Date)"},
+		{Name: "Size", Type: TypeString, Mandatory: true, Default: "huge", ValidateSet: []string{"small"}},
+	} {
+		_, err := BindParameters([]Parameter{p}, map[string]any{}, "")
+		if ErrorCode(err) != EINVALID || !strings.Contains(ErrorMessage(err), `missing mandatory parameter "`+p.Name+`"`) {
+			t.Errorf("%s left out: %v", p.Name, err)
+		}
+		given := map[string]any{"Empty": "x", "NoTags": []any{"t"}, "Start": "2026-01-02", "Size": "small"}
+		if _, err := BindParameters([]Parameter{p}, map[string]any{p.Name: given[p.Name]}, ""); err != nil {
+			t.Errorf("%s given: %v", p.Name, err)
+		}
+	}
+}

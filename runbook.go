@@ -63,17 +63,20 @@ func ContentHash(content []byte) string {
 // Runbook is a named script of a tenant plus its parsed metadata. Version is
 // the content hash of the current source; every version ever stored is kept.
 type Runbook struct {
-	TenantID     string      `json:"tenantId"`
-	Name         string      `json:"name"`
-	Language     Language    `json:"language"`
-	Version      string      `json:"version"`
-	Scope        string      `json:"scope"`
-	Category     string      `json:"category"`
-	DefaultGroup string      `json:"defaultGroup,omitempty"` // worker group jobs go to unless runOn says otherwise
-	SourceID     string      `json:"sourceId,omitempty"`     // sync source that owns it; empty for uploads
-	CreatedAt    time.Time   `json:"createdAt"`
-	UpdatedAt    time.Time   `json:"updatedAt"`
-	Meta         RunbookMeta `json:"meta"`
+	TenantID     string   `json:"tenantId"`
+	Name         string   `json:"name"`
+	Language     Language `json:"language"`
+	Version      string   `json:"version"`
+	Scope        string   `json:"scope"`
+	Category     string   `json:"category"`
+	DefaultGroup string   `json:"defaultGroup,omitempty"` // worker group jobs go to unless runOn says otherwise
+	SourceID     string   `json:"sourceId,omitempty"`     // sync source that owns it; empty for uploads
+	// LogVerbose is Azure's "Log verbose records": a PowerShell runbook's
+	// jobs run with $VerbosePreference = 'Continue'. On unless turned off.
+	LogVerbose bool        `json:"logVerbose"`
+	CreatedAt  time.Time   `json:"createdAt"`
+	UpdatedAt  time.Time   `json:"updatedAt"`
+	Meta       RunbookMeta `json:"meta"`
 }
 
 // RunbookMeta is everything parsed from a runbook's source and its side files.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -83,6 +84,7 @@ func (a *Agent) runJob(as Assignment, freeSlot func()) {
 		if ed := psEdition(as.Script); ed != "" {
 			spec.PowerShell = ed // the runbook's own #Requires -PSEdition wins
 		}
+		spec.Env = powerShellEnv(j)
 	}
 	if a.cfg.Prepare != nil {
 		release, err := a.cfg.Prepare(j, as.Group, &spec)
@@ -233,4 +235,10 @@ func psEdition(script []byte) string {
 		return "powershell"
 	}
 	return "pwsh"
+}
+
+// powerShellEnv is what a PowerShell job's host learns from the job itself:
+// the runbook's "log verbose records" setting.
+func powerShellEnv(j *runbooker.Job) map[string]string {
+	return map[string]string{sandbox.EnvLogVerbose: strconv.FormatBool(j.LogVerbose)}
 }

@@ -65,6 +65,9 @@ func Analyze(in AnalyzeInput) (runbooker.RunbookMeta, runbooker.Language, error)
 			meta.Parameters = nil
 		}
 	}
+	if lang == runbooker.LangPowerShell {
+		refuseEmptyMandatoryDefaults(&meta)
+	}
 	meta.ContextParameter = ContextParameter(name.Scope, meta.Parameters)
 	if sm != nil && sm.Customization != nil {
 		analyzeCustomization(&meta, in.Name, sm.Customization)

@@ -89,6 +89,36 @@ func TestAnalyzePowerShell(t *testing.T) {
 	}
 }
 
+// A mandatory [string] with the default "" cannot run when the caller
+// leaves it out (PowerShell refuses "" for a mandatory parameter), so the
+// default is dropped with a warning; a usable default stays.
+func TestAnalyzeRefusesEmptyMandatoryDefault(t *testing.T) {
+	meta, _, err := Analyze(AnalyzeInput{Name: "org_general_empty-default", FileName: "x.ps1", Content: []byte(`param(
+    [Parameter(Mandatory = $true)][string] $Note = "",
+    [Parameter(Mandatory = $true)][bool] $Notify = $true,
+    [string] $Optional = ""
+)`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]runbooker.Parameter{}
+	for _, p := range meta.Parameters {
+		byName[p.Name] = p
+	}
+	if p := byName["Note"]; p.Default != nil || !p.Mandatory {
+		t.Errorf("Note = %+v, want mandatory without default", p)
+	}
+	if p := byName["Notify"]; p.Default != true || byName["Optional"].Default != "" {
+		t.Errorf("usable defaults changed: %+v", meta.Parameters)
+	}
+	if len(meta.Warnings) != 1 || !strings.Contains(meta.Warnings[0].Message, "$Note") {
+		t.Errorf("warnings %+v, want one naming $Note", meta.Warnings)
+	}
+	if _, err := runbooker.BindParameters(meta.Parameters, map[string]any{}, ""); err == nil || !strings.Contains(err.Error(), `"Note"`) {
+		t.Errorf("binding without Note: %v", err)
+	}
+}
+
 func TestAnalyzeCustomizationWarnings(t *testing.T) {
 	broken := strings.Replace(psSample, `"Hide": true},
             "UserName"`, `"Hide": true}

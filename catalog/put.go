@@ -14,6 +14,10 @@ type PutInput struct {
 	Language     runbooker.Language
 	Content      []byte
 	DefaultGroup string // worker group jobs go to by default; empty: by name suffix, else cloud
+	// LogVerbose sets the runbook's "log verbose records"; nil keeps the
+	// stored setting (on for a new runbook), so a sync or an upload that
+	// does not mention it leaves it as the operator set it.
+	LogVerbose   *bool
 	SourceID     string // sync source owning it; empty for uploads
 	Permissions  []byte // <name>.permissions.json
 	Markdown     string // <name>.md
@@ -34,9 +38,18 @@ func Put(ctx context.Context, st runbooker.RunbookStore, in PutInput) (*runbooke
 	}
 	n, _ := ParseName(in.Name) // Analyze validated it
 	meta.SourceCommit, meta.SourcePath = in.SourceCommit, in.SourcePath
+	verbose := true
+	if in.LogVerbose != nil {
+		verbose = *in.LogVerbose
+	} else if old, err := st.Runbook(ctx, in.TenantID, in.Name); err == nil {
+		verbose = old.LogVerbose
+	} else if runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
+		return nil, runbooker.PutRunbookResult{}, err
+	}
 	rb := &runbooker.Runbook{
 		TenantID: in.TenantID, Name: in.Name, Language: lang, Version: runbooker.ContentHash(in.Content),
-		Scope: n.Scope, Category: n.Category, DefaultGroup: in.DefaultGroup, SourceID: in.SourceID, Meta: meta,
+		Scope: n.Scope, Category: n.Category, DefaultGroup: in.DefaultGroup, SourceID: in.SourceID,
+		LogVerbose: verbose, Meta: meta,
 	}
 	res, err := st.PutRunbook(ctx, rb, in.Content)
 	if err != nil {

@@ -2,6 +2,7 @@ package http
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -29,6 +30,7 @@ type RunbookView struct {
 	Scheduled        bool                   `json:"scheduled"`
 	Hybrid           bool                   `json:"hybrid"`
 	DefaultGroup     string                 `json:"defaultGroup,omitempty"`
+	LogVerbose       bool                   `json:"logVerbose"`
 	SourceID         string                 `json:"sourceId,omitempty"`
 	SourceCommit     string                 `json:"sourceCommit,omitempty"`
 	ParseError       *runbooker.ParseError  `json:"parseError,omitempty"`
@@ -53,7 +55,7 @@ func runbookView(rb *runbooker.Runbook) RunbookView {
 		Language: rb.Language, Version: rb.Version, Synopsis: m.Synopsis, Description: m.Description,
 		Notes: m.Notes, RequiredModules: mods, Parameters: params, ContextParameter: m.ContextParameter,
 		Scheduled: m.Scheduled, Hybrid: m.Hybrid, DefaultGroup: rb.DefaultGroup, SourceID: rb.SourceID,
-		SourceCommit: m.SourceCommit, ParseError: m.ParseError, Warnings: m.Warnings,
+		LogVerbose: rb.LogVerbose, SourceCommit: m.SourceCommit, ParseError: m.ParseError, Warnings: m.Warnings,
 		CreatedAt: rb.CreatedAt, UpdatedAt: rb.UpdatedAt,
 	}
 }
@@ -133,6 +135,15 @@ func (s *Server) handlePutRunbook(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "query parameter language must be bash, python or powershell (got %q)", q.Get("language")))
 		return
 	}
+	var verbose *bool
+	if v := q.Get("logVerbose"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "query parameter logVerbose must be true or false (got %q)", v))
+			return
+		}
+		verbose = &b
+	}
 	body, err := readBody(w, r, maxScriptBody)
 	if err != nil {
 		s.writeError(w, r, err)
@@ -140,6 +151,7 @@ func (s *Server) handlePutRunbook(w http.ResponseWriter, r *http.Request) {
 	}
 	rb, res, err := catalog.Put(r.Context(), s.Store, catalog.PutInput{
 		TenantID: tenant, Name: name, Language: lang, Content: body, DefaultGroup: q.Get("defaultGroup"),
+		LogVerbose: verbose,
 	})
 	if err != nil {
 		s.writeError(w, r, err)

@@ -11,7 +11,7 @@ import (
 	"github.com/runbooker/runbooker"
 )
 
-const runbookCols = `tenant_id, name, language, version, scope, category, default_group, source_id, meta, created_at, updated_at`
+const runbookCols = `tenant_id, name, language, version, scope, category, default_group, source_id, meta, created_at, updated_at, log_verbose`
 
 // PutRunbook implements runbooker.RunbookStore. The content row is written
 // once per (tenant, hash) and never deleted; the runbook row is created or,
@@ -44,10 +44,10 @@ func (db *DB) PutRunbook(ctx context.Context, rb *runbooker.Runbook, content []b
 			return err
 		}
 		// Insert-or-nothing first, so that the row exists to be locked.
-		tag, err := tx.Exec(ctx, `INSERT INTO runbooks (`+runbookCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+		tag, err := tx.Exec(ctx, `INSERT INTO runbooks (`+runbookCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
 			ON CONFLICT (tenant_id, name) DO NOTHING`,
 			rb.TenantID, rb.Name, string(rb.Language), rb.Version, rb.Scope, rb.Category,
-			rb.DefaultGroup, rb.SourceID, meta, nanos(now))
+			rb.DefaultGroup, rb.SourceID, meta, nanos(now), rb.LogVerbose)
 		if err != nil {
 			return err
 		}
@@ -64,16 +64,16 @@ func (db *DB) PutRunbook(ctx context.Context, rb *runbooker.Runbook, content []b
 		rb.CreatedAt = old.rb.CreatedAt
 		if old.rb.Language == rb.Language && old.rb.Version == rb.Version && old.rb.Scope == rb.Scope &&
 			old.rb.Category == rb.Category && old.rb.DefaultGroup == rb.DefaultGroup &&
-			old.rb.SourceID == rb.SourceID && old.meta == meta {
+			old.rb.SourceID == rb.SourceID && old.rb.LogVerbose == rb.LogVerbose && old.meta == meta {
 			rb.UpdatedAt = old.rb.UpdatedAt
 			return nil
 		}
 		res.Changed = true
 		rb.UpdatedAt = now
 		_, err = tx.Exec(ctx, `UPDATE runbooks SET language = $1, version = $2, scope = $3, category = $4,
-			default_group = $5, source_id = $6, meta = $7, updated_at = $8 WHERE tenant_id = $9 AND name = $10`,
+			default_group = $5, source_id = $6, meta = $7, updated_at = $8, log_verbose = $11 WHERE tenant_id = $9 AND name = $10`,
 			string(rb.Language), rb.Version, rb.Scope, rb.Category, rb.DefaultGroup, rb.SourceID, meta,
-			nanos(now), rb.TenantID, rb.Name)
+			nanos(now), rb.TenantID, rb.Name, rb.LogVerbose)
 		return err
 	})
 	return res, storeErr(err, object)
@@ -163,7 +163,7 @@ func scanRunbook(s scanner) (storedRunbook, error) {
 	var lang, meta string
 	var created, updated int64
 	err := s.Scan(&rb.TenantID, &rb.Name, &lang, &rb.Version, &rb.Scope, &rb.Category, &rb.DefaultGroup,
-		&rb.SourceID, &meta, &created, &updated)
+		&rb.SourceID, &meta, &created, &updated, &rb.LogVerbose)
 	if err != nil {
 		return storedRunbook{}, err
 	}

@@ -14,7 +14,12 @@
 //     launcher.py) imports the script and reports an uncaught exception as
 //     "Type: message".
 //   - PowerShell: named parameters splatted by an embedded host script (see
-//     host.ps1) that carries every PowerShell stream as framed records.
+//     host.ps1) that carries every PowerShell stream as framed records. The
+//     runbook runs as in a console (in a nested pipeline, outside any try):
+//     an error that stops a statement does not stop the runbook, and only
+//     an explicit "exit N" or a terminating error fails the job, not the
+//     exit code of a native command. Spec.Env[EnvLogVerbose] = "false"
+//     turns verbose records off.
 //
 // In argv and environment variables, strings pass as they are, booleans as
 // true/false, numbers in plain decimal, date-times as ISO 8601 strings, and
@@ -49,6 +54,12 @@
 //     When it is absent and a value is present, the value's JSON is the text.
 //   - "value": optional structured output, stored as the record's value;
 //     null is the same as absent.
+//   - "more": true when the record's text continues in the next frame (a
+//     text too long for one frame). Such frames of one stream are joined
+//     into one record of at most MaxFrameBytes of text, a longer text going
+//     on in the next record; the value is the last frame's. A frame of
+//     another stream, a plain line or the end of the output ends the
+//     joining.
 //
 // A line that starts with the marker but does not hold a valid frame is an
 // Output record of the line without its leading "\x1e". Frame lines may be up

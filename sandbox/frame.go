@@ -33,6 +33,7 @@ type parsed struct {
 	text      string
 	value     json.RawMessage
 	exception bool // an Exception frame: text is the exception, not a record
+	more      bool // the record's text continues in the next frame
 }
 
 // classifyPlain applies the stream prefixes to a line (or to the first piece
@@ -52,24 +53,12 @@ func classifyPlain(line string) (runbooker.StreamType, string) {
 	return runbooker.StreamOutput, line
 }
 
-// classifyLine classifies one complete stdout line: a frame, a prefixed line
-// or plain output.
-func classifyLine(line string) parsed {
-	if strings.HasPrefix(line, frameMarker) {
-		if p, ok := parseFrame(line[len(frameMarker):]); ok {
-			return p
-		}
-		return parsed{typ: runbooker.StreamOutput, text: line[1:]}
-	}
-	t, text := classifyPlain(line)
-	return parsed{typ: t, text: text}
-}
-
 // frame is the JSON body of a frame line.
 type frame struct {
 	T     string          `json:"t"`
 	Text  *string         `json:"text"`
 	Value json.RawMessage `json:"value"`
+	More  bool            `json:"more"`
 }
 
 func parseFrame(body string) (parsed, bool) {
@@ -81,7 +70,7 @@ func parseFrame(body string) (parsed, bool) {
 	if strings.EqualFold(f.T, frameException) {
 		p.exception = true
 	} else if t, ok := runbooker.ParseStreamType(f.T); ok {
-		p.typ = t
+		p.typ, p.more = t, f.More
 	} else {
 		return parsed{}, false
 	}

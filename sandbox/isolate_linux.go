@@ -14,11 +14,11 @@ import (
 
 // isolation is what Isolate set up for one worker on Linux.
 type isolation struct {
-	jail   *jail       // nil: jobs see the host's file system
-	uids   *uidPool    // nil: jobs run as the worker's user (or RunAs)
-	cg     *cgroups    // nil: no per-job limits
-	pidns  bool        // each job in a PID namespace of its own
-	limits Limits      // defaults for jobs without their own
+	jail   *jail    // nil: jobs see the host's file system
+	uids   *uidPool // nil: jobs run as the worker's user (or RunAs)
+	cg     *cgroups // nil: no per-job limits
+	pidns  bool     // each job in a PID namespace of its own
+	limits Limits   // defaults for jobs without their own
 }
 
 // Isolate sets up the worker's work directory and, as far as the machine

@@ -39,6 +39,15 @@ type lineReader struct {
 	cont runbooker.StreamType // stream of a split line whose rest follows; "" at a line start
 	skip bool                 // dropping the rest of an oversize frame line
 	out  chunk                // being filled
+	part *partRecord          // a record whose text continues in the next frame
+}
+
+// partRecord is a frame record being joined from continued frames (see
+// "more" in the package documentation).
+type partRecord struct {
+	typ  runbooker.StreamType
+	time time.Time
+	text strings.Builder
 }
 
 func newLineReader(stderr bool) *lineReader {
@@ -100,6 +109,7 @@ func (lr *lineReader) run(r io.Reader, send func(chunk) bool) {
 			if start < end {
 				lr.lines(buf[start:end], t)
 			}
+			lr.endPart()
 			lr.flush(send)
 			lr.cycleDone()
 			return
@@ -156,6 +166,7 @@ func (lr *lineReader) overflow(buf []byte, end int) ([]byte, int) {
 		copy(grown, buf[:end])
 		return grown, end
 	case isFrame:
+		lr.endPart()
 		lr.add(lr.now(), runbooker.StreamWarning, fmt.Sprintf(
 			"A structured record longer than %d bytes was dropped.", lr.maxFrame), nil)
 		lr.skip = true
@@ -206,14 +217,20 @@ func (lr *lineReader) line(raw string, clean bool, t time.Time) {
 		lr.cont = ""
 		return
 	case lr.cont == "" && !lr.stderr && strings.HasPrefix(raw, frameMarker):
-		p := classifyLine(text(raw))
-		if p.exception {
+		line := text(raw)
+		p, ok := parseFrame(line[len(frameMarker):])
+		switch {
+		case !ok: // not a frame after all: a line of output
+			lr.endPart()
+			lr.add(t, runbooker.StreamOutput, line[1:], nil)
+		case p.exception:
 			lr.out.exception = &p.text
-			return
+		default:
+			lr.frame(t, p)
 		}
-		lr.add(t, p.typ, p.text, p.value)
 		return
 	}
+	lr.endPart() // a plain line ends a continued frame record
 	for len(raw) > lr.maxLine {
 		cut := cutPoint(raw[:lr.maxLine])
 		lr.piece(text(raw[:cut]), t)
@@ -221,6 +238,36 @@ func (lr *lineReader) line(raw string, clean bool, t time.Time) {
 	}
 	lr.piece(text(raw), t)
 	lr.cont = ""
+}
+
+// frame adds the record of one frame, joining continued frames of one
+// stream into one record of at most maxFrame bytes of text; a longer text
+// goes on in a new record of the same stream.
+func (lr *lineReader) frame(t time.Time, p parsed) {
+	if lr.part != nil && (lr.part.typ != p.typ || lr.part.text.Len()+len(p.text) > lr.maxFrame) {
+		lr.endPart()
+	}
+	if lr.part == nil {
+		if !p.more {
+			lr.add(t, p.typ, p.text, p.value)
+			return
+		}
+		lr.part = &partRecord{typ: p.typ, time: t}
+	}
+	lr.part.text.WriteString(p.text)
+	if !p.more {
+		part := lr.part
+		lr.part = nil
+		lr.add(part.time, part.typ, part.text.String(), p.value)
+	}
+}
+
+// endPart adds the record being joined, if any, as it is.
+func (lr *lineReader) endPart() {
+	if part := lr.part; part != nil {
+		lr.part = nil
+		lr.add(part.time, part.typ, part.text.String(), nil)
+	}
 }
 
 // piece adds one line or piece of a line. The first piece of a line decides

@@ -157,6 +157,66 @@ func TestLineReaderDropsOversizeFrame(t *testing.T) {
 	}
 }
 
+// frameLine is a frame as the PowerShell host writes it.
+func frameLine(typ, text string, more bool, value string) string {
+	tb, _ := json.Marshal(text)
+	s := "\x1eRB:{\"t\":\"" + typ + "\",\"text\":" + string(tb)
+	if value != "" {
+		s += ",\"value\":" + value
+	}
+	if more {
+		s += ",\"more\":true"
+	}
+	return s + "}\n"
+}
+
+// A text too long for one frame comes in several frames marked "more"; they
+// are joined into one record of at most MaxFrameBytes, with the value of the
+// last frame.
+func TestLineReaderJoinsContinuedFrames(t *testing.T) {
+	type rec struct {
+		typ         runbooker.StreamType
+		text, value string
+	}
+	got := func(recs []runbooker.StreamRecord) []rec {
+		var out []rec
+		for _, r := range recs {
+			out = append(out, rec{r.Type, r.Text, string(r.Value)})
+		}
+		return out
+	}
+	a, b, c := strings.Repeat("a", 50), strings.Repeat("ü", 25), strings.Repeat("c", 50) // 50 bytes each
+	tests := []struct {
+		name string
+		in   string
+		want []rec
+	}{
+		{"joined", frameLine("Output", a, true, "") + frameLine("Output", b, true, "") + frameLine("Output", "!", false, `{"k":1}`),
+			[]rec{{"Output", a + b + "!", `{"k":1}`}}},
+		{"split at the frame limit", frameLine("Error", a, true, "") + frameLine("Error", b, true, "") +
+			frameLine("Error", c, true, "") + frameLine("Error", a, false, "7"),
+			[]rec{{"Error", a + b, ""}, {"Error", c + a, "7"}}},
+		{"another stream ends it", frameLine("Output", a, true, "") + frameLine("Warning", "w", false, "") + "plain\n",
+			[]rec{{"Output", a, ""}, {"Warning", "w", ""}, {"Output", "plain", ""}}},
+		{"a plain line ends it", frameLine("Output", a, true, "") + "plain\n" + frameLine("Output", c, false, ""),
+			[]rec{{"Output", a, ""}, {"Output", "plain", ""}, {"Output", c, ""}}},
+		{"a broken frame ends it", frameLine("Output", a, true, "") + "\x1eRB:{broken\n",
+			[]rec{{"Output", a, ""}, {"Output", "RB:{broken", ""}}},
+		{"end of output ends it", frameLine("Output", a, true, "") + frameLine("Output", c, true, ""),
+			[]rec{{"Output", a + c, ""}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, sizes := range [][]int{nil, {7}} {
+				recs, _ := readAll([]byte(tt.in), false, 16, 128, sizes)
+				if g := got(recs); !reflect.DeepEqual(g, tt.want) {
+					t.Errorf("reads %v:\n got %q\nwant %q", sizes, g, tt.want)
+				}
+			}
+		})
+	}
+}
+
 // FuzzLineReader checks that any input, however it is chunked, gives the
 // same records as reading it at once, that every text is valid UTF-8 without
 // NUL, and that stderr loses no byte of valid input.
@@ -165,6 +225,7 @@ func FuzzLineReader(f *testing.F) {
 	f.Add([]byte("\x1eRB:{\"t\":\"Exception\",\"text\":\"boom\"}\n\xff\xfe\x00"), uint8(1), false)
 	f.Add([]byte(strings.Repeat("ü", 40)+"\n"+strings.Repeat("y", 70)), uint8(5), true)
 	f.Add([]byte("\x1eRB:"+strings.Repeat("z", 100)+"\nok"), uint8(2), false)
+	f.Add([]byte(frameLine("Output", "ab", true, "")+frameLine("Output", "cd", false, "1")), uint8(4), false)
 	f.Fuzz(func(t *testing.T, data []byte, step uint8, stderr bool) {
 		const maxLine, maxFrame = 16, 48
 		whole, exc1 := readAll(data, stderr, maxLine, maxFrame, nil)

@@ -90,6 +90,13 @@ func pythonParamsJSON(params map[string]any) ([]byte, error) {
 	return json.Marshal(pythonParams{Kwargs: kw, Argv: argv})
 }
 
+// EnvLogVerbose is the environment variable (set through Spec.Env) that
+// carries a PowerShell runbook's "log verbose records" setting to the host:
+// "false" leaves $VerbosePreference at SilentlyContinue; anything else, and
+// its absence, sets it to Continue. The host removes it before the runbook
+// runs.
+const EnvLogVerbose = "RB_LOG_VERBOSE"
+
 // powerShellParams is the host script's input. Strings (and string arrays)
 // travel base64-encoded because PowerShell 7's ConvertFrom-Json turns
 // strings that look like dates into DateTime objects, which would reach a

@@ -11,7 +11,7 @@ import (
 	"github.com/runbooker/runbooker"
 )
 
-const runbookCols = `tenant_id, name, language, version, scope, category, default_group, source_id, meta, created_at, updated_at`
+const runbookCols = `tenant_id, name, language, version, scope, category, default_group, source_id, meta, created_at, updated_at, log_verbose`
 
 // PutRunbook implements runbooker.RunbookStore. The content row is written
 // once per (tenant, hash) and never deleted; the runbook row is created or,
@@ -46,9 +46,9 @@ func (db *DB) PutRunbook(ctx context.Context, rb *runbooker.Runbook, content []b
 		case errors.Is(err, sql.ErrNoRows):
 			res = runbooker.PutRunbookResult{Created: true, Changed: true}
 			rb.CreatedAt, rb.UpdatedAt = now, now
-			_, err = tx.ExecContext(ctx, `INSERT INTO runbooks (`+runbookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			_, err = tx.ExecContext(ctx, `INSERT INTO runbooks (`+runbookCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 				rb.TenantID, rb.Name, string(rb.Language), rb.Version, rb.Scope, rb.Category,
-				rb.DefaultGroup, rb.SourceID, meta, nanos(now), nanos(now))
+				rb.DefaultGroup, rb.SourceID, meta, nanos(now), nanos(now), rb.LogVerbose)
 			return err
 		case err != nil:
 			return err
@@ -56,16 +56,16 @@ func (db *DB) PutRunbook(ctx context.Context, rb *runbooker.Runbook, content []b
 		rb.CreatedAt = old.rb.CreatedAt
 		if old.rb.Language == rb.Language && old.rb.Version == rb.Version && old.rb.Scope == rb.Scope &&
 			old.rb.Category == rb.Category && old.rb.DefaultGroup == rb.DefaultGroup &&
-			old.rb.SourceID == rb.SourceID && old.meta == string(meta) {
+			old.rb.SourceID == rb.SourceID && old.rb.LogVerbose == rb.LogVerbose && old.meta == string(meta) {
 			rb.UpdatedAt = old.rb.UpdatedAt
 			return nil
 		}
 		res.Changed = true
 		rb.UpdatedAt = now
 		_, err = tx.ExecContext(ctx, `UPDATE runbooks SET language = ?, version = ?, scope = ?, category = ?,
-			default_group = ?, source_id = ?, meta = ?, updated_at = ? WHERE tenant_id = ? AND name = ?`,
+			default_group = ?, source_id = ?, meta = ?, updated_at = ?, log_verbose = ? WHERE tenant_id = ? AND name = ?`,
 			string(rb.Language), rb.Version, rb.Scope, rb.Category, rb.DefaultGroup, rb.SourceID, meta,
-			nanos(now), rb.TenantID, rb.Name)
+			nanos(now), rb.LogVerbose, rb.TenantID, rb.Name)
 		return err
 	})
 	return res, storeErr(err, object)
@@ -162,7 +162,7 @@ func scanRunbook(s scanner) (storedRunbook, error) {
 	var lang, meta string
 	var created, updated int64
 	err := s.Scan(&rb.TenantID, &rb.Name, &lang, &rb.Version, &rb.Scope, &rb.Category, &rb.DefaultGroup,
-		&rb.SourceID, &meta, &created, &updated)
+		&rb.SourceID, &meta, &created, &updated, &rb.LogVerbose)
 	if err != nil {
 		return storedRunbook{}, err
 	}

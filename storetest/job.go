@@ -20,12 +20,13 @@ func testJobCreateGet(t *testing.T, s runbooker.Store) {
 		"When": "2030-01-02T03:04:05Z",
 	}
 	j.Language = runbooker.LangBash
+	j.LogVerbose = true
 	createJob(t, s, j)
 
 	got := getJob(t, s, tenantA, j.ID)
 	if got.ID != j.ID || got.TenantID != tenantA || got.RunbookName != j.RunbookName ||
 		got.RunbookVersion != j.RunbookVersion || got.Language != j.Language || got.RunOn != j.RunOn ||
-		got.Caller != j.Caller {
+		got.Caller != j.Caller || !got.LogVerbose {
 		t.Errorf("Job = %+v, want %+v", got, j)
 	}
 	if got.Status != runbooker.StatusNew || got.Attempt != 0 || got.LostCount != 0 || got.WorkerID != "" ||
@@ -55,6 +56,9 @@ func testJobCreateGet(t *testing.T, s runbooker.Store) {
 	createJob(t, s, noParams)
 	if p := getJob(t, s, tenantA, noParams.ID).Parameters; len(p) != 0 {
 		t.Errorf("parameters of a job created without any = %v", p)
+	}
+	if getJob(t, s, tenantA, noParams.ID).LogVerbose {
+		t.Error("a job created with LogVerbose off is stored with it on")
 	}
 }
 
@@ -229,6 +233,7 @@ func testJobCreateMany(t *testing.T, s runbooker.Store) {
 	for i := range batch {
 		batch[i] = newJob(tenantA, group, at(float64(i)))
 		batch[i].Parameters = map[string]any{"N": int64(i)}
+		batch[i].LogVerbose = i%3 == 0
 	}
 	batch[7].ID = "" // filled in by the store
 	ok(t, s.CreateJobs(ctx, batch), "CreateJobs")
@@ -241,12 +246,20 @@ func testJobCreateMany(t *testing.T, s runbooker.Store) {
 			t.Fatalf("batch job %d: %s attempt %d worker %q; want New, 0, none", i, got.Status, got.Attempt, got.WorkerID)
 		}
 		sameJSON(t, got.Parameters, map[string]any{"N": int64(i)}, fmt.Sprintf("batch job %d parameters", i))
+		if got.LogVerbose != j.LogVerbose {
+			t.Fatalf("batch job %d: LogVerbose %v, want %v", i, got.LogVerbose, j.LogVerbose)
+		}
 		wantTime(t, got.CreatedAt, at(float64(i)), "batch CreatedAt")
 	}
 	claimed, err := s.ClaimJobs(ctx, runbooker.ClaimParams{Group: group, WorkerID: worker1, Limit: 3, Now: at(400), LeaseUntil: at(430)})
 	ok(t, err, "ClaimJobs after CreateJobs")
 	if !slices.Equal(jobIDs(claimed), jobIDs(batch[:3])) {
 		t.Fatalf("claim after a batch = %v, want the three oldest %v", jobIDs(claimed), jobIDs(batch[:3]))
+	}
+	for i, c := range claimed {
+		if c.LogVerbose != batch[i].LogVerbose {
+			t.Errorf("claimed job %d: LogVerbose %v, want %v (a worker needs it)", i, c.LogVerbose, batch[i].LogVerbose)
+		}
 	}
 
 	// A duplicate id, of a stored job or inside the batch, refuses the batch.

@@ -12,7 +12,7 @@ import (
 func newRunbook(tenant, name, scope, category string, content []byte) *runbooker.Runbook {
 	return &runbooker.Runbook{
 		TenantID: tenant, Name: name, Language: runbooker.LangPowerShell,
-		Version: runbooker.ContentHash(content), Scope: scope, Category: category,
+		Version: runbooker.ContentHash(content), Scope: scope, Category: category, LogVerbose: true,
 		Meta: runbooker.RunbookMeta{
 			DisplayName: "Say Hello",
 			Synopsis:    "Says hello.",
@@ -45,7 +45,7 @@ func wantRunbook(t *testing.T, got, want *runbooker.Runbook) {
 	t.Helper()
 	if got.TenantID != want.TenantID || got.Name != want.Name || got.Language != want.Language ||
 		got.Version != want.Version || got.Scope != want.Scope || got.Category != want.Category ||
-		got.DefaultGroup != want.DefaultGroup || got.SourceID != want.SourceID {
+		got.DefaultGroup != want.DefaultGroup || got.SourceID != want.SourceID || got.LogVerbose != want.LogVerbose {
 		t.Errorf("runbook = %+v, want %+v", got, want)
 	}
 	sameJSON(t, got.Meta, want.Meta, "runbook meta")
@@ -125,6 +125,19 @@ func testRunbookVersions(t *testing.T, s runbooker.Store) {
 	grp.DefaultGroup = "onprem"
 	if res := putRunbook(t, s, &grp, v2); !res.Changed {
 		t.Fatalf("default group change = %+v, want Changed", res)
+	}
+	wantRunbook(t, getRunbook(t, s, tenantA, name), &grp)
+
+	quiet := grp
+	quiet.LogVerbose = false
+	if res := putRunbook(t, s, &quiet, v2); !res.Changed {
+		t.Fatalf("log verbose change = %+v, want Changed", res)
+	}
+	if got := getRunbook(t, s, tenantA, name); got.LogVerbose {
+		t.Fatal("LogVerbose turned off is stored on")
+	}
+	if res := putRunbook(t, s, &grp, v2); !res.Changed {
+		t.Fatalf("log verbose back on = %+v, want Changed", res)
 	}
 	wantRunbook(t, getRunbook(t, s, tenantA, name), &grp)
 
