@@ -38,7 +38,12 @@ func (l *Local) Claim(ctx context.Context, limit int) ([]Assignment, error) {
 				Status: runbooker.StatusFailed, Exception: "runbook source not found: " + runbooker.ErrorMessage(err)})
 			continue
 		}
-		out = append(out, Assignment{Job: j, Script: src})
+		as := Assignment{Job: j, Script: src}
+		// The built-in group's settings (RunAs, limits) are per tenant.
+		if g, err := l.Engine.DispatchGroup(ctx, j.TenantID, l.Group); err == nil {
+			as.Group = g
+		}
+		out = append(out, as)
 	}
 	return out, nil
 }

@@ -90,17 +90,22 @@ func (c *cachingStore) runbook(ctx context.Context, tenantID, name string) (*run
 }
 
 // group returns the worker group from the cache when fresh (shared value).
+// That a group does not exist is cached too: the built-in group has no row
+// until it gets settings, and every claim of its jobs asks.
 func (c *cachingStore) group(ctx context.Context, tenantID, name string) (*runbooker.WorkerGroup, error) {
 	k := [2]string{tenantID, name}
 	c.mu.Lock()
 	e, ok := c.groups[k]
 	c.mu.Unlock()
 	if ok && time.Since(e.at) < cacheTTL {
+		if e.v == nil {
+			return nil, runbooker.Errorf(runbooker.ENOTFOUND, "worker group %q not found", name)
+		}
 		return e.v, nil
 	}
 	t0 := time.Now()
 	g, err := c.Store.Group(ctx, tenantID, name)
-	if err != nil {
+	if err != nil && runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
 		return nil, err
 	}
 	c.mu.Lock()
@@ -109,7 +114,7 @@ func (c *cachingStore) group(ctx context.Context, tenantID, name string) (*runbo
 	}
 	c.groups[k] = cached[*runbooker.WorkerGroup]{g, t0}
 	c.mu.Unlock()
-	return g, nil
+	return g, err
 }
 
 func (c *cachingStore) forgetRunbook(tenantID, name string) {
@@ -134,6 +139,12 @@ func (c *cachingStore) PutRunbook(ctx context.Context, rb *runbooker.Runbook, co
 func (c *cachingStore) DeleteRunbook(ctx context.Context, tenantID, name string) error {
 	defer c.forgetRunbook(tenantID, name)
 	return c.Store.DeleteRunbook(ctx, tenantID, name)
+}
+
+// CreateGroup implements runbooker.WorkerStore and drops a cached absence.
+func (c *cachingStore) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
+	defer c.forgetGroup(g.TenantID, g.Name)
+	return c.Store.CreateGroup(ctx, g)
 }
 
 // UpdateGroup implements runbooker.WorkerStore and drops the cached copy.

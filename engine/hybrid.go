@@ -53,15 +53,37 @@ func checkGroupSettings(g *runbooker.WorkerGroup) error {
 	if g.MaxRuntime < 0 || g.Capacity < 0 || g.SuspendAfter < 0 {
 		return runbooker.Errorf(runbooker.EINVALID, "maxRuntime, capacity and suspendAfter must not be negative")
 	}
+	if g.MemoryLimit != 0 && g.MemoryLimit < minJobMemory {
+		return runbooker.Errorf(runbooker.EINVALID, "memoryLimit must be 0 (the worker's default) or at least %d bytes (8 MiB)", int64(minJobMemory))
+	}
+	if g.MaxProcesses < 0 || g.CPUWeight < 0 || g.CPUWeight > 10000 {
+		return runbooker.Errorf(runbooker.EINVALID, "maxProcesses must not be negative and cpuWeight must be 0 (the default) to 10000")
+	}
+	if g.Name == runbooker.CloudGroup && g.DefaultHybrid {
+		return runbooker.Errorf(runbooker.EINVALID, "the built-in group %q cannot be the default hybrid group", g.Name)
+	}
 	return nil
 }
 
-// UpdateGroup replaces a group's settings (not its name or token).
+// minJobMemory is the smallest memory limit a group may set: below it not
+// even an interpreter starts.
+const minJobMemory = 8 << 20
+
+// UpdateGroup replaces a group's settings (not its name or token). The
+// built-in group "cloud" takes settings like any other (RunAs, limits); its
+// settings row is made on first use and has no registration token.
 func (e *Engine) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
 	if err := checkGroupSettings(g); err != nil {
 		return err
 	}
 	old, err := e.store.Group(ctx, g.TenantID, g.Name)
+	if g.Name == runbooker.CloudGroup && runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
+		g.TokenHash, g.CreatedAt = "", e.now()
+		if err := e.store.EnsureTenant(ctx, g.TenantID); err != nil {
+			return err
+		}
+		return e.store.CreateGroup(ctx, g)
+	}
 	if err != nil {
 		return err
 	}
@@ -76,6 +98,9 @@ func newGroupToken() string { return "rbg_" + runbooker.NewSecret() }
 // RotateGroupToken gives a group a new registration token; the old one stops
 // working at once (registered workers keep their own credentials).
 func (e *Engine) RotateGroupToken(ctx context.Context, tenantID, name string) (string, error) {
+	if name == runbooker.CloudGroup {
+		return "", runbooker.Errorf(runbooker.EINVALID, "the built-in group %q runs inside the server: no worker registers with it", name)
+	}
 	fs := e.store
 	g, err := fs.Group(ctx, tenantID, name)
 	if err != nil {
@@ -204,10 +229,36 @@ func (e *Engine) GroupStatus(ctx context.Context, tenantID, group string) (live 
 	return true, ""
 }
 
-// Group returns a worker group of a tenant.
+// Group returns a worker group of a tenant. The built-in group "cloud"
+// always exists: with default settings until some are set.
 func (e *Engine) Group(ctx context.Context, tenantID, name string) (*runbooker.WorkerGroup, error) {
-	fs := e.store
-	return fs.Group(ctx, tenantID, name)
+	g, err := e.store.Group(ctx, tenantID, name)
+	if name == runbooker.CloudGroup && runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
+		return &runbooker.WorkerGroup{TenantID: tenantID, Name: name}, nil
+	}
+	return g, err
+}
+
+// DeleteGroup removes an empty worker group; the built-in one stays.
+func (e *Engine) DeleteGroup(ctx context.Context, tenantID, name string) error {
+	if name == runbooker.CloudGroup {
+		return runbooker.Errorf(runbooker.EINVALID, "the built-in group %q cannot be deleted (PUT default settings instead)", name)
+	}
+	return e.store.DeleteGroup(ctx, tenantID, name)
+}
+
+// ListGroups lists a tenant's worker groups, the built-in one first.
+func (e *Engine) ListGroups(ctx context.Context, tenantID string) ([]*runbooker.WorkerGroup, error) {
+	groups, err := e.store.ListGroups(ctx, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	for i, g := range groups {
+		if g.Name == runbooker.CloudGroup {
+			return append(append([]*runbooker.WorkerGroup{g}, groups[:i]...), groups[i+1:]...), nil
+		}
+	}
+	return append([]*runbooker.WorkerGroup{{TenantID: tenantID, Name: runbooker.CloudGroup}}, groups...), nil
 }
 
 // DispatchGroup returns a worker group's settings for a job handed to one

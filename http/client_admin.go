@@ -40,6 +40,14 @@ func (c *Client) Group(ctx context.Context, name string) (*GroupView, error) {
 	return &out, err
 }
 
+// UpdateGroup replaces a worker group's settings (for the built-in group
+// "cloud" too).
+func (c *Client) UpdateGroup(ctx context.Context, g GroupView) (*GroupView, error) {
+	var out GroupView
+	_, err := c.doJSON(ctx, http.MethodPut, "/api/v1/groups/"+url.PathEscape(g.Name), g, &out)
+	return &out, err
+}
+
 // RotateGroupToken gives a group a new registration token.
 func (c *Client) RotateGroupToken(ctx context.Context, name string) (string, error) {
 	var out struct {

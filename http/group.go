@@ -16,6 +16,9 @@ type GroupView struct {
 	Capacity            int          `json:"capacity,omitempty"`
 	PowerShell          string       `json:"powershell,omitempty"`
 	SuspendAfterSeconds int64        `json:"suspendAfterSeconds,omitempty"`
+	MemoryLimit         int64        `json:"memoryLimit,omitempty"` // bytes per job
+	MaxProcesses        int          `json:"maxProcesses,omitempty"`
+	CPUWeight           int          `json:"cpuWeight,omitempty"`
 	CreatedAt           time.Time    `json:"createdAt,omitzero"`
 	Token               string       `json:"token,omitempty"` // only in the answer that created or rotated it
 	Workers             []WorkerView `json:"workers,omitempty"`
@@ -30,13 +33,15 @@ type WorkerView struct {
 
 func groupView(g *runbooker.WorkerGroup) GroupView {
 	return GroupView{Name: g.Name, DefaultHybrid: g.DefaultHybrid, RunAs: g.RunAs, MaxRuntimeSeconds: int64(g.MaxRuntime / time.Second),
-		Capacity: g.Capacity, PowerShell: g.PowerShell, SuspendAfterSeconds: int64(g.SuspendAfter / time.Second), CreatedAt: g.CreatedAt}
+		Capacity: g.Capacity, PowerShell: g.PowerShell, SuspendAfterSeconds: int64(g.SuspendAfter / time.Second), CreatedAt: g.CreatedAt,
+		MemoryLimit: g.MemoryLimit, MaxProcesses: g.MaxProcesses, CPUWeight: g.CPUWeight}
 }
 
 func (v GroupView) group(tenantID string) *runbooker.WorkerGroup {
 	return &runbooker.WorkerGroup{TenantID: tenantID, Name: v.Name, DefaultHybrid: v.DefaultHybrid, RunAs: v.RunAs,
 		MaxRuntime: time.Duration(v.MaxRuntimeSeconds) * time.Second, Capacity: v.Capacity, PowerShell: v.PowerShell,
-		SuspendAfter: time.Duration(v.SuspendAfterSeconds) * time.Second}
+		SuspendAfter: time.Duration(v.SuspendAfterSeconds) * time.Second,
+		MemoryLimit:  v.MemoryLimit, MaxProcesses: v.MaxProcesses, CPUWeight: v.CPUWeight}
 }
 
 func (s *Server) routeGroups(mux *http.ServeMux) {
@@ -92,8 +97,7 @@ func (s *Server) handleRotateToken(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request) {
-	fs := s.Store
-	if err := fs.DeleteGroup(r.Context(), principal(r.Context()).TenantID, r.PathValue("name")); err != nil {
+	if err := s.Engine.DeleteGroup(r.Context(), principal(r.Context()).TenantID, r.PathValue("name")); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -116,11 +120,11 @@ func (s *Server) writeGroups(w http.ResponseWriter, r *http.Request, name string
 	var err error
 	if name != "" {
 		var g *runbooker.WorkerGroup
-		if g, err = fs.Group(r.Context(), tenant, name); err == nil {
+		if g, err = s.Engine.Group(r.Context(), tenant, name); err == nil {
 			groups = append(groups, g)
 		}
 	} else {
-		groups, err = fs.ListGroups(r.Context(), tenant)
+		groups, err = s.Engine.ListGroups(r.Context(), tenant)
 	}
 	if err != nil {
 		s.writeError(w, r, err)

@@ -27,7 +27,6 @@ type isolation struct {
 // everything is. Call Close when the worker stops.
 func (in *Interpreters) Isolate(cfg IsolationConfig) (Protections, error) {
 	for _, w := range staleWorkDirs(in.TempRoot) {
-		unmountStale(w)
 		removeJobDir(w)
 	}
 	work, err := newWorkDir(in.TempRoot)
@@ -132,7 +131,7 @@ func tryPIDNamespace(bash string) error {
 func (in Interpreters) Close() {
 	if iso := in.iso; iso != nil {
 		if iso.jail != nil {
-			iso.jail.destroy(in.work)
+			iso.jail.destroy()
 		}
 		if iso.cg != nil {
 			iso.cg.remove()

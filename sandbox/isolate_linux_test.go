@@ -137,6 +137,14 @@ touch "$HOME/mine" && echo "wrote home"`)
 			t.Errorf("the job planted a file in %s", d)
 		}
 	}
+	// The jail's mounts are the holder's own: on the host, nothing is
+	// mounted and a hidden directory can go while the jail stands.
+	if err := os.RemoveAll(data); err != nil {
+		t.Errorf("removing the hidden data directory: %v", err)
+	}
+	if b, _ := os.ReadFile("/proc/self/mountinfo"); bytes.Contains(b, []byte(filepath.Base(data))) {
+		t.Errorf("the host's mount table shows the jail")
+	}
 }
 
 func TestIsolatedJobLeavesNoProcessBehind(t *testing.T) {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -44,7 +45,8 @@ func masterKeyPath(dataDir, flag string) string {
 }
 
 func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const use = "usage: runbooker group create NAME [--data DIR] [--default-hybrid] [--run-as USER] [--max-runtime D] | list | rotate-token NAME | delete NAME"
+	const use = "usage: runbooker group create NAME [--data DIR] [--default-hybrid] [--run-as USER] [--max-runtime D] | list | " +
+		"set NAME [--run-as USER] [--memory SIZE] [--max-procs N] [--cpu-weight W] [--max-runtime D] | rotate-token NAME | delete NAME"
 	if len(args) == 0 {
 		return fmt.Errorf(use)
 	}
@@ -58,6 +60,9 @@ func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runAs := fs.String("run-as", "", "create: user jobs run as (Linux workers running as root)")
 	maxRuntime := fs.Duration("max-runtime", 0, "create: per-job runtime limit")
 	ps := fs.String("powershell", "", "create: pwsh or powershell")
+	memory := fs.String("memory", "", "set: memory limit per job (such as 1GiB; 0: the worker's default)")
+	maxProcs := fs.Int("max-procs", -1, "set: processes per job (0: the worker's default)")
+	cpuWeight := fs.Int("cpu-weight", -1, "set: CPU weight per job, 1-10000 (0: the worker's default)")
 	rest, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return err
@@ -102,6 +107,45 @@ func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 		return nil
+	case verb == "set" && len(rest) == 1:
+		g, err := c.Group(ctx, rest[0])
+		if err != nil {
+			return err
+		}
+		g.Workers, g.Token = nil, ""
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if set["run-as"] {
+			g.RunAs = *runAs
+		}
+		if set["max-runtime"] {
+			g.MaxRuntimeSeconds = int64(maxRuntime.Seconds())
+		}
+		if set["powershell"] {
+			g.PowerShell = *ps
+		}
+		if set["memory"] {
+			g.MemoryLimit = 0
+			if *memory != "0" {
+				if g.MemoryLimit, err = parseBytes(*memory); err != nil {
+					return fmt.Errorf("--memory: %v", err)
+				}
+			}
+		}
+		if set["max-procs"] {
+			g.MaxProcesses = *maxProcs
+		}
+		if set["cpu-weight"] {
+			g.CPUWeight = *cpuWeight
+		}
+		out, err := c.UpdateGroup(ctx, *g)
+		if err == nil {
+			fmt.Fprintf(stdout, "worker group %q: run as %s, memory %s, processes %s, CPU weight %s, runtime limit %s\n", out.Name,
+				orDefault(out.RunAs, "a user of its own per job"), orDefault(sizeText(out.MemoryLimit), "default"),
+				orDefault(numText(out.MaxProcesses), "default"), orDefault(numText(out.CPUWeight), "default"),
+				orDefault(durText(out.MaxRuntimeSeconds), "default"))
+		}
+		return err
 	case verb == "rotate-token" && len(rest) == 1:
 		token, err := c.RotateGroupToken(ctx, rest[0])
 		if err == nil {
@@ -112,6 +156,39 @@ func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return c.DeleteGroup(ctx, rest[0])
 	}
 	return fmt.Errorf(use)
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func sizeText(n int64) string {
+	switch {
+	case n == 0:
+		return ""
+	case n%(1<<30) == 0:
+		return fmt.Sprintf("%d GiB", n>>30)
+	case n%(1<<20) == 0:
+		return fmt.Sprintf("%d MiB", n>>20)
+	}
+	return fmt.Sprintf("%d bytes", n)
+}
+
+func numText(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprint(n)
+}
+
+func durText(sec int64) string {
+	if sec == 0 {
+		return ""
+	}
+	return (time.Duration(sec) * time.Second).String()
 }
 
 func cmdAsset(ctx context.Context, args []string, stdout, stderr io.Writer) error {

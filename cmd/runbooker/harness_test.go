@@ -13,11 +13,13 @@ import (
 
 	"github.com/runbooker/runbooker"
 	rbhttp "github.com/runbooker/runbooker/http"
+	"github.com/runbooker/runbooker/sandbox"
 )
 
 // TestMain lets the test binary act as the runbooker binary: end-to-end
 // tests that need a real server process (kill -9) re-execute it.
 func TestMain(m *testing.M) {
+	sandbox.ServeJailHolder()
 	if os.Getenv("RUNBOOKER_TEST_AS_MAIN") == "1" {
 		main()
 		return

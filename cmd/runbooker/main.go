@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/runbooker/runbooker/sandbox"
 )
 
 const usage = `runbooker — self-hosted runbook automation
@@ -44,6 +46,7 @@ Every flag can also be set through an environment variable RUNBOOKER_<FLAG>
 `
 
 func main() {
+	sandbox.ServeJailHolder() // when started as a jail holder, it never returns
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)

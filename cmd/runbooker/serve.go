@@ -41,6 +41,7 @@ type ServeConfig struct {
 	TLSCert       string
 	TLSKey        string
 	JobDir        string
+	Isolation     IsolationFlags
 	// DBPoolSize and DBStatementTimeout tune a PostgreSQL store's pool.
 	DBPoolSize         int
 	DBStatementTimeout time.Duration
@@ -67,12 +68,16 @@ func serveFlags(args []string) (ServeConfig, error) {
 	fs.IntVar(&c.DBPoolSize, "db-pool-size", postgres.DefaultPoolSize, "PostgreSQL: most connections this server opens")
 	fs.DurationVar(&c.DBStatementTimeout, "db-statement-timeout", postgres.DefaultStatementTimeout, "PostgreSQL: limit of one statement (past it the request gets 503)")
 	fs.StringVar(&c.JobDir, "job-dir", "auto", "where job directories are made; auto: the system temp dir, or /dev/shm when only that is a tmpfs (faster job starts)")
+	addIsolationFlags(fs, &c.Isolation)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return c, err
 	}
 	if len(rest) > 0 {
 		return c, fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	if _, err := c.Isolation.config(nil); err != nil {
+		return c, err
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "runbooker.db")
@@ -150,6 +155,7 @@ type Main struct {
 	Syncer      *gitsync.Syncer  // upstream git sync
 	SyncService *gitsync.Service // syncs sources that have an interval
 	channel     *agent.Channel   // the built-in group's asset channel
+	jobs        sandbox.Interpreters
 }
 
 // Run opens the store, makes sure the default tenant exists, and starts the
@@ -198,13 +204,14 @@ func (m *Main) Run(ctx context.Context) error {
 	if m.channel, err = agent.OpenChannel(local, m.Log); err != nil {
 		return fmt.Errorf("opening the asset channel: %w", err)
 	}
-	sup, err := agent.WriteSupport(filepath.Join(c.DataDir, "support"))
+	in, sup, err := setUpJobs(c.JobDir, c.Isolation, m.hiddenFromJobs(), m.Log)
 	if err != nil {
-		return fmt.Errorf("writing runbook helpers: %w", err)
+		return err
 	}
+	m.jobs = in
 	m.Agent = agent.New(local, agent.Config{
 		Capacity: c.CloudCapacity, Prefetch: max(1, c.CloudCapacity/2), MaxRuntime: c.MaxRuntime, OutputCap: c.OutputCap,
-		HeartbeatEvery: c.LeaseTTL / 3, Interpreters: interpreters(c.JobDir), Stops: m.Engine.Hub(),
+		HeartbeatEvery: c.LeaseTTL / 3, Interpreters: in, Stops: m.Engine.Hub(),
 		Prepare: agent.Preparer(m.channel, sup), Masks: m.channel.Secrets,
 	}, m.Log.With("group", runbooker.CloudGroup))
 	m.Agent.Start(ctx)
@@ -251,6 +258,7 @@ func (m *Main) Close() error {
 	if m.Agent != nil {
 		m.Agent.Stop(drain)
 	}
+	m.jobs.Close()
 	if m.SyncService != nil {
 		m.SyncService.Stop()
 	}
@@ -267,6 +275,19 @@ func (m *Main) Close() error {
 		return m.Store.Close()
 	}
 	return nil
+}
+
+// hiddenFromJobs lists the server's files no job may see: the data
+// directory (database, master key, git mirrors), a master key or SQLite
+// database kept elsewhere, and the TLS key.
+func (m *Main) hiddenFromJobs() []string {
+	c := m.Config
+	hide := []string{c.DataDir, masterKeyPath(c.DataDir, c.MasterKeyFile), c.TLSKey}
+	if path, ok := strings.CutPrefix(c.DB, "sqlite:"); ok {
+		hide = append(hide, filepath.Dir(path)) // with its -wal and -shm files
+
+	}
+	return hide
 }
 
 func hostname() string {

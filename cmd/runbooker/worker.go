@@ -39,6 +39,7 @@ type WorkerConfig struct {
 	PowerShell string
 	LogLevel   string
 	JobDir     string
+	Isolation  IsolationFlags
 }
 
 // workerIdentity is what a registered worker keeps in its state dir.
@@ -67,6 +68,7 @@ func workerFlags(args []string) (WorkerConfig, error) {
 	fs.StringVar(&c.PowerShell, "powershell", "pwsh", "PowerShell edition unless the group sets one: pwsh or powershell")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.JobDir, "job-dir", "auto", "where job directories are made; auto: the system temp dir, or /dev/shm when only that is a tmpfs")
+	addIsolationFlags(fs, &c.Isolation)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return c, err
@@ -86,6 +88,9 @@ func workerFlags(args []string) (WorkerConfig, error) {
 	}
 	if c.Capacity < 1 {
 		return c, fmt.Errorf("--capacity must be at least 1")
+	}
+	if _, err := c.Isolation.config(nil); err != nil {
+		return c, err
 	}
 	if c.PowerShell != "pwsh" && c.PowerShell != "powershell" {
 		return c, fmt.Errorf("--powershell must be pwsh or powershell")
@@ -189,13 +194,16 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer ch.Close()
-	sup, err := agent.WriteSupport(filepath.Join(c.StateDir, "support"))
+	// The state dir holds the worker's credential and its undelivered
+	// reports; no job may read it.
+	in, sup, err := setUpJobs(c.JobDir, c.Isolation, []string{c.StateDir}, log)
 	if err != nil {
 		return err
 	}
+	defer in.Close()
 	a := agent.New(spool, agent.Config{
 		Capacity: c.Capacity, HeartbeatEvery: c.Heartbeat, MaxRuntime: c.MaxRuntime, PowerShell: c.PowerShell,
-		Interpreters: interpreters(c.JobDir), Prepare: agent.Preparer(ch, sup), Masks: ch.Secrets,
+		Interpreters: in, Prepare: agent.Preparer(ch, sup), Masks: ch.Secrets,
 	}, log.With("worker", id.WorkerID, "group", id.Group))
 	a.Start(ctx)
 	log.Info("worker running", "server", c.Server, "group", id.Group, "capacity", c.Capacity)
