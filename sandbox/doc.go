@@ -84,9 +84,26 @@
 // process, and on Unix a watchdog process set up by ResolveInterpreters kills
 // the jobs' process groups (on Windows, closing the job object does).
 //
+// Isolate (Linux, root) adds a user id per job, a PID namespace per job
+// (the runbook is its first process: when it ends the kernel kills every
+// process it left, setsid included, and a worker's death takes the whole
+// namespace with it), a read-only jail with a private /proc, and cgroup
+// limits; see IsolationConfig and isolate_linux.go. A job the kernel killed
+// for its memory limit is Failed with an exception naming the limit.
+//
+// # Secrets
+//
+// Spec.Secrets names the secret values a job read. Every record text and
+// value, and the exception, is masked before it reaches the Emitter: the
+// secret, its JSON-escaped, URL-encoded and Base64 forms, and each line of
+// a multi-line secret become "***" (see mask.go). Secrets shorter than
+// MinMaskLength are left alone with a Warning record.
+//
 // # Exceptions
 //
-// Exit status 0 is Completed. Otherwise the job is Failed with, in order of
-// preference: the last Exception frame; the text of the last Error record
-// plus " (exit status N)"; or "exit status N". Texts are made one line.
+// Exit status 0 is Completed, unless the shell of a Bash runbook reported
+// one of Spec.Helpers as not found or not executable (then it is Failed,
+// saying so). Otherwise the job is Failed with, in order of preference: the
+// last Exception frame; the text of the last Error record plus
+// " (exit status N)"; or "exit status N". Texts are made one line.
 package sandbox

@@ -93,10 +93,12 @@ func TestIsolationAttacksFromARunbookFindNothing(t *testing.T) {
 	s.put("org_general_attacker", runbooker.LangBash, `
 for f in /proc/[0-9]*/environ; do tr '\0' '\n' < "$f" 2>/dev/null; done | grep '^RB_ASSET_TOKEN=' | grep -vc "=$RB_ASSET_TOKEN\$"
 tr '\0' ' ' < /proc/$PPID/cmdline 2>&1; echo
+DATA=$RB_PARAM_DATA
+test -n "$DATA" || exit 9
 echo "data entries: $(ls -A "$DATA" 2>/dev/null | wc -l)"
 echo "key bytes: $(cat "$DATA/master.key" 2>/dev/null | wc -c)"
 echo "db bytes: $(cat "$DATA/runbooker.db" 2>/dev/null | wc -c)"
-if out=$(RB_ASSET_TOKEN=$STOLEN automation-asset get-credential b-admin 2>&1); then echo "LEAKED $out"; else echo "refused: $out"; fi
+if out=$(RB_ASSET_TOKEN=$RB_PARAM_STOLEN automation-asset get-credential b-admin 2>&1); then echo "LEAKED $out"; else echo "refused: $out"; fi
 setsid sleep 1003.25 &
 echo done`)
 	res := s.runJSON("org_general_attacker", map[string]any{"DATA": s.m.Config.DataDir, "STOLEN": stolen})

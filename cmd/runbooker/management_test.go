@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -169,7 +170,35 @@ func grandchildPID(t *testing.T, s *server, jobID string) int {
 		}
 		return false
 	})
-	return pid
+	return hostPID(t, pid)
+}
+
+// hostPID maps the pid a runbook printed to the host's pid of that
+// process: an isolated job has a PID namespace of its own, where the pid of
+// its background "sleep 1000" is small. It looks for a sleep 1000 whose
+// innermost pid (the last NSpid field) is pid.
+func hostPID(t *testing.T, pid int) int {
+	t.Helper()
+	files, _ := filepath.Glob("/proc/[0-9]*/status")
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			fields := strings.Fields(strings.TrimPrefix(line, "NSpid:"))
+			if !strings.HasPrefix(line, "NSpid:") || len(fields) == 0 || fields[len(fields)-1] != strconv.Itoa(pid) {
+				continue
+			}
+			cmd, _ := os.ReadFile(filepath.Join(filepath.Dir(f), "cmdline"))
+			if string(cmd) == "sleep\x001000\x00" {
+				host, _ := strconv.Atoi(fields[0])
+				return host
+			}
+		}
+	}
+	t.Fatalf("no sleep 1000 with pid %d in its namespace", pid)
+	return 0
 }
 
 const sleeperScript = "#!/bin/bash\nsleep 1000 &\necho \"pid $!\"\nwait\n"

@@ -140,8 +140,8 @@ func TestHybridWorkersShareTheLoadAndGroupsAreIsolated(t *testing.T) {
 		t.Errorf("unknown runOn: %v", err)
 	}
 	groups, err := s.client.Groups(ctx)
-	if err != nil || len(groups) != 2 {
-		t.Fatalf("groups: %v %d", err, len(groups))
+	if err != nil || len(groups) != 3 || groups[0].Name != runbooker.CloudGroup {
+		t.Fatalf("groups (the built-in one first, then onprem and dmz): %v %+v", err, groups)
 	}
 	// A removed worker's credential stops working at once; deleting a group
 	// with workers is refused.
