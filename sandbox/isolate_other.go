@@ -48,3 +48,6 @@ func (l *jobLease) release()                                           {}
 func (l *jobLease) credential(c *Credential) *Credential               { return c }
 
 func catchesSignal(int, syscall.Signal) bool { return true }
+
+// ServeJailHolder does nothing where jobs cannot be jailed.
+func ServeJailHolder() {}

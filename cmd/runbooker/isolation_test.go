@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -322,5 +323,87 @@ func TestDemoWithRelativeDataDirReachesAssets(t *testing.T) {
 		if res.Status != string(runbooker.StatusCompleted) || len(res.Streams) == 0 || res.Streams[0].Summary != "relative works" {
 			t.Errorf("%s: %s %+v", name, res.Status, res.Streams)
 		}
+	}
+}
+
+// TestHybridWorkerIsolatesItsJobsAndMasks: a hybrid worker (its own
+// process) gives jobs their own user and PID namespace, hides its state
+// directory, binds asset tokens to the job and masks what a job read
+// before any record reaches the server, under a RunAs user too.
+func TestHybridWorkerIsolatesItsJobsAndMasks(t *testing.T) {
+	needRoot(t)
+	s := startServer(t)
+	token := createGroup(t, s, runbooker.WorkerGroup{Name: "onprem"})
+	state := t.TempDir()
+	startWorker(t, s.url, token, state, "--isolation", "strict").id(t)
+	tokenRunAs := createGroup(t, s, runbooker.WorkerGroup{Name: "restricted", RunAs: "nobody"})
+	startWorker(t, s.url, tokenRunAs, t.TempDir(), "--isolation", "strict").id(t)
+	waitWorkersOnline(t, s.client, "onprem", 1)
+	waitWorkersOnline(t, s.client, "restricted", 1)
+	if _, err := s.m.Engine.PutAsset(context.Background(), engine.AssetInput{TenantID: runbooker.DefaultTenant,
+		Type: runbooker.AssetVariable, Name: "dmz-key", Value: json.RawMessage(`"Dmz-Secret-Value-77"`), Encrypted: true}); err != nil {
+		t.Fatal(err)
+	}
+	s.put("org_general_remote-probe", runbooker.LangBash, `echo "pid $$ uid $(id -u)"
+echo "state entries: $(ls -A "$RB_PARAM_STATE" 2>/dev/null | wc -l)"
+K=$(automation-asset get-variable dmz-key)
+echo "key: $K"
+printf '%s' "$K" | base64`)
+	s.put("org_general_remote-python", runbooker.LangPython, "import automationassets\nprint('py ' + automationassets.get_automation_variable('dmz-key'))\n")
+	for _, group := range []string{"onprem", "restricted"} {
+		resp, err := s.client.Start(context.Background(), "org_general_remote-probe", map[string]any{"STATE": state}, group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		j := s.waitJob(resp.JobID)
+		out, _ := s.client.OutputText(context.Background(), resp.JobID)
+		if j.Status != runbooker.StatusCompleted {
+			t.Fatalf("%s: %s %q %s", group, j.Status, j.Exception, out)
+		}
+		wantUID := "uid 2"
+		if group == "restricted" {
+			wantUID = "uid 65534"
+		}
+		if !strings.HasPrefix(out, "pid 1 "+wantUID) || !strings.Contains(out, "state entries: 0") || !strings.Contains(out, "key: ***") ||
+			strings.Contains(out, "Dmz-Secret") || strings.Contains(out, base64.StdEncoding.EncodeToString([]byte("Dmz-Secret-Value-77"))[:12]) {
+			t.Errorf("%s: job output:\n%s", group, out)
+		}
+		resp, _ = s.client.Start(context.Background(), "org_general_remote-python", nil, group)
+		j = s.waitJob(resp.JobID)
+		out, _ = s.client.OutputText(context.Background(), resp.JobID)
+		if j.Status != runbooker.StatusCompleted || out != "py ***\n" {
+			t.Errorf("%s: python job %s %q %s", group, j.Status, out, j.Exception)
+		}
+	}
+}
+
+// TestStrictIsolationRefusesToStartWithoutAProtection: job directories
+// inside the data directory cannot be hidden from jobs, so the jail is
+// missing; strict refuses to start, auto starts and says so.
+func TestStrictIsolationRefusesToStartWithoutAProtection(t *testing.T) {
+	needRoot(t)
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
+	cfg := ServeConfig{Listen: "127.0.0.1:0", DataDir: dir, DB: "sqlite:" + dir + "/runbooker.db", RunWait: time.Minute,
+		LeaseTTL: 30 * time.Second, Retention: time.Hour, CloudCapacity: 2, MaxRuntime: time.Minute, JobDir: dir,
+		Isolation: IsolationFlags{Mode: "strict"}}
+	var logs bytes.Buffer
+	m := &Main{Config: cfg, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	err := m.Run(context.Background())
+	_ = m.Close()
+	if err == nil || !strings.Contains(err.Error(), "--isolation strict: missing file system jail") {
+		t.Fatalf("strict start: %v", err)
+	}
+	cfg.Isolation.Mode = "auto"
+	logs.Reset()
+	m = &Main{Config: cfg, Log: slog.New(slog.NewTextHandler(&logs, nil))}
+	if err := m.Run(context.Background()); err != nil {
+		t.Fatalf("auto start: %v", err)
+	}
+	_ = m.Close()
+	if !strings.Contains(logs.String(), `protection="file system jail" active=false`) {
+		t.Errorf("the missing protection is not logged:\n%s", logs.String())
 	}
 }
