@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -25,8 +26,9 @@ import (
 // thread that starts it joins the job's groups for the length of the fork
 // and leaves again, and the child is born inside.
 type cgroups struct {
-	v2     bool
-	parent []cgroupDir // v1: one per controller; v2: one
+	v2      bool
+	parent  []cgroupDir    // v1: one per controller; v2: one
+	pending sync.WaitGroup // job groups being removed
 }
 
 type cgroupDir struct {
@@ -159,8 +161,9 @@ func (cg *cgroups) describe() string {
 	return "cgroup v1 (memory, pids, cpu) under " + cg.parent[0].dir
 }
 
-// remove deletes the worker's parent groups (empty by then).
+// remove deletes the worker's parent groups, once the job groups are gone.
 func (cg *cgroups) remove() {
+	cg.pending.Wait()
 	for _, d := range cg.parent {
 		_ = os.Remove(d.dir)
 	}

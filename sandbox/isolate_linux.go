@@ -219,13 +219,20 @@ func (l *jobLease) memoryLimit() int64 {
 }
 
 // release gives back the cgroup and the user id; every process of the job
-// must be gone.
+// must be gone. The id is free at once (the job's PID namespace is empty);
+// the cgroup goes in the background, since the kernel may need a moment
+// before an emptied group can be removed and the job's end should not wait.
 func (l *jobLease) release() {
 	if l == nil {
 		return
 	}
 	if l.cg != nil {
-		l.cg.remove()
+		cg := l.cg
+		cg.cg.pending.Add(1)
+		go func() {
+			defer cg.cg.pending.Done()
+			cg.remove()
+		}()
 	}
 	if l.pooled {
 		l.iso.uids.release(l.uid)

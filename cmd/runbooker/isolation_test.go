@@ -382,7 +382,11 @@ printf '%s' "$K" | base64`)
 // missing; strict refuses to start, auto starts and says so.
 func TestStrictIsolationRefusesToStartWithoutAProtection(t *testing.T) {
 	needRoot(t)
-	dir := t.TempDir()
+	dir, err := os.MkdirTemp("", "rb-strict-test-") // t.TempDir's parent is 0700: jobs could not pass
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o711); err != nil {
 		t.Fatal(err)
 	}
@@ -391,7 +395,7 @@ func TestStrictIsolationRefusesToStartWithoutAProtection(t *testing.T) {
 		Isolation: IsolationFlags{Mode: "strict"}}
 	var logs bytes.Buffer
 	m := &Main{Config: cfg, Log: slog.New(slog.NewTextHandler(&logs, nil))}
-	err := m.Run(context.Background())
+	err = m.Run(context.Background())
 	_ = m.Close()
 	if err == nil || !strings.Contains(err.Error(), "--isolation strict: missing file system jail") {
 		t.Fatalf("strict start: %v", err)
