@@ -118,3 +118,40 @@ func benchStart(b *testing.B, in sandbox.Interpreters) {
 	b.ReportMetric(float64(bare[len(bare)/2].Microseconds()), "bare-p50-µs")
 	b.ReportMetric(float64(boxed[len(boxed)/2].Microseconds()), "sandbox-p50-µs")
 }
+
+// BenchmarkTrivialJob runs "echo hi" through the sandbox without and with
+// isolation (as root): the difference is what isolation costs per job.
+//
+//	go test -run '^$' -bench TrivialJob ./sandbox/
+func BenchmarkTrivialJob(b *testing.B) {
+	for _, iso := range []bool{false, true} {
+		name := map[bool]string{false: "plain", true: "isolated"}[iso]
+		b.Run(name, func(b *testing.B) {
+			in := interpreters()
+			if iso {
+				if os.Geteuid() != 0 {
+					b.Skip("isolation needs root")
+				}
+				dir, err := os.MkdirTemp("/dev/shm", "rb-bench-")
+				if err != nil {
+					b.Skip(err)
+				}
+				defer os.RemoveAll(dir)
+				_ = os.Chmod(dir, 0o711)
+				in = sandbox.ResolveInterpreters()
+				in.TempRoot = dir
+				if _, err := in.Isolate(sandbox.IsolationConfig{Mode: sandbox.IsolationStrict}); err != nil {
+					b.Fatal(err)
+				}
+				defer in.Close()
+			} else {
+				in.TempRoot = "/dev/shm"
+			}
+			for b.Loop() {
+				if res := in.Run(context.Background(), sandbox.Spec{Language: runbooker.LangBash, Script: []byte("echo hi")}, nil); res.Status != runbooker.StatusCompleted {
+					b.Fatal(res.Exception)
+				}
+			}
+		})
+	}
+}

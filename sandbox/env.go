@@ -11,7 +11,12 @@ import (
 // (parameters, language settings) and finally the caller's Spec.Env. Nothing
 // else of the worker's environment, RUNBOOKER_* settings included, reaches
 // the runbook. Later entries win (os/exec keeps the last of duplicate keys).
-func environment(dir, pathPrefix string, extra []string, spec Spec) []string {
+//
+// shell, when set, is SHELL: a login sets it, and without it bash asks the
+// user database for the user's shell at every start, which for a job user
+// id that has no passwd entry goes through every NSS source (a millisecond
+// per job here).
+func environment(dir, pathPrefix, shell string, extra []string, spec Spec) []string {
 	env := make([]string, 0, 16+len(extra)+len(spec.Env))
 	if len(spec.PathDirs) > 0 {
 		dirs := strings.Join(spec.PathDirs, string(os.PathListSeparator))
@@ -35,6 +40,9 @@ func environment(dir, pathPrefix string, extra []string, spec Spec) []string {
 	}
 	if spec.JobID != "" {
 		env = append(env, "RB_JOB_ID="+spec.JobID)
+	}
+	if shell != "" {
+		env = append(env, "SHELL="+shell)
 	}
 	env = append(env, extra...)
 	for k, v := range spec.Env {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,7 +56,7 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 
 	cmd := exec.Command(p.path, p.args...)
 	cmd.Dir = dir
-	cmd.Env = environment(dir, in.pathPrefix, p.env, spec)
+	cmd.Env = environment(dir, in.pathPrefix, in.shell(), p.env, spec)
 	grp, err := newProcGroup(cmd, cred)
 	if err != nil {
 		return failed(spec, "%v", err)
@@ -283,6 +284,14 @@ func (j *job) result(reason endReason) Result {
 		res.Exception = j.col.failure(state.String())
 	}
 	return res
+}
+
+// shell is the SHELL of a job: the worker's bash, except on Windows.
+func (in Interpreters) shell() string {
+	if runtime.GOOS == "windows" {
+		return ""
+	}
+	return in.Bash
 }
 
 // initGrace is how long the processes of a job whose first process leads
