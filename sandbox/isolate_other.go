@@ -49,5 +49,5 @@ func (l *jobLease) credential(c *Credential) *Credential               { return 
 
 func catchesSignal(int, syscall.Signal) bool { return true }
 
-// ServeJailHolder does nothing where jobs cannot be jailed.
-func ServeJailHolder() {}
+// EnterMountNamespace does nothing where jobs cannot be jailed.
+func EnterMountNamespace() {}

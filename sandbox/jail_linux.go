@@ -1,19 +1,17 @@
 package sandbox
 
 import (
-	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -32,124 +30,88 @@ import (
 //   - the work directory bound again writable (nosuid, nodev): a job may
 //     write in its own job directory and nowhere else.
 //
-// None of it is mounted where the host sees it. The worker starts itself
-// once more as a holder (see ServeJailHolder) in a mount namespace of its
-// own, builds the jail there and waits; jobs chroot into the jail through
-// /proc/<holder>/root. When the worker goes, however it goes, the holder
-// dies with it (Pdeathsig) and the kernel drops every mount: nothing is
-// left mounted on the host, and the hidden directories can be removed
-// while the jail exists.
+// None of it is mounted where the host sees it: the jail is built in the
+// program's own mount namespace (see EnterMountNamespace), which the kernel
+// drops with the program's last process, however it ends. Jobs chroot into
+// it from the same namespace, so what they read of the mount table
+// (/proc/self/mountinfo: df, findmnt) is the jail's.
 type jail struct {
-	root   string    // the jail as jobs chroot into it, through the holder
-	holder *exec.Cmd // nil once stopped
-	stdin  io.WriteCloser
+	root string
 }
 
-// holderEnv marks a process started as a jail holder.
-const holderEnv = "RUNBOOKER_JAIL_HOLDER"
+// nsEnv marks a program started again in a mount namespace of its own; its
+// value is the pid of the process that started it.
+const nsEnv = "RUNBOOKER_OWN_MOUNT_NAMESPACE"
 
-// holderReady is set by ServeJailHolder: only a program that calls it may
-// be started again as a holder.
-var holderReady atomic.Bool
+// ownNamespace is set when this process runs in its own mount namespace.
+var ownNamespace atomic.Bool
 
-// holderRequest is what the worker tells its holder.
-type holderRequest struct {
-	Work string   `json:"work"`
-	Hide []string `json:"hide"`
-}
-
-// ServeJailHolder must be the first call of main in every program that
-// isolates jobs (and of TestMain in their tests). In a process started as
-// a jail holder it builds the jail and never returns; elsewhere it only
-// notes that the program can be started as one.
-func ServeJailHolder() {
-	holderReady.Store(true)
-	if os.Getenv(holderEnv) != "1" {
+// EnterMountNamespace must be the first call of main in every program that
+// isolates jobs (and of TestMain in their tests). Run as root, it starts the
+// program again in a mount namespace of its own, passes signals on, waits,
+// and exits with its status: the rest of the program runs there, where the
+// jail's mounts are its alone. In the program started again (or when that
+// cannot be done, or without root) it returns at once.
+func EnterMountNamespace() {
+	if os.Getenv(nsEnv) == strconv.Itoa(os.Getppid()) {
+		// Nothing mounted here may reach the host's mounts.
+		if unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, "") == nil {
+			ownNamespace.Store(true)
+		}
 		return
 	}
-	var req holderRequest
-	in := bufio.NewReader(os.Stdin)
-	line, err := in.ReadBytes('\n')
-	if err == nil {
-		err = json.Unmarshal(line, &req)
-	}
-	if err == nil {
-		err = buildJailHere(req.Work, req.Hide)
-	}
-	if err != nil {
-		fmt.Fprintln(os.Stdout, "error: "+err.Error())
-		os.Exit(1)
-	}
-	fmt.Fprintln(os.Stdout, "ok")
-	_, _ = io.Copy(io.Discard, in) // until the worker closes the pipe or dies
-	os.Exit(0)
-}
-
-// buildJail starts the holder and has it build the jail.
-func buildJail(work string, hide []string) (*jail, error) {
-	if !holderReady.Load() {
-		return nil, errors.New("this program does not call sandbox.ServeJailHolder, so it cannot hold a jail")
+	if os.Geteuid() != 0 {
+		return
 	}
 	exe, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return
 	}
-	cmd := exec.Command(exe)
-	cmd.Env = []string{holderEnv + "=1"}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stderr = os.Stderr
+	cmd := exec.Command(exe, os.Args[1:]...)
+	cmd.Args[0] = os.Args[0]
+	cmd.Env = append(os.Environ(), nsEnv+"="+strconv.Itoa(os.Getpid()))
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNS, Pdeathsig: syscall.SIGKILL}
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2)
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start the jail holder: %w", err)
+		signal.Reset()
+		return // no mount namespaces here: run on, the jail will be missing
 	}
-	j := &jail{holder: cmd, stdin: stdin,
-		root: filepath.Join(fmt.Sprintf("/proc/%d/root", cmd.Process.Pid), work, "root")}
-	req, _ := json.Marshal(holderRequest{Work: work, Hide: hide})
-	_, _ = stdin.Write(append(req, '\n'))
-	answer, _ := bufio.NewReader(stdout).ReadString('\n')
-	if answer = strings.TrimSpace(answer); answer != "ok" {
-		j.destroy()
-		if answer == "" {
-			answer = "the jail holder ended without an answer"
+	go func() {
+		for sig := range sigs {
+			_ = cmd.Process.Signal(sig)
 		}
-		return nil, errors.New(strings.TrimPrefix(answer, "error: "))
+	}()
+	err = cmd.Wait()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		if st, ok := exit.Sys().(syscall.WaitStatus); ok && st.Signaled() {
+			os.Exit(128 + int(st.Signal()))
+		}
+		os.Exit(exit.ExitCode())
+	}
+	if err != nil {
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// buildJail builds the jail in this program's own mount namespace.
+func buildJail(work string, hide []string) (*jail, error) {
+	if !ownNamespace.Load() {
+		return nil, errors.New("the program runs in the host's mount namespace (as root, main must call sandbox.EnterMountNamespace first)")
+	}
+	j := &jail{root: filepath.Join(work, "root")}
+	if err := j.build(work, hide); err != nil {
+		j.destroy()
+		return nil, err
 	}
 	return j, nil
 }
 
-// destroy ends the holder, and with it the jail's mounts.
-func (j *jail) destroy() {
-	if j.holder == nil {
-		return
-	}
-	_ = j.stdin.Close()
-	done := make(chan struct{})
-	go func() { _ = j.holder.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		_ = j.holder.Process.Kill()
-		<-done
-	}
-	j.holder = nil
-}
-
-// buildJailHere builds the jail in the holder's own mount namespace.
-func buildJailHere(work string, hide []string) error {
-	// Nothing mounted here may reach the host's mounts.
-	if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		return fmt.Errorf("detach the jail's mount namespace: %w", err)
-	}
-	j := &jail{root: filepath.Join(work, "root")}
-	return j.build(work, hide)
-}
+// destroy unmounts the jail.
+func (j *jail) destroy() { _ = unix.Unmount(j.root, unix.MNT_DETACH) }
 
 func (j *jail) build(work string, hide []string) error {
 	root := j.root

@@ -7,9 +7,9 @@ import (
 	"github.com/runbooker/runbooker/sandbox"
 )
 
-// TestMain lets the test binary hold a jail for the isolation tests, as
-// the runbooker binary does.
+// TestMain runs the tests in a mount namespace of their own (as root), as
+// the runbooker binary runs serve and worker, so that jobs can be jailed.
 func TestMain(m *testing.M) {
-	sandbox.ServeJailHolder()
+	sandbox.EnterMountNamespace()
 	os.Exit(m.Run())
 }

@@ -19,7 +19,7 @@ import (
 // TestMain lets the test binary act as the runbooker binary: end-to-end
 // tests that need a real server process (kill -9) re-execute it.
 func TestMain(m *testing.M) {
-	sandbox.ServeJailHolder()
+	sandbox.EnterMountNamespace()
 	if os.Getenv("RUNBOOKER_TEST_AS_MAIN") == "1" {
 		main()
 		return

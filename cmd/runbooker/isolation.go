@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -106,14 +107,28 @@ func setUpJobs(jobDir string, f IsolationFlags, hide []string, log *slog.Logger)
 	return in, sup, nil
 }
 
+// absPaths makes paths absolute and drops empty ones and those inside
+// another of them.
 func absPaths(paths []string) []string {
-	var out []string
+	var abs []string
 	for _, p := range paths {
 		if p == "" {
 			continue
 		}
-		if abs, err := filepath.Abs(p); err == nil {
-			out = append(out, abs)
+		if a, err := filepath.Abs(p); err == nil {
+			abs = append(abs, a)
+		}
+	}
+	var out []string
+	for _, p := range abs {
+		inside := false
+		for _, q := range abs {
+			if q != p && strings.HasPrefix(p, strings.TrimSuffix(q, "/")+"/") {
+				inside = true
+			}
+		}
+		if !inside && !slices.Contains(out, p) {
+			out = append(out, p)
 		}
 	}
 	return out

@@ -46,7 +46,11 @@ Every flag can also be set through an environment variable RUNBOOKER_<FLAG>
 `
 
 func main() {
-	sandbox.ServeJailHolder() // when started as a jail holder, it never returns
+	if len(os.Args) > 1 && (os.Args[1] == "serve" || os.Args[1] == "worker" || os.Args[1] == "bench") {
+		// As root, the rest runs in a mount namespace of its own, where jobs
+		// are jailed (see sandbox.EnterMountNamespace).
+		sandbox.EnterMountNamespace()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
