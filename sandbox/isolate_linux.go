@@ -26,14 +26,10 @@ type isolation struct {
 // is active; in strict mode it fails, naming what is missing, unless
 // everything is. Call Close when the worker stops.
 func (in *Interpreters) Isolate(cfg IsolationConfig) (Protections, error) {
-	for _, w := range staleWorkDirs(in.TempRoot) {
-		removeJobDir(w)
-	}
-	work, err := newWorkDir(in.TempRoot)
-	if err != nil {
+	if err := in.setUpWork(); err != nil {
 		return nil, err
 	}
-	in.work = work
+	work := in.work
 	switch cfg.Mode {
 	case "", IsolationAuto, IsolationStrict:
 	case IsolationOff:

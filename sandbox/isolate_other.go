@@ -14,14 +14,9 @@ type isolation struct{}
 // Isolate sets up the worker's work directory. Job isolation (users,
 // namespaces, jail, cgroups) exists on Linux only; strict mode fails here.
 func (in *Interpreters) Isolate(cfg IsolationConfig) (Protections, error) {
-	for _, w := range staleWorkDirs(in.TempRoot) {
-		removeJobDir(w)
-	}
-	work, err := newWorkDir(in.TempRoot)
-	if err != nil {
+	if err := in.setUpWork(); err != nil {
 		return nil, err
 	}
-	in.work = work
 	ps := Protections{{Name: "isolation", Detail: "job isolation needs a Linux worker; on " + runtime.GOOS + " jobs run as the worker's user"}}
 	if cfg.Mode == IsolationStrict {
 		return ps, fmt.Errorf("--isolation strict: %s", ps.Missing())

@@ -40,6 +40,20 @@ func newWorkDir(root string) (string, error) {
 	return dir, nil
 }
 
+// setUpWork removes the work directories of workers that are gone and
+// makes this worker's.
+func (in *Interpreters) setUpWork() error {
+	for _, w := range staleWorkDirs(in.TempRoot) {
+		removeJobDir(w)
+	}
+	work, err := newWorkDir(in.TempRoot)
+	if err != nil {
+		return err
+	}
+	in.work = work
+	return nil
+}
+
 // supportName is the read-only directory, inside the work directory, of the
 // helpers runbooks call (see SupportDir).
 const supportName = "support"

@@ -103,14 +103,14 @@ func TestRemoteStopAndLateWorker(t *testing.T) {
 	// it wakes, the server answers 409 and it kills its copy.
 	resp, _ = s.client.Start(ctx, "org_general_sleeper", nil, "onprem")
 	pid = grandchildPID(t, s, resp.JobID)
-	_ = w1.cmd.Process.Signal(syscall.SIGSTOP)
+	w1.signal(syscall.SIGSTOP)
 	w2 := startWorker(t, s.url, token, t.TempDir())
 	id2 := w2.id(t)
 	eventually(t, 20*time.Second, "the job to move to the second worker", func() bool {
 		j, _ := s.client.Job(ctx, resp.JobID)
 		return j.WorkerID == id2 && j.Attempt == 2 && j.Status == runbooker.StatusRunning
 	})
-	_ = w1.cmd.Process.Signal(syscall.SIGCONT)
+	w1.signal(syscall.SIGCONT)
 	eventually(t, 10*time.Second, "the late worker to kill its copy", func() bool { return processGone(pid) })
 	if _, err := s.client.StopJob(ctx, resp.JobID); err != nil {
 		t.Fatal(err)
