@@ -19,8 +19,47 @@ type ClaimRequest struct {
 }
 
 // Claim hands up to Limit queued jobs of the group to the worker, waiting up
-// to Wait for one to be queued. It returns an empty slice when none came.
-func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]*runbooker.Job, error) {
+// to Wait for one to be queued, each as a complete Assignment: the job, the
+// source of its pinned version and its group's settings. Both kinds of
+// worker take jobs through it: the built-in agent in process, hybrid
+// workers through the worker protocol. It returns an empty slice when none
+// came.
+func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]runbooker.Assignment, error) {
+	jobs, err := e.claimJobs(ctx, r)
+	if len(jobs) == 0 {
+		return nil, err
+	}
+	return e.assign(ctx, r.Group, jobs), err
+}
+
+// assign completes claimed jobs. The source comes from the engine's version
+// cache, the group's settings from its group cache (the built-in group's
+// are per tenant: RunAs and limits set for "cloud"), so a dispatch costs no
+// store read. A job whose source cannot be read is failed at once rather
+// than left to the rescuer, and left out.
+func (e *Engine) assign(ctx context.Context, group string, jobs []*runbooker.Job) []runbooker.Assignment {
+	// The jobs are claimed: answer for them even if the caller went away
+	// (jobs a worker never receives are rescued when their lease expires).
+	ctx = context.WithoutCancel(ctx)
+	out := make([]runbooker.Assignment, 0, len(jobs))
+	for _, j := range jobs {
+		src, err := e.store.RunbookContent(ctx, j.TenantID, j.RunbookVersion)
+		if err != nil {
+			_, _ = e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
+				Status: runbooker.StatusFailed, Exception: "runbook source not found: " + runbooker.ErrorMessage(err)})
+			continue
+		}
+		as := runbooker.Assignment{Job: j, Script: src}
+		if g, err := e.DispatchGroup(ctx, j.TenantID, group); err == nil {
+			as.Group = g
+		}
+		out = append(out, as)
+	}
+	return out
+}
+
+// claimJobs is Claim's long poll: it claims the jobs without completing them.
+func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Job, error) {
 	if r.Limit <= 0 {
 		return nil, nil
 	}

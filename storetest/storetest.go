@@ -34,6 +34,7 @@ package storetest
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -146,8 +147,17 @@ func wantTime(t *testing.T, got, want time.Time, what string) {
 	}
 }
 
+// sameParams compares job parameters exactly, types included: a store
+// gives them back as they were bound (runbooker.ParameterValue).
+func sameParams(t *testing.T, got, want map[string]any, what string) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got %#v\nwant %#v", what, got, want)
+	}
+}
+
 // sameJSON compares two values by their JSON encodings, which is how
-// engines store parameters and metadata (numbers come back as float64).
+// engines store metadata (numbers come back as float64).
 func sameJSON(t *testing.T, got, want any, what string) {
 	t.Helper()
 	g, err1 := json.Marshal(got)
