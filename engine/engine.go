@@ -326,8 +326,7 @@ func (e *Engine) route(ctx context.Context, rb *runbooker.Runbook, runOn string)
 		runOn = rb.DefaultGroup
 	}
 	if runOn == "" && rb.Meta.Hybrid {
-		fs := e.store
-		groups, err := fs.ListGroups(ctx, rb.TenantID)
+		groups, err := e.store.ListGroups(ctx, rb.TenantID)
 		if err != nil {
 			return "", err
 		}
