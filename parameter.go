@@ -149,7 +149,8 @@ func UsableMandatoryDefault(p Parameter) bool {
 }
 
 // ConvertValue converts one given value to p's type and checks it against
-// p's ValidateSet and ValidateRange.
+// p's ValidateSet and ValidateRange. The result is in the representation of
+// ParameterValue.
 func ConvertValue(p Parameter, v any) (any, error) {
 	if v == nil {
 		return nil, nil
@@ -262,13 +263,13 @@ func ConvertValue(p Parameter, v any) (any, error) {
 		default:
 			return nil, bad("expected an array of strings, got %s", jsonKind(v))
 		}
-	default: // object and unknown types pass through unchanged
-		out = v
+	default: // object and unknown types pass through, in the one representation
+		out = ParameterValue(v)
 	}
 	if err := checkValidation(p, out); err != nil {
 		return nil, err
 	}
-	return out, nil
+	return ParameterValue(out), nil
 }
 
 func checkValidation(p Parameter, v any) error {

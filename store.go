@@ -22,10 +22,6 @@ type Store interface {
 	Close() error
 }
 
-// FullStore is the name Store had while worker groups and assets were
-// being added to the engines; both engines now implement all of Store.
-type FullStore = Store
-
 // TenantStore persists tenants.
 type TenantStore interface {
 	// EnsureTenant creates the tenant if it does not exist.

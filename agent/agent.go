@@ -16,21 +16,12 @@ import (
 	"github.com/runbooker/runbooker/sandbox"
 )
 
-// Assignment is a claimed job and the exact source of the version it runs.
-type Assignment struct {
-	Job    *runbooker.Job `json:"job"`
-	Script []byte         `json:"script"`
-	// Group carries the settings of the job's worker group (runtime limit,
-	// RunAs, PowerShell edition); nil for the built-in group.
-	Group *runbooker.WorkerGroup `json:"group,omitempty"`
-}
-
 // Transport is how an agent talks to the control plane. Every call after a
 // claim is fenced by the attempt in its JobRef: ECONFLICT means the attempt
 // was lost and the agent must stop its copy without reporting further.
 type Transport interface {
 	// Claim long-polls for up to limit jobs; it may return none.
-	Claim(ctx context.Context, limit int) ([]Assignment, error)
+	Claim(ctx context.Context, limit int) ([]runbooker.Assignment, error)
 	// Start reports that the attempt's process started at the given time.
 	Start(ctx context.Context, ref runbooker.JobRef, at time.Time) error
 	Heartbeat(ctx context.Context, refs []runbooker.JobRef) ([]runbooker.LeaseState, error)
@@ -228,7 +219,7 @@ func (a *Agent) claimLoop() {
 		backoff = 100 * time.Millisecond
 		for _, as := range jobs {
 			a.wg.Add(1)
-			go func(as Assignment) {
+			go func(as runbooker.Assignment) {
 				defer a.wg.Done()
 				var once sync.Once
 				free := func() { once.Do(func() { <-a.slots }) }

@@ -16,36 +16,15 @@ type Local struct {
 	Group    string // the group served; all tenants
 	WorkerID string
 	Wait     time.Duration // long-poll length (default 30s)
-
 }
 
 // Claim implements Transport.
-func (l *Local) Claim(ctx context.Context, limit int) ([]Assignment, error) {
+func (l *Local) Claim(ctx context.Context, limit int) ([]runbooker.Assignment, error) {
 	wait := l.Wait
 	if wait <= 0 {
 		wait = 30 * time.Second
 	}
-	jobs, err := l.Engine.Claim(ctx, engine.ClaimRequest{Group: l.Group, WorkerID: l.WorkerID, Limit: limit, Wait: wait})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Assignment, 0, len(jobs))
-	for _, j := range jobs {
-		src, err := l.Engine.Store().RunbookContent(ctx, j.TenantID, j.RunbookVersion) // cached by the engine
-		if err != nil {
-			// The job is claimed; fail it rather than leave it to the rescuer.
-			_, _ = l.Engine.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
-				Status: runbooker.StatusFailed, Exception: "runbook source not found: " + runbooker.ErrorMessage(err)})
-			continue
-		}
-		as := Assignment{Job: j, Script: src}
-		// The built-in group's settings (RunAs, limits) are per tenant.
-		if g, err := l.Engine.DispatchGroup(ctx, j.TenantID, l.Group); err == nil {
-			as.Group = g
-		}
-		out = append(out, as)
-	}
-	return out, nil
+	return l.Engine.Claim(ctx, engine.ClaimRequest{Group: l.Group, WorkerID: l.WorkerID, Limit: limit, Wait: wait})
 }
 
 // Start implements Transport.

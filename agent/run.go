@@ -26,7 +26,7 @@ const holdBack = 100 * time.Millisecond
 // called as soon as the process is gone. Reports go out
 // on a context that outlives cancellation of the job itself, so a stopped
 // job still says it stopped.
-func (a *Agent) runJob(as Assignment, freeSlot func()) {
+func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) {
 	j := as.Job
 	ref := runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}
 	ctx, cancel := context.WithCancelCause(a.jobCtx)

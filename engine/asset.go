@@ -63,7 +63,6 @@ func checkAssetValue(t runbooker.AssetType, v json.RawMessage) error {
 // PutAsset creates or replaces an asset, sealing its value under the
 // current master key when it is secret.
 func (e *Engine) PutAsset(ctx context.Context, in AssetInput) (*runbooker.Asset, error) {
-	fs := e.store
 	if !in.Type.Valid() {
 		return nil, runbooker.Errorf(runbooker.EINVALID, "unknown asset type %q (variable, credential, certificate, connection)", in.Type)
 	}
@@ -86,10 +85,10 @@ func (e *Engine) PutAsset(ctx context.Context, in AssetInput) (*runbooker.Asset,
 		sealed, _ := json.Marshal(ct) // base64 in a JSON string keeps the column a JSON document
 		a.KeyID, a.Value = id, sealed
 	}
-	if err := fs.EnsureTenant(ctx, a.TenantID); err != nil {
+	if err := e.store.EnsureTenant(ctx, a.TenantID); err != nil {
 		return nil, err
 	}
-	if err := fs.PutAsset(ctx, a); err != nil {
+	if err := e.store.PutAsset(ctx, a); err != nil {
 		return nil, err
 	}
 	return a, nil
@@ -97,8 +96,7 @@ func (e *Engine) PutAsset(ctx context.Context, in AssetInput) (*runbooker.Asset,
 
 // AssetValue returns an asset's document in clear, and whether it is secret.
 func (e *Engine) AssetValue(ctx context.Context, tenantID string, t runbooker.AssetType, name string) (json.RawMessage, bool, error) {
-	fs := e.store
-	a, err := fs.Asset(ctx, tenantID, t, name)
+	a, err := e.store.Asset(ctx, tenantID, t, name)
 	if err != nil {
 		return nil, false, err
 	}
@@ -128,8 +126,7 @@ func (e *Engine) open(a *runbooker.Asset) (json.RawMessage, error) {
 // keyring's current key and returns how many it re-sealed. The keyring must
 // still hold the old keys.
 func (e *Engine) RotateKeys(ctx context.Context) (int, error) {
-	fs := e.store
-	all, err := fs.EncryptedAssets(ctx)
+	all, err := e.store.EncryptedAssets(ctx)
 	if err != nil {
 		return 0, err
 	}
@@ -170,8 +167,7 @@ func (e *Engine) JobSetVariable(ctx context.Context, w *runbooker.Worker, tenant
 	if err != nil {
 		return err
 	}
-	fs := e.store
-	a, err := fs.Asset(ctx, j.TenantID, runbooker.AssetVariable, name)
+	a, err := e.store.Asset(ctx, j.TenantID, runbooker.AssetVariable, name)
 	if err != nil {
 		return err
 	}

@@ -221,12 +221,13 @@ func (e *Engine) newJob(ctx context.Context, p CreateJobParams) (*runbooker.Job,
 // bindParams converts the caller's values to the declared types. A runbook
 // whose parameters could not be determined (a parse error, or a script that
 // declares none in any recognised way: Parameters == nil) takes the values as
-// given, since there is nothing to check them against.
+// given, since there is nothing to check them against; they are only put in
+// the one representation job parameters have (runbooker.ParameterValue).
 func bindParams(rb *runbooker.Runbook, in map[string]any, caller string) (map[string]any, error) {
 	if rb.Meta.Parameters == nil || rb.Meta.ParseError != nil {
 		out := make(map[string]any, len(in))
 		for k, v := range in {
-			out[k] = v
+			out[k] = runbooker.ParameterValue(v)
 		}
 		return out, nil
 	}
@@ -325,8 +326,7 @@ func (e *Engine) route(ctx context.Context, rb *runbooker.Runbook, runOn string)
 		runOn = rb.DefaultGroup
 	}
 	if runOn == "" && rb.Meta.Hybrid {
-		fs := e.store
-		groups, err := fs.ListGroups(ctx, rb.TenantID)
+		groups, err := e.store.ListGroups(ctx, rb.TenantID)
 		if err != nil {
 			return "", err
 		}

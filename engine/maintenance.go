@@ -102,14 +102,13 @@ const DefaultSuspendAfter = 30 * time.Minute
 // for their group's SuspendAfter (default 30 minutes).
 func (m *Maintenance) SuspendStarved(ctx context.Context) (int, error) {
 	e := m.e
-	fs := e.store
-	tenants, err := fs.Tenants(ctx)
+	tenants, err := e.store.Tenants(ctx)
 	if err != nil {
 		return 0, err
 	}
 	total := 0
 	for _, t := range tenants {
-		groups, err := fs.ListGroups(ctx, t.ID)
+		groups, err := e.store.ListGroups(ctx, t.ID)
 		if err != nil {
 			return total, err
 		}
@@ -123,7 +122,7 @@ func (m *Maintenance) SuspendStarved(ctx context.Context) (int, error) {
 				after = DefaultSuspendAfter
 			}
 			now := e.now()
-			ids, err := fs.SuspendWaiting(ctx, runbooker.SuspendParams{TenantID: t.ID, Group: g.Name,
+			ids, err := e.store.SuspendWaiting(ctx, runbooker.SuspendParams{TenantID: t.ID, Group: g.Name,
 				QueuedBefore: now.Add(-after), Reason: reason + "; suspended after waiting " + after.String(), Now: now})
 			if err != nil {
 				return total, err

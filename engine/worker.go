@@ -9,6 +9,100 @@ import (
 	"github.com/runbooker/runbooker"
 )
 
+// RegisterParams is what a worker says of itself when it registers.
+type RegisterParams struct {
+	Token    string
+	Name     string
+	Version  string
+	OS       string
+	Arch     string
+	Hostname string
+}
+
+// Register exchanges a group's registration token for a worker credential.
+func (e *Engine) Register(ctx context.Context, p RegisterParams) (*runbooker.Worker, string, error) {
+	if !strings.HasPrefix(p.Token, "rbg_") {
+		return nil, "", runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid registration token")
+	}
+	g, err := e.store.GroupByTokenHash(ctx, runbooker.HashSecret(p.Token))
+	if runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
+		return nil, "", runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid registration token")
+	} else if err != nil {
+		return nil, "", err
+	}
+	secret := runbooker.NewSecret()
+	now := e.now()
+	name := p.Name
+	if name == "" {
+		name = p.Hostname
+	}
+	w := &runbooker.Worker{
+		ID: runbooker.NewID(), TenantID: g.TenantID, Group: g.Name, Name: trim(name, 100), SecretHash: runbooker.HashSecret(secret),
+		Version: trim(p.Version, 50), OS: trim(p.OS, 30), Arch: trim(p.Arch, 30), Hostname: trim(p.Hostname, 255),
+		RegisteredAt: now, LastSeenAt: now,
+	}
+	if err := e.store.CreateWorker(ctx, w); err != nil {
+		return nil, "", err
+	}
+	return w, secret, nil
+}
+
+func trim(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// AuthWorker checks a worker credential. A removed worker is unknown at once.
+func (e *Engine) AuthWorker(ctx context.Context, id, secret string) (*runbooker.Worker, error) {
+	w, err := e.store.Worker(ctx, id)
+	if runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
+		runbooker.SecretMatches(secret, strings.Repeat("0", 64))
+		return nil, runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid worker credentials")
+	} else if err != nil {
+		return nil, err
+	}
+	if !runbooker.SecretMatches(secret, w.SecretHash) {
+		return nil, runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid worker credentials")
+	}
+	return w, nil
+}
+
+// touchEvery bounds how often a worker's last-seen time is written: the
+// online window is minutes, so a write per long poll would be waste.
+const touchEvery = 15 * time.Second
+
+// TouchWorker records that a worker was seen now.
+func (e *Engine) TouchWorker(ctx context.Context, w *runbooker.Worker) error {
+	now := e.now()
+	if now.Sub(w.LastSeenAt) < touchEvery {
+		return nil // w was read from the store just now: its time is fresh enough
+	}
+	return e.store.TouchWorker(ctx, w.ID, now)
+}
+
+// HeldJob returns the job of ref if worker w holds that attempt now: same
+// tenant, claimed by w, current attempt. Anything else is ECONFLICT (the
+// worker must drop its copy) or ENOTFOUND.
+func (e *Engine) HeldJob(ctx context.Context, w *runbooker.Worker, ref runbooker.JobRef, needLease bool) (*runbooker.Job, error) {
+	j, err := e.store.Job(ctx, w.TenantID, ref.ID)
+	if err != nil {
+		return nil, err
+	}
+	if j.WorkerID != w.ID || j.Attempt != ref.Attempt {
+		return nil, runbooker.Errorf(runbooker.ECONFLICT, "job %s attempt %d is not held by this worker", ref.ID, ref.Attempt)
+	}
+	if needLease {
+		switch j.Status {
+		case runbooker.StatusActivating, runbooker.StatusRunning, runbooker.StatusStopping:
+		default:
+			return nil, runbooker.Errorf(runbooker.ECONFLICT, "job %s is %s: its lease is over", ref.ID, j.Status)
+		}
+	}
+	return j, nil
+}
+
 // ClaimRequest is a worker's long-poll for jobs.
 type ClaimRequest struct {
 	TenantID string // empty: any tenant (the built-in group)
@@ -19,8 +113,47 @@ type ClaimRequest struct {
 }
 
 // Claim hands up to Limit queued jobs of the group to the worker, waiting up
-// to Wait for one to be queued. It returns an empty slice when none came.
-func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]*runbooker.Job, error) {
+// to Wait for one to be queued, each as a complete Assignment: the job, the
+// source of its pinned version and its group's settings. Both kinds of
+// worker take jobs through it: the built-in agent in process, hybrid
+// workers through the worker protocol. It returns an empty slice when none
+// came.
+func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]runbooker.Assignment, error) {
+	jobs, err := e.claimJobs(ctx, r)
+	if len(jobs) == 0 {
+		return nil, err
+	}
+	return e.assign(ctx, r.Group, jobs), err
+}
+
+// assign completes claimed jobs. The source comes from the engine's version
+// cache, the group's settings from its group cache (the built-in group's
+// are per tenant: RunAs and limits set for "cloud"), so a dispatch costs no
+// store read. A job whose source cannot be read is failed at once rather
+// than left to the rescuer, and left out.
+func (e *Engine) assign(ctx context.Context, group string, jobs []*runbooker.Job) []runbooker.Assignment {
+	// The jobs are claimed: answer for them even if the caller went away
+	// (jobs a worker never receives are rescued when their lease expires).
+	ctx = context.WithoutCancel(ctx)
+	out := make([]runbooker.Assignment, 0, len(jobs))
+	for _, j := range jobs {
+		src, err := e.store.RunbookContent(ctx, j.TenantID, j.RunbookVersion)
+		if err != nil {
+			_, _ = e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
+				Status: runbooker.StatusFailed, Exception: "runbook source not found: " + runbooker.ErrorMessage(err)})
+			continue
+		}
+		as := runbooker.Assignment{Job: j, Script: src}
+		if g, err := e.DispatchGroup(ctx, j.TenantID, group); err == nil {
+			as.Group = g
+		}
+		out = append(out, as)
+	}
+	return out
+}
+
+// claimJobs is Claim's long poll: it claims the jobs without completing them.
+func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Job, error) {
 	if r.Limit <= 0 {
 		return nil, nil
 	}

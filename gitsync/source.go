@@ -3,6 +3,13 @@
 // a branch into a bare cache under the data directory, reads the branch's
 // tree straight from git objects (no work tree), and adds, updates and
 // removes the runbooks that belong to the sync source — never any other.
+//
+// Where things are: a sync source and its checks (source.go), kept per
+// tenant with sealed credentials (source_store.go); the Syncer, one sync at
+// a time per tenant (syncer.go); one run of a sync (run.go), which fetches
+// (fetch.go, auth.go), reads the tree (tree.go) and stores what changed
+// (apply.go, memo.go); the background Service that syncs sources whose
+// interval has passed (interval.go); re-sealing under a new key (reseal.go).
 package gitsync
 
 import (

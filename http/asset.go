@@ -38,13 +38,12 @@ func (s *Server) routeAssets(mux *http.ServeMux) {
 }
 
 func (s *Server) handleListAssets(w http.ResponseWriter, r *http.Request) {
-	fs := s.Store
 	t := runbooker.AssetType(r.URL.Query().Get("type"))
 	if t != "" && !t.Valid() {
 		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "type must be variable, credential, certificate or connection"))
 		return
 	}
-	as, err := fs.ListAssets(r.Context(), principal(r.Context()).TenantID, t)
+	as, err := s.Store.ListAssets(r.Context(), principal(r.Context()).TenantID, t)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -57,8 +56,7 @@ func (s *Server) handleListAssets(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetAsset(w http.ResponseWriter, r *http.Request) {
-	fs := s.Store
-	a, err := fs.Asset(r.Context(), principal(r.Context()).TenantID, runbooker.AssetType(r.PathValue("type")), r.PathValue("name"))
+	a, err := s.Store.Asset(r.Context(), principal(r.Context()).TenantID, runbooker.AssetType(r.PathValue("type")), r.PathValue("name"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -83,8 +81,7 @@ func (s *Server) handlePutAsset(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteAsset(w http.ResponseWriter, r *http.Request) {
-	fs := s.Store
-	if err := fs.DeleteAsset(r.Context(), principal(r.Context()).TenantID, runbooker.AssetType(r.PathValue("type")), r.PathValue("name")); err != nil {
+	if err := s.Store.DeleteAsset(r.Context(), principal(r.Context()).TenantID, runbooker.AssetType(r.PathValue("type")), r.PathValue("name")); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

@@ -114,7 +114,6 @@ func (s *Server) handleGetGroup(w http.ResponseWriter, r *http.Request) {
 
 // writeGroups answers with one group (name given) or all, each with its workers.
 func (s *Server) writeGroups(w http.ResponseWriter, r *http.Request, name string) {
-	fs := s.Store
 	tenant := principal(r.Context()).TenantID
 	var groups []*runbooker.WorkerGroup
 	var err error
@@ -130,7 +129,7 @@ func (s *Server) writeGroups(w http.ResponseWriter, r *http.Request, name string
 		s.writeError(w, r, err)
 		return
 	}
-	workers, err := s.workerViews(r, fs, tenant, name)
+	workers, err := s.workerViews(r, tenant, name)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -154,12 +153,12 @@ func (s *Server) writeGroups(w http.ResponseWriter, r *http.Request, name string
 }
 
 // workerViews lists a tenant's workers with liveness and the jobs they hold.
-func (s *Server) workerViews(r *http.Request, fs runbooker.Store, tenant, group string) ([]WorkerView, error) {
-	ws, err := fs.ListWorkers(r.Context(), tenant, group)
+func (s *Server) workerViews(r *http.Request, tenant, group string) ([]WorkerView, error) {
+	ws, err := s.Store.ListWorkers(r.Context(), tenant, group)
 	if err != nil {
 		return nil, err
 	}
-	page, err := fs.ListJobs(r.Context(), tenant, runbooker.JobFilter{Limit: 1000,
+	page, err := s.Store.ListJobs(r.Context(), tenant, runbooker.JobFilter{Limit: 1000,
 		Status: []runbooker.JobStatus{runbooker.StatusActivating, runbooker.StatusRunning, runbooker.StatusStopping}})
 	if err != nil {
 		return nil, err
@@ -179,8 +178,7 @@ func (s *Server) workerViews(r *http.Request, fs runbooker.Store, tenant, group 
 }
 
 func (s *Server) handleListWorkers(w http.ResponseWriter, r *http.Request) {
-	fs := s.Store
-	out, err := s.workerViews(r, fs, principal(r.Context()).TenantID, r.URL.Query().Get("group"))
+	out, err := s.workerViews(r, principal(r.Context()).TenantID, r.URL.Query().Get("group"))
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -189,8 +187,7 @@ func (s *Server) handleListWorkers(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleDeleteWorker(w http.ResponseWriter, r *http.Request) {
-	fs := s.Store
-	if err := fs.DeleteWorker(r.Context(), principal(r.Context()).TenantID, r.PathValue("id")); err != nil {
+	if err := s.Store.DeleteWorker(r.Context(), principal(r.Context()).TenantID, r.PathValue("id")); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

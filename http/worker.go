@@ -1,14 +1,12 @@
 package http
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/runbooker/runbooker"
-	"github.com/runbooker/runbooker/agent"
 	"github.com/runbooker/runbooker/engine"
 )
 
@@ -38,9 +36,11 @@ type ClaimRequest struct {
 	WaitSeconds int `json:"waitSeconds"`
 }
 
-// ClaimResponse hands jobs to a worker, with its group's current settings.
+// ClaimResponse hands jobs to a worker, with its group's current settings:
+// once for all jobs in Group (then each job's own Group is left out), or per
+// job.
 type ClaimResponse struct {
-	Jobs  []agent.Assignment     `json:"jobs"`
+	Jobs  []runbooker.Assignment `json:"jobs"`
 	Group *runbooker.WorkerGroup `json:"group,omitempty"`
 }
 
@@ -143,21 +143,20 @@ func (s *Server) handleClaim(w http.ResponseWriter, r *http.Request, wk *runbook
 		s.writeError(w, r, err)
 		return
 	}
-	resp := ClaimResponse{Jobs: []agent.Assignment{}}
 	// Answer even if the worker left meanwhile: jobs it never receives are
 	// rescued when their lease expires.
-	ctx := context.WithoutCancel(r.Context())
-	for _, j := range jobs {
-		src, err := s.Engine.Store().RunbookContent(ctx, j.TenantID, j.RunbookVersion) // cached by the engine
-		if err != nil {
-			_, _ = s.Engine.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
-				Status: runbooker.StatusFailed, Exception: "runbook source not found: " + runbooker.ErrorMessage(err)})
-			continue
-		}
-		resp.Jobs = append(resp.Jobs, agent.Assignment{Job: j, Script: src})
+	resp := ClaimResponse{Jobs: jobs}
+	if resp.Jobs == nil {
+		resp.Jobs = []runbooker.Assignment{}
 	}
-	if g, err := s.Engine.DispatchGroup(ctx, wk.TenantID, wk.Group); err == nil {
-		resp.Group = g
+	// The jobs of one worker's claim share its group: send the settings once.
+	if len(jobs) > 0 && jobs[0].Group != nil {
+		resp.Group = jobs[0].Group
+		for i := range resp.Jobs {
+			if resp.Jobs[i].Group == resp.Group {
+				resp.Jobs[i].Group = nil
+			}
+		}
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

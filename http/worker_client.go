@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
-	"github.com/runbooker/runbooker/agent"
 )
 
 // WorkerClient is a hybrid worker's side of the worker protocol; it
@@ -45,10 +44,8 @@ func NewWorkerClient(server, workerID, secret string, tlsCfg *tls.Config) (*Work
 	return &WorkerClient{c: c, Wait: 25 * time.Second}, nil
 }
 
-var _ agent.Transport = (*WorkerClient)(nil)
-
 // Claim implements agent.Transport.
-func (w *WorkerClient) Claim(ctx context.Context, limit int) ([]agent.Assignment, error) {
+func (w *WorkerClient) Claim(ctx context.Context, limit int) ([]runbooker.Assignment, error) {
 	var out ClaimResponse
 	_, err := w.c.doJSON(ctx, http.MethodPost, "/api/worker/v1/claim",
 		ClaimRequest{Capacity: limit, WaitSeconds: int(w.Wait / time.Second)}, &out)

@@ -1,4 +1,4 @@
-// Package postgres implements runbooker.FullStore on PostgreSQL through
+// Package postgres implements runbooker.Store on PostgreSQL through
 // pgx (github.com/jackc/pgx/v5). It is the store of a scale-out
 // deployment: several `runbooker serve` replicas share one database, and
 // Bus carries wake-ups between them (LISTEN/NOTIFY).
@@ -60,7 +60,7 @@ type DB struct {
 	finishes  *batcher[runbooker.FinishParams, *runbooker.Job] // FinishJob, batched under load
 }
 
-var _ runbooker.FullStore = (*DB)(nil)
+var _ runbooker.Store = (*DB)(nil)
 
 // Open connects to the database named by url (postgres://…), brings its
 // schema up to date and returns the store. Connections are opened lazily

@@ -42,7 +42,7 @@ type DB struct {
 	closeErr  error
 }
 
-var _ runbooker.FullStore = (*DB)(nil)
+var _ runbooker.Store = (*DB)(nil)
 
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date.

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -204,8 +203,10 @@ func scanJob(s scanner, extra ...any) (*runbooker.Job, int64, error) {
 	j.Language, j.Status = runbooker.Language(lang), runbooker.JobStatus(status)
 	j.CreatedAt, j.LastModifiedAt = fromNanos(created), fromNanos(modified)
 	j.StartedAt, j.EndedAt, j.LeaseExpiresAt = fromNullNanos(started), fromNullNanos(ended), fromNullNanos(lease)
-	if err := json.Unmarshal([]byte(params), &j.Parameters); err != nil {
+	bound, err := runbooker.DecodeParameters([]byte(params))
+	if err != nil {
 		return nil, 0, fmt.Errorf("job %s: stored parameters: %w", j.ID, err)
 	}
+	j.Parameters = bound
 	return &j, pk, nil
 }

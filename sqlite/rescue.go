@@ -99,7 +99,7 @@ func rescueOne(ctx context.Context, tx querier, e expiredJob, now time.Time, max
 	return to, err
 }
 
-// SuspendWaiting implements runbooker.FullStore. An empty p.TenantID means
+// SuspendWaiting implements runbooker.Store. An empty p.TenantID means
 // every tenant, as in ClaimParams. Ids are returned oldest job first.
 func (db *DB) SuspendWaiting(ctx context.Context, p runbooker.SuspendParams) ([]string, error) {
 	if p.Group == "" {

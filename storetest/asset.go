@@ -20,7 +20,7 @@ func wantAsset(t *testing.T, got, want *runbooker.Asset) {
 
 // Assets are keyed by tenant, type and name, replaced whole by a put, and
 // their values kept verbatim (ciphertext included).
-func testAssets(t *testing.T, s runbooker.FullStore) {
+func testAssets(t *testing.T, s runbooker.Store) {
 	ctx := t.Context()
 	v := &runbooker.Asset{TenantID: tenantA, Type: runbooker.AssetVariable, Name: "TenantDomain",
 		Description: "primary domain", Value: json.RawMessage(`"contoso.example"`), UpdatedAt: at(1)}
@@ -83,7 +83,7 @@ func testAssets(t *testing.T, s runbooker.FullStore) {
 // SuspendWaiting parks the group's New jobs created before the cutoff, in
 // the named tenant only; the parked jobs resume and stop like any other
 // Suspended job.
-func testSuspendWaiting(t *testing.T, s runbooker.FullStore) {
+func testSuspendWaiting(t *testing.T, s runbooker.Store) {
 	ctx := t.Context()
 	claimed := createJob(t, s, newJob(tenantA, group, at(0)))
 	claimOne(t, s, tenantA, worker1, at(0), at(600))

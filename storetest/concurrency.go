@@ -20,7 +20,7 @@ func RunConcurrency(t *testing.T, open func(t *testing.T) runbooker.Store) {
 	}{
 		{"CreateFinishConcurrent", testCreateFinishConcurrent},
 		{"AppendRacesRescue", testAppendRacesRescue},
-		{"SuspendRacesClaim", full(testSuspendRacesClaim)},
+		{"SuspendRacesClaim", testSuspendRacesClaim},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -218,7 +218,7 @@ func testAppendRacesRescue(t *testing.T, s runbooker.Store) {
 
 // Parking waiting jobs while claimers take them: every job ends either
 // claimed once or parked once, and every parked id is reported once.
-func testSuspendRacesClaim(t *testing.T, s runbooker.FullStore) {
+func testSuspendRacesClaim(t *testing.T, s runbooker.Store) {
 	ctx := t.Context()
 	const n = 300
 	for i := range n {

@@ -10,13 +10,14 @@ import (
 )
 
 // A created job is New with attempt 0; its CreatedAt (when given) and
-// parameters are kept as given.
+// parameters are kept as given, each value with its type (an integral
+// float stays a float, a string array a []string).
 func testJobCreateGet(t *testing.T, s runbooker.Store) {
 	ctx := t.Context()
 	j := newJob(tenantA, group, at(1))
 	j.Parameters = map[string]any{
-		"UserName": "ada@example.com", "Count": int64(3), "Force": true,
-		"Aliases": []string{"a", "b"}, "Options": map[string]any{"nested": []any{1.5, "x", nil}},
+		"UserName": "ada@example.com", "Count": int64(3), "Force": true, "Ratio": 2.0, "Big": int64(1) << 53,
+		"Aliases": []string{"a", "b"}, "Options": map[string]any{"nested": []any{1.5, "x", nil}, "tags": []string{}},
 		"When": "2030-01-02T03:04:05Z",
 	}
 	j.Language = runbooker.LangBash
@@ -34,7 +35,7 @@ func testJobCreateGet(t *testing.T, s runbooker.Store) {
 		t.Errorf("new job state = %s attempt %d lost %d worker %q exception %q; want New, 0, 0, none, none",
 			got.Status, got.Attempt, got.LostCount, got.WorkerID, got.Exception)
 	}
-	sameJSON(t, got.Parameters, j.Parameters, "parameters")
+	sameParams(t, got.Parameters, j.Parameters, "parameters")
 	wantTime(t, got.CreatedAt, at(1), "CreatedAt")
 	if got.LastModifiedAt.IsZero() {
 		t.Error("LastModifiedAt is zero")
@@ -245,7 +246,7 @@ func testJobCreateMany(t *testing.T, s runbooker.Store) {
 		if got.Status != runbooker.StatusNew || got.Attempt != 0 || got.WorkerID != "" {
 			t.Fatalf("batch job %d: %s attempt %d worker %q; want New, 0, none", i, got.Status, got.Attempt, got.WorkerID)
 		}
-		sameJSON(t, got.Parameters, map[string]any{"N": int64(i)}, fmt.Sprintf("batch job %d parameters", i))
+		sameParams(t, got.Parameters, map[string]any{"N": int64(i)}, fmt.Sprintf("batch job %d parameters", i))
 		if got.LogVerbose != j.LogVerbose {
 			t.Fatalf("batch job %d: LogVerbose %v, want %v", i, got.LogVerbose, j.LogVerbose)
 		}

@@ -36,7 +36,7 @@ func testClaimFIFO(t *testing.T, s runbooker.Store) {
 		}
 		wantTime(t, c.LeaseExpiresAt, at(40), "claimed LeaseExpiresAt")
 		wantTime(t, c.LastModifiedAt, at(10), "claimed LastModifiedAt")
-		sameJSON(t, c.Parameters, byAge[0].Parameters, "claimed parameters")
+		sameParams(t, c.Parameters, byAge[0].Parameters, "claimed parameters")
 		stored := wantStatus(t, s, tenantA, c.ID, runbooker.StatusActivating)
 		if stored.Attempt != 1 || stored.WorkerID != worker1 {
 			t.Errorf("stored claimed job: attempt %d worker %q", stored.Attempt, stored.WorkerID)

@@ -8,18 +8,6 @@ import (
 	"github.com/runbooker/runbooker"
 )
 
-// full adapts a test of the runbooker.FullStore methods; engines that do
-// not implement them yet skip it.
-func full(fn func(t *testing.T, s runbooker.FullStore)) func(t *testing.T, s runbooker.Store) {
-	return func(t *testing.T, s runbooker.Store) {
-		fs, ok := s.(runbooker.FullStore)
-		if !ok {
-			t.Skip("the engine does not implement runbooker.FullStore yet")
-		}
-		fn(t, fs)
-	}
-}
-
 func wantGroup(t *testing.T, got, want *runbooker.WorkerGroup) {
 	t.Helper()
 	g, w := *got, *want
@@ -32,7 +20,7 @@ func wantGroup(t *testing.T, got, want *runbooker.WorkerGroup) {
 
 // Groups: per tenant, found by registration token in any tenant, updated
 // whole (token rotation), deleted only when no worker belongs to them.
-func testWorkerGroups(t *testing.T, s runbooker.FullStore) {
+func testWorkerGroups(t *testing.T, s runbooker.Store) {
 	ctx := t.Context()
 	ga := &runbooker.WorkerGroup{TenantID: tenantA, Name: group, TokenHash: runbooker.HashSecret("token-a"),
 		DefaultHybrid: true, RunAs: "svc-runbooks", MaxRuntime: 90 * time.Minute, Capacity: 4,
@@ -106,7 +94,7 @@ func testWorkerGroups(t *testing.T, s runbooker.FullStore) {
 
 // Workers: found by id in any tenant, listed per group, touched, deleted
 // per tenant; LastSeen reports each group's most recently seen worker.
-func testWorkers(t *testing.T, s runbooker.FullStore) {
+func testWorkers(t *testing.T, s runbooker.Store) {
 	ctx := t.Context()
 	for _, g := range []*runbooker.WorkerGroup{
 		{TenantID: tenantA, Name: group, TokenHash: runbooker.HashSecret("a1")},

@@ -1,7 +1,6 @@
 package storeutil
 
 import (
-	"encoding/json"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -27,7 +26,7 @@ func PrepareJob(j *runbooker.Job, now time.Time) ([]byte, error) {
 	if params == nil {
 		params = map[string]any{}
 	}
-	pj, err := json.Marshal(params)
+	pj, err := runbooker.EncodeParameters(params)
 	if err != nil {
 		return nil, runbooker.Errorf(runbooker.EINVALID, "job: parameters are not JSON: %v", err)
 	}

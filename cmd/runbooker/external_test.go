@@ -94,7 +94,7 @@ func TestExternalStartStatusOutputAndFilters(t *testing.T) {
 		t.Fatalf("job %s: %s", j.Status, j.Exception)
 	}
 	// Declared names win over the caller's spelling; "2" became an int.
-	if j.Parameters["Name"] != "Ada" || j.Parameters["Times"] != float64(2) {
+	if j.Parameters["Name"] != "Ada" || j.Parameters["Times"] != int64(2) {
 		t.Errorf("bound parameters %v", j.Parameters)
 	}
 	for _, prefix := range []string{"/api/external/runbook", "/runbook"} {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"syscall"
@@ -193,8 +194,9 @@ func TestWorkerCannotTouchJobsItDoesNotHold(t *testing.T) {
 	if _, err := s.m.Engine.PutAsset(ctx, engineAsset("credential", "svc", `{"userName":"svc","password":"Sup3r-S3cret!"}`)); err != nil {
 		t.Fatal(err)
 	}
-	s.put("org_general_x", runbooker.LangBash, "#!/bin/bash\necho hi\n")
-	resp, err := s.client.Start(ctx, "org_general_x", nil, "a")
+	const src = "#!/bin/bash\n# @param N int\n# @param R float\n# @param L string[]\necho hi\n"
+	s.put("org_general_x", runbooker.LangBash, src)
+	resp, err := s.client.Start(ctx, "org_general_x", map[string]any{"N": "7", "R": 2, "L": "x"}, "a")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -203,8 +205,16 @@ func TestWorkerCannotTouchJobsItDoesNotHold(t *testing.T) {
 		t.Fatalf("group b claimed %d jobs (%v)", len(jobs), err)
 	}
 	jobs, err := wa.Claim(ctx, 5)
-	if err != nil || len(jobs) != 1 || jobs[0].Job.ID != resp.JobID || string(jobs[0].Script) != "#!/bin/bash\necho hi\n" {
+	if err != nil || len(jobs) != 1 || jobs[0].Job.ID != resp.JobID || string(jobs[0].Script) != src {
 		t.Fatalf("group a claim: %v %+v", err, jobs)
+	}
+	// The worker gets the parameters with the types they were bound to,
+	// and its group's settings.
+	if p := jobs[0].Parameters; !reflect.DeepEqual(p, map[string]any{"N": int64(7), "R": 2.0, "L": []string{"x"}}) {
+		t.Errorf("parameters on the worker: %#v", p)
+	}
+	if g := jobs[0].Group; g == nil || g.Name != "a" {
+		t.Errorf("group settings on the worker: %+v", g)
 	}
 	held := jobs[0].Job
 	ref := runbooker.JobRef{ID: held.ID, Attempt: held.Attempt}

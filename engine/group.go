@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"regexp"
-	"strings"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -22,7 +21,6 @@ func ValidGroupName(name string) error {
 // CreateGroup creates a worker group and returns it with its registration
 // token, which exists nowhere else afterwards.
 func (e *Engine) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) (string, error) {
-	fs := e.store
 	if err := ValidGroupName(g.Name); err != nil {
 		return "", err
 	}
@@ -35,10 +33,10 @@ func (e *Engine) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) (str
 	token := newGroupToken()
 	g.TokenHash = runbooker.HashSecret(token)
 	g.CreatedAt = e.now()
-	if err := fs.EnsureTenant(ctx, g.TenantID); err != nil {
+	if err := e.store.EnsureTenant(ctx, g.TenantID); err != nil {
 		return "", err
 	}
-	if err := fs.CreateGroup(ctx, g); err != nil {
+	if err := e.store.CreateGroup(ctx, g); err != nil {
 		return "", err
 	}
 	return token, nil
@@ -101,111 +99,13 @@ func (e *Engine) RotateGroupToken(ctx context.Context, tenantID, name string) (s
 	if name == runbooker.CloudGroup {
 		return "", runbooker.Errorf(runbooker.EINVALID, "the built-in group %q runs inside the server: no worker registers with it", name)
 	}
-	fs := e.store
-	g, err := fs.Group(ctx, tenantID, name)
+	g, err := e.store.Group(ctx, tenantID, name)
 	if err != nil {
 		return "", err
 	}
 	token := newGroupToken()
 	g.TokenHash = runbooker.HashSecret(token)
-	return token, fs.UpdateGroup(ctx, g)
-}
-
-// RegisterParams is what a worker says of itself when it registers.
-type RegisterParams struct {
-	Token    string
-	Name     string
-	Version  string
-	OS       string
-	Arch     string
-	Hostname string
-}
-
-// Register exchanges a group's registration token for a worker credential.
-func (e *Engine) Register(ctx context.Context, p RegisterParams) (*runbooker.Worker, string, error) {
-	fs := e.store
-	if !strings.HasPrefix(p.Token, "rbg_") {
-		return nil, "", runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid registration token")
-	}
-	g, err := fs.GroupByTokenHash(ctx, runbooker.HashSecret(p.Token))
-	if runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
-		return nil, "", runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid registration token")
-	} else if err != nil {
-		return nil, "", err
-	}
-	secret := runbooker.NewSecret()
-	now := e.now()
-	name := p.Name
-	if name == "" {
-		name = p.Hostname
-	}
-	w := &runbooker.Worker{
-		ID: runbooker.NewID(), TenantID: g.TenantID, Group: g.Name, Name: trim(name, 100), SecretHash: runbooker.HashSecret(secret),
-		Version: trim(p.Version, 50), OS: trim(p.OS, 30), Arch: trim(p.Arch, 30), Hostname: trim(p.Hostname, 255),
-		RegisteredAt: now, LastSeenAt: now,
-	}
-	if err := fs.CreateWorker(ctx, w); err != nil {
-		return nil, "", err
-	}
-	return w, secret, nil
-}
-
-func trim(s string, n int) string {
-	if len(s) > n {
-		return s[:n]
-	}
-	return s
-}
-
-// AuthWorker checks a worker credential. A removed worker is unknown at once.
-func (e *Engine) AuthWorker(ctx context.Context, id, secret string) (*runbooker.Worker, error) {
-	fs := e.store
-	w, err := fs.Worker(ctx, id)
-	if runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
-		runbooker.SecretMatches(secret, strings.Repeat("0", 64))
-		return nil, runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid worker credentials")
-	} else if err != nil {
-		return nil, err
-	}
-	if !runbooker.SecretMatches(secret, w.SecretHash) {
-		return nil, runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid worker credentials")
-	}
-	return w, nil
-}
-
-// touchEvery bounds how often a worker's last-seen time is written: the
-// online window is minutes, so a write per long poll would be waste.
-const touchEvery = 15 * time.Second
-
-// TouchWorker records that a worker was seen now.
-func (e *Engine) TouchWorker(ctx context.Context, w *runbooker.Worker) error {
-	fs := e.store
-	now := e.now()
-	if now.Sub(w.LastSeenAt) < touchEvery {
-		return nil // w was read from the store just now: its time is fresh enough
-	}
-	return fs.TouchWorker(ctx, w.ID, now)
-}
-
-// HeldJob returns the job of ref if worker w holds that attempt now: same
-// tenant, claimed by w, current attempt. Anything else is ECONFLICT (the
-// worker must drop its copy) or ENOTFOUND.
-func (e *Engine) HeldJob(ctx context.Context, w *runbooker.Worker, ref runbooker.JobRef, needLease bool) (*runbooker.Job, error) {
-	j, err := e.store.Job(ctx, w.TenantID, ref.ID)
-	if err != nil {
-		return nil, err
-	}
-	if j.WorkerID != w.ID || j.Attempt != ref.Attempt {
-		return nil, runbooker.Errorf(runbooker.ECONFLICT, "job %s attempt %d is not held by this worker", ref.ID, ref.Attempt)
-	}
-	if needLease {
-		switch j.Status {
-		case runbooker.StatusActivating, runbooker.StatusRunning, runbooker.StatusStopping:
-		default:
-			return nil, runbooker.Errorf(runbooker.ECONFLICT, "job %s is %s: its lease is over", ref.ID, j.Status)
-		}
-	}
-	return j, nil
+	return token, e.store.UpdateGroup(ctx, g)
 }
 
 // GroupStatus says whether a group has a live worker, for a queued job's
@@ -214,8 +114,7 @@ func (e *Engine) GroupStatus(ctx context.Context, tenantID, group string) (live 
 	if group == runbooker.CloudGroup {
 		return true, ""
 	}
-	fs := e.store
-	seen, err := fs.LastSeen(ctx, tenantID)
+	seen, err := e.store.LastSeen(ctx, tenantID)
 	if err != nil {
 		return true, "" // unknown: say nothing rather than something wrong
 	}
