@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/runbooker/runbooker"
@@ -52,4 +53,15 @@ func adminExec(ctx context.Context, adminURL, stmt string) error {
 		return storeErr(fmt.Errorf("%s: %w", stmt, err), "database")
 	}
 	return nil
+}
+
+// RedactURL hides the user and password of a database URL for logs and
+// messages (postgres://…@host/db); any other text is returned as it is.
+func RedactURL(s string) string {
+	if i := strings.Index(s, "@"); i > 0 {
+		if j := strings.Index(s, "://"); j > 0 && j < i {
+			return s[:j+3] + "…" + s[i:]
+		}
+	}
+	return s
 }

@@ -8,8 +8,6 @@ import (
 	"github.com/runbooker/runbooker/storeutil"
 )
 
-const assetCols = `tenant_id, type, name, description, encrypted, key_id, value, updated_at`
-
 // PutAsset implements runbooker.AssetStore: it creates the asset or
 // replaces it whole. A zero UpdatedAt is set to the current time and
 // written back to a.
@@ -18,7 +16,7 @@ func (db *DB) PutAsset(ctx context.Context, a *runbooker.Asset) error {
 	if err != nil {
 		return err
 	}
-	_, err = db.pool.Exec(ctx, `INSERT INTO assets (`+assetCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+	_, err = db.pool.Exec(ctx, `INSERT INTO assets (`+storeutil.AssetColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 		ON CONFLICT (tenant_id, type, name) DO UPDATE SET description = excluded.description,
 		encrypted = excluded.encrypted, key_id = excluded.key_id, value = excluded.value,
 		updated_at = excluded.updated_at`,
@@ -28,7 +26,7 @@ func (db *DB) PutAsset(ctx context.Context, a *runbooker.Asset) error {
 
 // Asset implements runbooker.AssetStore.
 func (db *DB) Asset(ctx context.Context, tenantID string, t runbooker.AssetType, name string) (*runbooker.Asset, error) {
-	a, err := scanAsset(db.pool.QueryRow(ctx, `SELECT `+assetCols+` FROM assets
+	a, err := storeutil.ScanAsset(db.pool.QueryRow(ctx, `SELECT `+storeutil.AssetColumns+` FROM assets
 		WHERE tenant_id = $1 AND type = $2 AND name = $3`, tenantID, string(t), name))
 	return a, storeErr(err, fmt.Sprintf("%s %q", t, name))
 }
@@ -36,7 +34,7 @@ func (db *DB) Asset(ctx context.Context, tenantID string, t runbooker.AssetType,
 // ListAssets implements runbooker.AssetStore, ordered by type and name. An
 // empty type lists assets of every type.
 func (db *DB) ListAssets(ctx context.Context, tenantID string, t runbooker.AssetType) ([]*runbooker.Asset, error) {
-	return list(ctx, db, scanAsset, "assets", `SELECT `+assetCols+` FROM assets
+	return list(ctx, db, storeutil.ScanAsset, "assets", `SELECT `+storeutil.AssetColumns+` FROM assets
 		WHERE tenant_id = $1 AND (type = $2 OR $2 = '') ORDER BY type COLLATE "C", name COLLATE "C"`, tenantID, string(t))
 }
 
@@ -50,21 +48,6 @@ func (db *DB) DeleteAsset(ctx context.Context, tenantID string, t runbooker.Asse
 // EncryptedAssets implements runbooker.AssetStore, ordered by tenant, type
 // and name.
 func (db *DB) EncryptedAssets(ctx context.Context) ([]*runbooker.Asset, error) {
-	return list(ctx, db, scanAsset, "assets", `SELECT `+assetCols+` FROM assets
+	return list(ctx, db, storeutil.ScanAsset, "assets", `SELECT `+storeutil.AssetColumns+` FROM assets
 		WHERE encrypted ORDER BY tenant_id COLLATE "C", type COLLATE "C", name COLLATE "C"`)
-}
-
-func scanAsset(s scanner) (*runbooker.Asset, error) {
-	var a runbooker.Asset
-	var typ string
-	var value []byte
-	var updated int64
-	if err := s.Scan(&a.TenantID, &typ, &a.Name, &a.Description, &a.Encrypted, &a.KeyID, &value, &updated); err != nil {
-		return nil, err
-	}
-	a.Type, a.UpdatedAt = runbooker.AssetType(typ), fromNanos(updated)
-	if len(value) > 0 {
-		a.Value = value
-	}
-	return &a, nil
 }

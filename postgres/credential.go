@@ -5,9 +5,8 @@ import (
 	"fmt"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/storeutil"
 )
-
-const credentialCols = `id, tenant_id, name, role, secret_hash, created_at`
 
 // CreateCredential implements runbooker.CredentialStore. An empty ID is
 // filled with a new random one and a zero CreatedAt with the current time;
@@ -22,20 +21,20 @@ func (db *DB) CreateCredential(ctx context.Context, c *runbooker.Credential) err
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = db.now().UTC()
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO credentials (`+credentialCols+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+	_, err := db.pool.Exec(ctx, `INSERT INTO credentials (`+storeutil.CredentialColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
 		c.ID, c.TenantID, c.Name, string(c.Role), c.SecretHash, nanos(c.CreatedAt))
 	return storeErr(err, fmt.Sprintf("credential %q", c.ID))
 }
 
 // Credential implements runbooker.CredentialStore.
 func (db *DB) Credential(ctx context.Context, id string) (*runbooker.Credential, error) {
-	c, err := scanCredential(db.pool.QueryRow(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id = $1`, id))
+	c, err := storeutil.ScanCredential(db.pool.QueryRow(ctx, `SELECT `+storeutil.CredentialColumns+` FROM credentials WHERE id = $1`, id))
 	return c, storeErr(err, fmt.Sprintf("credential %q", id))
 }
 
 // ListCredentials implements runbooker.CredentialStore, oldest first.
 func (db *DB) ListCredentials(ctx context.Context, tenantID string) ([]*runbooker.Credential, error) {
-	l, err := list(ctx, db, scanCredential, "credentials", `SELECT `+credentialCols+` FROM credentials
+	l, err := list(ctx, db, storeutil.ScanCredential, "credentials", `SELECT `+storeutil.CredentialColumns+` FROM credentials
 		WHERE tenant_id = $1 ORDER BY created_at, id COLLATE "C"`, tenantID)
 	if len(l) == 0 {
 		l = nil // as the SQLite engine: no credentials is a nil list
@@ -47,18 +46,6 @@ func (db *DB) ListCredentials(ctx context.Context, tenantID string) ([]*runbooke
 func (db *DB) DeleteCredential(ctx context.Context, tenantID, id string) error {
 	tag, err := db.pool.Exec(ctx, `DELETE FROM credentials WHERE tenant_id = $1 AND id = $2`, tenantID, id)
 	return affected(tag.RowsAffected(), err, fmt.Sprintf("credential %q", id))
-}
-
-func scanCredential(s scanner) (*runbooker.Credential, error) {
-	var c runbooker.Credential
-	var role string
-	var created int64
-	if err := s.Scan(&c.ID, &c.TenantID, &c.Name, &role, &c.SecretHash, &created); err != nil {
-		return nil, err
-	}
-	c.Role = runbooker.Role(role)
-	c.CreatedAt = fromNanos(created)
-	return &c, nil
 }
 
 // list runs a query and scans every row with scan.

@@ -32,6 +32,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/storeutil"
 )
 
 // Config tunes the connection pool. Zero values take the defaults.
@@ -244,7 +245,7 @@ func cleanText(s string) string {
 }
 
 // scanner is what pgx.Row and pgx.Rows have in common.
-type scanner interface{ Scan(dest ...any) error }
+type scanner = storeutil.Scanner
 
 // pgCode returns the SQLSTATE of a server error, "" for any other error.
 func pgCode(err error) string {

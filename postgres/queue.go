@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/storeutil"
 )
 
 // claimSQL moves the oldest New jobs of a group to Activating in one
@@ -107,7 +108,7 @@ func (db *DB) StartJob(ctx context.Context, ref runbooker.JobRef, now time.Time)
 			nanos(now), ref.ID, ref.Attempt)
 		return storeErr(err, object)
 	}
-	return fenced(ref, status, attempt)
+	return storeutil.Fenced(ref, status, attempt)
 }
 
 // ExtendLeases implements runbooker.JobStore in one statement for all the
@@ -211,7 +212,7 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 	default:
 		return nil, runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", p.Ref.ID, p.Status)
 	}
-	if err := checkRecords(p.Ref, p.Records); err != nil {
+	if err := storeutil.CheckRecords(p.Ref, p.Records); err != nil {
 		return nil, err
 	}
 	return db.finishes.do(ctx, p)
@@ -235,7 +236,7 @@ func (db *DB) finishOne(ctx context.Context, p runbooker.FinishParams) (*runbook
 		if cur.Attempt == p.Ref.Attempt && cur.Status == p.Status {
 			return cur, nil // a retried delivery of the finish that already happened
 		}
-		return nil, fenced(p.Ref, cur.Status, cur.Attempt)
+		return nil, storeutil.Fenced(p.Ref, cur.Status, cur.Attempt)
 	}
 	if err != nil {
 		return nil, storeErr(err, object)
@@ -261,14 +262,4 @@ func jobState(ctx context.Context, q querier, id string) (runbooker.JobStatus, i
 		return "", 0, storeErr(err, fmt.Sprintf("job %s", id))
 	}
 	return runbooker.JobStatus(status), int(attempt), nil
-}
-
-// fenced is the ECONFLICT a worker gets when its attempt no longer holds the job.
-func fenced(ref runbooker.JobRef, status runbooker.JobStatus, attempt int) error {
-	if attempt != ref.Attempt {
-		return runbooker.Errorf(runbooker.ECONFLICT, "job %s: attempt %d is stale (current attempt %d, %s)",
-			ref.ID, ref.Attempt, attempt, status)
-	}
-	return runbooker.Errorf(runbooker.ECONFLICT, "job %s: attempt %d no longer holds the job (it is %s)",
-		ref.ID, ref.Attempt, status)
 }

@@ -9,9 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/storeutil"
 )
-
-const runbookCols = `tenant_id, name, language, version, scope, category, default_group, source_id, meta, created_at, updated_at, log_verbose`
 
 // PutRunbook implements runbooker.RunbookStore. The content row is written
 // once per (tenant, hash) and never deleted; the runbook row is created or,
@@ -44,7 +43,7 @@ func (db *DB) PutRunbook(ctx context.Context, rb *runbooker.Runbook, content []b
 			return err
 		}
 		// Insert-or-nothing first, so that the row exists to be locked.
-		tag, err := tx.Exec(ctx, `INSERT INTO runbooks (`+runbookCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
+		tag, err := tx.Exec(ctx, `INSERT INTO runbooks (`+storeutil.RunbookColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)
 			ON CONFLICT (tenant_id, name) DO NOTHING`,
 			rb.TenantID, rb.Name, string(rb.Language), rb.Version, rb.Scope, rb.Category,
 			rb.DefaultGroup, rb.SourceID, meta, nanos(now), rb.LogVerbose)
@@ -56,16 +55,14 @@ func (db *DB) PutRunbook(ctx context.Context, rb *runbooker.Runbook, content []b
 			rb.CreatedAt, rb.UpdatedAt = now, now
 			return nil
 		}
-		old, err := scanRunbook(tx.QueryRow(ctx, `SELECT `+runbookCols+` FROM runbooks
+		old, err := storeutil.ScanRunbook(tx.QueryRow(ctx, `SELECT `+storeutil.RunbookColumns+` FROM runbooks
 			WHERE tenant_id = $1 AND name = $2 FOR UPDATE`, rb.TenantID, rb.Name))
 		if err != nil {
 			return err
 		}
-		rb.CreatedAt = old.rb.CreatedAt
-		if old.rb.Language == rb.Language && old.rb.Version == rb.Version && old.rb.Scope == rb.Scope &&
-			old.rb.Category == rb.Category && old.rb.DefaultGroup == rb.DefaultGroup &&
-			old.rb.SourceID == rb.SourceID && old.rb.LogVerbose == rb.LogVerbose && old.meta == meta {
-			rb.UpdatedAt = old.rb.UpdatedAt
+		rb.CreatedAt = old.Runbook.CreatedAt
+		if old.Unchanged(rb, meta) {
+			rb.UpdatedAt = old.Runbook.UpdatedAt
 			return nil
 		}
 		res.Changed = true
@@ -81,17 +78,17 @@ func (db *DB) PutRunbook(ctx context.Context, rb *runbooker.Runbook, content []b
 
 // Runbook implements runbooker.RunbookStore.
 func (db *DB) Runbook(ctx context.Context, tenantID, name string) (*runbooker.Runbook, error) {
-	r, err := scanRunbook(db.pool.QueryRow(ctx, `SELECT `+runbookCols+` FROM runbooks
+	r, err := storeutil.ScanRunbook(db.pool.QueryRow(ctx, `SELECT `+storeutil.RunbookColumns+` FROM runbooks
 		WHERE tenant_id = $1 AND name = $2`, tenantID, name))
 	if err != nil {
 		return nil, storeErr(err, fmt.Sprintf("runbook %q", name))
 	}
-	return r.rb, nil
+	return r.Runbook, nil
 }
 
 // ListRunbooks implements runbooker.RunbookStore, ordered by name.
 func (db *DB) ListRunbooks(ctx context.Context, tenantID string, f runbooker.RunbookFilter) ([]*runbooker.Runbook, error) {
-	q := `SELECT ` + runbookCols + ` FROM runbooks WHERE tenant_id = $1`
+	q := `SELECT ` + storeutil.RunbookColumns + ` FROM runbooks WHERE tenant_id = $1`
 	args := []any{tenantID}
 	arg := func(v any) string {
 		args = append(args, v)
@@ -121,11 +118,11 @@ func (db *DB) ListRunbooks(ctx context.Context, tenantID string, f runbooker.Run
 	defer rows.Close()
 	var out []*runbooker.Runbook
 	for rows.Next() {
-		r, err := scanRunbook(rows)
+		r, err := storeutil.ScanRunbook(rows)
 		if err != nil {
 			return nil, storeErr(err, "runbooks")
 		}
-		out = append(out, r.rb)
+		out = append(out, r.Runbook)
 	}
 	return out, storeErr(rows.Err(), "runbooks")
 }
@@ -149,28 +146,4 @@ func (db *DB) RunbookContent(ctx context.Context, tenantID, version string) ([]b
 		b = []byte{}
 	}
 	return b, nil
-}
-
-// storedRunbook is a runbook row plus its metadata exactly as stored, which
-// PutRunbook compares to decide whether anything changed.
-type storedRunbook struct {
-	rb   *runbooker.Runbook
-	meta string
-}
-
-func scanRunbook(s scanner) (storedRunbook, error) {
-	var rb runbooker.Runbook
-	var lang, meta string
-	var created, updated int64
-	err := s.Scan(&rb.TenantID, &rb.Name, &lang, &rb.Version, &rb.Scope, &rb.Category, &rb.DefaultGroup,
-		&rb.SourceID, &meta, &created, &updated, &rb.LogVerbose)
-	if err != nil {
-		return storedRunbook{}, err
-	}
-	rb.Language = runbooker.Language(lang)
-	rb.CreatedAt, rb.UpdatedAt = fromNanos(created), fromNanos(updated)
-	if err := json.Unmarshal([]byte(meta), &rb.Meta); err != nil {
-		return storedRunbook{}, fmt.Errorf("runbook %q: stored metadata: %w", rb.Name, err)
-	}
-	return storedRunbook{rb: &rb, meta: meta}, nil
 }

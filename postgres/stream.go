@@ -4,10 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"strconv"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/storeutil"
 )
 
 // recordArrays are a batch of records as column arrays, which one INSERT
@@ -67,7 +67,7 @@ func appendSQLWith(onConflict string) string {
 // (Activating, Running or Stopping): records of a finished, re-queued or
 // newer attempt are refused with ECONFLICT.
 func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
-	if err := checkRecords(ref, recs); err != nil {
+	if err := storeutil.CheckRecords(ref, recs); err != nil {
 		return err
 	}
 	a := toArrays(recs)
@@ -90,7 +90,7 @@ func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []ru
 	if err != nil {
 		return err
 	}
-	return fenced(ref, status, attempt)
+	return storeutil.Fenced(ref, status, attempt)
 }
 
 // errRetryWithConflicts marks a batch that goes straight to appendSQL.
@@ -105,28 +105,6 @@ func increasing(recs []runbooker.StreamRecord) bool {
 		}
 	}
 	return true
-}
-
-func checkRecords(ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
-	for i := range recs {
-		if err := checkRecord(&recs[i]); err != nil {
-			return runbooker.Errorf(runbooker.EINVALID, "job %s: record %d: %v", ref.ID, i, err)
-		}
-	}
-	return nil
-}
-
-func checkRecord(r *runbooker.StreamRecord) error {
-	if r.Seq < 1 {
-		return fmt.Errorf("sequence number %d, want ≥ 1", r.Seq)
-	}
-	if t, ok := runbooker.ParseStreamType(string(r.Type)); !ok || t != r.Type {
-		return fmt.Errorf("unknown stream type %q", r.Type)
-	}
-	if len(r.Value) > 0 && !json.Valid(r.Value) {
-		return fmt.Errorf("value is not JSON")
-	}
-	return nil
 }
 
 // Streams implements runbooker.JobStore: the job's records in Seq order,

@@ -5,9 +5,8 @@ import (
 	"fmt"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/storeutil"
 )
-
-const credentialCols = `id, tenant_id, name, role, secret_hash, created_at`
 
 // CreateCredential implements runbooker.CredentialStore. An empty ID is
 // filled with a new random one and a zero CreatedAt with the current time;
@@ -22,21 +21,21 @@ func (db *DB) CreateCredential(ctx context.Context, c *runbooker.Credential) err
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = db.now().UTC()
 	}
-	_, err := db.exec(ctx, `INSERT INTO credentials (`+credentialCols+`) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO credentials (`+storeutil.CredentialColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
 		c.ID, c.TenantID, c.Name, string(c.Role), c.SecretHash, nanos(c.CreatedAt))
 	return storeErr(err, fmt.Sprintf("credential %q", c.ID))
 }
 
 // Credential implements runbooker.CredentialStore.
 func (db *DB) Credential(ctx context.Context, id string) (*runbooker.Credential, error) {
-	row := db.rq.QueryRowContext(ctx, `SELECT `+credentialCols+` FROM credentials WHERE id = ?`, id)
-	c, err := scanCredential(row)
+	row := db.rq.QueryRowContext(ctx, `SELECT `+storeutil.CredentialColumns+` FROM credentials WHERE id = ?`, id)
+	c, err := storeutil.ScanCredential(row)
 	return c, storeErr(err, fmt.Sprintf("credential %q", id))
 }
 
 // ListCredentials implements runbooker.CredentialStore, oldest first.
 func (db *DB) ListCredentials(ctx context.Context, tenantID string) ([]*runbooker.Credential, error) {
-	rows, err := db.rq.QueryContext(ctx, `SELECT `+credentialCols+` FROM credentials
+	rows, err := db.rq.QueryContext(ctx, `SELECT `+storeutil.CredentialColumns+` FROM credentials
 		WHERE tenant_id = ? ORDER BY created_at, id`, tenantID)
 	if err != nil {
 		return nil, storeErr(err, "credentials")
@@ -44,7 +43,7 @@ func (db *DB) ListCredentials(ctx context.Context, tenantID string) ([]*runbooke
 	defer rows.Close()
 	var out []*runbooker.Credential
 	for rows.Next() {
-		c, err := scanCredential(rows)
+		c, err := storeutil.ScanCredential(rows)
 		if err != nil {
 			return nil, storeErr(err, "credentials")
 		}
@@ -63,18 +62,4 @@ func (db *DB) DeleteCredential(ctx context.Context, tenantID, id string) error {
 		return runbooker.Errorf(runbooker.ENOTFOUND, "credential %q not found", id)
 	}
 	return nil
-}
-
-type scanner interface{ Scan(dest ...any) error }
-
-func scanCredential(s scanner) (*runbooker.Credential, error) {
-	var c runbooker.Credential
-	var role string
-	var created int64
-	if err := s.Scan(&c.ID, &c.TenantID, &c.Name, &role, &c.SecretHash, &created); err != nil {
-		return nil, err
-	}
-	c.Role = runbooker.Role(role)
-	c.CreatedAt = fromNanos(created)
-	return &c, nil
 }

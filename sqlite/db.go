@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/storeutil"
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 )
@@ -195,6 +196,9 @@ func nullNanos(t time.Time) any {
 }
 
 func fromNanos(n int64) time.Time { return time.Unix(0, n).UTC() }
+
+// scanner is what sql.Row and sql.Rows have in common.
+type scanner = storeutil.Scanner
 
 func fromNullNanos(n sql.NullInt64) time.Time {
 	if !n.Valid {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/storeutil"
 )
 
 // claimSQL moves the oldest New jobs of a group to Activating in one
@@ -108,7 +109,7 @@ func (db *DB) StartJob(ctx context.Context, ref runbooker.JobRef, now time.Time)
 				nanos(now), ref.ID)
 			return storeErr(err, fmt.Sprintf("job %s", ref.ID)) // a single statement: clean
 		}
-		return fenced(ref, status, attempt)
+		return storeutil.Fenced(ref, status, attempt)
 	})
 }
 
@@ -162,7 +163,7 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 	default:
 		return nil, runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", p.Ref.ID, p.Status)
 	}
-	if err := checkRecords(p.Ref, p.Records); err != nil {
+	if err := storeutil.CheckRecords(p.Ref, p.Records); err != nil {
 		return nil, err
 	}
 	var j *runbooker.Job
@@ -177,7 +178,7 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 			if j.Attempt == p.Ref.Attempt && j.Status == p.Status {
 				return nil // a retried delivery of the finish that already happened
 			}
-			return fenced(p.Ref, j.Status, j.Attempt)
+			return storeutil.Fenced(p.Ref, j.Status, j.Attempt)
 		}
 		now := p.Now.UTC()
 		if _, err := db.st.finish.ExecContext(ctx, string(p.Status), p.Exception,
@@ -210,14 +211,4 @@ func jobState(ctx context.Context, q querier, id string) (runbooker.JobStatus, i
 		return "", 0, storeErr(err, fmt.Sprintf("job %s", id))
 	}
 	return runbooker.JobStatus(status), attempt, nil
-}
-
-// fenced is the ECONFLICT a worker gets when its attempt no longer holds the job.
-func fenced(ref runbooker.JobRef, status runbooker.JobStatus, attempt int) error {
-	if attempt != ref.Attempt {
-		return runbooker.Errorf(runbooker.ECONFLICT, "job %s: attempt %d is stale (current attempt %d, %s)",
-			ref.ID, ref.Attempt, attempt, status)
-	}
-	return runbooker.Errorf(runbooker.ECONFLICT, "job %s: attempt %d no longer holds the job (it is %s)",
-		ref.ID, ref.Attempt, status)
 }

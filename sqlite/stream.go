@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/storeutil"
 )
 
 // recordChunks are the sizes of the multi-row INSERTs records are written
@@ -37,7 +38,7 @@ func insertRecordsSQL(n int) string {
 // (Activating, Running or Stopping): records of a finished, re-queued or
 // newer attempt are refused with ECONFLICT. One transaction per call.
 func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
-	if err := checkRecords(ref, recs); err != nil {
+	if err := storeutil.CheckRecords(ref, recs); err != nil {
 		return err
 	}
 	return db.writeClean(ctx, func(ctx context.Context, tx querier) error {
@@ -54,30 +55,8 @@ func (db *DB) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []ru
 				return dirty(insertRecords(ctx, db.st.insertRecords[:], pk, recs))
 			}
 		}
-		return fenced(ref, runbooker.JobStatus(status), attempt)
+		return storeutil.Fenced(ref, runbooker.JobStatus(status), attempt)
 	})
-}
-
-func checkRecords(ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
-	for i := range recs {
-		if err := checkRecord(&recs[i]); err != nil {
-			return runbooker.Errorf(runbooker.EINVALID, "job %s: record %d: %v", ref.ID, i, err)
-		}
-	}
-	return nil
-}
-
-func checkRecord(r *runbooker.StreamRecord) error {
-	if r.Seq < 1 {
-		return fmt.Errorf("sequence number %d, want ≥ 1", r.Seq)
-	}
-	if t, ok := runbooker.ParseStreamType(string(r.Type)); !ok || t != r.Type {
-		return fmt.Errorf("unknown stream type %q", r.Type)
-	}
-	if len(r.Value) > 0 && !json.Valid(r.Value) {
-		return fmt.Errorf("value is not JSON")
-	}
-	return nil
 }
 
 // insertRecords writes recs of the job with row id pk, chunk by chunk

@@ -7,12 +7,8 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/storeutil"
 )
-
-const groupCols = `tenant_id, name, token_hash, default_hybrid, run_as, max_runtime, capacity, powershell,
-	suspend_after, created_at, memory_limit, max_processes, cpu_weight`
-
-const workerCols = `id, tenant_id, group_name, name, secret_hash, version, os, arch, hostname, registered_at, last_seen_at`
 
 // CreateGroup implements runbooker.WorkerStore. A zero CreatedAt is set to
 // the current time and written back to g.
@@ -23,7 +19,7 @@ func (db *DB) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
 	if g.CreatedAt.IsZero() {
 		g.CreatedAt = db.now().UTC()
 	}
-	_, err := db.exec(ctx, `INSERT INTO worker_groups (`+groupCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO worker_groups (`+storeutil.GroupColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		g.TenantID, g.Name, g.TokenHash, g.DefaultHybrid, g.RunAs, int64(g.MaxRuntime), g.Capacity,
 		g.PowerShell, int64(g.SuspendAfter), nanos(g.CreatedAt), g.MemoryLimit, g.MaxProcesses, g.CPUWeight)
 	return storeErr(err, fmt.Sprintf("worker group %q", g.Name))
@@ -31,22 +27,22 @@ func (db *DB) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
 
 // Group implements runbooker.WorkerStore.
 func (db *DB) Group(ctx context.Context, tenantID, name string) (*runbooker.WorkerGroup, error) {
-	g, err := scanGroup(db.rq.QueryRowContext(ctx, `SELECT `+groupCols+` FROM worker_groups
+	g, err := storeutil.ScanGroup(db.rq.QueryRowContext(ctx, `SELECT `+storeutil.GroupColumns+` FROM worker_groups
 		WHERE tenant_id = ? AND name = ?`, tenantID, name))
 	return g, storeErr(err, fmt.Sprintf("worker group %q", name))
 }
 
 // GroupByTokenHash implements runbooker.WorkerStore.
 func (db *DB) GroupByTokenHash(ctx context.Context, tokenHash string) (*runbooker.WorkerGroup, error) {
-	g, err := scanGroup(db.rq.QueryRowContext(ctx, `SELECT `+groupCols+` FROM worker_groups
+	g, err := storeutil.ScanGroup(db.rq.QueryRowContext(ctx, `SELECT `+storeutil.GroupColumns+` FROM worker_groups
 		WHERE token_hash = ? AND token_hash <> ''`, tokenHash))
 	return g, storeErr(err, "worker group of that token")
 }
 
 // ListGroups implements runbooker.WorkerStore, ordered by name.
 func (db *DB) ListGroups(ctx context.Context, tenantID string) ([]*runbooker.WorkerGroup, error) {
-	return list(ctx, db.rq, scanGroup, "worker groups",
-		`SELECT `+groupCols+` FROM worker_groups WHERE tenant_id = ? ORDER BY name`, tenantID)
+	return list(ctx, db.rq, storeutil.ScanGroup, "worker groups",
+		`SELECT `+storeutil.GroupColumns+` FROM worker_groups WHERE tenant_id = ? ORDER BY name`, tenantID)
 }
 
 // UpdateGroup implements runbooker.WorkerStore. CreatedAt is kept.
@@ -99,7 +95,7 @@ func (db *DB) CreateWorker(ctx context.Context, w *runbooker.Worker) error {
 		if n == 0 {
 			return runbooker.Errorf(runbooker.ENOTFOUND, "worker group %q not found", w.Group)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO workers (`+workerCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO workers (`+storeutil.WorkerColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			w.ID, w.TenantID, w.Group, w.Name, w.SecretHash, w.Version, w.OS, w.Arch, w.Hostname,
 			nanos(w.RegisteredAt), nullNanos(w.LastSeenAt))
 		return err
@@ -109,14 +105,14 @@ func (db *DB) CreateWorker(ctx context.Context, w *runbooker.Worker) error {
 
 // Worker implements runbooker.WorkerStore.
 func (db *DB) Worker(ctx context.Context, id string) (*runbooker.Worker, error) {
-	w, err := scanWorker(db.rq.QueryRowContext(ctx, `SELECT `+workerCols+` FROM workers WHERE id = ?`, id))
+	w, err := storeutil.ScanWorker(db.rq.QueryRowContext(ctx, `SELECT `+storeutil.WorkerColumns+` FROM workers WHERE id = ?`, id))
 	return w, storeErr(err, fmt.Sprintf("worker %q", id))
 }
 
 // ListWorkers implements runbooker.WorkerStore, ordered by name then id. An
 // empty group lists the workers of every group of the tenant.
 func (db *DB) ListWorkers(ctx context.Context, tenantID, group string) ([]*runbooker.Worker, error) {
-	return list(ctx, db.rq, scanWorker, "workers", `SELECT `+workerCols+` FROM workers
+	return list(ctx, db.rq, storeutil.ScanWorker, "workers", `SELECT `+storeutil.WorkerColumns+` FROM workers
 		WHERE tenant_id = ? AND (group_name = ? OR ? = '') ORDER BY name, id`, tenantID, group, group)
 }
 
@@ -153,32 +149,6 @@ func (db *DB) LastSeen(ctx context.Context, tenantID string) (map[string]time.Ti
 		out[g] = fromNanos(at)
 	}
 	return out, storeErr(rows.Err(), "workers")
-}
-
-func scanGroup(s scanner) (*runbooker.WorkerGroup, error) {
-	var g runbooker.WorkerGroup
-	var maxRuntime, suspendAfter, created int64
-	err := s.Scan(&g.TenantID, &g.Name, &g.TokenHash, &g.DefaultHybrid, &g.RunAs, &maxRuntime, &g.Capacity,
-		&g.PowerShell, &suspendAfter, &created, &g.MemoryLimit, &g.MaxProcesses, &g.CPUWeight)
-	if err != nil {
-		return nil, err
-	}
-	g.MaxRuntime, g.SuspendAfter = time.Duration(maxRuntime), time.Duration(suspendAfter)
-	g.CreatedAt = fromNanos(created)
-	return &g, nil
-}
-
-func scanWorker(s scanner) (*runbooker.Worker, error) {
-	var w runbooker.Worker
-	var registered int64
-	var seen sql.NullInt64
-	err := s.Scan(&w.ID, &w.TenantID, &w.Group, &w.Name, &w.SecretHash, &w.Version, &w.OS, &w.Arch,
-		&w.Hostname, &registered, &seen)
-	if err != nil {
-		return nil, err
-	}
-	w.RegisteredAt, w.LastSeenAt = fromNanos(registered), fromNullNanos(seen)
-	return &w, nil
 }
 
 // list runs a query and scans every row with scan.

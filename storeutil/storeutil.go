@@ -1,6 +1,10 @@
-// Package storeutil holds what the SQL store engines share that is not SQL:
-// the job-list cursor format and the loading of numbered migration files.
-// Each engine keeps its own SQL.
+// Package storeutil holds what the SQL store engines share besides their
+// SQL: the job-list cursor format, the loading of numbered migration
+// files, the checks a new job or asset passes before it is written, and
+// the reading of the rows both engines store alike (the column lists and
+// Scan functions of runbooks, credentials, worker groups, workers and
+// assets), the checks on reported stream records and the ECONFLICT of a
+// fenced attempt. Each engine keeps its own statements.
 package storeutil
 
 import (

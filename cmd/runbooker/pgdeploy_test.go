@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/bench"
 	"github.com/runbooker/runbooker/engine"
 	rbhttp "github.com/runbooker/runbooker/http"
 	"github.com/runbooker/runbooker/postgres"
@@ -138,5 +139,5 @@ func fmtDurations(ds []time.Duration) string {
 	if len(ds) == 0 {
 		return "none"
 	}
-	return fmt.Sprintf("p50 %v, max %v (n=%d)", percentile(ds, 0.5), percentile(ds, 1), len(ds))
+	return fmt.Sprintf("p50 %v, max %v (n=%d)", bench.Percentile(ds, 0.5), bench.Percentile(ds, 1), len(ds))
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/bench"
 	"github.com/runbooker/runbooker/postgres/pgtest"
 )
 
@@ -47,10 +48,10 @@ func TestScaleOutTwoServersTwoWorkersOneDatabase(t *testing.T) {
 	}
 	fmt.Fprintf(os.Stderr, "scale-out: created on A → started by B's worker: %s; sync run on A finished on B: %s\n",
 		fmtDurations(claimLat), fmtDurations(runLat))
-	if m := percentile(claimLat, 1); m >= 2*time.Second {
+	if m := bench.Percentile(claimLat, 1); m >= 2*time.Second {
 		t.Errorf("a job created on A waited %v for B's worker: the wake-up did not cross replicas", m)
 	}
-	if m := percentile(runLat, 1); m >= 2*time.Second {
+	if m := bench.Percentile(runLat, 1); m >= 2*time.Second {
 		t.Errorf("a sync run on A took %v: the finish on B did not wake it", m)
 	}
 

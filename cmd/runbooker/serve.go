@@ -124,20 +124,11 @@ func openStoreWith(ctx context.Context, db, dataDir string, pg postgres.Config) 
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
 		st, err := postgres.Open(ctx, db, pg)
 		if err != nil {
-			return nil, fmt.Errorf("--db %s: %w", redactURL(db), err)
+			return nil, fmt.Errorf("--db %s: %w", postgres.RedactURL(db), err)
 		}
 		return st, nil
 	}
-	return nil, fmt.Errorf("--db must be sqlite:PATH or postgres://… (got %q)", redactURL(db))
-}
-
-func redactURL(s string) string {
-	if i := strings.Index(s, "@"); i > 0 {
-		if j := strings.Index(s, "://"); j > 0 && j < i {
-			return s[:j+3] + "…" + s[i:]
-		}
-	}
-	return s
+	return nil, fmt.Errorf("--db must be sqlite:PATH or postgres://… (got %q)", postgres.RedactURL(db))
 }
 
 // Main is a running control plane; end-to-end tests run it in-process.
@@ -312,7 +303,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		_ = m.Close()
 		return err
 	}
-	log.Info("runbooker serving", "url", m.URL(), "db", redactURL(cfg.DB), "cloud_capacity", cfg.CloudCapacity)
+	log.Info("runbooker serving", "url", m.URL(), "db", postgres.RedactURL(cfg.DB), "cloud_capacity", cfg.CloudCapacity)
 	if err := m.firstStart(ctx, stdout); err != nil {
 		_ = m.Close()
 		return err

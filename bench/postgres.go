@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -16,11 +16,11 @@ func isPostgresURL(db string) bool {
 	return strings.HasPrefix(db, "postgres://") || strings.HasPrefix(db, "postgresql://")
 }
 
-// benchDatabase gives a bench run a database of its own: for a PostgreSQL
+// database gives a bench run a database of its own: for a PostgreSQL
 // --db, a fresh database on that server (so figures never depend on what
 // an earlier run left behind), dropped by the returned func; any other
 // --db is used as it is.
-func benchDatabase(ctx context.Context, db string) (string, func(), error) {
+func database(ctx context.Context, db string) (string, func(), error) {
 	if !isPostgresURL(db) {
 		return db, func() {}, nil
 	}
@@ -29,7 +29,7 @@ func benchDatabase(ctx context.Context, db string) (string, func(), error) {
 	name := "runbooker_bench_" + hex.EncodeToString(b[:])
 	url, err := postgres.CreateDatabase(ctx, db, name)
 	if err != nil {
-		return "", nil, fmt.Errorf("creating the bench database on %s: %w", redactURL(db), err)
+		return "", nil, fmt.Errorf("creating the bench database on %s: %w", postgres.RedactURL(db), err)
 	}
 	return url, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -38,10 +38,10 @@ func benchDatabase(ctx context.Context, db string) (string, func(), error) {
 	}, nil
 }
 
-// benchServeDB is the --db of a separate bench server process: the bench's
+// serveDB is the --db of a separate bench server process: the bench's
 // own database on PostgreSQL, where replicas share one; "" (the data
 // directory's SQLite file) otherwise.
-func benchServeDB(db string) string {
+func serveDB(db string) string {
 	if isPostgresURL(db) {
 		return db
 	}

@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"bufio"
@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,17 +22,17 @@ import (
 
 // remoteDispatch: job created → process started through a hybrid worker
 // that talks to the server over HTTP on loopback, one job at a time.
-func (b *bench) remoteDispatch(ctx context.Context) ([]benchFigure, error) {
+func (b *harness) remoteDispatch(ctx context.Context) ([]Figure, error) {
 	b.progress("remote dispatch: %d jobs through a worker over loopback HTTP", b.cfg.Latency)
-	token, err := b.m.Engine.CreateGroup(ctx, &runbooker.WorkerGroup{TenantID: b.tenant, Name: "bench-remote"})
+	token, err := b.cp.Engine.CreateGroup(ctx, &runbooker.WorkerGroup{TenantID: b.tenant, Name: "bench-remote"})
 	if err != nil {
 		return nil, err
 	}
-	reg, err := rbhttp.Register(ctx, b.m.URL(), nil, rbhttp.RegisterRequest{Token: token, Name: "bench"})
+	reg, err := rbhttp.Register(ctx, b.cp.URL, nil, rbhttp.RegisterRequest{Token: token, Name: "bench"})
 	if err != nil {
 		return nil, err
 	}
-	wc, err := rbhttp.NewWorkerClient(b.m.URL(), reg.WorkerID, reg.Secret, nil)
+	wc, err := rbhttp.NewWorkerClient(b.cp.URL, reg.WorkerID, reg.Secret, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -51,16 +50,14 @@ func (b *bench) remoteDispatch(ctx context.Context) ([]benchFigure, error) {
 // idleWorkers: a separate server process with n registered workers all
 // long-polling and nothing to do; its resident memory and CPU are read
 // from /proc over a quiet window.
-func (b *bench) idleWorkers(ctx context.Context) ([]benchFigure, error) {
+func (b *harness) idleWorkers(ctx context.Context) ([]Figure, error) {
 	n := b.cfg.IdleWorkers
 	b.progress("idle workers: %d long-polling workers on a separate server process", n)
 	dir := filepath.Join(b.cfg.DataDir, "idle")
-	e, closeFn, err := offlineEngine(ctx, dir, benchServeDB(b.cfg.DB))
-	if err != nil {
-		return nil, err
+	if b.env.CreateGroup == nil || b.env.Serve == nil {
+		return nil, fmt.Errorf("the idle figure needs a separate server process, which this bench cannot start")
 	}
-	token, err := e.CreateGroup(ctx, &runbooker.WorkerGroup{TenantID: b.tenant, Name: "idle"})
-	closeFn()
+	token, err := b.env.CreateGroup(ctx, dir, serveDB(b.cfg.DB), &runbooker.WorkerGroup{TenantID: b.tenant, Name: "idle"})
 	if err != nil {
 		return nil, err
 	}
@@ -70,16 +67,14 @@ func (b *bench) idleWorkers(ctx context.Context) ([]benchFigure, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	self, err := os.Executable()
+	args := []string{"--listen", addr, "--data", dir, "--log-level", "error"}
+	if db := serveDB(b.cfg.DB); db != "" {
+		args = append(args, "--db", db)
+	}
+	cmd, err := b.env.Serve(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
-	args := []string{"serve", "--listen", addr, "--data", dir, "--log-level", "error"}
-	if db := benchServeDB(b.cfg.DB); db != "" {
-		args = append(args, "--db", db)
-	}
-	cmd := exec.CommandContext(ctx, self, args...)
-	cmd.Env = append(os.Environ(), "RUNBOOKER_TEST_AS_MAIN=1") // lets a test binary act as runbooker
 	var log bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
@@ -152,7 +147,7 @@ func (b *bench) idleWorkers(ctx context.Context) ([]benchFigure, error) {
 		return nil, err
 	}
 	cpuPct := 100 * (cpu1 - cpu0).Seconds() / window.Seconds()
-	return []benchFigure{
+	return []Figure{
 		{Name: fmt.Sprintf("server RSS, %d idle long-polling workers", n), Value: rss, Unit: "MB", Target: "≤ 200 MB", Met: rss <= 200},
 		{Name: fmt.Sprintf("server CPU, %d idle long-polling workers", n), Value: cpuPct, Unit: "% of a core", Target: "near idle (≤ 5 %)", Met: cpuPct <= 5},
 	}, nil

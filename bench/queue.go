@@ -1,4 +1,4 @@
-package main
+package bench
 
 import (
 	"context"
@@ -24,7 +24,7 @@ const queueClaimers, queueSlots = 2, 64
 // with producers creating one job per call (as API requests do), and with
 // producers creating batches (as bulk starts do, and as River's bench
 // inserts).
-func (b *bench) queueOnly(ctx context.Context) ([]benchFigure, error) {
+func (b *harness) queueOnly(ctx context.Context) ([]Figure, error) {
 	n := b.cfg.QueueJobs
 	// The batched run goes first, on the fresh database (River's bench, its
 	// comparison, empties its tables before it starts).
@@ -38,7 +38,7 @@ func (b *bench) queueOnly(ctx context.Context) ([]benchFigure, error) {
 	if err != nil {
 		return nil, err
 	}
-	return []benchFigure{
+	return []Figure{
 		{Name: "queue only (no processes)", Value: single, Unit: "jobs/s", Target: "≥ 5,000 jobs/s", Met: single >= 5000},
 		{Name: fmt.Sprintf("queue only, created in batches of %d", queueBatch), Value: batched, Unit: "jobs/s", Target: "≥ 5,000 jobs/s", Met: batched >= 5000},
 	}, nil
@@ -51,8 +51,8 @@ const queueBatch = 500
 // creating batch jobs per call, while queueClaimers no-op workers claim up
 // to queueSlots jobs at a time and finish each as its own call, as worker
 // slots do. It returns jobs per second.
-func (b *bench) queueRun(ctx context.Context, group string, n, batch int) (float64, error) {
-	e := b.m.Engine
+func (b *harness) queueRun(ctx context.Context, group string, n, batch int) (float64, error) {
+	e := b.cp.Engine
 	var created, finished atomic.Int64
 	errs := make(chan error, 8)
 	var wg sync.WaitGroup
@@ -156,14 +156,14 @@ func (b *bench) queueRun(ctx context.Context, group string, n, batch int) (float
 
 // bigOutput: a runbook printing N lines, stored and checked line by line,
 // against the same script with its output sent to /dev/null.
-func (b *bench) bigOutput(ctx context.Context) ([]benchFigure, error) {
+func (b *harness) bigOutput(ctx context.Context) ([]Figure, error) {
 	n := b.cfg.Lines
 	b.progress("big output: %d lines, stored vs /dev/null", n)
-	src, err := b.m.Store.Runbook(ctx, b.tenant, "org_bench_lines")
+	src, err := b.cp.Store.Runbook(ctx, b.tenant, "org_bench_lines")
 	if err != nil {
 		return nil, err
 	}
-	content, err := b.m.Store.RunbookContent(ctx, b.tenant, src.Version)
+	content, err := b.cp.Store.RunbookContent(ctx, b.tenant, src.Version)
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +184,7 @@ func (b *bench) bigOutput(ctx context.Context) ([]benchFigure, error) {
 	}
 	base := time.Since(t0)
 
-	e := b.m.Engine
+	e := b.cp.Engine
 	j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: b.tenant, RunbookName: "org_bench_lines", Caller: "bench"})
 	if err != nil {
 		return nil, err
@@ -201,17 +201,17 @@ func (b *bench) bigOutput(ctx context.Context) ([]benchFigure, error) {
 		return nil, err
 	}
 	ratio := float64(took) / float64(base)
-	return []benchFigure{{Name: fmt.Sprintf("%d-line output, all stored in order", n), Value: took.Seconds(), Unit: "s",
+	return []Figure{{Name: fmt.Sprintf("%d-line output, all stored in order", n), Value: took.Seconds(), Unit: "s",
 		Baseline: base.Seconds(), Ratio: ratio, Target: "≤ 2 × /dev/null", Met: ratio <= 2}}, nil
 }
 
 // checkLines reads every stored record back and proves none was lost,
 // duplicated or reordered.
-func (b *bench) checkLines(ctx context.Context, id string, n int) error {
+func (b *harness) checkLines(ctx context.Context, id string, n int) error {
 	var after int64
 	want := 1
 	for {
-		recs, err := b.m.Store.Streams(ctx, b.tenant, id, runbooker.StreamFilter{After: after, Limit: 50000})
+		recs, err := b.cp.Store.Streams(ctx, b.tenant, id, runbooker.StreamFilter{After: after, Limit: 50000})
 		if err != nil {
 			return err
 		}

@@ -1,0 +1,368 @@
+// Package bench measures Runbooker against the performance targets of
+// ARCHITECTURE.md §8: the figures `runbooker bench` prints. Each figure is
+// measured next to a baseline of the same machine in the same run (a bare
+// interpreter start, raw spawns, output to /dev/null), so that ratios
+// compare across machines.
+//
+// The package does not build a control plane itself: the binary around it
+// (cmd/runbooker) passes an Env that starts one exactly as `runbooker
+// serve` does, job isolation included, so the bench measures what users
+// run.
+package bench
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/engine"
+	rbhttp "github.com/runbooker/runbooker/http"
+	"github.com/runbooker/runbooker/postgres"
+	"github.com/runbooker/runbooker/sandbox"
+)
+
+// Figure is one measured figure, its machine baseline from the same run,
+// and the ARCHITECTURE.md §8 target it answers.
+type Figure struct {
+	Name     string  `json:"name"`
+	Value    float64 `json:"value"`
+	Unit     string  `json:"unit"`
+	Baseline float64 `json:"baseline,omitempty"` // the machine's own limit, same unit
+	Ratio    float64 `json:"ratio,omitempty"`    // value / baseline
+	Target   string  `json:"target"`
+	Met      bool    `json:"met"`
+}
+
+// Config is a bench run's settings: the flags of `runbooker bench`.
+type Config struct {
+	JSON        bool   // print figures as JSON instead of a table
+	Jobs        int    // trivial jobs for the throughput figure
+	Latency     int    // jobs for the dispatch and sync-run latency figures
+	Lines       int    // lines printed by the big-output runbook
+	QueueJobs   int    // jobs for the queue-only figures
+	Concurrency int    // built-in group capacity and raw spawn concurrency
+	DataDir     string // "": a fresh temp dir, removed afterwards
+	DB          string // "": SQLite in the data dir; a PostgreSQL URL: a fresh database on that server
+	Only        string // comma-separated figures to run; "": all
+	IdleWorkers int    // simulated idle long-polling workers
+	JobDir      string // where job directories are made (as serve --job-dir)
+}
+
+// Server is the control plane a bench run asks Env.Start for.
+type Server struct {
+	DataDir    string
+	DB         string // sqlite:PATH or postgres://…
+	Capacity   int    // jobs the built-in group runs at once
+	JobDir     string // as serve --job-dir
+	RunWait    time.Duration
+	LeaseTTL   time.Duration
+	Retention  time.Duration
+	MaxRuntime time.Duration
+	OutputCap  int64
+	Drain      time.Duration
+}
+
+// ControlPlane is a running control plane listening on loopback.
+type ControlPlane struct {
+	URL        string
+	Credential string // "ID:SECRET" of an admin credential of the default tenant
+	Store      runbooker.Store
+	Engine     *engine.Engine
+	Close      func() error
+}
+
+// Env is what a bench run needs from the binary around it. cmd/runbooker
+// provides it, so that this package never imports the wiring.
+type Env struct {
+	// Start starts a control plane in this process, built as `runbooker
+	// serve` builds one (the built-in group's jobs isolated as far as the
+	// machine allows), with an admin credential of the default tenant.
+	Start func(ctx context.Context, s Server) (*ControlPlane, error)
+	// CreateGroup creates a worker group in a data directory (or database)
+	// while no server runs on it, and returns its registration token.
+	// Only the idle figure needs it.
+	CreateGroup func(ctx context.Context, dataDir, db string, g *runbooker.WorkerGroup) (string, error)
+	// Serve returns the command that runs `runbooker serve args…` as a
+	// separate process. Only the idle figure needs it.
+	Serve func(ctx context.Context, args ...string) (*exec.Cmd, error)
+}
+
+// Run measures the figures c selects on a control plane env starts, and
+// writes them to stdout as a table (or JSON); progress goes to log.
+func Run(ctx context.Context, c Config, env Env, stdout, log io.Writer) error {
+	if c.DataDir == "" {
+		dir, err := os.MkdirTemp("", "runbooker-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		c.DataDir = dir
+	}
+	if c.DB == "" {
+		c.DB = "sqlite:" + filepath.Join(c.DataDir, "bench.db")
+	}
+	db, dropDB, err := database(ctx, c.DB)
+	if err != nil {
+		return err
+	}
+	defer dropDB()
+	c.DB = db
+	h, err := newHarness(ctx, c, env, log)
+	if err != nil {
+		return err
+	}
+	defer h.close()
+	figs, err := h.runAll(ctx)
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(map[string]any{"engine": postgres.RedactURL(c.DB), "cpus": runtime.NumCPU(), "figures": figs})
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintf(tw, "figure\tvalue\tmachine baseline\tratio\ttarget\tmet\n")
+	for _, f := range figs {
+		base, ratio := "", ""
+		if f.Baseline != 0 {
+			base = number(f.Baseline) + " " + f.Unit
+			ratio = fmt.Sprintf("%.2f", f.Ratio)
+		}
+		met := "yes"
+		if !f.Met {
+			met = "NO"
+		}
+		fmt.Fprintf(tw, "%s\t%s %s\t%s\t%s\t%s\t%s\n", f.Name, number(f.Value), f.Unit, base, ratio, f.Target, met)
+	}
+	return tw.Flush()
+}
+
+// number prints a figure with four significant digits, never in exponent
+// form.
+func number(v float64) string {
+	if v >= 1000 || v <= -1000 {
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
+}
+
+// harness is one bench run on one control plane.
+type harness struct {
+	cfg    Config
+	env    Env
+	cp     *ControlPlane
+	client *rbhttp.Client
+	tenant string
+	bash   string
+	log    io.Writer
+}
+
+func newHarness(ctx context.Context, c Config, env Env, log io.Writer) (*harness, error) {
+	cp, err := env.Start(ctx, Server{
+		DataDir: c.DataDir, DB: c.DB, RunWait: 10 * time.Minute,
+		LeaseTTL: 30 * time.Second, Retention: 24 * time.Hour, Capacity: c.Concurrency,
+		MaxRuntime: time.Hour, OutputCap: 1 << 30, Drain: 5 * time.Second, JobDir: c.JobDir,
+	})
+	if err != nil {
+		return nil, err
+	}
+	client, err := rbhttp.NewClient(cp.URL, cp.Credential, nil)
+	if err != nil {
+		_ = cp.Close()
+		return nil, err
+	}
+	b := &harness{cfg: c, env: env, cp: cp, client: client, tenant: runbooker.DefaultTenant, bash: sandbox.ResolveInterpreters().Bash, log: log}
+	for name, src := range map[string]string{
+		"org_bench_trivial": "#!/bin/bash\necho ok\n",
+		"org_bench_lines":   fmt.Sprintf("#!/bin/bash\nfor ((i=1; i<=%d; i++)); do echo \"line $i\"; done\n", c.Lines),
+	} {
+		if _, err := client.PutRunbook(ctx, name, runbooker.LangBash, []byte(src)); err != nil {
+			_ = cp.Close()
+			return nil, fmt.Errorf("uploading bench runbook %s: %w", name, err)
+		}
+	}
+	return b, nil
+}
+
+func (b *harness) close() { _ = b.cp.Close() }
+
+func (b *harness) progress(format string, args ...any) {
+	fmt.Fprintf(b.log, "bench: "+format+"\n", args...)
+}
+
+func (b *harness) runAll(ctx context.Context) ([]Figure, error) {
+	var figs []Figure
+	steps := []struct {
+		name string
+		run  func(context.Context) ([]Figure, error)
+	}{
+		// Latency figures first, all on the same young database: the big
+		// runs after them leave checkpoints and vacuums behind that would
+		// be measured instead.
+		{"dispatch", b.dispatch}, {"remote", b.remoteDispatch}, {"sync", b.syncRun},
+		{"throughput", b.throughput}, {"queue", b.queueOnly}, {"output", b.bigOutput}, {"idle", b.idleWorkers},
+	}
+	only := map[string]bool{}
+	for _, n := range strings.Split(b.cfg.Only, ",") {
+		if n = strings.TrimSpace(n); n != "" {
+			only[n] = true
+		}
+	}
+	for _, st := range steps {
+		if len(only) > 0 && !only[st.name] {
+			continue
+		}
+		step := st.run
+		f, err := step(ctx)
+		if err != nil {
+			return nil, err
+		}
+		figs = append(figs, f...)
+	}
+	return figs, nil
+}
+
+// Percentile returns the p-quantile (0 to 1) of d, nearest rank below; 0
+// for no durations.
+func Percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := int(float64(len(s)-1) * p)
+	return s[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// dispatch: job created → process started, one job at a time so queueing
+// does not count, read back from the job's own timestamps.
+func (b *harness) dispatch(ctx context.Context) ([]Figure, error) {
+	b.progress("dispatch latency: %d jobs, one at a time", b.cfg.Latency)
+	return b.dispatchFigures(ctx, runbooker.CloudGroup, "built-in group")
+}
+
+// dispatchFigures runs Latency trivial jobs on group one at a time and
+// reports the p50 and p99 of created → process started.
+func (b *harness) dispatchFigures(ctx context.Context, group, label string) ([]Figure, error) {
+	e := b.cp.Engine
+	var lat []time.Duration
+	for i := 0; i < b.cfg.Latency; i++ {
+		j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: b.tenant, RunbookName: "org_bench_trivial", RunOn: group, Caller: "bench"})
+		if err != nil {
+			return nil, err
+		}
+		j, err = e.Wait(ctx, b.tenant, j.ID)
+		if err != nil {
+			return nil, err
+		}
+		if j.Status != runbooker.StatusCompleted || j.StartedAt.IsZero() {
+			return nil, fmt.Errorf("bench job %s ended %s (%s)", j.ID, j.Status, j.Exception)
+		}
+		lat = append(lat, j.StartedAt.Sub(j.CreatedAt))
+	}
+	p50, p99 := Percentile(lat, 0.5), Percentile(lat, 0.99)
+	return []Figure{
+		{Name: "dispatch p50 (" + label + ")", Value: ms(p50), Unit: "ms", Target: "≤ 5 ms", Met: p50 <= 5*time.Millisecond},
+		{Name: "dispatch p99 (" + label + ")", Value: ms(p99), Unit: "ms", Target: "≤ 25 ms", Met: p99 <= 25*time.Millisecond},
+	}, nil
+}
+
+// syncRun: a synchronous run over HTTP of `echo ok` against a bare
+// `bash -c 'echo ok'`, alternated so drift hits both alike.
+func (b *harness) syncRun(ctx context.Context) ([]Figure, error) {
+	b.progress("sync run vs bare bash start: %d each, alternated", b.cfg.Latency)
+	var runs, bare []time.Duration
+	for i := 0; i < b.cfg.Latency; i++ {
+		t0 := time.Now()
+		if err := exec.CommandContext(ctx, b.bash, "-c", "echo ok").Run(); err != nil {
+			return nil, err
+		}
+		bare = append(bare, time.Since(t0))
+		t0 = time.Now()
+		resp, err := b.client.Run(ctx, "org_bench_trivial", nil, "")
+		if err != nil {
+			return nil, err
+		}
+		if resp.Status != string(runbooker.StatusCompleted) {
+			return nil, fmt.Errorf("bench run ended %s", resp.Status)
+		}
+		runs = append(runs, time.Since(t0))
+	}
+	r, base := Percentile(runs, 0.5), Percentile(bare, 0.5)
+	ratio := float64(r) / float64(base)
+	return []Figure{{Name: "sync run p50 (trivial bash)", Value: ms(r), Unit: "ms", Baseline: ms(base), Ratio: ratio,
+		Target: "≤ 2 × bare bash start", Met: ratio <= 2}}, nil
+}
+
+// throughput: N trivial jobs through the built-in group against N raw
+// spawns of the same interpreter at the same concurrency.
+func (b *harness) throughput(ctx context.Context) ([]Figure, error) {
+	n, conc := b.cfg.Jobs, b.cfg.Concurrency
+	b.progress("throughput: %d raw spawns, then %d jobs, concurrency %d", n, n, conc)
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	var spawnErr error
+	var mu sync.Mutex
+	next := make(chan struct{}, n)
+	for i := 0; i < n; i++ {
+		next <- struct{}{}
+	}
+	close(next)
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range next {
+				if err := exec.CommandContext(ctx, b.bash, "-c", "echo ok").Run(); err != nil {
+					mu.Lock()
+					spawnErr = err
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if spawnErr != nil {
+		return nil, spawnErr
+	}
+	raw := float64(n) / time.Since(t0).Seconds()
+
+	e := b.cp.Engine
+	t0 = time.Now()
+	ids := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: b.tenant, RunbookName: "org_bench_trivial", Caller: "bench"})
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, j.ID)
+	}
+	for _, id := range ids {
+		j, err := e.Wait(ctx, b.tenant, id)
+		if err != nil {
+			return nil, err
+		}
+		if j.Status != runbooker.StatusCompleted {
+			return nil, fmt.Errorf("bench job %s ended %s (%s)", j.ID, j.Status, j.Exception)
+		}
+	}
+	jobs := float64(n) / time.Since(t0).Seconds()
+	ratio := jobs / raw
+	return []Figure{{Name: fmt.Sprintf("throughput, %d trivial jobs", n), Value: jobs, Unit: "jobs/s", Baseline: raw, Ratio: ratio,
+		Target: "≥ 70 % of raw spawn rate", Met: ratio >= 0.7}}, nil
+}

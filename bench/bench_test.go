@@ -1,0 +1,192 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/agent"
+	"github.com/runbooker/runbooker/engine"
+	rbhttp "github.com/runbooker/runbooker/http"
+	"github.com/runbooker/runbooker/postgres"
+	"github.com/runbooker/runbooker/postgres/pgtest"
+	"github.com/runbooker/runbooker/sandbox"
+	"github.com/runbooker/runbooker/sqlite"
+)
+
+// testEnv starts a control plane of real parts (store, engine, built-in
+// agent without isolation, HTTP on loopback): the bench needs nothing more
+// than Env. The command's own Env, a full Main, is tested end to end in
+// cmd/runbooker.
+func testEnv(t *testing.T) Env {
+	return Env{Start: func(ctx context.Context, s Server) (*ControlPlane, error) {
+		var st runbooker.Store
+		var err error
+		if path, ok := strings.CutPrefix(s.DB, "sqlite:"); ok {
+			st, err = sqlite.Open(ctx, path)
+		} else {
+			st, err = postgres.Open(ctx, s.DB, postgres.Config{})
+		}
+		if err != nil {
+			return nil, err
+		}
+		quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+		e := engine.New(st, engine.Config{LeaseTTL: s.LeaseTTL, Retention: s.Retention}, quiet)
+		in := sandbox.ResolveInterpreters()
+		in.TempRoot = t.TempDir()
+		a := agent.New(&agent.Local{Engine: e, Group: runbooker.CloudGroup, WorkerID: "cloud-test"}, agent.Config{
+			Capacity: s.Capacity, MaxRuntime: s.MaxRuntime, OutputCap: s.OutputCap,
+			HeartbeatEvery: s.LeaseTTL / 3, Interpreters: in, Stops: e.Hub(),
+		}, quiet)
+		a.Start(ctx)
+		srv := rbhttp.NewServer(e, rbhttp.Config{RunWait: s.RunWait}, quiet)
+		closeAll := func() error {
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = srv.Close(ctx)
+			a.Stop(s.Drain)
+			return st.Close()
+		}
+		if err := srv.Open("127.0.0.1:0", nil); err != nil {
+			_ = closeAll()
+			return nil, err
+		}
+		secret := runbooker.NewSecret()
+		cred := &runbooker.Credential{ID: runbooker.NewID(), TenantID: runbooker.DefaultTenant, Name: "bench",
+			Role: runbooker.RoleAdmin, SecretHash: runbooker.HashSecret(secret), CreatedAt: time.Now().UTC()}
+		if err := e.Store().EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
+			_ = closeAll()
+			return nil, err
+		}
+		if err := e.Store().CreateCredential(ctx, cred); err != nil {
+			_ = closeAll()
+			return nil, err
+		}
+		return &ControlPlane{URL: "http://" + srv.Addr(), Credential: cred.ID + ":" + secret,
+			Store: e.Store(), Engine: e, Close: closeAll}, nil
+	}}
+}
+
+// runBench runs the bench with --json and small counts, as
+// `runbooker bench --json --queue-jobs 600 --latency-jobs 20 --jobs 40`
+// does, and returns its figures by name.
+func runBench(t *testing.T, only, db string) map[string]Figure {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := Config{JSON: true, QueueJobs: 600, Latency: 20, Jobs: 40, Lines: 1000, Concurrency: 4,
+		IdleWorkers: 10, JobDir: t.TempDir(), Only: only, DB: db}
+	if err := Run(context.Background(), c, testEnv(t), &out, &errb); err != nil {
+		t.Fatalf("bench: %v\n%s", err, errb.String())
+	}
+	var res struct {
+		Engine  string   `json:"engine"`
+		CPUs    int      `json:"cpus"`
+		Figures []Figure `json:"figures"`
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("bench output is not JSON: %v\n%s", err, out.String())
+	}
+	if res.Engine == "" || res.CPUs < 1 {
+		t.Errorf("bench output names engine %q and %d CPUs", res.Engine, res.CPUs)
+	}
+	figs := map[string]Figure{}
+	for _, f := range res.Figures {
+		figs[f.Name] = f
+	}
+	return figs
+}
+
+// checkQueueFigures requires both queue-only figures, each a real rate.
+func checkQueueFigures(t *testing.T, figs map[string]Figure) {
+	t.Helper()
+	for _, name := range []string{"queue only (no processes)", "queue only, created in batches of 500"} {
+		f, ok := figs[name]
+		if !ok {
+			t.Fatalf("bench did not report %q; got %v", name, figs)
+		}
+		if f.Unit != "jobs/s" || f.Value <= 0 || f.Met != (f.Value >= 5000) {
+			t.Errorf("figure %q = %+v", name, f)
+		}
+	}
+}
+
+// The bench's figures come from real runs: every queued job is finished
+// (queueRun fails otherwise) and ratios are against a measured baseline.
+func TestBenchReportsQueueAndSyncFiguresOnSQLite(t *testing.T) {
+	figs := runBench(t, "queue,sync", "")
+	checkQueueFigures(t, figs)
+	s, ok := figs["sync run p50 (trivial bash)"]
+	if !ok || s.Baseline <= 0 || s.Value <= 0 || math.Abs(s.Ratio-s.Value/s.Baseline) > 1e-3*s.Ratio {
+		t.Errorf("sync figure = %+v (present %v)", s, ok)
+	}
+	if len(figs) != 3 {
+		t.Errorf("--only queue,sync reported %d figures: %v", len(figs), figs)
+	}
+}
+
+func TestBenchReportsQueueFiguresOnPostgres(t *testing.T) {
+	pgtest.Require(t)
+	checkQueueFigures(t, runBench(t, "queue", pgtest.AdminURL()))
+}
+
+// Without --json the figures are a table; dispatch latency is read from
+// the jobs' own timestamps, through the built-in group.
+func TestBenchPrintsDispatchFiguresAsATable(t *testing.T) {
+	var out, errb bytes.Buffer
+	c := Config{Latency: 20, Lines: 1, Concurrency: 4, JobDir: t.TempDir(), Only: "dispatch"}
+	if err := Run(context.Background(), c, testEnv(t), &out, &errb); err != nil {
+		t.Fatalf("bench: %v\n%s", err, errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if len(lines) != 3 || !strings.HasPrefix(lines[0], "figure") || !strings.Contains(lines[0], "machine baseline") {
+		t.Fatalf("table:\n%s", out.String())
+	}
+	for i, name := range []string{"dispatch p50 (built-in group)", "dispatch p99 (built-in group)"} {
+		if l := lines[i+1]; !strings.HasPrefix(l, name) || !strings.Contains(l, " ms ") || !strings.Contains(l, "≤ ") {
+			t.Errorf("row %d: %q", i+1, l)
+		}
+	}
+	if !strings.Contains(errb.String(), "bench: dispatch latency: 20 jobs") {
+		t.Errorf("progress: %q", errb.String())
+	}
+}
+
+// A bench without a way to start a separate server says so instead of
+// measuring something else.
+func TestBenchIdleFigureNeedsASeparateServer(t *testing.T) {
+	var out, errb bytes.Buffer
+	err := Run(context.Background(), Config{Only: "idle", IdleWorkers: 1, Latency: 1, Lines: 1, JobDir: t.TempDir()}, testEnv(t), &out, &errb)
+	if err == nil || !strings.Contains(err.Error(), "separate server") {
+		t.Errorf("idle bench without Env.Serve: %v", err)
+	}
+}
+
+func TestNumberHasFourSignificantDigitsAndNoExponent(t *testing.T) {
+	for v, want := range map[float64]string{3.389: "3.389", 6.3054: "6.305", 12345.6: "12346", 0.5: "0.5", 1000: "1000", 0.000125: "0.000125"} {
+		if got := number(v); got != want {
+			t.Errorf("number(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
+func TestPercentile(t *testing.T) {
+	d := []time.Duration{5, 1, 4, 2, 3}
+	for p, want := range map[float64]time.Duration{0: 1, 0.5: 3, 0.99: 4, 1: 5} {
+		if got := Percentile(d, p); got != want {
+			t.Errorf("Percentile(%v) = %v, want %v", p, got, want)
+		}
+	}
+	if Percentile(nil, 0.5) != 0 {
+		t.Error("Percentile of nothing is not 0")
+	}
+	if d[0] != 5 {
+		t.Error("Percentile sorted its argument")
+	}
+}
