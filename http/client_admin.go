@@ -40,6 +40,13 @@ func (c *Client) Group(ctx context.Context, name string) (*GroupView, error) {
 	return &out, err
 }
 
+// Version asks the server for its version.
+func (c *Client) Version(ctx context.Context) (*VersionView, error) {
+	var out VersionView
+	_, err := c.doJSON(ctx, http.MethodGet, "/api/v1/version", nil, &out)
+	return &out, err
+}
+
 // UpdateGroup replaces a worker group's settings (for the built-in group
 // "cloud" too).
 func (c *Client) UpdateGroup(ctx context.Context, g GroupView) (*GroupView, error) {

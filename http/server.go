@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -22,6 +23,7 @@ import (
 // Config tunes the server.
 type Config struct {
 	RunWait time.Duration // how long a synchronous run waits before answering 202 (default 10m)
+	Version string        // the build's version, answered by GET /api/v1/version
 }
 
 // Server is the HTTP front of one control-plane process.
@@ -63,6 +65,7 @@ func (s *Server) Handler() http.Handler {
 	s.routeAssets(mux)
 	s.routeWorkers(mux)
 	s.routeSync(mux)
+	mux.HandleFunc("GET /api/v1/version", s.authenticate(false, s.handleVersion))
 	return s.recoverer(mux)
 }
 
@@ -158,6 +161,20 @@ func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 		return nil, runbooker.Errorf(runbooker.EINVALID, "reading the request body: %v", err)
 	}
 	return body, nil
+}
+
+// VersionView is the server's answer to GET /api/v1/version.
+type VersionView struct {
+	Version string `json:"version"`
+	Go      string `json:"go"`
+}
+
+func (s *Server) handleVersion(w http.ResponseWriter, r *http.Request) {
+	v := s.Config.Version
+	if v == "" {
+		v = "dev"
+	}
+	writeJSON(w, http.StatusOK, VersionView{Version: v, Go: runtime.Version()})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -87,8 +87,16 @@ func TestCLIRunStartJobAndImport(t *testing.T) {
 		t.Fatalf("start: %d %q", code, out)
 	}
 	code, out, errOut = s.cli("job", "tail", id)
-	if code != 0 || out != "first output\nlast output\n" || !strings.Contains(errOut, "VERBOSE: a verbose line") {
+	if code != 0 || out != "first output\nlast output\n" || !strings.Contains(errOut, "VERBOSE: a verbose line") ||
+		!strings.Contains(errOut, "job "+id+" Completed") {
 		t.Errorf("tail: %d out %q err %q", code, out, errOut)
+	}
+	// Tailing a job that failed says how it ended and exits 1, as run does.
+	code, out, _ = s.cli("start", "rjgit-org_general_fails")
+	failed := strings.TrimSpace(out)
+	code, _, errOut = s.cli("job", "tail", failed)
+	if code != 1 || !strings.Contains(errOut, "job "+failed+" Failed: disk full (exit status 2)") {
+		t.Errorf("tail of a failed job: exit %d err %q", code, errOut)
 	}
 	for verb, want := range map[string]string{"status": "Completed\n", "output": "first output\nlast output\n", "exception": ""} {
 		code, out, errOut = s.cli("job", verb, id)

@@ -137,14 +137,11 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	}
 	if !runbooker.JobStatus(resp.Status).Terminal() {
 		// The server stopped waiting; follow the job until it ends.
-		if err := tail(ctx, c, resp.JobID, stdout, stderr, true); err != nil {
-			return err
-		}
-		st, err := c.JobStatus(ctx, resp.JobID)
+		st, err := tail(ctx, c, resp.JobID, stdout, stderr, true)
 		if err != nil {
 			return err
 		}
-		resp.Status = st
+		resp.Status = string(st)
 	} else {
 		for _, r := range resp.Streams {
 			if r.StreamType == string(runbooker.StreamOutput) {
@@ -153,12 +150,22 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		}
 	}
 	if resp.Status != string(runbooker.StatusCompleted) {
-		exc, _ := c.ExceptionText(ctx, resp.JobID)
-		fmt.Fprintf(stderr, "job %s %s", resp.JobID, resp.Status)
-		if exc != "" {
+		return reportEnd(ctx, c, resp.JobID, resp.Status, stderr)
+	}
+	return nil
+}
+
+// reportEnd says on stderr how a job ended, with its exception, and fails
+// (exit status 1) unless it Completed.
+func reportEnd(ctx context.Context, c *rbhttp.Client, id, status string, stderr io.Writer) error {
+	fmt.Fprintf(stderr, "job %s %s", id, status)
+	if status != string(runbooker.StatusCompleted) {
+		if exc, _ := c.ExceptionText(ctx, id); exc != "" {
 			fmt.Fprintf(stderr, ": %s", exc)
 		}
-		fmt.Fprintln(stderr)
+	}
+	fmt.Fprintln(stderr)
+	if status != string(runbooker.StatusCompleted) {
 		return exitError{1}
 	}
 	return nil
@@ -181,14 +188,15 @@ func cmdStart(ctx context.Context, args []string, stdin io.Reader, stdout io.Wri
 	return nil
 }
 
-// tail prints a job's records as they arrive until it is terminal. With
-// outputOnly, only the Output stream goes to stdout and the rest is dropped.
-func tail(ctx context.Context, c *rbhttp.Client, id string, stdout, stderr io.Writer, outputOnly bool) error {
+// tail prints a job's records as they arrive until it is terminal, and
+// returns how it ended. With outputOnly, only the Output stream goes to
+// stdout and the rest is dropped.
+func tail(ctx context.Context, c *rbhttp.Client, id string, stdout, stderr io.Writer, outputOnly bool) (runbooker.JobStatus, error) {
 	var after int64
 	for {
 		st, recs, err := c.JobStreams(ctx, id, after)
 		if err != nil {
-			return err
+			return "", err
 		}
 		for _, r := range recs {
 			after = r.Seq
@@ -200,14 +208,14 @@ func tail(ctx context.Context, c *rbhttp.Client, id string, stdout, stderr io.Wr
 			}
 		}
 		if st.Terminal() && len(recs) == 0 {
-			return nil
+			return st, nil
 		}
 		if len(recs) > 0 {
 			continue // there may be more right away
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return "", ctx.Err()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
@@ -304,7 +312,11 @@ func cmdJob(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		enc.SetIndent("", "  ")
 		return enc.Encode(j)
 	case "tail":
-		return tail(ctx, c, id, stdout, stderr, false)
+		st, err := tail(ctx, c, id, stdout, stderr, false)
+		if err != nil {
+			return err
+		}
+		return reportEnd(ctx, c, id, string(st), stderr)
 	}
 	return fmt.Errorf(use)
 }

@@ -26,6 +26,7 @@ Hybrid worker:
   runbooker rotate-key [--data DIR]
 
 Client (RUNBOOKER_SERVER, RUNBOOKER_CREDENTIAL=ID:SECRET):
+  runbooker version                        this binary's version (and the server's)
   runbooker run NAME [-p Key=Value]... [--run-on GROUP]
   runbooker start NAME [-p Key=Value]... [--run-on GROUP]
   runbooker start --batch FILE|- [--run-on GROUP]   one JSON job a line; prints the job ids
@@ -69,6 +70,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	var err error
 	switch args[0] {
+	case "version", "--version":
+		err = cmdVersion(ctx, stdout, stderr)
 	case "serve":
 		err = cmdServe(ctx, args[1:], stdout, stderr)
 	case "credential":

@@ -209,7 +209,7 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Syncer = gitsync.New(m.Store, m.Keyring, gitsync.Config{Dir: filepath.Join(c.DataDir, "git")}, m.Log.With("component", "sync"))
 	m.SyncService = gitsync.NewService(m.Syncer, 0)
 	m.SyncService.Start(ctx)
-	m.HTTP = rbhttp.NewServer(m.Engine, rbhttp.Config{RunWait: c.RunWait}, m.Log)
+	m.HTTP = rbhttp.NewServer(m.Engine, rbhttp.Config{RunWait: c.RunWait, Version: version}, m.Log)
 	m.HTTP.Syncer = m.Syncer
 	var tlsCfg *tls.Config
 	if c.TLSCert != "" {
