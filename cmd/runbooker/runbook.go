@@ -34,6 +34,9 @@ func cmdRunbook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	switch {
 	case verb == "import" && len(rest) == 1:
+		if st, err := os.Stat(rest[0]); err != nil || !st.IsDir() {
+			return fmt.Errorf("cannot import runbooks from %s: it is not a directory that can be read", rest[0])
+		}
 		n, failed, err := importDir(ctx, c, os.DirFS(rest[0]), *prefix, stdout, stderr)
 		if err != nil {
 			return err
@@ -85,7 +88,7 @@ func importDir(ctx context.Context, c *rbhttp.Client, fsys fs.FS, prefix string,
 		}
 		name, _, err := catalog.PathToName(prefix, path)
 		if err != nil {
-			fmt.Fprintf(stderr, "skipped %s: %v\n", filepath.FromSlash(path), err)
+			fmt.Fprintf(stderr, "skipped %s: %s\n", filepath.FromSlash(path), errText(err))
 			failed++
 			return nil
 		}
