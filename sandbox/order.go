@@ -19,6 +19,8 @@ type gate struct {
 	moved  chan struct{} // closed when the stdout reader next returns from a read
 	sent   chan struct{} // closed when the stdout reader next finishes a cycle
 	poke   chan struct{} // cuts the stdout reader's pause short
+	begun  chan struct{} // closed when the stdout reader first reads
+	once   sync.Once
 	// unread returns the bytes waiting in the stdout pipe, or 0 when that
 	// is unknown.
 	unread func() int
@@ -29,16 +31,19 @@ type gate struct {
 // for a stdout read that may just have returned: a read that returned
 // cannot be told from one that blocks until it says so.
 const (
-	gateWait = 5 * time.Millisecond
-	gateIdle = 200 * time.Microsecond
+	gateWait  = 5 * time.Millisecond
+	gateStart = time.Second
+	gateIdle  = 200 * time.Microsecond
 )
 
 func newGate(unread func() int) *gate {
-	return &gate{moved: make(chan struct{}), sent: make(chan struct{}), poke: make(chan struct{}, 1), unread: unread}
+	return &gate{moved: make(chan struct{}), sent: make(chan struct{}), poke: make(chan struct{}, 1), begun: make(chan struct{}),
+		unread: unread}
 }
 
 // enter marks that the stdout reader is about to read.
 func (g *gate) enter() {
+	g.once.Do(func() { close(g.begun) })
 	g.mu.Lock()
 	g.inRead = true
 	g.mu.Unlock()
@@ -76,6 +81,19 @@ func (g *gate) pause(d time.Duration) {
 // wait returns once the stdout data written before now has been handed on,
 // or after gateWait.
 func (g *gate) wait() {
+	// Until the stdout reader has started at all (a goroutine not yet
+	// scheduled on a loaded machine), gateWait would measure the scheduler,
+	// not the pipe: wait for it first, within gateStart.
+	select {
+	case <-g.begun:
+	default:
+		start := time.NewTimer(gateStart)
+		select {
+		case <-g.begun:
+		case <-start.C:
+		}
+		start.Stop()
+	}
 	deadline := time.NewTimer(gateWait)
 	defer deadline.Stop()
 	for range 4 {
