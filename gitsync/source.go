@@ -180,6 +180,9 @@ func (s *Source) normalize() error {
 		}
 	}
 	sub := strings.Trim(strings.ReplaceAll(strings.TrimSpace(s.Subfolder), `\`, "/"), "/")
+	if sub == "." {
+		sub = "" // ".", "./" and ". " name the repository root, like ""
+	}
 	if sub != "" {
 		if clean := path.Clean(sub); clean != sub || clean == ".." || strings.HasPrefix(clean, "../") {
 			return invalidSource(s.ID, "subfolder %q must be a plain relative path inside the repository", s.Subfolder)
