@@ -204,6 +204,9 @@ func (s *Source) normalize() error {
 	if _, err := parseKnownHosts(s.KnownHosts); err != nil {
 		return invalidSource(s.ID, "knownHosts: %v", err)
 	}
+	if _, err := s.endpoint(); err != nil {
+		return err
+	}
 	if s.CABundle != "" {
 		if s.Kind() != KindHTTPS {
 			return invalidSource(s.ID, "caBundle only applies to https URLs")
@@ -211,6 +214,27 @@ func (s *Source) normalize() error {
 		if !x509.NewCertPool().AppendCertsFromPEM([]byte(s.CABundle)) {
 			return invalidSource(s.ID, "caBundle holds no PEM certificate")
 		}
+	}
+	return nil
+}
+
+// allowed checks src against the server's policy: a local repository only
+// with Config.AllowLocal, a remote host as far as the URL alone tells
+// (Hosts.checkSaved; the connection checks the rest). Its messages come from
+// the URL and the server's settings only, never from what exists.
+func (s *Syncer) allowed(src *Source) error {
+	ep, err := src.endpoint()
+	if err != nil {
+		return err
+	}
+	if src.Kind() == KindLocal {
+		if !s.cfg.AllowLocal {
+			return invalidSource(src.ID, "local paths and file:// URLs are not allowed on this server (serve --sync-allow-local allows them)")
+		}
+		return nil
+	}
+	if err := s.cfg.AllowedHosts.checkSaved(ep.Host); err != nil {
+		return invalidSource(src.ID, "%v", err)
 	}
 	return nil
 }
