@@ -168,11 +168,17 @@ func (s *Source) endpoint() (*transport.Endpoint, error) {
 	if s.Kind() == KindLocal {
 		return ep, nil
 	}
-	if a, err := netip.ParseAddr(ep.Host); err == nil && a.Zone() == "" {
+	if a, err := netip.ParseAddr(endpointHost(ep)); err == nil && a.Zone() == "" {
 		return ep, nil
 	}
 	if !hostName.MatchString(ep.Host) {
 		return nil, invalidSource(s.ID, "url %q: host %q is not a host name or IP address", s.URL, ep.Host)
 	}
 	return ep, nil
+}
+
+// endpointHost is the endpoint's host without the brackets of an IPv6
+// address.
+func endpointHost(ep *transport.Endpoint) string {
+	return strings.TrimSuffix(strings.TrimPrefix(ep.Host, "["), "]")
 }

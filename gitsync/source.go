@@ -233,7 +233,7 @@ func (s *Syncer) allowed(src *Source) error {
 		}
 		return nil
 	}
-	if err := s.cfg.AllowedHosts.checkSaved(ep.Host); err != nil {
+	if err := s.cfg.AllowedHosts.checkSaved(endpointHost(ep)); err != nil {
 		return invalidSource(src.ID, "%v", err)
 	}
 	return nil
