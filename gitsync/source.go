@@ -6,9 +6,10 @@
 //
 // Where things are: a sync source and its checks (source.go), kept per
 // tenant with sealed credentials (source_store.go); the Syncer, one sync at
-// a time per tenant (syncer.go); one run of a sync (run.go), which fetches
-// (fetch.go, auth.go), reads the tree (tree.go) and stores what changed
-// (apply.go, memo.go); the background Service that syncs sources whose
+// a time per tenant (syncer.go); the server's host policy (hosts.go) and
+// the guard every connection goes through (dial.go); one run of a sync
+// (run.go), which fetches (fetch.go, auth.go), reads the tree (tree.go) and
+// stores what changed (apply.go, memo.go); the background Service that syncs sources whose
 // interval has passed (interval.go); re-sealing under a new key (reseal.go).
 package gitsync
 
