@@ -72,7 +72,9 @@ func bashHeader(src []byte) []bashLine {
 // Parse reads the header comment block. Malformed @param lines are
 // skipped and the first of them is returned as the error (a
 // *runbooker.ParseError); everything else found is still returned, so the
-// Metadata is never nil.
+// Metadata is never nil. Its cost is linear in the size of the script:
+// duplicate names are found through a map, continuation lines are joined
+// once, and only the first RunbookCustomization block is read.
 func Parse(src []byte) (*Metadata, error) {
 	meta := &Metadata{}
 	lines := bashHeader(src)
@@ -82,39 +84,44 @@ func Parse(src []byte) (*Metadata, error) {
 			firstErr = e
 		}
 	}
-	var cur *string // what an indented continuation line extends
-	sep := " "
+	var text continued            // what indented continuation lines extend
+	declared := map[string]bool{} // parameter names, lower-cased
 	for i := 0; i < len(lines); i++ {
 		ln := lines[i]
 		trimmed := strings.TrimSpace(ln.text)
+		marker := strings.HasPrefix(trimmed, customizationMarker) && indentOf(ln.text) <= 1
+		param := strings.HasPrefix(trimmed, "@param ") || trimmed == "@param"
+		isContinuation := trimmed != "" && !marker && !param && text.target != nil &&
+			len(ln.text)-len(strings.TrimLeft(ln.text, " \t")) >= 2
+		if isContinuation {
+			text.add(trimmed)
+			continue
+		}
+		text.flush()
 		switch {
 		case trimmed == "":
-			cur = nil
-		case strings.HasPrefix(trimmed, customizationMarker) && indentOf(ln.text) <= 1:
+		case marker:
+			if meta.Customization != nil {
+				fail(&runbooker.ParseError{Source: "script", Line: ln.no, Column: ln.col + 1,
+					Message: "a second RunbookCustomization block; only one is read"})
+				continue
+			}
 			i = bashCustomization(meta, lines, i) - 1
-			cur = nil
-		case strings.HasPrefix(trimmed, "@param ") || trimmed == "@param":
+		case param:
 			p, err := bashParam(ln)
 			if err != nil {
 				fail(err)
-				cur = nil
 				continue
 			}
-			if _, dup := runbooker.FindParameter(meta.Parameters, p.Name); dup {
+			if key := strings.ToLower(p.Name); declared[key] {
 				fail(&runbooker.ParseError{Source: "script", Line: ln.no, Column: ln.col + 1, Message: fmt.Sprintf("parameter %q declared twice", p.Name)})
-				cur = nil
 				continue
+			} else {
+				declared[key] = true
 			}
 			meta.Parameters = append(meta.Parameters, p)
-			cur, sep = &meta.Parameters[len(meta.Parameters)-1].Description, " "
-		case len(ln.text)-len(strings.TrimLeft(ln.text, " \t")) >= 2 && cur != nil:
-			if *cur == "" {
-				*cur = trimmed
-			} else {
-				*cur += sep + trimmed
-			}
+			text.start(&meta.Parameters[len(meta.Parameters)-1].Description, " ")
 		default:
-			cur = nil
 			m := bashKey.FindStringSubmatch(ln.text)
 			if m == nil {
 				continue // a free comment
@@ -122,18 +129,48 @@ func Parse(src []byte) (*Metadata, error) {
 			val := strings.TrimSpace(m[2])
 			switch strings.ToLower(m[1]) {
 			case "synopsis":
-				meta.Synopsis, cur, sep = val, &meta.Synopsis, " "
+				meta.Synopsis = val
+				text.start(&meta.Synopsis, " ")
 			case "description":
-				meta.Description, cur, sep = val, &meta.Description, "\n"
+				meta.Description = val
+				text.start(&meta.Description, "\n")
 			case "notes", "note":
-				meta.Notes, cur, sep = val, &meta.Notes, "\n"
+				meta.Notes = val
+				text.start(&meta.Notes, "\n")
 			case "example":
 				meta.Examples = append(meta.Examples, val)
-				cur, sep = &meta.Examples[len(meta.Examples)-1], "\n"
+				text.start(&meta.Examples[len(meta.Examples)-1], "\n")
 			}
 		}
 	}
+	text.flush()
 	return meta, firstErr
+}
+
+// continued collects the continuation lines of a text (a synopsis, a
+// parameter's help) and joins them when the text ends, so a text of many
+// lines costs no more than their length. target must stay valid until
+// flush: it is flushed before the slice holding it grows.
+type continued struct {
+	target *string
+	sep    string
+	parts  []string
+}
+
+func (c *continued) start(target *string, sep string) {
+	c.target, c.sep, c.parts = target, sep, c.parts[:0]
+	if *target != "" {
+		c.parts = append(c.parts, *target)
+	}
+}
+
+func (c *continued) add(s string) { c.parts = append(c.parts, s) }
+
+func (c *continued) flush() {
+	if c.target != nil && len(c.parts) > 0 {
+		*c.target = strings.Join(c.parts, c.sep)
+	}
+	c.target, c.parts = nil, c.parts[:0]
 }
 
 // bashCustomization cuts the JSON after `RunbookCustomization:` out of the

@@ -2,6 +2,7 @@ package bashparse
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -117,5 +118,37 @@ func TestParseBashErrors(t *testing.T) {
 	_, err := Parse([]byte("# @param A\n# @param a int\n"))
 	if err == nil || !strings.Contains(err.Error(), "declared twice") {
 		t.Errorf("duplicate: err = %v", err)
+	}
+}
+
+// TestParseBashSecondCustomization: only the first RunbookCustomization
+// block is read; another one is an error at its line, so a header of many
+// markers costs no more than its length.
+func TestParseBashSecondCustomization(t *testing.T) {
+	src := "#!/bin/bash\n# RunbookCustomization: {\"Parameters\": {}}\n#\n# RunbookCustomization: {\"x\": 1}\n# @param A int\n"
+	meta, err := Parse([]byte(src))
+	var pe *runbooker.ParseError
+	if !errors.As(err, &pe) || pe.Line != 4 || !strings.Contains(pe.Message, "second RunbookCustomization") {
+		t.Errorf("error %v, want one at line 4 about a second block", err)
+	}
+	if meta.Customization == nil || string(meta.Customization.Text) != `{"Parameters": {}}` || len(meta.Parameters) != 1 {
+		t.Errorf("meta %+v", meta)
+	}
+}
+
+// TestParseBashLongContinuation: many continuation lines join in order.
+func TestParseBashLongContinuation(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("# @param A string - first\n")
+	for i := range 1000 {
+		fmt.Fprintf(&b, "#   w%d\n", i)
+	}
+	b.WriteString("# Synopsis: S\n")
+	meta, err := Parse([]byte(b.String()))
+	if err != nil || len(meta.Parameters) != 1 || meta.Synopsis != "S" {
+		t.Fatalf("%+v %v", meta, err)
+	}
+	if d := meta.Parameters[0].Description; !strings.HasPrefix(d, "first w0 w1 ") || !strings.HasSuffix(d, " w998 w999") {
+		t.Errorf("description %.40q…", d)
 	}
 }

@@ -8,6 +8,22 @@ import (
 	"github.com/runbooker/runbooker/loosejson"
 )
 
+// Limits on what one runbook may be. Past them a script is refused
+// (EINVALID, a 400 through the API) rather than parsed and stored: the
+// largest script of RealmJoin's public catalog is far below both.
+const (
+	MaxScriptSize = 2 << 20 // bytes of a script
+	MaxParameters = 256     // parameters a script declares
+)
+
+// CheckScriptSize refuses a script of more than MaxScriptSize bytes.
+func CheckScriptSize(name string, size int64) error {
+	if size > MaxScriptSize {
+		return runbooker.Errorf(runbooker.EINVALID, "runbook %q: the script is larger than the limit of %d bytes (2 MiB)", name, MaxScriptSize)
+	}
+	return nil
+}
+
 // AnalyzeInput is a runbook's source and side files.
 type AnalyzeInput struct {
 	Name        string             // runbook name, e.g. "rjgit-user_general_add-alias"
@@ -19,7 +35,8 @@ type AnalyzeInput struct {
 }
 
 // Analyze reads a runbook's metadata. The error is only for an invalid
-// name or an unknown language: a script that does not parse still yields
+// name, an unknown language or a script past the limits (MaxScriptSize,
+// MaxParameters): a script that does not parse still yields
 // metadata (display name, flags, side files) with ParseError set, and a
 // broken customization or permissions file is a warning.
 func Analyze(in AnalyzeInput) (runbooker.RunbookMeta, runbooker.Language, error) {
@@ -33,6 +50,9 @@ func Analyze(in AnalyzeInput) (runbooker.RunbookMeta, runbooker.Language, error)
 	}
 	if !lang.Valid() {
 		return runbooker.RunbookMeta{}, "", runbooker.Errorf(runbooker.EINVALID, "runbook %q: unknown language %q (file %q); want .ps1, .py or .sh", in.Name, in.Language, in.FileName)
+	}
+	if err := CheckScriptSize(in.Name, int64(len(in.Content))); err != nil {
+		return runbooker.RunbookMeta{}, "", err
 	}
 	meta := runbooker.RunbookMeta{
 		DisplayName: name.DisplayName,
@@ -52,6 +72,9 @@ func Analyze(in AnalyzeInput) (runbooker.RunbookMeta, runbooker.Language, error)
 			e.Source = "script"
 		}
 		meta.ParseError = &e
+	}
+	if sm != nil && len(sm.Parameters) > MaxParameters {
+		return runbooker.RunbookMeta{}, "", runbooker.Errorf(runbooker.EINVALID, "runbook %q declares %d parameters, more than the limit of %d", in.Name, len(sm.Parameters), MaxParameters)
 	}
 	if sm != nil {
 		meta.Synopsis, meta.Description, meta.Notes = sm.Synopsis, sm.Description, sm.Notes

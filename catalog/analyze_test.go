@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -221,5 +222,54 @@ func TestAnalyzeUndeclaredParameters(t *testing.T) {
 	meta, _, _ := Analyze(AnalyzeInput{Name: "org_general_none", FileName: "none.ps1", Content: []byte("Write-Output 1\n")})
 	if meta.Parameters == nil || len(meta.Parameters) != 0 {
 		t.Errorf("a PowerShell script without param() declares none: %v", meta.Parameters)
+	}
+}
+
+// TestAnalyzeLimits: a script past MaxScriptSize or declaring more than
+// MaxParameters is refused (EINVALID) with a message naming the limit, in
+// every language; at the limits it is taken.
+func TestAnalyzeLimits(t *testing.T) {
+	params := func(lang runbooker.Language, n int) string {
+		var b strings.Builder
+		switch lang {
+		case runbooker.LangBash:
+			for i := range n {
+				fmt.Fprintf(&b, "# @param P%d int\n", i)
+			}
+		case runbooker.LangPowerShell:
+			b.WriteString("param(\n")
+			for i := range n {
+				if i > 0 {
+					b.WriteString(",\n")
+				}
+				fmt.Fprintf(&b, "  [int] $P%d", i)
+			}
+			b.WriteString("\n)\n")
+		case runbooker.LangPython:
+			b.WriteString("def main(")
+			for i := range n {
+				fmt.Fprintf(&b, "P%d: int = 0, ", i)
+			}
+			b.WriteString("):\n    pass\n")
+		}
+		return b.String()
+	}
+	for _, lang := range []runbooker.Language{runbooker.LangBash, runbooker.LangPowerShell, runbooker.LangPython} {
+		meta, _, err := Analyze(AnalyzeInput{Name: "org_general_x", Language: lang, Content: []byte(params(lang, MaxParameters))})
+		if err != nil || meta.ParseError != nil || len(meta.Parameters) != MaxParameters {
+			t.Errorf("%s, %d parameters: %d parameters, %v %v", lang, MaxParameters, len(meta.Parameters), err, meta.ParseError)
+		}
+		_, _, err = Analyze(AnalyzeInput{Name: "org_general_x", Language: lang, Content: []byte(params(lang, MaxParameters+1))})
+		if runbooker.ErrorCode(err) != runbooker.EINVALID || !strings.Contains(runbooker.ErrorMessage(err), "257 parameters, more than the limit of 256") {
+			t.Errorf("%s, %d parameters: %v", lang, MaxParameters+1, err)
+		}
+	}
+	big := []byte("#!/bin/bash\n" + strings.Repeat("# filler\n", MaxScriptSize/9))
+	if _, _, err := Analyze(AnalyzeInput{Name: "org_general_x", Language: runbooker.LangBash, Content: big[:MaxScriptSize]}); err != nil {
+		t.Errorf("a script of %d bytes: %v", MaxScriptSize, err)
+	}
+	_, _, err := Analyze(AnalyzeInput{Name: "org_general_x", Language: runbooker.LangBash, Content: big[:MaxScriptSize+1]})
+	if runbooker.ErrorCode(err) != runbooker.EINVALID || !strings.Contains(runbooker.ErrorMessage(err), "larger than the limit of 2097152 bytes") {
+		t.Errorf("a script of %d bytes: %v", MaxScriptSize+1, err)
 	}
 }

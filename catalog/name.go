@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"path"
 	"strings"
+	"unicode/utf8"
 
 	runbooker "github.com/runbooker/runbooker"
 )
@@ -23,6 +24,10 @@ const DefaultPrefix = "rjgit-"
 
 // Scopes a runbook can be attached to, in the order a portal lists them.
 var Scopes = []string{"org", "device", "group", "user"}
+
+// MaxNameLength bounds a runbook name (the longest in RealmJoin's public
+// catalog has 72 characters). Names appear in URLs, logs and every job row.
+const MaxNameLength = 128
 
 // Name is a parsed runbook name, `[<prefix>]<scope>_<category>_<name>`.
 type Name struct {
@@ -47,6 +52,11 @@ func ParseName(name string) (Name, error) {
 	}
 	if name == "" {
 		return bad("empty")
+	}
+	if len(name) > MaxNameLength {
+		// Quoting a name of 100,000 characters back helps nobody.
+		return Name{}, runbooker.Errorf(runbooker.EINVALID, "invalid runbook name %q…: %d characters is longer than the limit of %d",
+			truncate(name, 40), utf8.RuneCountInString(name), MaxNameLength)
 	}
 	if strings.ToLower(name) != name {
 		return bad("must be lowercase")
@@ -140,6 +150,17 @@ func ContextParameter(scope string, params []runbooker.Parameter) string {
 		}
 	}
 	return ""
+}
+
+// truncate returns at most n runes of s.
+func truncate(s string, n int) string {
+	for i := range s {
+		if n == 0 {
+			return s[:i]
+		}
+		n--
+	}
+	return s
 }
 
 func displayName(short string) string {

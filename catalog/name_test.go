@@ -34,6 +34,19 @@ func TestParseName(t *testing.T) {
 	}
 }
 
+// TestParseNameLength: 128 characters is the longest name; the error for a
+// longer one says so without quoting all of it.
+func TestParseNameLength(t *testing.T) {
+	longest := "user_general_" + strings.Repeat("a", MaxNameLength-len("user_general_"))
+	if _, err := ParseName(longest); err != nil {
+		t.Errorf("a name of %d characters: %v", len(longest), err)
+	}
+	_, err := ParseName(longest + "a")
+	if msg := runbooker.ErrorMessage(err); runbooker.ErrorCode(err) != runbooker.EINVALID || len(msg) > 200 || !strings.Contains(msg, "limit of 128") {
+		t.Errorf("a name of 129 characters: %v", err)
+	}
+}
+
 func TestParseNameErrors(t *testing.T) {
 	tests := []struct{ in, msg string }{
 		{"", "empty"},
@@ -49,6 +62,8 @@ func TestParseNameErrors(t *testing.T) {
 		{"user_general_x_scheduled_scheduled", `unexpected suffix "_scheduled"`},
 		{"user_general_reset pw", `character ' ' not allowed`},
 		{"user_general_x.ps1", `character '.' not allowed`},
+		{"user_general_" + strings.Repeat("a", 116), "129 characters is longer than the limit of 128"},
+		{"user_general_" + strings.Repeat("a", 100_000), "100013 characters is longer than the limit of 128"},
 	}
 	for _, tt := range tests {
 		_, err := ParseName(tt.in)

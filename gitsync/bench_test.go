@@ -149,7 +149,7 @@ func benchEnv(b *testing.B, url string) (*gitsync.Syncer, *sqlite.DB) {
 	}
 	b.Cleanup(func() { _ = st.Close() })
 	keys, _ := keyring.New(keyring.Generate())
-	sy := gitsync.New(st, keys, gitsync.Config{Dir: filepath.Join(dir, "git")}, quiet)
+	sy := gitsync.New(st, keys, testConfig(filepath.Join(dir, "git")), quiet)
 	if _, _, err := sy.PutSource(context.Background(), tenant, gitsync.SourceInput{Source: gitsync.Source{ID: "rj", URL: url}}); err != nil {
 		b.Fatal(err)
 	}

@@ -90,19 +90,26 @@ func (s *Syncer) fetch(ctx context.Context, tenantID string, src *Source, creds 
 	}()
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.FetchTimeout)
 	defer cancel()
+	ctx = withGuard(ctx, s.guard)
+	var px transport.ProxyOptions
+	if src.Kind() == KindSSH {
+		var done func()
+		px, done = sshProxy(s.guard)
+		defer done()
+	}
 	remote := git.NewRemote(repo.Storer, &config.RemoteConfig{Name: "origin", URLs: []string{src.URL}})
 	branch := src.Branch
 	if branch == "" {
-		if branch, err = defaultBranch(ctx, remote, &git.ListOptions{Auth: am, CABundle: caBundle(src)}); err != nil {
-			return nil, s.fetchError(ctx, src, creds, "", err)
+		if branch, err = defaultBranch(ctx, remote, &git.ListOptions{Auth: am, CABundle: caBundle(src), ProxyOptions: px}); err != nil {
+			return nil, s.fetchError(ctx, tenantID, src, "", err)
 		}
 	}
 	local := plumbing.NewRemoteReferenceName("origin", branch)
 	spec := config.RefSpec("+" + plumbing.NewBranchReferenceName(branch).String() + ":" + local.String())
 	err = remote.FetchContext(ctx, &git.FetchOptions{RefSpecs: []config.RefSpec{spec}, Auth: am, Tags: git.NoTags, Force: true,
-		CABundle: caBundle(src)})
+		CABundle: caBundle(src), ProxyOptions: px})
 	if err != nil && !errors.Is(err, git.NoErrAlreadyUpToDate) {
-		return nil, s.fetchError(ctx, src, creds, branch, err)
+		return nil, s.fetchError(ctx, tenantID, src, branch, err)
 	}
 	ref, err := repo.Reference(local, true)
 	if err != nil {
@@ -138,43 +145,30 @@ func caBundle(src *Source) []byte {
 	return []byte(src.CABundle)
 }
 
+// unreadable is the one answer for every way a fetch fails: a repository
+// that does not exist, a branch or default branch that does not, a host that
+// refuses the connection or may not be reached, credentials, host keys or
+// certificates not accepted. Telling them apart would let a tenant map the
+// server's disk and network; the server log has the details.
+const unreadable = "the repository cannot be read: it does not exist, has no such branch, " +
+	"cannot or may not be reached from this server, or did not accept the credentials, host key (knownHosts) " +
+	"or certificate (caBundle); the server log has the details"
+
 // fetchError turns what go-git reports into a client-safe error naming the
-// source and what failed: the repository's own problems (not found, no such
-// branch, credentials) are EINVALID, reachability and timeouts EUNAVAILABLE.
-func (s *Syncer) fetchError(ctx context.Context, src *Source, creds *Credentials, branch string, err error) error {
+// source: the same EINVALID text whatever failed (unreadable), except for
+// a timeout or cancellation, which the caller sees happen anyway, and a
+// server without git for local repositories. The details go to the log.
+func (s *Syncer) fetchError(ctx context.Context, tenantID string, src *Source, branch string, err error) error {
 	what := fmt.Sprintf("sync source %q (%s)", src.ID, displayURL(src))
-	inval := func(format string, args ...any) error {
-		return runbooker.Errorf(runbooker.EINVALID, "%s: %s", what, fmt.Sprintf(format, args...))
-	}
-	var nomatch git.NoMatchingRefSpecError
-	msg := err.Error()
+	s.log.Warn("sync fetch failed", "tenant", tenantID, "source", src.ID, "url", displayURL(src), "branch", branch,
+		"refused", errors.Is(err, errRefused), "err", err)
 	switch {
-	case errors.Is(err, errNoDefaultBranch):
-		return inval("the repository has no default branch (HEAD); set branch")
-	case errors.As(err, &nomatch):
-		return inval("branch %q does not exist", branch)
-	case errors.Is(err, transport.ErrRepositoryNotFound):
-		return inval("repository not found")
-	case errors.Is(err, transport.ErrEmptyRemoteRepository):
-		return inval("the repository is empty")
-	case errors.Is(err, transport.ErrAuthenticationRequired) && creds.empty():
-		return inval("the repository requires credentials (https: username and password or token; ssh: sshKey)")
-	case errors.Is(err, transport.ErrAuthenticationRequired), errors.Is(err, transport.ErrAuthorizationFailed),
-		strings.Contains(msg, "unable to authenticate"):
-		return inval("the credentials were rejected")
-	case strings.Contains(msg, "knownhosts:") || strings.Contains(msg, "knownHosts") || strings.Contains(msg, "known_hosts"):
-		return inval("the server's host key is not trusted (%s); add it to the source's knownHosts", msg)
-	case strings.Contains(msg, "x509:") || strings.Contains(msg, "tls: failed to verify"):
-		return inval("the server's TLS certificate is not trusted (%s); set caBundle for a private CA", msg)
 	case errors.Is(err, context.DeadlineExceeded) && ctx.Err() != nil:
 		return runbooker.Errorf(runbooker.EUNAVAILABLE, "%s: fetch timed out after %s", what, s.cfg.FetchTimeout.Round(time.Second))
 	case errors.Is(err, context.Canceled):
 		return runbooker.Errorf(runbooker.EUNAVAILABLE, "%s: sync canceled", what)
-	case src.Kind() == KindLocal && strings.Contains(msg, "executable file not found"):
+	case src.Kind() == KindLocal && strings.Contains(err.Error(), "executable file not found"):
 		return runbooker.Errorf(runbooker.EUNAVAILABLE, "%s: reading a local repository needs the git binary (git-upload-pack) on PATH", what)
 	}
-	if branch != "" {
-		return runbooker.Errorf(runbooker.EUNAVAILABLE, "%s: fetching branch %q failed: %s", what, branch, msg)
-	}
-	return runbooker.Errorf(runbooker.EUNAVAILABLE, "%s: cannot reach the repository: %s", what, msg)
+	return runbooker.Errorf(runbooker.EINVALID, "%s: %s", what, unreadable)
 }

@@ -17,6 +17,12 @@ func FuzzSourceInput(f *testing.F) {
 		`{"id": "l", "url": "/srv/git/runbooks", "subfolder": "a/../b"}`,
 		`{"id": "f", "url": "file:///srv/git/x", "interval": 120}`,
 		`{"id": "../x", "url": "C:\\repos\\x", "subfolder": "..\\..\\etc"}`,
+		`{"id": "d", "url": "/srv/git/x", "subfolder": "."}`,
+		`{"id": "d", "url": "/srv/git/x", "subfolder": "./"}`,
+		`{"id": "d", "url": "/srv/git/x", "subfolder": ". "}`,
+		`{"id": "u", "url": "ext::sh -c touch% /tmp/pwned"}`,
+		`{"id": "u", "url": "--upload-pack=touch /tmp/pwned"}`,
+		`{"id": "u", "url": "ssh://-oProxyCommand=touch%20x/repo.git"}`,
 	} {
 		f.Add(seed)
 	}
@@ -39,8 +45,8 @@ func FuzzSourceInput(f *testing.F) {
 			t.Fatalf("id %q puts the cache at %s", src.ID, dir)
 		}
 		for _, seg := range strings.Split(src.Subfolder, "/") {
-			if seg == ".." || seg == "." {
-				t.Fatalf("subfolder %q leaves the repository", src.Subfolder)
+			if seg == ".." || seg == "." || (seg == "" && src.Subfolder != "") {
+				t.Fatalf("subfolder %q is not a plain path inside the repository", src.Subfolder)
 			}
 		}
 		_ = src.checkCredentials(in.Credentials)

@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/runbooker/runbooker"
@@ -58,6 +60,16 @@ df -h
 	permissions = `{"Permissions": [{"Name": "User.ReadWrite.All",},],}`
 )
 
+// testConfig is the syncers' configuration in tests: repositories made in
+// a temp dir are read from their paths, and servers listen on loopback.
+func testConfig(dir string) gitsync.Config {
+	hosts, err := gitsync.ParseHosts("127.0.0.1, ::1")
+	if err != nil {
+		panic(err)
+	}
+	return gitsync.Config{Dir: dir, AllowLocal: true, AllowedHosts: hosts}
+}
+
 // env is a syncer over a fresh SQLite store.
 type env struct {
 	t     *testing.T
@@ -66,6 +78,25 @@ type env struct {
 	sy    *gitsync.Syncer
 	keys  *keyring.Keyring
 	dir   string
+	logs  *logBuffer // what the syncer logged
+}
+
+// logBuffer collects log output written from several goroutines.
+type logBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *logBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *logBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 func newEnv(t *testing.T) *env {
@@ -84,8 +115,9 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sy := gitsync.New(st, keys, gitsync.Config{Dir: filepath.Join(dir, "git")}, quiet)
-	return &env{t: t, ctx: ctx, store: st, sy: sy, keys: keys, dir: dir}
+	logs := &logBuffer{}
+	sy := gitsync.New(st, keys, testConfig(filepath.Join(dir, "git")), slog.New(slog.NewTextHandler(logs, nil)))
+	return &env{t: t, ctx: ctx, store: st, sy: sy, keys: keys, dir: dir, logs: logs}
 }
 
 // source creates a sync source or fails the test.

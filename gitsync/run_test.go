@@ -73,7 +73,7 @@ func TestSyncHistory(t *testing.T) {
 	// instead of remembering blobs, of a commit that touches no runbook.
 	up.Write("main", "CHANGELOG.md", "nothing for runbooks")
 	up.Commit("main", "docs only")
-	e.sy = gitsync.New(e.store, e.keys, gitsync.Config{Dir: filepath.Join(e.dir, "git")}, quiet)
+	e.sy = gitsync.New(e.store, e.keys, testConfig(filepath.Join(e.dir, "git")), quiet)
 	if rep = e.sync("rj"); rep.Unchanged != 3 || len(rep.Updated) != 0 {
 		t.Errorf("re-sync after restart: %+v", rep)
 	}

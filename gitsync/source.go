@@ -6,9 +6,10 @@
 //
 // Where things are: a sync source and its checks (source.go), kept per
 // tenant with sealed credentials (source_store.go); the Syncer, one sync at
-// a time per tenant (syncer.go); one run of a sync (run.go), which fetches
-// (fetch.go, auth.go), reads the tree (tree.go) and stores what changed
-// (apply.go, memo.go); the background Service that syncs sources whose
+// a time per tenant (syncer.go); the server's host policy (hosts.go) and
+// the guard every connection goes through (dial.go); one run of a sync
+// (run.go), which fetches (fetch.go, auth.go), reads the tree (tree.go) and
+// stores what changed (apply.go, memo.go); the background Service that syncs sources whose
 // interval has passed (interval.go); re-sealing under a new key (reseal.go).
 package gitsync
 
@@ -180,6 +181,9 @@ func (s *Source) normalize() error {
 		}
 	}
 	sub := strings.Trim(strings.ReplaceAll(strings.TrimSpace(s.Subfolder), `\`, "/"), "/")
+	if sub == "." {
+		sub = "" // ".", "./" and ". " name the repository root, like ""
+	}
 	if sub != "" {
 		if clean := path.Clean(sub); clean != sub || clean == ".." || strings.HasPrefix(clean, "../") {
 			return invalidSource(s.ID, "subfolder %q must be a plain relative path inside the repository", s.Subfolder)
@@ -201,6 +205,9 @@ func (s *Source) normalize() error {
 	if _, err := parseKnownHosts(s.KnownHosts); err != nil {
 		return invalidSource(s.ID, "knownHosts: %v", err)
 	}
+	if _, err := s.endpoint(); err != nil {
+		return err
+	}
 	if s.CABundle != "" {
 		if s.Kind() != KindHTTPS {
 			return invalidSource(s.ID, "caBundle only applies to https URLs")
@@ -208,6 +215,27 @@ func (s *Source) normalize() error {
 		if !x509.NewCertPool().AppendCertsFromPEM([]byte(s.CABundle)) {
 			return invalidSource(s.ID, "caBundle holds no PEM certificate")
 		}
+	}
+	return nil
+}
+
+// allowed checks src against the server's policy: a local repository only
+// with Config.AllowLocal, a remote host as far as the URL alone tells
+// (Hosts.checkSaved; the connection checks the rest). Its messages come from
+// the URL and the server's settings only, never from what exists.
+func (s *Syncer) allowed(src *Source) error {
+	ep, err := src.endpoint()
+	if err != nil {
+		return err
+	}
+	if src.Kind() == KindLocal {
+		if !s.cfg.AllowLocal {
+			return invalidSource(src.ID, "local paths and file:// URLs are not allowed on this server (serve --sync-allow-local allows them)")
+		}
+		return nil
+	}
+	if err := s.cfg.AllowedHosts.checkSaved(endpointHost(ep)); err != nil {
+		return invalidSource(src.ID, "%v", err)
 	}
 	return nil
 }

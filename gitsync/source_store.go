@@ -174,6 +174,9 @@ func (s *Syncer) putSource(ctx context.Context, tenantID string, in SourceInput,
 	if err := src.normalize(); err != nil {
 		return nil, false, err
 	}
+	if err := s.allowed(&src); err != nil {
+		return nil, false, err
+	}
 	s.docMu.Lock()
 	defer s.docMu.Unlock()
 	d, err := s.loadDoc(ctx, tenantID)

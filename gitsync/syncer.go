@@ -23,6 +23,13 @@ type Config struct {
 	Dir          string           // cache root: DIR/<tenant>/<source> holds a bare clone
 	FetchTimeout time.Duration    // bound of one fetch (default 5m)
 	Now          func() time.Time // clock; default time.Now
+	// AllowLocal lets sources name local paths and file:// URLs: for a
+	// single-tenant server (the demo) and tests. Otherwise one tenant could
+	// read another's repository, or the server's files, from disk.
+	AllowLocal bool
+	// AllowedHosts limits the hosts sources may name; the zero value allows
+	// any host but loopback, link-local and unspecified addresses.
+	AllowedHosts Hosts
 }
 
 // Syncer syncs runbooks from upstream repositories and manages the sync
@@ -32,6 +39,7 @@ type Syncer struct {
 	keys  *keyring.Keyring
 	cfg   Config
 	log   *slog.Logger
+	guard *guard // every connection of a fetch goes through it (dial.go)
 
 	docMu sync.Mutex // read-modify-write of a sources document
 
@@ -68,7 +76,8 @@ func New(st Store, keys *keyring.Keyring, cfg Config, log *slog.Logger) *Syncer 
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Syncer{store: st, keys: keys, cfg: cfg, log: log,
+	installTransports()
+	return &Syncer{store: st, keys: keys, cfg: cfg, log: log, guard: newGuard(cfg),
 		locks: map[string]chan struct{}{}, states: map[statusKey]Status{}, memos: map[statusKey]memo{}}
 }
 
@@ -138,7 +147,11 @@ func (s *Syncer) syncLocked(ctx context.Context, tenantID, sourceID string) (*Re
 	if err != nil {
 		return nil, err
 	}
-	rep, err := s.run(ctx, tenantID, src, creds)
+	// The server's policy may have changed since the source was saved.
+	rep, err := (*Report)(nil), s.allowed(src)
+	if err == nil {
+		rep, err = s.run(ctx, tenantID, src, creds)
+	}
 	if rep != nil {
 		rep.DurationMS = time.Since(began).Milliseconds()
 	}

@@ -1,6 +1,8 @@
 package http
 
 import (
+	"errors"
+	"io"
 	"net/http"
 	"strconv"
 	"time"
@@ -8,9 +10,6 @@ import (
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/catalog"
 )
-
-// maxScriptBody bounds an uploaded runbook source.
-const maxScriptBody = 8 << 20
 
 // RunbookView is a runbook as the management API shows it: identity,
 // parsed metadata flattened, and the form after customization.
@@ -144,7 +143,13 @@ func (s *Server) handlePutRunbook(w http.ResponseWriter, r *http.Request) {
 		}
 		verbose = &b
 	}
-	body, err := readBody(w, r, maxScriptBody)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, catalog.MaxScriptSize))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		err = catalog.CheckScriptSize(name, tooLarge.Limit+1)
+	} else if err != nil {
+		err = runbooker.Errorf(runbooker.EINVALID, "reading the request body: %v", err)
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

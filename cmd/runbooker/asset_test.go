@@ -137,7 +137,7 @@ func TestRotateKeyResealsAssets(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := s.m.Syncer.CreateSource(ctx, runbooker.DefaultTenant, gitsync.SourceInput{
-		Source:      gitsync.Source{ID: "upstream", URL: "https://127.0.0.1:1/runbooks.git", Prefix: "rjgit-"},
+		Source:      gitsync.Source{ID: "upstream", URL: "https://localhost:1/runbooks.git", Prefix: "rjgit-"},
 		Credentials: &gitsync.Credentials{Username: "bot", Token: "t0ken-rot"},
 	}); err != nil {
 		t.Fatal(err)

@@ -42,6 +42,10 @@ type ServeConfig struct {
 	TLSKey        string
 	JobDir        string
 	Isolation     IsolationFlags
+	// SyncAllowLocal lets sync sources name local paths and file:// URLs;
+	// SyncAllowedHosts limits the hosts they may name.
+	SyncAllowLocal   bool
+	SyncAllowedHosts gitsync.Hosts
 	// DBPoolSize and DBStatementTimeout tune a PostgreSQL store's pool.
 	DBPoolSize         int
 	DBStatementTimeout time.Duration
@@ -68,6 +72,8 @@ func serveFlags(args []string) (ServeConfig, error) {
 	fs.IntVar(&c.DBPoolSize, "db-pool-size", postgres.DefaultPoolSize, "PostgreSQL: most connections this server opens")
 	fs.DurationVar(&c.DBStatementTimeout, "db-statement-timeout", postgres.DefaultStatementTimeout, "PostgreSQL: limit of one statement (past it the request gets 503)")
 	fs.StringVar(&c.JobDir, "job-dir", "auto", "where job directories are made; auto: the system temp dir, or /dev/shm when only that is a tmpfs (faster job starts)")
+	fs.BoolVar(&c.SyncAllowLocal, "sync-allow-local", false, "let sync sources name local paths and file:// URLs (single-tenant servers; on with --demo)")
+	allowedHosts := fs.String("sync-allowed-hosts", "", "hosts sync sources may name: names, *.domain, IPs, CIDRs, comma-separated (default any; loopback and link-local only when listed)")
 	addIsolationFlags(fs, &c.Isolation)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
@@ -78,6 +84,12 @@ func serveFlags(args []string) (ServeConfig, error) {
 	}
 	if _, err := c.Isolation.config(nil); err != nil {
 		return c, err
+	}
+	if c.SyncAllowedHosts, err = gitsync.ParseHosts(*allowedHosts); err != nil {
+		return c, fmt.Errorf("--sync-allowed-hosts: %v", err)
+	}
+	if c.Demo {
+		c.SyncAllowLocal = true // the demo is single-tenant: its admin owns the machine's repositories anyway
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "runbooker.db")
@@ -206,7 +218,8 @@ func (m *Main) Run(ctx context.Context) error {
 		Prepare: agent.Preparer(m.channel, sup), Masks: m.channel.Secrets,
 	}, m.Log.With("group", runbooker.CloudGroup))
 	m.Agent.Start(ctx)
-	m.Syncer = gitsync.New(m.Store, m.Keyring, gitsync.Config{Dir: filepath.Join(c.DataDir, "git")}, m.Log.With("component", "sync"))
+	m.Syncer = gitsync.New(m.Store, m.Keyring, gitsync.Config{Dir: filepath.Join(c.DataDir, "git"),
+		AllowLocal: c.SyncAllowLocal, AllowedHosts: c.SyncAllowedHosts}, m.Log.With("component", "sync"))
 	m.SyncService = gitsync.NewService(m.Syncer, 0)
 	m.SyncService.Start(ctx)
 	m.HTTP = rbhttp.NewServer(m.Engine, rbhttp.Config{RunWait: c.RunWait, Version: version}, m.Log)

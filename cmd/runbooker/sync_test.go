@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/gitsync"
 	"github.com/runbooker/runbooker/gitsync/gittest"
 	rbhttp "github.com/runbooker/runbooker/http"
 )
@@ -17,10 +18,23 @@ const syncedScript = `#!/usr/bin/env bash
 echo "hello ${RB_PARAM_Name:-world}"
 `
 
+// syncTestServer lets sync sources name repositories made in a temp dir
+// and servers on loopback, as a single-tenant test server may.
+func syncTestServer(t *testing.T) *server {
+	return startServer(t, func(c *ServeConfig) {
+		c.SyncAllowLocal = true
+		hosts, err := gitsync.ParseHosts("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SyncAllowedHosts = hosts
+	})
+}
+
 // TestSyncAPI manages a source, syncs it through POST /api/v1/sync and runs
 // the synced runbook; errors come back as 4xx with the source named.
 func TestSyncAPI(t *testing.T) {
-	s := startServer(t)
+	s := syncTestServer(t)
 	up := gittest.New(t)
 	up.Write("main", "org/general/greet.sh", syncedScript)
 	up.Write("main", "org/general/greet.md", "# Greet")
@@ -82,9 +96,9 @@ func TestSyncAPI(t *testing.T) {
 		{"GET", "/api/v1/sync/sources", op.ID + ":" + secret, "", 403, "admin"},
 		{"POST", "/api/v1/sync", s.cred, `{"source": "nope"}`, 404, `sync source \"nope\" not found`},
 		{"POST", "/api/v1/sync", s.cred, `{"sources": "rj"}`, 400, "unknown field"},
-		{"POST", "/api/v1/sync", s.cred, `{"source": "gh"}`, 503, `sync source \"gh\"`},
+		{"POST", "/api/v1/sync", s.cred, `{"source": "gh"}`, 400, `sync source \"gh\" (https://127.0.0.1:1/rj.git): the repository cannot be read`},
 		{"PUT", "/api/v1/sync/sources/rj", s.cred, `{"url": "` + up.URL() + `", "branch": "gone"}`, 200, ""},
-		{"POST", "/api/v1/sync", s.cred, `{"source": "rj"}`, 400, `branch \"gone\" does not exist`},
+		{"POST", "/api/v1/sync", s.cred, `{"source": "rj"}`, 400, `the repository cannot be read`},
 		{"POST", "/api/v1/sync/sources", s.cred, `{"id": "rj", "url": "/x"}`, 409, "already exists"},
 		{"POST", "/api/v1/sync/sources", s.cred, `{"id": "bad", "url": "ftp://x"}`, 400, "url"},
 		{"PUT", "/api/v1/sync/sources/rj", s.cred, `{"id": "other", "url": "/x"}`, 400, "differs"},
@@ -110,9 +124,44 @@ func TestSyncAPI(t *testing.T) {
 	}
 }
 
+// TestSyncLocalRefused: a server started without --sync-allow-local (the
+// default) refuses local paths and file:// URLs with a 400 saying so, and
+// loopback hosts that --sync-allowed-hosts does not list.
+func TestSyncLocalRefused(t *testing.T) {
+	s := startServer(t)
+	up := gittest.New(t)
+	for _, body := range []string{
+		`{"id": "rj", "url": "` + up.Dir + `"}`,
+		`{"id": "rj", "url": "` + up.URL() + `"}`,
+		`{"id": "rj", "url": "/proc/self/cwd"}`,
+	} {
+		st, _, resp := s.call("POST", "/api/v1/sync/sources", s.cred, body)
+		if st != 400 || !strings.Contains(resp, "--sync-allow-local") {
+			t.Errorf("%s: %d %s", body, st, resp)
+		}
+	}
+	st, _, resp := s.call("POST", "/api/v1/sync/sources", s.cred, `{"id": "lo", "url": "https://[::ffff:127.0.0.1]:8443/x.git"}`)
+	if st != 400 || !strings.Contains(resp, "loopback") {
+		t.Errorf("loopback: %d %s", st, resp)
+	}
+	cfg, err := serveFlags([]string{"--demo"})
+	if err != nil || !cfg.SyncAllowLocal {
+		t.Errorf("serve --demo does not allow local sync sources: %+v %v", cfg.SyncAllowLocal, err)
+	}
+	t.Setenv("RUNBOOKER_SYNC_ALLOWED_HOSTS", "git.example.com, 10.0.0.0/8")
+	t.Setenv("RUNBOOKER_SYNC_ALLOW_LOCAL", "true")
+	if cfg, err = serveFlags(nil); err != nil || !cfg.SyncAllowLocal || cfg.SyncAllowedHosts.Empty() {
+		t.Errorf("from the environment: %+v %v", cfg, err)
+	}
+	t.Setenv("RUNBOOKER_SYNC_ALLOWED_HOSTS", "-oProxyCommand=x")
+	if _, err = serveFlags(nil); err == nil || !strings.Contains(err.Error(), "--sync-allowed-hosts") {
+		t.Errorf("a bad allowed host: %v", err)
+	}
+}
+
 // TestSyncCLI drives `runbooker sync` and `runbooker sync source …`.
 func TestSyncCLI(t *testing.T) {
-	s := startServer(t)
+	s := syncTestServer(t)
 	up := gittest.New(t)
 	up.Write("main", "org/general/greet.sh", syncedScript)
 	up.Write("main", "user/general/broken.ps1", "param(\n  [string] $X = \"open\n")
@@ -147,7 +196,7 @@ func TestSyncCLI(t *testing.T) {
 		t.Fatalf("source set: %s", errOut)
 	}
 	code, out, errOut = s.cli("sync")
-	if code != 1 || !strings.Contains(errOut, `branch "gone" does not exist`) {
+	if code != 1 || !strings.Contains(errOut, `the repository cannot be read`) {
 		t.Errorf("failing sync: %d %q %q", code, out, errOut)
 	}
 	code, _, errOut = s.cli("sync", "--source", "none")
