@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,9 +32,32 @@ func TestMain(m *testing.M) {
 type server struct {
 	t      *testing.T
 	m      *Main
+	clock  *testClock // the server's clock: advance it instead of sleeping
 	url    string
 	cred   string
 	client *rbhttp.Client
+}
+
+// testClock is the wall clock plus an offset that tests advance: time goes
+// on as usual (leases, timers and processes still run in real time), and a
+// test that needs time to have passed moves it forward at once.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now is the clock's time; pass the method as a runbooker.Clock.
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
 }
 
 func startServer(t *testing.T, mutate ...func(*ServeConfig)) *server {
@@ -47,7 +71,8 @@ func startServer(t *testing.T, mutate ...func(*ServeConfig)) *server {
 	for _, f := range mutate {
 		f(&cfg)
 	}
-	m := &Main{Config: cfg}
+	clock := &testClock{}
+	m := &Main{Config: cfg, Clock: clock.Now}
 	if err := m.Run(context.Background()); err != nil {
 		_ = m.Close()
 		t.Fatalf("starting server: %v", err)
@@ -57,7 +82,7 @@ func startServer(t *testing.T, mutate ...func(*ServeConfig)) *server {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, m: m, url: m.URL(), cred: c.ID + ":" + secret}
+	s := &server{t: t, m: m, clock: clock, url: m.URL(), cred: c.ID + ":" + secret}
 	s.client, err = rbhttp.NewClient(s.url, s.cred, nil)
 	if err != nil {
 		t.Fatal(err)
