@@ -13,6 +13,7 @@ import (
 )
 
 func TestCredentialCreateOfflinePrintsSecretOnce(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"credential", "create", "--name", "ops", "--role", "operator", "--data", dir}, nil, &out, &errb)
@@ -112,6 +113,7 @@ func TestCLIRunStartJobAndImport(t *testing.T) {
 }
 
 func TestDemoImportsAndRuns(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, func(c *ServeConfig) { c.Demo = true })
 	var out bytes.Buffer
 	if err := s.m.firstStart(context.Background(), &out); err != nil {
@@ -155,6 +157,7 @@ func TestDemoImportsAndRuns(t *testing.T) {
 }
 
 func TestSubcommandHelpListsItsFlags(t *testing.T) {
+	t.Parallel()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"serve", "-h"}, nil, &out, &errb)
 	if code == 0 || !strings.Contains(errb.String(), "-listen") || !strings.Contains(errb.String(), "RUNBOOKER_") {

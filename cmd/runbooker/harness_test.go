@@ -33,6 +33,7 @@ type server struct {
 	t      *testing.T
 	m      *Main
 	clock  *testClock // the server's clock: advance it instead of sleeping
+	cancel func()     // ends the context m runs in; nil once m is closed
 	url    string
 	cred   string
 	client *rbhttp.Client
@@ -71,23 +72,43 @@ func startServer(t *testing.T, mutate ...func(*ServeConfig)) *server {
 	for _, f := range mutate {
 		f(&cfg)
 	}
-	clock := &testClock{}
-	m := &Main{Config: cfg, Clock: clock.Now}
-	if err := m.Run(context.Background()); err != nil {
-		_ = m.Close()
-		t.Fatalf("starting server: %v", err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	c, secret, err := createCredential(context.Background(), m.Store, runbooker.DefaultTenant, "tester", runbooker.RoleAdmin)
+	s := &server{t: t, clock: &testClock{}}
+	s.start(cfg)
+	t.Cleanup(s.stop)
+	c, secret, err := createCredential(context.Background(), s.m.Store, runbooker.DefaultTenant, "tester", runbooker.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, m: m, clock: clock, url: m.URL(), cred: c.ID + ":" + secret}
+	s.cred = c.ID + ":" + secret
 	s.client, err = rbhttp.NewClient(s.url, s.cred, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// start runs a control plane on cfg and s's clock.
+func (s *server) start(cfg ServeConfig) {
+	s.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Main{Config: cfg, Clock: s.clock.Now}
+	if err := m.Run(ctx); err != nil {
+		cancel()
+		_ = m.Close()
+		s.t.Fatalf("starting server: %v", err)
+	}
+	s.m, s.url, s.cancel = m, m.URL(), cancel
+}
+
+// stop shuts the control plane down as `serve` does on SIGTERM: the
+// context Run was given ends, then Close. start brings it back on the same
+// data (and, with a fixed Listen, address).
+func (s *server) stop() {
+	if s.cancel != nil {
+		s.cancel()
+		s.cancel = nil
+		_ = s.m.Close()
+	}
 }
 
 // put uploads a runbook or fails the test.
