@@ -131,7 +131,6 @@ automation-asset get-variable nope || echo "nope is missing"
 }
 
 func TestRotateKeyResealsAssets(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	ctx := context.Background()
 	if _, err := s.m.Engine.PutAsset(ctx, engineAsset("credential", "svc", `{"userName":"u","password":"p4ssw0rd-rot"}`)); err != nil {
@@ -172,7 +171,6 @@ func TestRotateKeyResealsAssets(t *testing.T) {
 // TestPowerShellRunbookWithAssets runs where pwsh is installed; these
 // machines have none, so it skips with a message there.
 func TestPowerShellRunbookWithAssets(t *testing.T) {
-	t.Parallel()
 	if _, err := exec.LookPath("pwsh"); err != nil {
 		t.Skip("pwsh is not on PATH: the PowerShell end-to-end test runs only where PowerShell 7 is installed")
 	}

@@ -59,7 +59,6 @@ func batchBody(n int, runbook string) string {
 // their own parameters; a refused entry anywhere refuses the whole batch
 // with a 4xx naming its index, and creates nothing.
 func TestJobBatchStart(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	s.put("org_general_hello", runbooker.LangBash, bashHello)
 	st, _, body := s.call("POST", "/api/v1/jobs/batch", s.cred, `{"jobs": [
@@ -155,7 +154,6 @@ func TestJobBatchStart(t *testing.T) {
 // other /api/v1/jobs ones: Basic auth, the admin role, and the credential's
 // tenant only.
 func TestJobBatchStartAuth(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	s.put("org_general_hello", runbooker.LangBash, bashHello)
 	ok := `{"jobs": [{"runbook": "org_general_hello", "parameters": {"Name": "a"}}]}`

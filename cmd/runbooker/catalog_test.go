@@ -91,7 +91,6 @@ type formField struct {
 }
 
 func TestRunbookFormWithCustomizationThroughTheAPI(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	name := "rjgit-user_mail_set-out-of-office"
 	rb := s.put(name, runbooker.LangPowerShell, psOutOfOffice)

@@ -13,7 +13,6 @@ import (
 )
 
 func TestCredentialCreateOfflinePrintsSecretOnce(t *testing.T) {
-	t.Parallel()
 	dir := t.TempDir()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"credential", "create", "--name", "ops", "--role", "operator", "--data", dir}, nil, &out, &errb)
@@ -113,7 +112,6 @@ func TestCLIRunStartJobAndImport(t *testing.T) {
 }
 
 func TestDemoImportsAndRuns(t *testing.T) {
-	t.Parallel()
 	s := startServer(t, func(c *ServeConfig) { c.Demo = true })
 	var out bytes.Buffer
 	if err := s.m.firstStart(context.Background(), &out); err != nil {
@@ -157,7 +155,6 @@ func TestDemoImportsAndRuns(t *testing.T) {
 }
 
 func TestSubcommandHelpListsItsFlags(t *testing.T) {
-	t.Parallel()
 	var out, errb bytes.Buffer
 	code := run(context.Background(), []string{"serve", "-h"}, nil, &out, &errb)
 	if code == 0 || !strings.Contains(errb.String(), "-listen") || !strings.Contains(errb.String(), "RUNBOOKER_") {

@@ -36,7 +36,6 @@ echo "last output"
 `
 
 func TestExternalRunReturnsStreamsInEmissionOrder(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	s.put("org_general_streams", runbooker.LangBash, bashStreams)
 	for _, prefix := range []string{"/api/external/runbook", "/runbook"} {
@@ -79,7 +78,6 @@ func TestExternalRunReturnsStreamsInEmissionOrder(t *testing.T) {
 }
 
 func TestExternalStartStatusOutputAndFilters(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	s.put("user_general_greet", runbooker.LangPython, pyGreet)
 	st, _, body := s.call("POST", "/runbook/user_general_greet/start", s.cred, `{"name":"Ada","times":"2"}`)
@@ -140,7 +138,6 @@ func TestExternalStartStatusOutputAndFilters(t *testing.T) {
 }
 
 func TestExternalFailedJobsCarryExceptionText(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	s.put("org_general_py-fail", runbooker.LangPython, "def main():\n    raise ValueError('the mailbox quota is exceeded')\n")
 	s.put("org_general_sh-fail", runbooker.LangBash, "#!/bin/bash\necho working\necho 'cannot reach the file server' >&2\nexit 3\n")
@@ -160,7 +157,6 @@ func TestExternalFailedJobsCarryExceptionText(t *testing.T) {
 }
 
 func TestExternalAuthAndNotFoundRules(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	s.put("org_general_streams", runbooker.LangBash, bashStreams)
 	resp := s.runJSON("org_general_streams", nil)
@@ -220,7 +216,6 @@ func TestExternalAuthAndNotFoundRules(t *testing.T) {
 }
 
 func TestExternalParameterValidation(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	s.put("user_general_greet", runbooker.LangPython, pyGreet)
 	s.put("org_general_validated", runbooker.LangPowerShell, `param(

@@ -61,6 +61,12 @@ func (c *testClock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// startServer runs a control plane in the test process.
+//
+// Tests that start one do not call t.Parallel: as root, every Main sets up
+// its jobs' jail in the one mount namespace of the test binary (a real
+// server has one of its own), and two at once left each other's data
+// directories busy ("device or resource busy" when t.TempDir is removed).
 func startServer(t *testing.T, mutate ...func(*ServeConfig)) *server {
 	t.Helper()
 	dir := t.TempDir()

@@ -19,7 +19,6 @@ import (
 )
 
 func TestManagementRunbookLifecycle(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	ctx := context.Background()
 	rb := s.put("user_general_greet", runbooker.LangPython, pyGreet)
@@ -80,7 +79,6 @@ func TestManagementRunbookLifecycle(t *testing.T) {
 }
 
 func TestManagementJobListingAndPagination(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	s.put("org_general_ok", runbooker.LangBash, "#!/bin/bash\necho ok\n")
 	s.put("org_general_bad", runbooker.LangBash, "#!/bin/bash\nexit 1\n")
@@ -233,7 +231,6 @@ func TestStopKillsTheWholeProcessTree(t *testing.T) {
 }
 
 func TestRuntimeLimitKillsTheWholeProcessTree(t *testing.T) {
-	t.Parallel()
 	s := startServer(t, func(c *ServeConfig) { c.MaxRuntime = 1500 * time.Millisecond })
 	s.put("org_general_sleeper", runbooker.LangBash, sleeperScript)
 	resp, err := s.client.Start(context.Background(), "org_general_sleeper", nil, "")
@@ -249,7 +246,6 @@ func TestRuntimeLimitKillsTheWholeProcessTree(t *testing.T) {
 }
 
 func TestOutputCapAddsAWarning(t *testing.T) {
-	t.Parallel()
 	s := startServer(t, func(c *ServeConfig) { c.OutputCap = 10000 })
 	s.put("org_general_chatty", runbooker.LangBash, "#!/bin/bash\nfor i in $(seq 1 5000); do echo \"line number $i\"; done\n")
 	resp := s.runJSON("org_general_chatty", nil)

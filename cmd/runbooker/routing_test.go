@@ -124,7 +124,6 @@ func TestRemoteStopAndLateWorker(t *testing.T) {
 }
 
 func TestGroupSettingsUpdateIsValidated(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	ctx := context.Background()
 	if _, err := s.client.CreateGroup(ctx, rbhttp.GroupView{Name: "win", PowerShell: "pwsh"}); err != nil {

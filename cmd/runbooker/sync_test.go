@@ -20,7 +20,6 @@ echo "hello ${RB_PARAM_Name:-world}"
 // TestSyncAPI manages a source, syncs it through POST /api/v1/sync and runs
 // the synced runbook; errors come back as 4xx with the source named.
 func TestSyncAPI(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	up := gittest.New(t)
 	up.Write("main", "org/general/greet.sh", syncedScript)

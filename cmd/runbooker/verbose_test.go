@@ -12,7 +12,6 @@ import (
 // runbook, set with PUT …?logVerbose=, kept by a PUT that does not mention
 // it, and copied onto each job, which carries it to the worker.
 func TestRunbookLogVerboseSetting(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	ctx := context.Background()
 	const path = "/api/v1/runbooks/org_general_quiet?language=bash"

@@ -174,7 +174,6 @@ func TestHybridWorkersShareTheLoadAndGroupsAreIsolated(t *testing.T) {
 }
 
 func TestWorkerCannotTouchJobsItDoesNotHold(t *testing.T) {
-	t.Parallel()
 	s := startServer(t)
 	tokenA := createGroup(t, s, runbooker.WorkerGroup{Name: "a"})
 	tokenB := createGroup(t, s, runbooker.WorkerGroup{Name: "b"})
