@@ -32,7 +32,7 @@ func (e *Engine) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) (str
 	}
 	token := newGroupToken()
 	g.TokenHash = runbooker.HashSecret(token)
-	g.CreatedAt = e.now()
+	g.CreatedAt = e.Now()
 	if err := e.store.EnsureTenant(ctx, g.TenantID); err != nil {
 		return "", err
 	}
@@ -76,7 +76,7 @@ func (e *Engine) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) erro
 	}
 	old, err := e.store.Group(ctx, g.TenantID, g.Name)
 	if g.Name == runbooker.CloudGroup && runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
-		g.TokenHash, g.CreatedAt = "", e.now()
+		g.TokenHash, g.CreatedAt = "", e.Now()
 		if err := e.store.EnsureTenant(ctx, g.TenantID); err != nil {
 			return err
 		}
@@ -122,7 +122,7 @@ func (e *Engine) GroupStatus(ctx context.Context, tenantID, group string) (live 
 	switch {
 	case !ok:
 		return false, "no worker has registered in group " + group
-	case e.now().Sub(last) > runbooker.WorkerOnlineWindow:
+	case e.Now().Sub(last) > runbooker.WorkerOnlineWindow:
 		return false, "no live worker in group " + group + " (last seen " + last.Format(time.RFC3339) + ")"
 	}
 	return true, ""
