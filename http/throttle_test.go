@@ -1,0 +1,253 @@
+package http
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/engine"
+	"github.com/runbooker/runbooker/sqlite"
+)
+
+// testClock is a clock the test moves.
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *testClock) add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// throttleEnv is a server on loopback whose clients may come from any
+// 127.0.0.0/8 address.
+type throttleEnv struct {
+	t     *testing.T
+	ctx   context.Context
+	srv   *Server
+	eng   *engine.Engine
+	st    *sqlite.DB
+	url   string
+	clock *testClock
+	mu    sync.Mutex
+	cs    map[string]*http.Client
+}
+
+func newThrottleEnv(t *testing.T, cfg ThrottleConfig) *throttleEnv {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "runbooker.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
+		t.Fatal(err)
+	}
+	clock := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	eng := engine.New(st, engine.Config{Now: clock.now}, quiet)
+	srv := NewServer(eng, Config{Throttle: cfg, Now: clock.now}, quiet)
+	ts := httptest.NewServer(srv.Handler())
+	t.Cleanup(ts.Close)
+	return &throttleEnv{t: t, ctx: ctx, srv: srv, eng: eng, st: st, url: ts.URL, clock: clock, cs: map[string]*http.Client{}}
+}
+
+// client returns an HTTP client whose connections start at source address ip.
+func (e *throttleEnv) client(ip string) *http.Client {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.cs[ip]; ok {
+		return c
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	tr := &http.Transport{DialContext: d.DialContext}
+	e.t.Cleanup(tr.CloseIdleConnections)
+	c := &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	e.cs[ip] = c
+	return c
+}
+
+func (e *throttleEnv) credential(role runbooker.Role) (id, secret string) {
+	e.t.Helper()
+	secret = runbooker.NewSecret()
+	c := &runbooker.Credential{ID: runbooker.NewID(), TenantID: runbooker.DefaultTenant, Name: "c", Role: role,
+		SecretHash: runbooker.HashSecret(secret), CreatedAt: e.clock.now()}
+	if err := e.st.CreateCredential(e.ctx, c); err != nil {
+		e.t.Fatal(err)
+	}
+	return c.ID, secret
+}
+
+// call sends method path from ip with Basic id:secret and returns the
+// status and Retry-After.
+func (e *throttleEnv) call(ip, method, path, id, secret, body string) (int, string) {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.url+path, strings.NewReader(body))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if id != "" {
+		req.SetBasicAuth(id, secret)
+	}
+	resp, err := e.client(ip).Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return resp.StatusCode, resp.Header.Get("Retry-After")
+}
+
+// TestSignInThrottle (issue 11 item 7): wrong secrets are answered 429 with
+// Retry-After once an address, an (address, credential) pair or, from
+// everywhere, a credential has failed too often, on the external API, the
+// management API and the worker protocol; valid callers that signed in
+// from their address before keep working, and the tables stay bounded.
+func TestSignInThrottle(t *testing.T) {
+	e := newThrottleEnv(t, ThrottleConfig{MaxKeys: 200})
+	version := func(ip, id, secret string) (int, string) {
+		return e.call(ip, "GET", "/api/v1/version", id, secret, "")
+	}
+	external := func(ip, id, secret string) (int, string) {
+		return e.call(ip, "GET", "/runbook/jobs/nosuchjob/status", id, secret, "")
+	}
+	admin, adminSecret := e.credential(runbooker.RoleAdmin)
+	victim, victimSecret := e.credential(runbooker.RoleOperator)
+
+	// The admin works from 127.0.0.1 and the victim from 127.0.0.3.
+	if st, _ := version("127.0.0.1", admin, adminSecret); st != 200 {
+		t.Fatalf("admin: %d", st)
+	}
+	if st, _ := external("127.0.0.3", victim, victimSecret); st != 404 {
+		t.Fatalf("victim: %d", st)
+	}
+
+	// Spraying from 127.0.0.1: 30 wrong guesses are answered, then 429.
+	for i := range 30 {
+		if st, _ := external("127.0.0.1", fmt.Sprintf("guess%d", i), "wrong"); st != 401 {
+			t.Fatalf("guess %d: %d, want 401", i, st)
+		}
+	}
+	st, retry := external("127.0.0.1", "guess30", "wrong")
+	if st != 429 || retry != "2" {
+		t.Fatalf("guess 31 from the spraying address: %d Retry-After %q, want 429 and 2", st, retry)
+	}
+	// A credential never used from there waits too (its secret is not
+	// even checked: the answer would tell guesses apart)...
+	if st, _ := version("127.0.0.1", victim, victimSecret); st != 429 {
+		t.Fatalf("victim from the spraying address: %d, want 429", st)
+	}
+	// ...but the admin, who signed in from there before, is not slowed.
+	if st, _ := e.call("127.0.0.1", "GET", "/api/v1/groups", admin, adminSecret, ""); st != 200 {
+		t.Fatalf("admin from the spraying address: %d, want 200", st)
+	}
+	// After Retry-After one more guess is answered.
+	e.clock.add(2 * time.Second)
+	if st, _ := external("127.0.0.1", "guess31", "wrong"); st != 401 {
+		t.Fatalf("guess after Retry-After: %d, want 401", st)
+	}
+
+	// Guessing the victim's secret from 127.0.0.2: 10 tries, then 429 for
+	// that pair, right secret or not...
+	for i := range 10 {
+		if st, _ := version("127.0.0.2", victim, "wrong"); st != 401 {
+			t.Fatalf("victim guess %d: %d, want 401", i, st)
+		}
+	}
+	if st, retry := version("127.0.0.2", victim, victimSecret); st != 429 || retry != "6" {
+		t.Fatalf("victim from the guessing address: %d Retry-After %q, want 429 and 6", st, retry)
+	}
+	// ...while the victim from its own address is not locked out, and
+	// another credential from the guessing address still works.
+	if st, _ := external("127.0.0.3", victim, victimSecret); st != 404 {
+		t.Fatalf("victim from its own address: %d, want 404 (signed in)", st)
+	}
+	if st, _ := version("127.0.0.2", admin, adminSecret); st != 200 {
+		t.Fatalf("admin from the address guessing another credential: %d, want 200", st)
+	}
+
+	// Guessing from many addresses trips the per-credential backstop: a new
+	// address waits, the victim's own does not.
+	for a := 10; a < 20; a++ {
+		for range 10 {
+			version(fmt.Sprintf("127.0.0.%d", a), victim, "wrong")
+		}
+	}
+	if st, _ := version("127.0.0.50", victim, victimSecret); st != 429 {
+		t.Fatalf("victim from a new address during a wide attack: %d, want 429", st)
+	}
+	if st, _ := external("127.0.0.3", victim, victimSecret); st != 404 {
+		t.Fatalf("victim from its own address during a wide attack: %d, want 404", st)
+	}
+
+	// The worker protocol: same rules for worker credentials.
+	g := &runbooker.WorkerGroup{TenantID: runbooker.DefaultTenant, Name: "onprem"}
+	token, err := e.eng.CreateGroup(e.ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wk, wsecret, err := e.eng.Register(e.ctx, engine.RegisterParams{Token: token, Name: "w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	heartbeat := func(ip, secret string) (int, string) {
+		return e.call(ip, "POST", "/api/worker/v1/heartbeat", wk.ID, secret, `{"refs":[]}`)
+	}
+	if st, _ := heartbeat("127.0.0.4", wsecret); st != 200 {
+		t.Fatalf("worker: %d", st)
+	}
+	for i := range 10 {
+		if st, _ := heartbeat("127.0.0.5", "wrong"); st != 401 {
+			t.Fatalf("worker guess %d: %d, want 401", i, st)
+		}
+	}
+	if st, retry := heartbeat("127.0.0.5", "wrong"); st != 429 || retry == "" {
+		t.Fatalf("worker guess 11: %d Retry-After %q, want 429", st, retry)
+	}
+	if st, _ := heartbeat("127.0.0.4", wsecret); st != 200 {
+		t.Fatalf("worker from its own address: %d, want 200", st)
+	}
+
+	// A flood of made-up ids from many addresses keeps every table at its
+	// bound, and the pairs under attack are not the ones dropped.
+	for i := range 600 {
+		version(fmt.Sprintf("127.0.1.%d", i%250), "junk"+strconv.Itoa(i), "wrong")
+	}
+	e.srv.throttle.mu.Lock()
+	sizes := []int{len(e.srv.throttle.addr.m), len(e.srv.throttle.pair.m), len(e.srv.throttle.cred.m), len(e.srv.throttle.good)}
+	e.srv.throttle.mu.Unlock()
+	for i, n := range sizes {
+		if n > 200 {
+			t.Errorf("table %d holds %d entries, more than the bound of 200", i, n)
+		}
+	}
+	if st, _ := version("127.0.0.2", victim, victimSecret); st != 429 {
+		t.Errorf("victim from the guessing address after the flood: %d, want 429 (the pair was evicted)", st)
+	}
+
+	// Once the pair's bucket drains, the victim may sign in from there again.
+	e.clock.add(10 * time.Minute)
+	if st, _ := version("127.0.0.2", victim, victimSecret); st != 200 {
+		t.Errorf("victim from the guessing address 10 min later: %d, want 200", st)
+	}
+}
