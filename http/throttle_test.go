@@ -251,3 +251,119 @@ func TestSignInThrottle(t *testing.T) {
 		t.Errorf("victim from the guessing address 10 min later: %d, want 200", st)
 	}
 }
+
+// TestRegistrationLimits (issue 11 item 8): a token set up with a maximum
+// number of uses or an expiry (on create and on rotate-token) registers
+// that many workers, until then; and registrations are rate-limited per
+// address and per token (429 with Retry-After), so 200 at once no longer
+// all succeed.
+func TestRegistrationLimits(t *testing.T) {
+	e := newThrottleEnv(t, ThrottleConfig{})
+	admin, adminSecret := e.credential(runbooker.RoleAdmin)
+	api, err := NewClient(e.url, admin+":"+adminSecret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := e.ctx
+	register := func(ip, token string) (int, string) {
+		return e.call(ip, "POST", "/api/worker/v1/register", "", "", `{"token":"`+token+`","name":"w"}`)
+	}
+
+	// At most 3 uses: of 10 concurrent registrations, 3 succeed.
+	g, err := api.CreateGroup(ctx, GroupView{Name: "onprem", TokenMaxUses: 3, TokenExpiresAt: e.clock.now().Add(time.Hour)})
+	if err != nil || g.Token == "" || g.TokenMaxUses != 3 || !g.TokenExpiresAt.Equal(e.clock.now().Add(time.Hour)) {
+		t.Fatalf("create group with token limits: %+v, %v", g, err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, _ := register(fmt.Sprintf("127.0.2.%d", i), g.Token)
+			mu.Lock()
+			statuses[st]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if statuses[200] != 3 || statuses[401] != 7 {
+		t.Fatalf("10 registrations with a 3-use token: %v, want 3×200 and 7×401", statuses)
+	}
+	got, err := api.Group(ctx, "onprem")
+	if err != nil || got.TokenUses != 3 || got.TokenMaxUses != 3 {
+		t.Fatalf("group after its token is used up: %+v, %v", got, err)
+	}
+	// A settings update keeps the token and its limits.
+	got.Workers, got.Capacity = nil, 2
+	if upd, err := api.UpdateGroup(ctx, *got); err != nil || upd.TokenMaxUses != 3 || upd.TokenUses != 3 {
+		t.Fatalf("update: %+v, %v", upd, err)
+	}
+	if st, _ := register("127.0.2.50", g.Token); st != 401 {
+		t.Fatalf("used-up token after a settings update: %d, want 401", st)
+	}
+
+	// Rotated with an expiry of 10 minutes: registers until then.
+	tok, err := api.RotateGroupToken(ctx, "onprem", TokenRequest{TokenExpiresAt: e.clock.now().Add(10 * time.Minute)})
+	if err != nil || tok.Token == "" || tok.TokenExpiresAt.IsZero() || tok.TokenMaxUses != 0 {
+		t.Fatalf("rotate with an expiry: %+v, %v", tok, err)
+	}
+	if st, _ := register("127.0.3.1", tok.Token); st != 200 {
+		t.Fatalf("new token: %d", st)
+	}
+	e.clock.add(10 * time.Minute)
+	if st, _ := register("127.0.3.2", tok.Token); st != 401 {
+		t.Fatalf("expired token: %d, want 401", st)
+	}
+	if _, err := api.RotateGroupToken(ctx, "onprem", TokenRequest{TokenExpiresAt: e.clock.now().Add(-time.Second)}); runbooker.ErrorCode(err) != runbooker.EINVALID {
+		t.Fatalf("rotate with an expiry in the past: %v, want EINVALID", err)
+	}
+	if _, err := api.RotateGroupToken(ctx, "onprem", TokenRequest{TokenMaxUses: -1}); runbooker.ErrorCode(err) != runbooker.EINVALID {
+		t.Fatalf("rotate with negative uses: %v, want EINVALID", err)
+	}
+
+	// Without limits: 200 registrations at once from one address take the
+	// burst of 20; the rest wait, told for how long.
+	tok, err = api.RotateGroupToken(ctx, "onprem", TokenRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	statuses = map[int]int{}
+	retries := map[string]int{}
+	for range 200 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			st, retry := register("127.0.4.1", tok.Token)
+			mu.Lock()
+			statuses[st]++
+			retries[retry]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	if statuses[200] != 20 || statuses[429] != 180 || retries["3"] != 180 {
+		t.Fatalf("200 registrations at once: statuses %v, Retry-After %v; want 20×200 and 180×429 with Retry-After 3", statuses, retries)
+	}
+	// The same token from another address waits too (per token)...
+	if st, retry := register("127.0.4.2", tok.Token); st != 429 || retry != "3" {
+		t.Fatalf("same token, other address: %d %q, want 429 and 3", st, retry)
+	}
+	// ...while another group's token from there registers.
+	other, err := api.CreateGroup(ctx, GroupView{Name: "dmz"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := register("127.0.4.2", other.Token); st != 200 {
+		t.Fatalf("another token from another address: %d, want 200", st)
+	}
+	// After Retry-After, one more.
+	e.clock.add(3 * time.Second)
+	if st, _ := register("127.0.4.1", tok.Token); st != 200 {
+		t.Fatalf("after Retry-After: %d, want 200", st)
+	}
+	if st, _ := register("127.0.4.1", tok.Token); st != 429 {
+		t.Fatalf("right after: %d, want 429", st)
+	}
+}
