@@ -46,7 +46,7 @@ func (s *Server) checkBasic(w http.ResponseWriter, r *http.Request) (*runbooker.
 	}
 	addr := sourceKey(r)
 	if d := s.throttle.check(addr, id); d > 0 {
-		s.throttled(w, r, d, "failed sign-ins")
+		s.throttled(w, r, d, "failed sign-ins from this address or with this credential")
 		return nil, nil
 	}
 	c, err := s.Store.Credential(r.Context(), id)

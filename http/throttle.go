@@ -190,11 +190,13 @@ func sourceKey(r *http.Request) string {
 	return ip.Mask(net.CIDRMask(64, 128)).String() + "/64"
 }
 
-// throttled answers 429 with Retry-After in whole seconds.
+// throttled answers 429 with Retry-After in whole seconds. what names
+// what was throttled, never which limit: that would tell a guesser which
+// ids are in use.
 func (s *Server) throttled(w http.ResponseWriter, r *http.Request, d time.Duration, what string) {
 	secs := int64(math.Ceil(d.Seconds()))
 	w.Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
-	s.writeError(w, r, runbooker.Errorf(runbooker.ETOOMANY, "too many %s from this address or for this credential; try again in %d s", what, max(secs, 1)))
+	s.writeError(w, r, runbooker.Errorf(runbooker.ETOOMANY, "too many %s; try again in %d s", what, max(secs, 1)))
 }
 
 // evictSample is how many entries a full table looks at to pick one to drop.

@@ -85,7 +85,7 @@ func (s *Server) worker(h workerHandler) http.HandlerFunc {
 		}
 		addr := sourceKey(r)
 		if d := s.throttle.check(addr, id); d > 0 {
-			s.throttled(w, r, d, "failed sign-ins")
+			s.throttled(w, r, d, "failed sign-ins from this address or with this credential")
 			return
 		}
 		wk, err := s.Engine.AuthWorker(r.Context(), id, secret)
@@ -122,7 +122,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 	// registers no faster than a script of the owner's would need.
 	addr := sourceKey(r)
 	if d := s.throttle.register(addr, runbooker.HashSecret(req.Token)); d > 0 {
-		s.throttled(w, r, d, "registrations")
+		s.throttled(w, r, d, "registrations from this address or with this token")
 		return
 	}
 	wk, secret, err := s.Engine.Register(r.Context(), engine.RegisterParams{Token: req.Token, Name: req.Name,
