@@ -54,6 +54,9 @@ type Config struct {
 	// Masks, when set, returns the secret values job id has read so far;
 	// the sandbox replaces them by *** in its records and exception.
 	Masks func(jobID string) []string
+	// Now tells the time the agent reports (a job's start); nil is the
+	// wall clock. The built-in group shares the server's clock.
+	Now runbooker.Clock
 }
 
 // Agent runs jobs from one Transport.

@@ -134,7 +134,7 @@ type reporter struct {
 func (r *reporter) started() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.startedAt = time.Now().UTC()
+	r.startedAt = r.a.cfg.Now.Now().UTC()
 	r.holding = true
 	r.timer = time.AfterFunc(holdBack, r.release)
 }

@@ -63,6 +63,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 }
 
 func TestSpoolDeliversInOrderAfterAnOutageAndAcrossRestarts(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ft := &flakyTransport{down: true, fail: runbooker.Errorf(runbooker.EUNAVAILABLE, "server down")}
@@ -106,6 +107,7 @@ func TestSpoolDeliversInOrderAfterAnOutageAndAcrossRestarts(t *testing.T) {
 }
 
 func TestSpoolDropsReportsTheServerRefusesForGood(t *testing.T) {
+	t.Parallel()
 	for _, code := range []string{runbooker.ECONFLICT, runbooker.EUNAUTHORIZED} {
 		ft := &flakyTransport{down: true, fail: runbooker.Errorf(code, "refused")}
 		sp, err := OpenSpool(t.TempDir(), ft, slog.New(slog.NewTextHandler(io.Discard, nil)))

@@ -73,7 +73,7 @@ func (e *Engine) PutAsset(ctx context.Context, in AssetInput) (*runbooker.Asset,
 		return nil, err
 	}
 	a := &runbooker.Asset{TenantID: in.TenantID, Type: in.Type, Name: in.Name, Description: in.Description,
-		Encrypted: in.Encrypted || in.Type != runbooker.AssetVariable, Value: in.Value, UpdatedAt: e.now()}
+		Encrypted: in.Encrypted || in.Type != runbooker.AssetVariable, Value: in.Value, UpdatedAt: e.Now()}
 	if a.Encrypted {
 		if e.keys == nil {
 			return nil, runbooker.Errorf(runbooker.EUNAVAILABLE, "no master key is loaded")

@@ -10,7 +10,9 @@ import (
 
 // cacheTTL bounds how late this process sees a runbook or worker group
 // changed by another replica; changes made through this process's store are
-// seen at once.
+// seen at once. Ages are measured on the wall clock, not the engine's Clock:
+// the bound is a promise in real time, and a test clock that stands still
+// must not freeze the cache.
 const cacheTTL = 2 * time.Second
 
 // cachingStore is the store as the engine hands it out: every method passes

@@ -22,7 +22,9 @@ type Config struct {
 	// wake-ups from outside this process; 0 (the default) disables it, as
 	// with SQLite every change goes through this process's hub.
 	PollInterval time.Duration
-	Now          func() time.Time // clock, injectable for tests
+	// Now is the clock of every time the engine stores or compares (nil:
+	// the wall clock). The HTTP server reads it through Engine.Now.
+	Now runbooker.Clock
 }
 
 func (c *Config) defaults() {
@@ -34,9 +36,6 @@ func (c *Config) defaults() {
 	}
 	if c.Retention <= 0 {
 		c.Retention = 30 * 24 * time.Hour
-	}
-	if c.Now == nil {
-		c.Now = time.Now
 	}
 }
 
@@ -112,8 +111,8 @@ func (e *Engine) Config() Config { return e.cfg }
 // to New) for writes, so the engine's caches learn of them at once.
 func (e *Engine) Store() runbooker.Store { return e.store }
 
-// now returns the engine clock's time in UTC.
-func (e *Engine) now() time.Time { return e.cfg.Now().UTC() }
+// Now returns the engine clock's time in UTC.
+func (e *Engine) Now() time.Time { return e.cfg.Now.Now().UTC() }
 
 // CreateJobParams asks for a new job.
 type CreateJobParams struct {
@@ -201,7 +200,7 @@ func (e *Engine) newJob(ctx context.Context, p CreateJobParams) (*runbooker.Job,
 	if err != nil {
 		return nil, err
 	}
-	now := e.now()
+	now := e.Now()
 	return &runbooker.Job{
 		ID:             runbooker.NewUUID(),
 		TenantID:       p.TenantID,
@@ -293,7 +292,7 @@ func (e *Engine) wait(ctx context.Context, tenantID, id string) (Outcome, error)
 // killed by the worker holding it (at once in this process, at its next
 // heartbeat elsewhere).
 func (e *Engine) Stop(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
-	j, err := e.store.RequestStop(ctx, tenantID, id, e.now())
+	j, err := e.store.RequestStop(ctx, tenantID, id, e.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +309,7 @@ func (e *Engine) Stop(ctx context.Context, tenantID, id string) (*runbooker.Job,
 
 // Resume re-queues a Suspended job.
 func (e *Engine) Resume(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
-	j, err := e.store.ResumeJob(ctx, tenantID, id, e.now())
+	j, err := e.store.ResumeJob(ctx, tenantID, id, e.Now())
 	if err != nil {
 		return nil, err
 	}

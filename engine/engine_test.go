@@ -61,6 +61,7 @@ func create(t *testing.T, e *engine.Engine) *runbooker.Job {
 }
 
 func TestCreateBindsAndClaimLongPollWakesOnCreate(t *testing.T) {
+	t.Parallel()
 	e, _ := newEngine(t)
 	ctx := context.Background()
 	if _, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x",
@@ -86,6 +87,7 @@ func TestCreateBindsAndClaimLongPollWakesOnCreate(t *testing.T) {
 }
 
 func TestOneWakeUpPerJobNotAThunderingHerd(t *testing.T) {
+	t.Parallel()
 	h := engine.NewHub()
 	var woken atomic.Int32
 	var wg sync.WaitGroup
@@ -121,6 +123,7 @@ func TestOneWakeUpPerJobNotAThunderingHerd(t *testing.T) {
 }
 
 func TestDirectDispatchHandsTheJobToAParkedClaimer(t *testing.T) {
+	t.Parallel()
 	e, _ := newEngine(t)
 	ctx := context.Background()
 	got := make(chan []runbooker.Assignment)
@@ -161,6 +164,7 @@ func TestDirectDispatchHandsTheJobToAParkedClaimer(t *testing.T) {
 }
 
 func TestWaitReturnsOnFinishWithoutPolling(t *testing.T) {
+	t.Parallel()
 	e, _ := newEngine(t)
 	ctx := context.Background()
 	j := create(t, e)
@@ -195,6 +199,7 @@ func TestWaitReturnsOnFinishWithoutPolling(t *testing.T) {
 }
 
 func TestRescuerRequeuesRetriesAndSuspends(t *testing.T) {
+	t.Parallel()
 	e, clk := newEngine(t)
 	m := engine.NewMaintenance(e)
 	ctx := context.Background()
@@ -236,6 +241,7 @@ func TestRescuerRequeuesRetriesAndSuspends(t *testing.T) {
 }
 
 func TestStopQueuedJobEndsAtOnceAndRunningOneReachesItsKiller(t *testing.T) {
+	t.Parallel()
 	e, _ := newEngine(t)
 	ctx := context.Background()
 	j := create(t, e)
@@ -262,6 +268,7 @@ func TestStopQueuedJobEndsAtOnceAndRunningOneReachesItsKiller(t *testing.T) {
 }
 
 func TestAssetsAreSealedAndOnlyForLeaseHolders(t *testing.T) {
+	t.Parallel()
 	e, _ := newEngine(t)
 	ctx := context.Background()
 	if _, err := e.PutAsset(ctx, engine.AssetInput{TenantID: "default", Type: runbooker.AssetCredential, Name: "c",
@@ -303,6 +310,7 @@ func TestAssetsAreSealedAndOnlyForLeaseHolders(t *testing.T) {
 }
 
 func TestRetentionPurgeDeletesOnlyOldFinishedJobs(t *testing.T) {
+	t.Parallel()
 	e, clk := newEngine(t)
 	m := engine.NewMaintenance(e)
 	ctx := context.Background()
@@ -343,6 +351,7 @@ func (c *countingStore) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) 
 }
 
 func TestIdleLongPollsSkipTheStoreUntilSomethingIsQueued(t *testing.T) {
+	t.Parallel()
 	base, _ := newEngine(t)
 	cs := &countingStore{Store: base.Store()}
 	e := engine.New(cs, engine.Config{LeaseTTL: 10 * time.Second}, nil)
@@ -375,6 +384,7 @@ func TestIdleLongPollsSkipTheStoreUntilSomethingIsQueued(t *testing.T) {
 }
 
 func TestCreateJobsQueuesABatchAtomicallyAndWakesParkedClaimers(t *testing.T) {
+	t.Parallel()
 	e, _ := newEngine(t)
 	ctx := context.Background()
 	p := func(n any) engine.CreateJobParams {
@@ -445,6 +455,7 @@ func (c *streamCountingStore) Streams(ctx context.Context, tenantID, id string, 
 // A synchronous run gets the output its finish carried without a read back,
 // and reads the store whenever the finish did not carry all of it.
 func TestWaitOutputTakesTheFinishersRecordsWhenTheyAreTheWholeOutput(t *testing.T) {
+	t.Parallel()
 	base, _ := newEngine(t)
 	cs := &streamCountingStore{Store: base.Store()}
 	e := engine.New(cs, engine.Config{LeaseTTL: 10 * time.Second}, nil)
@@ -526,6 +537,7 @@ func (c *contentCountingStore) RunbookContent(ctx context.Context, tenantID, ver
 // Dispatches read a runbook version's source once; a version is a content
 // address, so the cached copy is always right, and it stays per tenant.
 func TestRunbookSourcesAreReadOncePerVersion(t *testing.T) {
+	t.Parallel()
 	base, _ := newEngine(t)
 	cs := &contentCountingStore{Store: base.Store()}
 	e := engine.New(cs, engine.Config{LeaseTTL: 10 * time.Second}, nil)
@@ -576,6 +588,7 @@ func parkedClaim(t *testing.T, e *engine.Engine, worker string) <-chan []runbook
 // group's per-tenant settings attached, and parameters with the types they
 // were bound to.
 func TestClaimedJobsAreTheSameOnBothPaths(t *testing.T) {
+	t.Parallel()
 	base, _ := newEngine(t)
 	ctx := context.Background()
 	if _, _, err := catalog.Put(ctx, base.Store(), catalog.PutInput{TenantID: runbooker.DefaultTenant, Name: "org_general_typed",
@@ -631,6 +644,7 @@ func TestClaimedJobsAreTheSameOnBothPaths(t *testing.T) {
 // A claimed job whose source cannot be read is failed at once, not handed
 // out and not left to the rescuer.
 func TestClaimFailsAJobWithoutSource(t *testing.T) {
+	t.Parallel()
 	e, _ := newEngine(t)
 	ctx := context.Background()
 	j := create(t, e)

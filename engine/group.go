@@ -36,7 +36,7 @@ func (e *Engine) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) (str
 	g.TokenUses = 0
 	token := newGroupToken()
 	g.TokenHash = runbooker.HashSecret(token)
-	g.CreatedAt = e.now()
+	g.CreatedAt = e.Now()
 	if err := e.store.EnsureTenant(ctx, g.TenantID); err != nil {
 		return "", err
 	}
@@ -80,7 +80,7 @@ func (e *Engine) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) erro
 	}
 	old, err := e.store.Group(ctx, g.TenantID, g.Name)
 	if g.Name == runbooker.CloudGroup && runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
-		g.TokenHash, g.CreatedAt = "", e.now()
+		g.TokenHash, g.CreatedAt = "", e.Now()
 		if err := e.store.EnsureTenant(ctx, g.TenantID); err != nil {
 			return err
 		}
@@ -109,7 +109,7 @@ func (e *Engine) checkTokenLimits(l TokenLimits) error {
 	if l.MaxUses < 0 {
 		return runbooker.Errorf(runbooker.EINVALID, "the token's maximum uses must not be negative (0: no limit)")
 	}
-	if !l.ExpiresAt.IsZero() && !l.ExpiresAt.After(e.now()) {
+	if !l.ExpiresAt.IsZero() && !l.ExpiresAt.After(e.Now()) {
 		return runbooker.Errorf(runbooker.EINVALID, "the token's expiry %s is not in the future", l.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	return nil
@@ -155,7 +155,7 @@ func (e *Engine) GroupStatus(ctx context.Context, tenantID, group string) (live 
 	switch {
 	case !ok:
 		return false, "no worker has registered in group " + group
-	case e.now().Sub(last) > runbooker.WorkerOnlineWindow:
+	case e.Now().Sub(last) > runbooker.WorkerOnlineWindow:
 		return false, "no live worker in group " + group + " (last seen " + last.Format(time.RFC3339) + ")"
 	}
 	return true, ""

@@ -63,7 +63,7 @@ func (m *Maintenance) loop(ctx context.Context, first, every time.Duration, f fu
 // Rescue runs one rescuer pass and wakes claimers and waiters of the jobs it moved.
 func (m *Maintenance) Rescue(ctx context.Context) ([]runbooker.RescuedJob, error) {
 	e := m.e
-	moved, err := e.store.RescueJobs(ctx, runbooker.RescueParams{Now: e.now(), MaxAttempts: e.cfg.MaxAttempts})
+	moved, err := e.store.RescueJobs(ctx, runbooker.RescueParams{Now: e.Now(), MaxAttempts: e.cfg.MaxAttempts})
 	if err != nil {
 		e.log.Warn("lease rescue failed", "err", err)
 		return nil, err
@@ -83,7 +83,7 @@ func (m *Maintenance) Rescue(ctx context.Context) ([]runbooker.RescuedJob, error
 // Purge deletes terminal jobs past the retention period.
 func (m *Maintenance) Purge(ctx context.Context) (int, error) {
 	e := m.e
-	n, err := e.store.PurgeJobs(ctx, e.now().Add(-e.cfg.Retention))
+	n, err := e.store.PurgeJobs(ctx, e.Now().Add(-e.cfg.Retention))
 	if err != nil {
 		e.log.Warn("retention purge failed", "err", err)
 		return 0, err
@@ -121,7 +121,7 @@ func (m *Maintenance) SuspendStarved(ctx context.Context) (int, error) {
 			if after <= 0 {
 				after = DefaultSuspendAfter
 			}
-			now := e.now()
+			now := e.Now()
 			ids, err := e.store.SuspendWaiting(ctx, runbooker.SuspendParams{TenantID: t.ID, Group: g.Name,
 				QueuedBefore: now.Add(-after), Reason: reason + "; suspended after waiting " + after.String(), Now: now})
 			if err != nil {

@@ -24,7 +24,7 @@ func (e *Engine) Register(ctx context.Context, p RegisterParams) (*runbooker.Wor
 	if !strings.HasPrefix(p.Token, "rbg_") {
 		return nil, "", runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid registration token")
 	}
-	now := e.now()
+	now := e.Now()
 	// Counting the use first keeps a token's maximum exact under
 	// concurrent registrations; a registration that then fails (the group
 	// was just deleted, the database went away) has spent its use.
@@ -82,7 +82,7 @@ const touchEvery = 15 * time.Second
 
 // TouchWorker records that a worker was seen now.
 func (e *Engine) TouchWorker(ctx context.Context, w *runbooker.Worker) error {
-	now := e.now()
+	now := e.Now()
 	if now.Sub(w.LastSeenAt) < touchEvery {
 		return nil // w was read from the store just now: its time is fresh enough
 	}
@@ -182,7 +182,7 @@ func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Jo
 		var jobs []*runbooker.Job
 		var err error
 		if !empty || polled || deadline == nil {
-			now := e.now()
+			now := e.Now()
 			jobs, err = e.store.ClaimJobs(ctx, runbooker.ClaimParams{
 				TenantID: r.TenantID, Group: r.Group, WorkerID: r.WorkerID, Limit: r.Limit,
 				Now: now, LeaseUntil: now.Add(e.cfg.LeaseTTL),
@@ -230,7 +230,7 @@ func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Jo
 // StartJob records that the attempt's process started at the given time
 // (the engine's clock when zero or later than now).
 func (e *Engine) StartJob(ctx context.Context, ref runbooker.JobRef, at time.Time) error {
-	now := e.now()
+	now := e.Now()
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
@@ -239,7 +239,7 @@ func (e *Engine) StartJob(ctx context.Context, ref runbooker.JobRef, at time.Tim
 
 // Heartbeat extends the leases of the worker's running attempts.
 func (e *Engine) Heartbeat(ctx context.Context, workerID string, refs []runbooker.JobRef) ([]runbooker.LeaseState, error) {
-	now := e.now()
+	now := e.Now()
 	return e.store.ExtendLeases(ctx, runbooker.LeaseParams{WorkerID: workerID, Refs: refs, Now: now, Until: now.Add(e.cfg.LeaseTTL)})
 }
 
@@ -251,7 +251,7 @@ func (e *Engine) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs [
 // Finish ends an attempt and wakes whoever waits for the job.
 func (e *Engine) Finish(ctx context.Context, p runbooker.FinishParams) (*runbooker.Job, error) {
 	if p.Now.IsZero() {
-		p.Now = e.now()
+		p.Now = e.Now()
 	}
 	j, err := e.store.FinishJob(ctx, p)
 	if err != nil {

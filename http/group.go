@@ -199,7 +199,7 @@ func (s *Server) workerViews(r *http.Request, tenant, group string) ([]WorkerVie
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
+	now := s.Engine.Now()
 	out := make([]WorkerView, 0, len(ws))
 	for _, wk := range ws {
 		v := WorkerView{Worker: *wk, Online: wk.Online(now), CurrentJobs: []string{}}

@@ -25,10 +25,8 @@ type Config struct {
 	RunWait time.Duration // how long a synchronous run waits before answering 202 (default 10m)
 	Version string        // the build's version, answered by GET /api/v1/version
 	// Throttle limits failed sign-ins and registrations (throttle.go);
-	// zero fields take the defaults.
+	// zero fields take the defaults. Its clock is the engine's.
 	Throttle ThrottleConfig
-	// Now is the throttle's clock (nil: the wall clock).
-	Now func() time.Time
 }
 
 // Server is the HTTP front of one control-plane process.
@@ -52,7 +50,7 @@ func NewServer(e *engine.Engine, cfg Config, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{Engine: e, Store: e.Store(), Log: log, Config: cfg, throttle: newThrottle(cfg.Throttle, cfg.Now)}
+	return &Server{Engine: e, Store: e.Store(), Log: log, Config: cfg, throttle: newThrottle(cfg.Throttle, e.Now)}
 }
 
 // Handler returns the complete route table.

@@ -66,7 +66,7 @@ func newThrottleEnv(t *testing.T, cfg ThrottleConfig) *throttleEnv {
 	clock := &testClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	eng := engine.New(st, engine.Config{Now: clock.now}, quiet)
-	srv := NewServer(eng, Config{Throttle: cfg, Now: clock.now}, quiet)
+	srv := NewServer(eng, Config{Throttle: cfg}, quiet)
 	ts := httptest.NewServer(srv.Handler())
 	t.Cleanup(ts.Close)
 	return &throttleEnv{t: t, ctx: ctx, srv: srv, eng: eng, st: st, url: ts.URL, clock: clock, cs: map[string]*http.Client{}}

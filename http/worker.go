@@ -217,8 +217,8 @@ func (s *Server) attempt(w http.ResponseWriter, r *http.Request, wk *runbooker.W
 
 // workerTime takes a time a worker reports, kept within what the server
 // knows: not before the job was created, not after now (clocks differ).
-func workerTime(at time.Time, j *runbooker.Job) time.Time {
-	now := time.Now().UTC()
+func (s *Server) workerTime(at time.Time, j *runbooker.Job) time.Time {
+	now := s.Engine.Now()
 	switch {
 	case at.IsZero() || at.After(now):
 		return now
@@ -242,7 +242,7 @@ func (s *Server) handleWorkerStart(w http.ResponseWriter, r *http.Request, wk *r
 	if !ok {
 		return
 	}
-	if err := s.Engine.StartJob(r.Context(), runbooker.JobRef{ID: j.ID, Attempt: req.Attempt}, workerTime(req.StartedAt, j)); err != nil {
+	if err := s.Engine.StartJob(r.Context(), runbooker.JobRef{ID: j.ID, Attempt: req.Attempt}, s.workerTime(req.StartedAt, j)); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -268,7 +268,7 @@ func (s *Server) handleWorkerFinish(w http.ResponseWriter, r *http.Request, wk *
 	}
 	var started time.Time
 	if !req.StartedAt.IsZero() {
-		started = workerTime(req.StartedAt, held)
+		started = s.workerTime(req.StartedAt, held)
 	}
 	j, err := s.Engine.Finish(r.Context(), runbooker.FinishParams{Ref: runbooker.JobRef{ID: held.ID, Attempt: req.Attempt},
 		Status: req.Status, Exception: req.Exception, Records: req.Records, StartedAt: started})

@@ -47,6 +47,7 @@ func receive(t *testing.T, ch <-chan runbooker.Event) runbooker.Event {
 // counts, and a subscription reconnects by itself after its connection is
 // killed.
 func TestBusCrossesReplicasAndReconnects(t *testing.T) {
+	t.Parallel()
 	db := openTemp(t)
 	defer db.Close()
 	a, b := postgres.NewBus(db, nil), postgres.NewBus(db, nil)
@@ -108,6 +109,7 @@ func killListeners(t *testing.T, db *postgres.DB) {
 
 // A replica alone publishes nothing: no NOTIFY per job for one server.
 func TestBusAloneStaysQuiet(t *testing.T) {
+	t.Parallel()
 	db := openTemp(t)
 	defer db.Close()
 	a := postgres.NewBus(db, nil)

@@ -16,6 +16,7 @@ import (
 // Servers starting together on a fresh database migrate it once: the
 // advisory lock makes the others wait and find every step applied.
 func TestOpenConcurrentlyMigratesOnce(t *testing.T) {
+	t.Parallel()
 	url := pgtest.Database(t)
 	var wg sync.WaitGroup
 	errs := make([]error, 4)
@@ -52,6 +53,7 @@ func TestOpenConcurrentlyMigratesOnce(t *testing.T) {
 // A database that cannot be reached is EUNAVAILABLE with a clear message,
 // never an internal error.
 func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
+	t.Parallel()
 	_, err := postgres.Open(context.Background(), "postgres://postgres:secret@127.0.0.1:1/nowhere?connect_timeout=2", postgres.Config{})
 	if runbooker.ErrorCode(err) != runbooker.EUNAVAILABLE {
 		t.Fatalf("Open of a closed port: code %q, err %v", runbooker.ErrorCode(err), err)
@@ -65,6 +67,7 @@ func TestUnreachableDatabaseIsUnavailable(t *testing.T) {
 // Connections killed under the store (as a database restart does) cost at
 // most EUNAVAILABLE answers, and the pool heals by itself.
 func TestKilledConnectionsHeal(t *testing.T) {
+	t.Parallel()
 	db := openTemp(t)
 	defer db.Close()
 	ctx := context.Background()

@@ -22,11 +22,13 @@ func openTemp(t *testing.T) *postgres.DB {
 }
 
 func TestStore(t *testing.T) {
+	t.Parallel()
 	pgtest.Require(t)
 	storetest.Run(t, func(t *testing.T) runbooker.Store { return openTemp(t) })
 }
 
 func TestStoreConcurrency(t *testing.T) {
+	t.Parallel()
 	pgtest.Require(t)
 	storetest.RunConcurrency(t, func(t *testing.T) runbooker.Store { return openTemp(t) })
 }

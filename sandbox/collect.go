@@ -95,6 +95,13 @@ func (c *collector) add(ch chunk) bool {
 // note adds a record the sandbox itself writes (a Warning about dropped
 // output, for example). It is not subject to the cap: saying that output
 // was lost must never be lost itself.
+//
+// Its time, like that of every record the line reader stamps, is the wall
+// clock's, not the injected runbooker.Clock: a record's time says when a
+// real child process wrote (or the sandbox noticed) something, and the
+// process runs in real time whatever a test's clock says. Nothing decides
+// on record times (order is by Seq), and they come from hybrid workers
+// whose clocks the server does not control anyway.
 func (c *collector) note(typ runbooker.StreamType, text string) {
 	c.pending = append(c.pending, runbooker.StreamRecord{
 		Seq: c.next, Time: time.Now(), Type: typ, Text: text,

@@ -257,3 +257,17 @@ func TestIsolateRejectsUnknownMode(t *testing.T) {
 	}
 	in.Close()
 }
+
+// TestTwoJailsInOneProcess: a second worker's jail does not copy the
+// first's, so once the first is closed its hidden directory can go.
+func TestTwoJailsInOneProcess(t *testing.T) {
+	first := t.TempDir()
+	a := isolated(t, sandbox.IsolationConfig{Hide: []string{first}})
+	b := isolated(t, sandbox.IsolationConfig{Hide: []string{t.TempDir()}})
+	res, _ := runIn(t, b, bash(`true`))
+	wantStatus(t, res, runbooker.StatusCompleted)
+	a.Close()
+	if err := os.RemoveAll(first); err != nil {
+		t.Errorf("the first jail's hidden directory stays busy: %v", err)
+	}
+}

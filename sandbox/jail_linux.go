@@ -124,6 +124,12 @@ func (j *jail) build(work string, hide []string) error {
 	if err := unix.Mount("", root, "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
 		return fmt.Errorf("detach the jail from the host's mounts: %w", err)
 	}
+	// Another jail built later in this namespace (two workers in one test
+	// process) must not copy this one: a copy would keep the hidden
+	// directories mount points after this jail is gone.
+	if err := unix.Mount("", root, "", unix.MS_UNBINDABLE, ""); err != nil {
+		return fmt.Errorf("make the jail unbindable: %w", err)
+	}
 	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID}
 	if err := unix.MountSetattr(unix.AT_FDCWD, root, unix.AT_RECURSIVE, &attr); err != nil {
 		return fmt.Errorf("make the jail read-only (mount_setattr needs Linux 5.12): %w", err)

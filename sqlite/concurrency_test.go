@@ -8,5 +8,6 @@ import (
 )
 
 func TestStoreConcurrency(t *testing.T) {
+	t.Parallel()
 	storetest.RunConcurrency(t, func(t *testing.T) runbooker.Store { return openTemp(t) })
 }

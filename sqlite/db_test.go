@@ -32,6 +32,7 @@ func count(t *testing.T, db *DB, query string, args ...any) int {
 
 // The database survives a reopen, and reopening applies no migration twice.
 func TestReopen(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "runbooker.db")
 	db := open(t, path)
@@ -79,6 +80,7 @@ func TestReopen(t *testing.T) {
 // Processes (here: connections) opening a fresh file at once all succeed
 // and the schema is applied once.
 func TestConcurrentOpen(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "runbooker.db")
 	var wg sync.WaitGroup
 	dbs := make([]*DB, 4)
@@ -100,6 +102,7 @@ func TestConcurrentOpen(t *testing.T) {
 }
 
 func TestPragmas(t *testing.T) {
+	t.Parallel()
 	db := open(t, filepath.Join(t.TempDir(), "runbooker.db"))
 	defer db.Close()
 	var mode string
@@ -123,6 +126,7 @@ func TestPragmas(t *testing.T) {
 
 // A purge removes the stream records with their jobs: nothing is orphaned.
 func TestPurgeDeletesRecords(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	db := open(t, filepath.Join(t.TempDir(), "runbooker.db"))
 	defer db.Close()
@@ -160,6 +164,7 @@ func TestPurgeDeletesRecords(t *testing.T) {
 }
 
 func TestClosed(t *testing.T) {
+	t.Parallel()
 	db := open(t, filepath.Join(t.TempDir(), "runbooker.db"))
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -174,6 +179,7 @@ func TestClosed(t *testing.T) {
 }
 
 func TestOpenInvalidPath(t *testing.T) {
+	t.Parallel()
 	for _, p := range []string{"", "a?b.db"} {
 		if _, err := Open(t.Context(), p); runbooker.ErrorCode(err) != runbooker.EINVALID {
 			t.Errorf("Open(%q) = %v, want EINVALID", p, err)
@@ -184,6 +190,7 @@ func TestOpenInvalidPath(t *testing.T) {
 // The background checkpointer copies committed pages into the main file
 // without the writer's help (its own threshold is far away).
 func TestBackgroundCheckpoint(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "runbooker.db")
 	db := open(t, path)

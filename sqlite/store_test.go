@@ -20,5 +20,6 @@ func openTemp(t testing.TB) *sqlite.DB {
 }
 
 func TestStore(t *testing.T) {
+	t.Parallel()
 	storetest.Run(t, func(t *testing.T) runbooker.Store { return openTemp(t) })
 }

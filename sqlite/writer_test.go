@@ -32,6 +32,7 @@ func queued(t *testing.T, db *DB, n int) {
 // Operations queued behind a commit share the next transaction, and one
 // failing or panicking operation undoes only its own changes.
 func TestGroupCommit(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	db := open(t, filepath.Join(t.TempDir(), "runbooker.db"))
 	defer db.Close()
@@ -107,6 +108,7 @@ func TestGroupCommit(t *testing.T) {
 // Clean operations run without a savepoint: a clean failure leaves the
 // others alone, a dirty one rolls the whole group back and fails it.
 func TestGroupCommitClean(t *testing.T) {
+	t.Parallel()
 	ctx := t.Context()
 	db := open(t, filepath.Join(t.TempDir(), "runbooker.db"))
 	defer db.Close()

@@ -23,6 +23,7 @@ func RunConcurrency(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"SuspendRacesClaim", testSuspendRacesClaim},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each case has a store of its own
 			s := open(t)
 			t.Cleanup(func() {
 				if err := s.Close(); err != nil {

@@ -43,9 +43,9 @@ import (
 	"github.com/runbooker/runbooker"
 )
 
-// Run runs the suite. open must return an empty, migrated store; Run calls
-// it once per subtest (subtests run one after another, never in parallel)
-// and closes the store when the subtest ends. Cleanups that open registers
+// Run runs the suite. open must return an empty, migrated store of its own
+// (a temp file, a fresh database); Run calls it once per subtest, from
+// subtests that run in parallel, and closes the store when the subtest ends. Cleanups that open registers
 // run after that Close.
 func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 	tests := []struct {
@@ -98,6 +98,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each case has a store of its own
 			s := open(t)
 			t.Cleanup(func() {
 				if err := s.Close(); err != nil {

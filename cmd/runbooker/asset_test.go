@@ -116,7 +116,7 @@ automation-asset get-variable nope || echo "nope is missing"
 	}
 
 	// No secret is stored in plain text anywhere in the database files.
-	_ = s.m.Close()
+	s.stop()
 	for _, name := range []string{"runbooker.db", "runbooker.db-wal"} {
 		b, err := os.ReadFile(filepath.Join(s.m.Config.DataDir, name))
 		if err != nil {
@@ -144,7 +144,7 @@ func TestRotateKeyResealsAssets(t *testing.T) {
 	}
 	oldKey := s.m.Keyring.Current()
 	dir := s.m.Config.DataDir
-	_ = s.m.Close()
+	s.stop()
 	var out, errb bytes.Buffer
 	if code := run(ctx, []string{"rotate-key", "--data", dir}, nil, &out, &errb); code != 0 || !strings.Contains(out.String(), "re-sealed 2") {
 		t.Fatalf("rotate-key: %d %s %s", code, out.String(), errb.String())

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,11 +32,41 @@ func TestMain(m *testing.M) {
 type server struct {
 	t      *testing.T
 	m      *Main
+	clock  *testClock // the server's clock: advance it instead of sleeping
+	cancel func()     // ends the context m runs in; nil once m is closed
 	url    string
 	cred   string
 	client *rbhttp.Client
 }
 
+// testClock is the wall clock plus an offset that tests advance: time goes
+// on as usual (leases, timers and processes still run in real time), and a
+// test that needs time to have passed moves it forward at once.
+type testClock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+// Now is the clock's time; pass the method as a runbooker.Clock.
+func (c *testClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+// Advance moves the clock forward by d.
+func (c *testClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+// startServer runs a control plane in the test process.
+//
+// Tests that start one do not call t.Parallel: as root, every Main sets up
+// its jobs' jail in the one mount namespace of the test binary (a real
+// server has one of its own), and two at once left each other's data
+// directories busy ("device or resource busy" when t.TempDir is removed).
 func startServer(t *testing.T, mutate ...func(*ServeConfig)) *server {
 	t.Helper()
 	dir := t.TempDir()
@@ -47,22 +78,43 @@ func startServer(t *testing.T, mutate ...func(*ServeConfig)) *server {
 	for _, f := range mutate {
 		f(&cfg)
 	}
-	m := &Main{Config: cfg}
-	if err := m.Run(context.Background()); err != nil {
-		_ = m.Close()
-		t.Fatalf("starting server: %v", err)
-	}
-	t.Cleanup(func() { _ = m.Close() })
-	c, secret, err := createCredential(context.Background(), m.Store, runbooker.DefaultTenant, "tester", runbooker.RoleAdmin)
+	s := &server{t: t, clock: &testClock{}}
+	s.start(cfg)
+	t.Cleanup(s.stop)
+	c, secret, err := createCredential(context.Background(), s.m.Store, runbooker.DefaultTenant, "tester", runbooker.RoleAdmin)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &server{t: t, m: m, url: m.URL(), cred: c.ID + ":" + secret}
+	s.cred = c.ID + ":" + secret
 	s.client, err = rbhttp.NewClient(s.url, s.cred, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return s
+}
+
+// start runs a control plane on cfg and s's clock.
+func (s *server) start(cfg ServeConfig) {
+	s.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &Main{Config: cfg, Clock: s.clock.Now}
+	if err := m.Run(ctx); err != nil {
+		cancel()
+		_ = m.Close()
+		s.t.Fatalf("starting server: %v", err)
+	}
+	s.m, s.url, s.cancel = m, m.URL(), cancel
+}
+
+// stop shuts the control plane down as `serve` does on SIGTERM: the
+// context Run was given ends, then Close. start brings it back on the same
+// data (and, with a fixed Listen, address).
+func (s *server) stop() {
+	if s.cancel != nil {
+		s.cancel()
+		s.cancel = nil
+		_ = s.m.Close()
+	}
 }
 
 // put uploads a runbook or fails the test.

@@ -49,7 +49,7 @@ func TestRoutingDefaultGroupHybridSuffixAndStarvation(t *testing.T) {
 		t.Errorf("runOn=cloud: %s %s", j.RunOn, j.Status)
 	}
 	// Past the group's SuspendAfter, jobs with no live worker are parked.
-	time.Sleep(1100 * time.Millisecond) // the jobs must be older than SuspendAfter (1 s)
+	s.clock.Advance(2 * time.Second) // the jobs must be older than SuspendAfter (1 s)
 	n, err := s.m.Maint.SuspendStarved(ctx)
 	if err != nil || n != 2 {
 		t.Fatalf("suspended %d jobs (%v), want 2", n, err)

@@ -154,6 +154,10 @@ func openStoreWith(ctx context.Context, db, dataDir string, pg postgres.Config) 
 type Main struct {
 	Config ServeConfig
 	Log    *slog.Logger
+	// Clock is the time of the engine, its maintenance, the HTTP server, the
+	// built-in agent and the git sync; nil is the wall clock. Tests set one
+	// and move it forward instead of sleeping.
+	Clock  runbooker.Clock
 	Store  runbooker.Store
 	Engine *engine.Engine
 	Maint  *engine.Maintenance
@@ -194,7 +198,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.Keyring = kr
 	}
-	ecfg := engine.Config{LeaseTTL: c.LeaseTTL, Retention: c.Retention}
+	ecfg := engine.Config{LeaseTTL: c.LeaseTTL, Retention: c.Retention, Now: m.Clock}
 	pg, scaleOut := st.(*postgres.DB)
 	if scaleOut {
 		ecfg.PollInterval = pgPollInterval
@@ -222,10 +226,10 @@ func (m *Main) Run(ctx context.Context) error {
 	m.Agent = agent.New(local, agent.Config{
 		Capacity: c.CloudCapacity, Prefetch: max(1, c.CloudCapacity/2), MaxRuntime: c.MaxRuntime, OutputCap: c.OutputCap,
 		HeartbeatEvery: c.LeaseTTL / 3, Interpreters: in, Stops: m.Engine.Hub(),
-		Prepare: agent.Preparer(m.channel, sup), Masks: m.channel.Secrets,
+		Prepare: agent.Preparer(m.channel, sup), Masks: m.channel.Secrets, Now: m.Clock,
 	}, m.Log.With("group", runbooker.CloudGroup))
 	m.Agent.Start(ctx)
-	m.Syncer = gitsync.New(m.Store, m.Keyring, gitsync.Config{Dir: filepath.Join(c.DataDir, "git"),
+	m.Syncer = gitsync.New(m.Store, m.Keyring, gitsync.Config{Dir: filepath.Join(c.DataDir, "git"), Now: m.Clock,
 		AllowLocal: c.SyncAllowLocal, AllowedHosts: c.SyncAllowedHosts}, m.Log.With("component", "sync"))
 	m.SyncService = gitsync.NewService(m.Syncer, 0)
 	m.SyncService.Start(ctx)
