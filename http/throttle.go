@@ -95,9 +95,20 @@ func newThrottle(cfg ThrottleConfig, now func() time.Time) *throttle {
 
 func pairKey(addr, id string) string { return addr + "\x00" + id }
 
+// idKey bounds a credential id as a key: ids are 32 characters, but a
+// Basic header may carry up to a megabyte, and 10,000 of those would not
+// be a bounded table.
+func idKey(id string) string {
+	if len(id) <= 64 {
+		return id
+	}
+	return "#" + runbooker.HashSecret(id)
+}
+
 // check returns how long the caller must wait before its credential id may
 // be tried from addr again; 0 lets it through.
 func (t *throttle) check(addr, id string) time.Duration {
+	id = idKey(id)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
@@ -113,6 +124,7 @@ func (t *throttle) check(addr, id string) time.Duration {
 
 // failed counts a wrong secret (or unknown id) from addr.
 func (t *throttle) failed(addr, id string) {
+	id = idKey(id)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()
@@ -125,6 +137,7 @@ func (t *throttle) failed(addr, id string) {
 
 // succeeded marks the pair known good and forgets its failures.
 func (t *throttle) succeeded(addr, id string) {
+	id = idKey(id)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := t.now()

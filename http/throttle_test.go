@@ -233,7 +233,16 @@ func TestSignInThrottle(t *testing.T) {
 	for i := range 600 {
 		version(fmt.Sprintf("127.0.1.%d", i%250), "junk"+strconv.Itoa(i), "wrong")
 	}
+	// Ids as long as a header allows are kept as hashes.
+	if st, _ := version("127.0.1.1", strings.Repeat("x", 100_000), "wrong"); st != 401 {
+		t.Errorf("a 100 kB id: %d, want 401", st)
+	}
 	e.srv.throttle.mu.Lock()
+	for k := range e.srv.throttle.cred.m {
+		if len(k) > 65 {
+			t.Errorf("a credential key of %d bytes is kept", len(k))
+		}
+	}
 	sizes := []int{len(e.srv.throttle.addr.m), len(e.srv.throttle.pair.m), len(e.srv.throttle.cred.m), len(e.srv.throttle.good)}
 	e.srv.throttle.mu.Unlock()
 	for i, n := range sizes {
