@@ -18,6 +18,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no or wrong credentials
 	EFORBIDDEN    = "forbidden"    // authenticated but not allowed
 	EUNAVAILABLE  = "unavailable"  // a dependency (database) is down; try again
+	ETOOMANY      = "too_many"     // throttled (failed sign-ins, registrations); try again later
 )
 
 // Error is an application error whose Message is safe to show to a client.

@@ -23,6 +23,13 @@ type WorkerGroup struct {
 	MaxProcesses int       `json:"maxProcesses,omitempty"` // processes and threads at once
 	CPUWeight    int       `json:"cpuWeight,omitempty"`    // 1..10000, 100 is an even share
 	CreatedAt    time.Time `json:"createdAt"`
+	// Limits of the current registration token, set when it is made
+	// (group creation, rotation): after TokenExpiresAt (zero: never) or
+	// TokenMaxUses registrations (0: no limit) it registers no more.
+	// TokenUses counts the registrations with the current token.
+	TokenExpiresAt time.Time `json:"tokenExpiresAt,omitzero"`
+	TokenMaxUses   int       `json:"tokenMaxUses,omitempty"`
+	TokenUses      int       `json:"tokenUses,omitempty"`
 }
 
 // Worker is one registered hybrid worker. Its credential is stored hashed;
@@ -55,8 +62,15 @@ type WorkerStore interface {
 	// GroupByTokenHash finds the group a registration token belongs to, in any tenant.
 	GroupByTokenHash(ctx context.Context, tokenHash string) (*WorkerGroup, error)
 	ListGroups(ctx context.Context, tenantID string) ([]*WorkerGroup, error)
-	// UpdateGroup replaces the group's settings and token hash.
+	// UpdateGroup replaces the group's settings, token hash and token
+	// limits (TokenExpiresAt, TokenMaxUses). TokenUses is not written: it
+	// is kept while the token hash stays, and starts at 0 for a new one.
 	UpdateGroup(ctx context.Context, g *WorkerGroup) error
+	// UseGroupToken counts one registration with the token of that hash and
+	// returns its group, counted, in one atomic step: of concurrent callers
+	// no more than TokenMaxUses succeed. ENOTFOUND for an unknown token;
+	// ECONFLICT, saying which, for one expired at now or used up.
+	UseGroupToken(ctx context.Context, tokenHash string, now time.Time) (*WorkerGroup, error)
 	// DeleteGroup removes an empty group; ECONFLICT while workers belong to it.
 	DeleteGroup(ctx context.Context, tenantID, name string) error
 

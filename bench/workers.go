@@ -67,7 +67,8 @@ func (b *harness) idleWorkers(ctx context.Context) ([]Figure, error) {
 	}
 	addr := ln.Addr().String()
 	ln.Close()
-	args := []string{"--listen", addr, "--data", dir, "--log-level", "error"}
+	// Every worker registers at once, from one address, with one token.
+	args := []string{"--listen", addr, "--data", dir, "--log-level", "error", "--register-burst", fmt.Sprint(n + 1)}
 	if db := serveDB(b.cfg.DB); db != "" {
 		args = append(args, "--db", db)
 	}

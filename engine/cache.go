@@ -155,6 +155,16 @@ func (c *cachingStore) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup
 	return c.Store.UpdateGroup(ctx, g)
 }
 
+// UseGroupToken implements runbooker.WorkerStore and drops the cached copy
+// (its count of uses changed).
+func (c *cachingStore) UseGroupToken(ctx context.Context, tokenHash string, now time.Time) (*runbooker.WorkerGroup, error) {
+	g, err := c.Store.UseGroupToken(ctx, tokenHash, now)
+	if g != nil {
+		c.forgetGroup(g.TenantID, g.Name)
+	}
+	return g, err
+}
+
 // DeleteGroup implements runbooker.WorkerStore and drops the cached copy.
 func (c *cachingStore) DeleteGroup(ctx context.Context, tenantID, name string) error {
 	defer c.forgetGroup(tenantID, name)

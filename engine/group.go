@@ -30,6 +30,10 @@ func (e *Engine) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) (str
 	if err := checkGroupSettings(g); err != nil {
 		return "", err
 	}
+	if err := e.checkTokenLimits(TokenLimits{ExpiresAt: g.TokenExpiresAt, MaxUses: g.TokenMaxUses}); err != nil {
+		return "", err
+	}
+	g.TokenUses = 0
 	token := newGroupToken()
 	g.TokenHash = runbooker.HashSecret(token)
 	g.CreatedAt = e.Now()
@@ -86,6 +90,7 @@ func (e *Engine) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) erro
 		return err
 	}
 	g.TokenHash, g.CreatedAt = old.TokenHash, old.CreatedAt
+	g.TokenExpiresAt, g.TokenMaxUses, g.TokenUses = old.TokenExpiresAt, old.TokenMaxUses, old.TokenUses
 	return e.store.UpdateGroup(ctx, g)
 }
 
@@ -93,19 +98,47 @@ func (e *Engine) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) erro
 // recognisable to secret scanners.
 func newGroupToken() string { return "rbg_" + runbooker.NewSecret() }
 
-// RotateGroupToken gives a group a new registration token; the old one stops
-// working at once (registered workers keep their own credentials).
-func (e *Engine) RotateGroupToken(ctx context.Context, tenantID, name string) (string, error) {
+// TokenLimits bound what a registration token may do: register until
+// ExpiresAt (zero: no expiry), at most MaxUses workers (0: no limit).
+type TokenLimits struct {
+	ExpiresAt time.Time
+	MaxUses   int
+}
+
+func (e *Engine) checkTokenLimits(l TokenLimits) error {
+	if l.MaxUses < 0 {
+		return runbooker.Errorf(runbooker.EINVALID, "the token's maximum uses must not be negative (0: no limit)")
+	}
+	if !l.ExpiresAt.IsZero() && !l.ExpiresAt.After(e.Now()) {
+		return runbooker.Errorf(runbooker.EINVALID, "the token's expiry %s is not in the future", l.ExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return nil
+}
+
+// RotateGroupToken gives a group a new registration token with the given
+// limits; the old one stops working at once (registered workers keep their
+// own credentials), and the new one's uses count from 0.
+func (e *Engine) RotateGroupToken(ctx context.Context, tenantID, name string, limits TokenLimits) (string, *runbooker.WorkerGroup, error) {
 	if name == runbooker.CloudGroup {
-		return "", runbooker.Errorf(runbooker.EINVALID, "the built-in group %q runs inside the server: no worker registers with it", name)
+		return "", nil, runbooker.Errorf(runbooker.EINVALID, "the built-in group %q runs inside the server: no worker registers with it", name)
+	}
+	if err := e.checkTokenLimits(limits); err != nil {
+		return "", nil, err
 	}
 	g, err := e.store.Group(ctx, tenantID, name)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	token := newGroupToken()
 	g.TokenHash = runbooker.HashSecret(token)
-	return token, e.store.UpdateGroup(ctx, g)
+	g.TokenExpiresAt, g.TokenMaxUses, g.TokenUses = limits.ExpiresAt.UTC(), limits.MaxUses, 0
+	if limits.ExpiresAt.IsZero() {
+		g.TokenExpiresAt = time.Time{}
+	}
+	if err := e.store.UpdateGroup(ctx, g); err != nil {
+		return "", nil, err
+	}
+	return token, g, nil
 }
 
 // GroupStatus says whether a group has a live worker, for a queued job's

@@ -24,14 +24,21 @@ func (e *Engine) Register(ctx context.Context, p RegisterParams) (*runbooker.Wor
 	if !strings.HasPrefix(p.Token, "rbg_") {
 		return nil, "", runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid registration token")
 	}
-	g, err := e.store.GroupByTokenHash(ctx, runbooker.HashSecret(p.Token))
-	if runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
+	now := e.Now()
+	// Counting the use first keeps a token's maximum exact under
+	// concurrent registrations; a registration that then fails (the group
+	// was just deleted, the database went away) has spent its use.
+	g, err := e.store.UseGroupToken(ctx, runbooker.HashSecret(p.Token), now)
+	switch runbooker.ErrorCode(err) {
+	case "":
+	case runbooker.ENOTFOUND:
 		return nil, "", runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid registration token")
-	} else if err != nil {
+	case runbooker.ECONFLICT:
+		return nil, "", runbooker.Errorf(runbooker.EUNAUTHORIZED, "%s; rotate it (runbooker group rotate-token)", runbooker.ErrorMessage(err))
+	default:
 		return nil, "", err
 	}
 	secret := runbooker.NewSecret()
-	now := e.Now()
 	name := p.Name
 	if name == "" {
 		name = p.Hostname

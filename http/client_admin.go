@@ -55,13 +55,12 @@ func (c *Client) UpdateGroup(ctx context.Context, g GroupView) (*GroupView, erro
 	return &out, err
 }
 
-// RotateGroupToken gives a group a new registration token.
-func (c *Client) RotateGroupToken(ctx context.Context, name string) (string, error) {
-	var out struct {
-		Token string `json:"token"`
-	}
-	_, err := c.doJSON(ctx, http.MethodPost, "/api/v1/groups/"+url.PathEscape(name)+"/rotate-token", nil, &out)
-	return out.Token, err
+// RotateGroupToken gives a group a new registration token with the limits
+// in req (none when zero).
+func (c *Client) RotateGroupToken(ctx context.Context, name string, req TokenRequest) (*TokenView, error) {
+	var out TokenView
+	_, err := c.doJSON(ctx, http.MethodPost, "/api/v1/groups/"+url.PathEscape(name)+"/rotate-token", req, &out)
+	return &out, err
 }
 
 // DeleteGroup removes an empty worker group.

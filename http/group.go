@@ -1,27 +1,36 @@
 package http
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/engine"
 )
 
 // GroupView is a worker group as the management API shows it.
 type GroupView struct {
-	Name                string       `json:"name"`
-	DefaultHybrid       bool         `json:"defaultHybrid"`
-	RunAs               string       `json:"runAs,omitempty"`
-	MaxRuntimeSeconds   int64        `json:"maxRuntimeSeconds,omitempty"`
-	Capacity            int          `json:"capacity,omitempty"`
-	PowerShell          string       `json:"powershell,omitempty"`
-	SuspendAfterSeconds int64        `json:"suspendAfterSeconds,omitempty"`
-	MemoryLimit         int64        `json:"memoryLimit,omitempty"` // bytes per job
-	MaxProcesses        int          `json:"maxProcesses,omitempty"`
-	CPUWeight           int          `json:"cpuWeight,omitempty"`
-	CreatedAt           time.Time    `json:"createdAt,omitzero"`
-	Token               string       `json:"token,omitempty"` // only in the answer that created or rotated it
-	Workers             []WorkerView `json:"workers,omitempty"`
+	Name                string    `json:"name"`
+	DefaultHybrid       bool      `json:"defaultHybrid"`
+	RunAs               string    `json:"runAs,omitempty"`
+	MaxRuntimeSeconds   int64     `json:"maxRuntimeSeconds,omitempty"`
+	Capacity            int       `json:"capacity,omitempty"`
+	PowerShell          string    `json:"powershell,omitempty"`
+	SuspendAfterSeconds int64     `json:"suspendAfterSeconds,omitempty"`
+	MemoryLimit         int64     `json:"memoryLimit,omitempty"` // bytes per job
+	MaxProcesses        int       `json:"maxProcesses,omitempty"`
+	CPUWeight           int       `json:"cpuWeight,omitempty"`
+	CreatedAt           time.Time `json:"createdAt,omitzero"`
+	Token               string    `json:"token,omitempty"` // only in the answer that created or rotated it
+	// The registration token's limits, set on create and rotate-token only
+	// (PUT keeps them): no registrations after TokenExpiresAt, nor more than
+	// TokenMaxUses (0: no limit). TokenUses counts those made with it.
+	TokenExpiresAt time.Time    `json:"tokenExpiresAt,omitzero"`
+	TokenMaxUses   int          `json:"tokenMaxUses,omitempty"`
+	TokenUses      int          `json:"tokenUses,omitempty"`
+	Workers        []WorkerView `json:"workers,omitempty"`
 }
 
 // WorkerView is a registered worker with its liveness and current jobs.
@@ -34,14 +43,29 @@ type WorkerView struct {
 func groupView(g *runbooker.WorkerGroup) GroupView {
 	return GroupView{Name: g.Name, DefaultHybrid: g.DefaultHybrid, RunAs: g.RunAs, MaxRuntimeSeconds: int64(g.MaxRuntime / time.Second),
 		Capacity: g.Capacity, PowerShell: g.PowerShell, SuspendAfterSeconds: int64(g.SuspendAfter / time.Second), CreatedAt: g.CreatedAt,
-		MemoryLimit: g.MemoryLimit, MaxProcesses: g.MaxProcesses, CPUWeight: g.CPUWeight}
+		MemoryLimit: g.MemoryLimit, MaxProcesses: g.MaxProcesses, CPUWeight: g.CPUWeight,
+		TokenExpiresAt: g.TokenExpiresAt, TokenMaxUses: g.TokenMaxUses, TokenUses: g.TokenUses}
 }
 
 func (v GroupView) group(tenantID string) *runbooker.WorkerGroup {
 	return &runbooker.WorkerGroup{TenantID: tenantID, Name: v.Name, DefaultHybrid: v.DefaultHybrid, RunAs: v.RunAs,
 		MaxRuntime: time.Duration(v.MaxRuntimeSeconds) * time.Second, Capacity: v.Capacity, PowerShell: v.PowerShell,
 		SuspendAfter: time.Duration(v.SuspendAfterSeconds) * time.Second,
-		MemoryLimit:  v.MemoryLimit, MaxProcesses: v.MaxProcesses, CPUWeight: v.CPUWeight}
+		MemoryLimit:  v.MemoryLimit, MaxProcesses: v.MaxProcesses, CPUWeight: v.CPUWeight,
+		TokenExpiresAt: v.TokenExpiresAt, TokenMaxUses: v.TokenMaxUses}
+}
+
+// TokenRequest is the optional body of rotate-token: the new token's limits.
+type TokenRequest struct {
+	TokenExpiresAt time.Time `json:"tokenExpiresAt,omitzero"`
+	TokenMaxUses   int       `json:"tokenMaxUses,omitempty"`
+}
+
+// TokenView answers rotate-token: the new token, shown once, and its limits.
+type TokenView struct {
+	Token          string    `json:"token"`
+	TokenExpiresAt time.Time `json:"tokenExpiresAt,omitzero"`
+	TokenMaxUses   int       `json:"tokenMaxUses,omitempty"`
 }
 
 func (s *Server) routeGroups(mux *http.ServeMux) {
@@ -88,12 +112,24 @@ func (s *Server) handleUpdateGroup(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleRotateToken(w http.ResponseWriter, r *http.Request) {
-	token, err := s.Engine.RotateGroupToken(r.Context(), principal(r.Context()).TenantID, r.PathValue("name"))
+	var req TokenRequest
+	body, err := readBody(w, r, 64<<10)
+	if err == nil && len(bytes.TrimSpace(body)) > 0 {
+		if err = json.Unmarshal(body, &req); err != nil {
+			err = runbooker.Errorf(runbooker.EINVALID, "request body is not the expected JSON: %v", err)
+		}
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"token": token})
+	token, g, err := s.Engine.RotateGroupToken(r.Context(), principal(r.Context()).TenantID, r.PathValue("name"),
+		engine.TokenLimits{ExpiresAt: req.TokenExpiresAt, MaxUses: req.TokenMaxUses})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, TokenView{Token: token, TokenExpiresAt: g.TokenExpiresAt, TokenMaxUses: g.TokenMaxUses})
 }
 
 func (s *Server) handleDeleteGroup(w http.ResponseWriter, r *http.Request) {

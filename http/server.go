@@ -24,6 +24,9 @@ import (
 type Config struct {
 	RunWait time.Duration // how long a synchronous run waits before answering 202 (default 10m)
 	Version string        // the build's version, answered by GET /api/v1/version
+	// Throttle limits failed sign-ins and registrations (throttle.go);
+	// zero fields take the defaults. Its clock is the engine's.
+	Throttle ThrottleConfig
 }
 
 // Server is the HTTP front of one control-plane process.
@@ -34,8 +37,9 @@ type Server struct {
 	Config Config
 	Syncer *gitsync.Syncer // upstream git sync; nil answers its routes with 503
 
-	srv *http.Server
-	ln  net.Listener
+	srv      *http.Server
+	ln       net.Listener
+	throttle *throttle
 }
 
 // NewServer returns a server over engine; Open starts it.
@@ -46,7 +50,7 @@ func NewServer(e *engine.Engine, cfg Config, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{Engine: e, Store: e.Store(), Log: log, Config: cfg}
+	return &Server{Engine: e, Store: e.Store(), Log: log, Config: cfg, throttle: newThrottle(cfg.Throttle, e.Now)}
 }
 
 // Handler returns the complete route table.
@@ -129,6 +133,7 @@ var errorStatus = map[string]int{
 	runbooker.ENOTFOUND:     http.StatusNotFound,
 	runbooker.ECONFLICT:     http.StatusConflict,
 	runbooker.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	runbooker.ETOOMANY:      http.StatusTooManyRequests,
 }
 
 // writeError answers with the status for err's code and a JSON

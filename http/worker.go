@@ -83,11 +83,20 @@ func (s *Server) worker(h workerHandler) http.HandlerFunc {
 			s.writeError(w, r, runbooker.Errorf(runbooker.EUNAUTHORIZED, "worker authentication required"))
 			return
 		}
+		addr := sourceKey(r)
+		if d := s.throttle.check(addr, id); d > 0 {
+			s.throttled(w, r, d, "failed sign-ins from this address or with this credential")
+			return
+		}
 		wk, err := s.Engine.AuthWorker(r.Context(), id, secret)
+		if runbooker.ErrorCode(err) == runbooker.EUNAUTHORIZED {
+			s.throttle.failed(addr, id)
+		}
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
+		s.throttle.succeeded(addr, id)
 		h(w, r, wk)
 	}
 }
@@ -109,8 +118,18 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// Every attempt counts, per address and per token: a leaked token
+	// registers no faster than a script of the owner's would need.
+	addr := sourceKey(r)
+	if d := s.throttle.register(addr, runbooker.HashSecret(req.Token)); d > 0 {
+		s.throttled(w, r, d, "registrations from this address or with this token")
+		return
+	}
 	wk, secret, err := s.Engine.Register(r.Context(), engine.RegisterParams{Token: req.Token, Name: req.Name,
 		Version: req.Version, OS: req.OS, Arch: req.Arch, Hostname: req.Hostname})
+	if runbooker.ErrorCode(err) == runbooker.EUNAUTHORIZED {
+		s.throttle.failed(addr, "")
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return

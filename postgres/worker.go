@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,9 +20,13 @@ func (db *DB) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
 	if g.CreatedAt.IsZero() {
 		g.CreatedAt = db.now().UTC()
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO worker_groups (`+storeutil.GroupColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+	_, err := db.pool.Exec(ctx, `INSERT INTO worker_groups (`+storeutil.GroupColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 0)`,
 		g.TenantID, g.Name, g.TokenHash, g.DefaultHybrid, g.RunAs, int64(g.MaxRuntime), g.Capacity,
-		g.PowerShell, int64(g.SuspendAfter), nanos(g.CreatedAt), g.MemoryLimit, g.MaxProcesses, g.CPUWeight)
+		g.PowerShell, int64(g.SuspendAfter), nanos(g.CreatedAt), g.MemoryLimit, g.MaxProcesses, g.CPUWeight,
+		nullNanos(g.TokenExpiresAt), g.TokenMaxUses)
+	if err == nil {
+		g.TokenUses = 0
+	}
 	return storeErr(err, fmt.Sprintf("worker group %q", g.Name))
 }
 
@@ -39,6 +44,22 @@ func (db *DB) GroupByTokenHash(ctx context.Context, tokenHash string) (*runbooke
 	return g, storeErr(err, "worker group of that token")
 }
 
+// UseGroupToken implements runbooker.WorkerStore. The UPDATE takes the
+// row's lock, so concurrent registrations count one after the other.
+func (db *DB) UseGroupToken(ctx context.Context, tokenHash string, now time.Time) (*runbooker.WorkerGroup, error) {
+	g, err := storeutil.ScanGroup(db.pool.QueryRow(ctx, `UPDATE worker_groups SET token_uses = token_uses + 1
+		WHERE token_hash = $1 AND token_hash <> '' AND (token_expires_at IS NULL OR token_expires_at > $2)
+		AND (token_max_uses = 0 OR token_uses < token_max_uses) RETURNING `+storeutil.GroupColumns, tokenHash, nanos(now)))
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return g, storeErr(err, "worker group of that token")
+	}
+	known, err := db.GroupByTokenHash(ctx, tokenHash)
+	if err != nil {
+		return nil, err
+	}
+	return nil, storeutil.TokenRefused(known, now)
+}
+
 // ListGroups implements runbooker.WorkerStore, ordered by name.
 func (db *DB) ListGroups(ctx context.Context, tenantID string) ([]*runbooker.WorkerGroup, error) {
 	return list(ctx, db, storeutil.ScanGroup, "worker groups",
@@ -49,9 +70,11 @@ func (db *DB) ListGroups(ctx context.Context, tenantID string) ([]*runbooker.Wor
 func (db *DB) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
 	tag, err := db.pool.Exec(ctx, `UPDATE worker_groups SET token_hash = $1, default_hybrid = $2, run_as = $3,
 		max_runtime = $4, capacity = $5, powershell = $6, suspend_after = $7, memory_limit = $8,
-		max_processes = $9, cpu_weight = $10 WHERE tenant_id = $11 AND name = $12`,
+		max_processes = $9, cpu_weight = $10, token_expires_at = $13, token_max_uses = $14,
+		token_uses = CASE WHEN token_hash = $1 THEN token_uses ELSE 0 END WHERE tenant_id = $11 AND name = $12`,
 		g.TokenHash, g.DefaultHybrid, g.RunAs, int64(g.MaxRuntime), g.Capacity, g.PowerShell,
-		int64(g.SuspendAfter), g.MemoryLimit, g.MaxProcesses, g.CPUWeight, g.TenantID, g.Name)
+		int64(g.SuspendAfter), g.MemoryLimit, g.MaxProcesses, g.CPUWeight, g.TenantID, g.Name,
+		nullNanos(g.TokenExpiresAt), g.TokenMaxUses)
 	return affected(tag.RowsAffected(), err, fmt.Sprintf("worker group %q", g.Name))
 }
 

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -19,9 +20,13 @@ func (db *DB) CreateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
 	if g.CreatedAt.IsZero() {
 		g.CreatedAt = db.now().UTC()
 	}
-	_, err := db.exec(ctx, `INSERT INTO worker_groups (`+storeutil.GroupColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err := db.exec(ctx, `INSERT INTO worker_groups (`+storeutil.GroupColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0)`,
 		g.TenantID, g.Name, g.TokenHash, g.DefaultHybrid, g.RunAs, int64(g.MaxRuntime), g.Capacity,
-		g.PowerShell, int64(g.SuspendAfter), nanos(g.CreatedAt), g.MemoryLimit, g.MaxProcesses, g.CPUWeight)
+		g.PowerShell, int64(g.SuspendAfter), nanos(g.CreatedAt), g.MemoryLimit, g.MaxProcesses, g.CPUWeight,
+		nullNanos(g.TokenExpiresAt), g.TokenMaxUses)
+	if err == nil {
+		g.TokenUses = 0
+	}
 	return storeErr(err, fmt.Sprintf("worker group %q", g.Name))
 }
 
@@ -39,6 +44,27 @@ func (db *DB) GroupByTokenHash(ctx context.Context, tokenHash string) (*runbooke
 	return g, storeErr(err, "worker group of that token")
 }
 
+// UseGroupToken implements runbooker.WorkerStore.
+func (db *DB) UseGroupToken(ctx context.Context, tokenHash string, now time.Time) (*runbooker.WorkerGroup, error) {
+	var g *runbooker.WorkerGroup
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		var err error
+		g, err = storeutil.ScanGroup(tx.QueryRowContext(ctx, `UPDATE worker_groups SET token_uses = token_uses + 1
+			WHERE token_hash = ?1 AND token_hash <> '' AND (token_expires_at IS NULL OR token_expires_at > ?2)
+			AND (token_max_uses = 0 OR token_uses < token_max_uses) RETURNING `+storeutil.GroupColumns, tokenHash, nanos(now)))
+		if !errors.Is(err, sql.ErrNoRows) {
+			return err
+		}
+		known, err := storeutil.ScanGroup(tx.QueryRowContext(ctx, `SELECT `+storeutil.GroupColumns+` FROM worker_groups
+			WHERE token_hash = ? AND token_hash <> ''`, tokenHash))
+		if err != nil {
+			return err
+		}
+		return storeutil.TokenRefused(known, now)
+	})
+	return g, storeErr(err, "worker group of that token")
+}
+
 // ListGroups implements runbooker.WorkerStore, ordered by name.
 func (db *DB) ListGroups(ctx context.Context, tenantID string) ([]*runbooker.WorkerGroup, error) {
 	return list(ctx, db.rq, storeutil.ScanGroup, "worker groups",
@@ -47,11 +73,13 @@ func (db *DB) ListGroups(ctx context.Context, tenantID string) ([]*runbooker.Wor
 
 // UpdateGroup implements runbooker.WorkerStore. CreatedAt is kept.
 func (db *DB) UpdateGroup(ctx context.Context, g *runbooker.WorkerGroup) error {
-	res, err := db.exec(ctx, `UPDATE worker_groups SET token_hash = ?, default_hybrid = ?, run_as = ?,
-		max_runtime = ?, capacity = ?, powershell = ?, suspend_after = ?, memory_limit = ?, max_processes = ?,
-		cpu_weight = ? WHERE tenant_id = ? AND name = ?`,
+	res, err := db.exec(ctx, `UPDATE worker_groups SET token_hash = ?1, default_hybrid = ?2, run_as = ?3,
+		max_runtime = ?4, capacity = ?5, powershell = ?6, suspend_after = ?7, memory_limit = ?8, max_processes = ?9,
+		cpu_weight = ?10, token_expires_at = ?13, token_max_uses = ?14,
+		token_uses = CASE WHEN token_hash = ?1 THEN token_uses ELSE 0 END WHERE tenant_id = ?11 AND name = ?12`,
 		g.TokenHash, g.DefaultHybrid, g.RunAs, int64(g.MaxRuntime), g.Capacity, g.PowerShell,
-		int64(g.SuspendAfter), g.MemoryLimit, g.MaxProcesses, g.CPUWeight, g.TenantID, g.Name)
+		int64(g.SuspendAfter), g.MemoryLimit, g.MaxProcesses, g.CPUWeight, g.TenantID, g.Name,
+		nullNanos(g.TokenExpiresAt), g.TokenMaxUses)
 	return affected(res, err, fmt.Sprintf("worker group %q", g.Name))
 }
 

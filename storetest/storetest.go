@@ -92,6 +92,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"PurgeJobs", testPurgeJobs},
 		{"SuspendWaiting", testSuspendWaiting},
 		{"WorkerGroups", testWorkerGroups},
+		{"GroupTokenLimits", testGroupTokenLimits},
 		{"Workers", testWorkers},
 		{"Assets", testAssets},
 	}

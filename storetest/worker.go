@@ -12,10 +12,12 @@ func wantGroup(t *testing.T, got, want *runbooker.WorkerGroup) {
 	t.Helper()
 	g, w := *got, *want
 	g.CreatedAt, w.CreatedAt = time.Time{}, time.Time{}
+	g.TokenExpiresAt, w.TokenExpiresAt = time.Time{}, time.Time{}
 	if g != w {
 		t.Fatalf("group = %+v, want %+v", g, w)
 	}
 	wantTime(t, got.CreatedAt, want.CreatedAt, "group CreatedAt")
+	wantTime(t, got.TokenExpiresAt, want.TokenExpiresAt, "group TokenExpiresAt")
 }
 
 // Groups: per tenant, found by registration token in any tenant, updated

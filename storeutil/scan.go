@@ -15,7 +15,7 @@ const (
 	RunbookColumns    = `tenant_id, name, language, version, scope, category, default_group, source_id, meta, created_at, updated_at, log_verbose`
 	CredentialColumns = `id, tenant_id, name, role, secret_hash, created_at`
 	GroupColumns      = `tenant_id, name, token_hash, default_hybrid, run_as, max_runtime, capacity, powershell,
-	suspend_after, created_at, memory_limit, max_processes, cpu_weight`
+	suspend_after, created_at, memory_limit, max_processes, cpu_weight, token_expires_at, token_max_uses, token_uses`
 	WorkerColumns = `id, tenant_id, group_name, name, secret_hash, version, os, arch, hostname, registered_at, last_seen_at`
 	AssetColumns  = `tenant_id, type, name, description, encrypted, key_id, value, updated_at`
 )
@@ -88,14 +88,27 @@ func ScanCredential(s Scanner) (*runbooker.Credential, error) {
 func ScanGroup(s Scanner) (*runbooker.WorkerGroup, error) {
 	var g runbooker.WorkerGroup
 	var maxRuntime, suspendAfter, created int64
+	var expires *int64
 	err := s.Scan(&g.TenantID, &g.Name, &g.TokenHash, &g.DefaultHybrid, &g.RunAs, &maxRuntime, &g.Capacity,
-		&g.PowerShell, &suspendAfter, &created, &g.MemoryLimit, &g.MaxProcesses, &g.CPUWeight)
+		&g.PowerShell, &suspendAfter, &created, &g.MemoryLimit, &g.MaxProcesses, &g.CPUWeight,
+		&expires, &g.TokenMaxUses, &g.TokenUses)
 	if err != nil {
 		return nil, err
 	}
 	g.MaxRuntime, g.SuspendAfter = time.Duration(maxRuntime), time.Duration(suspendAfter)
-	g.CreatedAt = FromNanos(created)
+	g.CreatedAt, g.TokenExpiresAt = FromNanos(created), fromNullNanos(expires)
 	return &g, nil
+}
+
+// TokenRefused is the ECONFLICT of UseGroupToken for a known token that
+// registers no more: expired at now, or used up.
+func TokenRefused(g *runbooker.WorkerGroup, now time.Time) error {
+	if !g.TokenExpiresAt.IsZero() && !now.Before(g.TokenExpiresAt) {
+		return runbooker.Errorf(runbooker.ECONFLICT, "the registration token of worker group %q expired at %s",
+			g.Name, g.TokenExpiresAt.UTC().Format(time.RFC3339))
+	}
+	return runbooker.Errorf(runbooker.ECONFLICT, "the registration token of worker group %q has been used %d times, its limit",
+		g.Name, g.TokenUses)
 }
 
 // ScanWorker reads a row of WorkerColumns.

@@ -56,9 +56,12 @@ func TestScanFunctionsMatchTheirColumnLists(t *testing.T) {
 	if err != nil || count(CredentialColumns) != 6 || c.Role != runbooker.RoleAdmin || !c.CreatedAt.Equal(at) {
 		t.Errorf("ScanCredential = %+v, %v", c, err)
 	}
-	g, err := ScanGroup(row{"t", "g", "h", true, "ops", int64(time.Hour), 3, "pwsh", int64(time.Minute), ns, int64(1 << 30), 10, 50})
-	if err != nil || count(GroupColumns) != 13 || g.MaxRuntime != time.Hour || g.SuspendAfter != time.Minute || !g.CreatedAt.Equal(at) || g.CPUWeight != 50 {
-		t.Errorf("ScanGroup = %+v, %v", g, err)
+	for _, expires := range []any{nil, ns} {
+		g, err := ScanGroup(row{"t", "g", "h", true, "ops", int64(time.Hour), 3, "pwsh", int64(time.Minute), ns, int64(1 << 30), 10, 50, expires, 5, 2})
+		if err != nil || count(GroupColumns) != 16 || g.MaxRuntime != time.Hour || g.SuspendAfter != time.Minute || !g.CreatedAt.Equal(at) || g.CPUWeight != 50 ||
+			g.TokenExpiresAt.IsZero() != (expires == nil) || g.TokenMaxUses != 5 || g.TokenUses != 2 {
+			t.Errorf("ScanGroup (token expires %v) = %+v, %v", expires, g, err)
+		}
 	}
 	for _, seen := range []any{nil, ns} {
 		w, err := ScanWorker(row{"w", "t", "g", "n", "h", "1", "linux", "amd64", "host", ns, seen})

@@ -45,8 +45,8 @@ func masterKeyPath(dataDir, flag string) string {
 }
 
 func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	const use = "usage: runbooker group create NAME [--data DIR] [--default-hybrid] [--run-as USER] [--max-runtime D] | list | " +
-		"set NAME [--run-as USER] [--memory SIZE] [--max-procs N] [--cpu-weight W] [--max-runtime D] | rotate-token NAME | delete NAME"
+	const use = "usage: runbooker group create NAME [--data DIR] [--default-hybrid] [--run-as USER] [--max-runtime D] [--token-expires D|TIME] [--token-max-uses N] | list | " +
+		"set NAME [--run-as USER] [--memory SIZE] [--max-procs N] [--cpu-weight W] [--max-runtime D] | rotate-token NAME [--token-expires D|TIME] [--token-max-uses N] | delete NAME"
 	if len(args) == 0 {
 		return fmt.Errorf(use)
 	}
@@ -63,7 +63,13 @@ func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	memory := fs.String("memory", "", "set: memory limit per job (such as 1GiB; 0: the worker's default)")
 	maxProcs := fs.Int("max-procs", -1, "set: processes per job (0: the worker's default)")
 	cpuWeight := fs.Int("cpu-weight", -1, "set: CPU weight per job, 1-10000 (0: the worker's default)")
+	tokenExpires := fs.String("token-expires", "", "create, rotate-token: the registration token expires after this long (such as 24h) or at this RFC 3339 time")
+	tokenMaxUses := fs.Int("token-max-uses", 0, "create, rotate-token: the registration token registers at most this many workers (0: no limit)")
 	rest, err := parseFlags(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	expires, err := tokenExpiry(*tokenExpires, time.Now())
 	if err != nil {
 		return err
 	}
@@ -77,12 +83,13 @@ func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		defer closeFn()
 		g := &runbooker.WorkerGroup{TenantID: *tenant, Name: rest[0], DefaultHybrid: *defHybrid, RunAs: *runAs,
-			MaxRuntime: *maxRuntime, PowerShell: *ps}
+			MaxRuntime: *maxRuntime, PowerShell: *ps, TokenExpiresAt: expires, TokenMaxUses: *tokenMaxUses}
 		token, err := e.CreateGroup(ctx, g)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "created worker group %q in tenant %q; its registration token is shown once:\n%s\n", g.Name, g.TenantID, token)
+		fmt.Fprintf(stdout, "created worker group %q in tenant %q; its registration token%s is shown once:\n%s\n", g.Name, g.TenantID,
+			tokenLimitText(g.TokenExpiresAt, g.TokenMaxUses), token)
 		return nil
 	}
 	c, err := client()
@@ -147,15 +154,57 @@ func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return err
 	case verb == "rotate-token" && len(rest) == 1:
-		token, err := c.RotateGroupToken(ctx, rest[0])
+		tok, err := c.RotateGroupToken(ctx, rest[0], rbhttp.TokenRequest{TokenExpiresAt: expires, TokenMaxUses: *tokenMaxUses})
 		if err == nil {
-			fmt.Fprintln(stdout, token)
+			if limits := tokenLimitText(tok.TokenExpiresAt, tok.TokenMaxUses); limits != "" {
+				fmt.Fprintf(stderr, "the new registration token of worker group %q%s:\n", rest[0], limits)
+			}
+			fmt.Fprintln(stdout, tok.Token)
 		}
 		return err
 	case verb == "delete" && len(rest) == 1:
 		return c.DeleteGroup(ctx, rest[0])
 	}
 	return fmt.Errorf(use)
+}
+
+// tokenExpiry reads --token-expires: a duration from now or an RFC 3339
+// time; empty is no expiry.
+func tokenExpiry(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil {
+		if d <= 0 {
+			return time.Time{}, fmt.Errorf("--token-expires %s: the duration must be positive", v)
+		}
+		return now.Add(d).UTC(), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--token-expires %q is neither a duration (such as 24h) nor an RFC 3339 time (such as 2030-01-02T15:04:05Z)", v)
+	}
+	return t.UTC(), nil
+}
+
+// tokenLimitText says what limits a new registration token has, if any.
+func tokenLimitText(expires time.Time, maxUses int) string {
+	var s string
+	if !expires.IsZero() {
+		s = " (valid until " + expires.UTC().Format(time.RFC3339)
+	}
+	if maxUses > 0 {
+		if s == "" {
+			s = " (for "
+		} else {
+			s += ", for "
+		}
+		s += fmt.Sprintf("%d registrations", maxUses)
+	}
+	if s != "" {
+		s += ")"
+	}
+	return s
 }
 
 func orDefault(s, def string) string {

@@ -21,8 +21,10 @@ Server:
   runbooker credential create --name N [--role admin|operator] [--tenant T] [--data DIR]
 
 Hybrid worker:
-  runbooker worker --server URL --group NAME --token TOKEN [--name N] [--state-dir DIR] [--capacity N] [--ca PEM]
+  runbooker worker --server URL --group NAME --token-file FILE [--name N] [--state-dir DIR] [--capacity N] [--ca PEM]
+                   (or RUNBOOKER_TOKEN; --token TOKEN shows the token in ps)
   runbooker group create NAME [--data DIR] [--default-hybrid] [--run-as USER]   (offline; prints the token)
+                   [--token-expires 24h|TIME] [--token-max-uses N]   (also on group rotate-token NAME)
   runbooker rotate-key [--data DIR]
 
 Client (RUNBOOKER_SERVER, RUNBOOKER_CREDENTIAL=ID:SECRET):

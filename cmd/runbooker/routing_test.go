@@ -68,8 +68,8 @@ func TestRoutingDefaultGroupHybridSuffixAndStarvation(t *testing.T) {
 		t.Errorf("resumed job: %s %s", j.Status, j.Exception)
 	}
 	// A rotated token stops working for new registrations.
-	tok, err := s.client.RotateGroupToken(ctx, "onprem")
-	if err != nil || tok == g.Token {
+	tok, err := s.client.RotateGroupToken(ctx, "onprem", rbhttp.TokenRequest{})
+	if err != nil || tok.Token == g.Token {
 		t.Fatalf("rotate: %v", err)
 	}
 	if _, err := rbhttp.Register(ctx, s.url, nil, rbhttp.RegisterRequest{Token: g.Token}); runbooker.ErrorCode(err) != runbooker.EUNAUTHORIZED {

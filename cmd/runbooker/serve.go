@@ -46,6 +46,9 @@ type ServeConfig struct {
 	// SyncAllowedHosts limits the hosts they may name.
 	SyncAllowLocal   bool
 	SyncAllowedHosts gitsync.Hosts
+	// RegisterBurst is how many worker registrations one address, and one
+	// token, may make at once before they are slowed to one per 3 s.
+	RegisterBurst int
 	// DBPoolSize and DBStatementTimeout tune a PostgreSQL store's pool.
 	DBPoolSize         int
 	DBStatementTimeout time.Duration
@@ -69,6 +72,7 @@ func serveFlags(args []string) (ServeConfig, error) {
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", "", "master key file (default DATA/master.key; RUNBOOKER_MASTER_KEY holds the key itself)")
 	fs.StringVar(&c.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain)")
 	fs.StringVar(&c.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
+	fs.IntVar(&c.RegisterBurst, "register-burst", 20, "worker registrations one address, and one token, may make at once before they are slowed to one per 3 s")
 	fs.IntVar(&c.DBPoolSize, "db-pool-size", postgres.DefaultPoolSize, "PostgreSQL: most connections this server opens")
 	fs.DurationVar(&c.DBStatementTimeout, "db-statement-timeout", postgres.DefaultStatementTimeout, "PostgreSQL: limit of one statement (past it the request gets 503)")
 	fs.StringVar(&c.JobDir, "job-dir", "auto", "where job directories are made; auto: the system temp dir, or /dev/shm when only that is a tmpfs (faster job starts)")
@@ -96,6 +100,9 @@ func serveFlags(args []string) (ServeConfig, error) {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return c, fmt.Errorf("--tls-cert and --tls-key go together")
+	}
+	if c.RegisterBurst < 1 {
+		return c, fmt.Errorf("--register-burst must be at least 1")
 	}
 	if c.CloudCapacity < 1 {
 		return c, fmt.Errorf("--cloud-capacity must be at least 1")
@@ -226,7 +233,8 @@ func (m *Main) Run(ctx context.Context) error {
 		AllowLocal: c.SyncAllowLocal, AllowedHosts: c.SyncAllowedHosts}, m.Log.With("component", "sync"))
 	m.SyncService = gitsync.NewService(m.Syncer, 0)
 	m.SyncService.Start(ctx)
-	m.HTTP = rbhttp.NewServer(m.Engine, rbhttp.Config{RunWait: c.RunWait, Version: version}, m.Log)
+	m.HTTP = rbhttp.NewServer(m.Engine, rbhttp.Config{RunWait: c.RunWait, Version: version,
+		Throttle: rbhttp.ThrottleConfig{RegisterBurst: float64(c.RegisterBurst)}}, m.Log)
 	m.HTTP.Syncer = m.Syncer
 	var tlsCfg *tls.Config
 	if c.TLSCert != "" {

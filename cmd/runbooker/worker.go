@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/runbooker/runbooker/agent"
@@ -56,7 +57,8 @@ func workerFlags(args []string) (WorkerConfig, error) {
 	fs := newFlagSet("worker")
 	fs.StringVar(&c.Server, "server", "", "control plane URL (https://…)")
 	fs.StringVar(&c.Group, "group", "", "worker group to join (checked against the token)")
-	fs.StringVar(&c.Token, "token", "", "the group's registration token (first start only)")
+	fs.StringVar(&c.Token, "token", "", "the group's registration token (first start only; visible in ps: prefer --token-file or RUNBOOKER_TOKEN)")
+	tokenFile := fs.String("token-file", "", "file holding the group's registration token (first start only)")
 	fs.StringVar(&c.Name, "name", "", "worker name (default: host name)")
 	fs.StringVar(&c.StateDir, "state-dir", "./worker-state", "where the worker keeps its credential and undelivered reports")
 	fs.IntVar(&c.Capacity, "capacity", 2*runtime.NumCPU(), "jobs run at once")
@@ -75,6 +77,18 @@ func workerFlags(args []string) (WorkerConfig, error) {
 	}
 	if len(rest) > 0 {
 		return c, fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	if *tokenFile != "" {
+		if c.Token != "" {
+			return c, fmt.Errorf("give the registration token once: --token (or RUNBOOKER_TOKEN) or --token-file, not both")
+		}
+		b, err := os.ReadFile(*tokenFile)
+		if err != nil {
+			return c, fmt.Errorf("--token-file: %w", err)
+		}
+		if c.Token = strings.TrimSpace(string(b)); c.Token == "" {
+			return c, fmt.Errorf("--token-file %s is empty", *tokenFile)
+		}
 	}
 	if c.Server == "" {
 		return c, fmt.Errorf("--server is required")
@@ -137,7 +151,7 @@ func identity(ctx context.Context, c WorkerConfig, tlsCfg *tls.Config, log *slog
 		return nil, err
 	}
 	if c.Token == "" {
-		return nil, fmt.Errorf("the worker is not registered yet: pass --token (from `runbooker group create`)")
+		return nil, fmt.Errorf("the worker is not registered yet: pass --token-file, RUNBOOKER_TOKEN or --token (from `runbooker group create`)")
 	}
 	host, _ := os.Hostname()
 	name := c.Name
