@@ -223,8 +223,14 @@ func (e *Engine) newJob(ctx context.Context, p CreateJobParams) (*runbooker.Job,
 // declares none in any recognised way: Parameters == nil) takes the values as
 // given, since there is nothing to check them against; they are only put in
 // the one representation job parameters have (runbooker.ParameterValue).
+// Either way, names must be identifiers and values free of NUL bytes
+// (runbooker.CheckParameterInput).
 func bindParams(rb *runbooker.Runbook, in map[string]any, caller string) (map[string]any, error) {
-	if rb.Meta.Parameters == nil || rb.Meta.ParseError != nil {
+	undeclared := rb.Meta.Parameters == nil || rb.Meta.ParseError != nil
+	if err := runbooker.CheckParameterInput(in, undeclared); err != nil {
+		return nil, err
+	}
+	if undeclared {
 		out := make(map[string]any, len(in))
 		for k, v := range in {
 			out[k] = runbooker.ParameterValue(v)

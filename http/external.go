@@ -11,8 +11,9 @@ import (
 	"github.com/runbooker/runbooker/engine"
 )
 
-// maxParamsBody bounds the JSON parameters of run/start.
-const maxParamsBody = 1 << 20
+// maxParamsBody bounds the JSON parameters of run/start: room for a
+// parameter of 1 MiB and its JSON escaping (issue 11 item 5).
+const maxParamsBody = 4 << 20
 
 // ExternalRecord is a stream record in the RealmJoin API's shape: summary
 // carries the text (as RealmJoin does), streamText repeats it.
