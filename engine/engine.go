@@ -253,6 +253,14 @@ func (e *Engine) Wait(ctx context.Context, tenantID, id string) (*runbooker.Job,
 	return out.Job, err
 }
 
+// WaitEnd is Wait that also hands over the finisher's records when they
+// are the job's whole output (Outcome.Complete): the finish happened in
+// this process and carried them. Otherwise the caller reads them from the
+// store, page by page, rather than all at once.
+func (e *Engine) WaitEnd(ctx context.Context, tenantID, id string) (Outcome, error) {
+	return e.wait(ctx, tenantID, id)
+}
+
 // WaitOutput is Wait for a synchronous run: it also returns the job's
 // records once it has ended. When the finish happened in this process and
 // carried the whole output, those are handed over without reading them

@@ -52,13 +52,13 @@ func TestExternalRunReturnsStreamsInEmissionOrder(t *testing.T) {
 		}
 		var got []string
 		for _, r := range resp.Streams {
-			if r.Summary != r.StreamText {
-				t.Errorf("summary %q differs from streamText %q", r.Summary, r.StreamText)
+			if r.StreamText != nil {
+				t.Errorf("streamText %q, want null as in RealmJoin's examples (the text is in summary)", *r.StreamText)
 			}
 			if r.StreamType == "Error" {
 				continue // stderr and stdout are separate pipes: their relative order is not defined
 			}
-			got = append(got, r.StreamType+":"+r.StreamText)
+			got = append(got, r.StreamType+":"+r.Summary)
 		}
 		want := []string{"Output:first output", "Verbose:a verbose line", "Warning:a warning line", "Debug:a debug line",
 			"Information:an information line", "Progress:half way", "Output:last output"}
@@ -68,7 +68,7 @@ func TestExternalRunReturnsStreamsInEmissionOrder(t *testing.T) {
 		var errs []string
 		for _, r := range resp.Streams {
 			if r.StreamType == "Error" {
-				errs = append(errs, r.StreamText)
+				errs = append(errs, r.Summary)
 			}
 		}
 		if strings.Join(errs, "|") != "an error via prefix|to stderr" && strings.Join(errs, "|") != "to stderr|an error via prefix" {
