@@ -23,6 +23,11 @@ type Config struct {
 	// with SQLite every change goes through this process's hub.
 	PollInterval time.Duration
 	Now          func() time.Time // clock, injectable for tests
+	// TenantOutputQuota is the most bytes of record text and values a
+	// tenant's stored jobs may hold; 0: no limit. A job claimed when the
+	// tenant is at or near it may store only what is left, and the rest of
+	// its output is dropped with a Warning record (Assignment.OutputLimit).
+	TenantOutputQuota int64
 }
 
 func (c *Config) defaults() {
@@ -48,6 +53,7 @@ type Engine struct {
 	log   *slog.Logger
 	keys  *keyring.Keyring
 	bus   runbooker.Bus
+	quota outputQuota
 }
 
 // New returns an engine over store.

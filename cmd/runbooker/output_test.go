@@ -139,3 +139,28 @@ func rssKiB(field string) int {
 	}
 	return 0
 }
+
+// TestTenantOutputQuota (issue 11 item 9): a tenant's stored output had no
+// limit (the database grew to 2.8 GB). With --tenant-output-quota, a job
+// stores only what is left of its tenant's quota, and a Warning record
+// says the quota cut it short.
+func TestTenantOutputQuota(t *testing.T) {
+	s := startServer(t, func(c *ServeConfig) { c.OutputQuota = 2000 })
+	s.put("org_general_chatty", runbooker.LangBash, "for i in $(seq 30); do printf '%099d\\n' $i; done\n")
+	resp := s.runJSON("org_general_chatty", nil)
+	if resp.Status != "Completed" || len(resp.Streams) == 0 {
+		t.Fatalf("run: %s %d records", resp.Status, len(resp.Streams))
+	}
+	kept := 0
+	for _, r := range resp.Streams[:len(resp.Streams)-1] {
+		kept += len(r.Summary)
+	}
+	last := resp.Streams[len(resp.Streams)-1]
+	if kept > 2000 || kept < 1900 || last.StreamType != "Warning" || !strings.Contains(last.Summary, "quota of stored output") {
+		t.Errorf("kept %d bytes (quota 2000); last record %s %q", kept, last.StreamType, last.Summary)
+	}
+	n, err := s.m.Store.TenantOutputBytes(context.Background(), runbooker.DefaultTenant)
+	if err != nil || n < int64(kept) || n > int64(kept+len(last.Summary)) {
+		t.Errorf("TenantOutputBytes = %d, %v; kept %d", n, err, kept)
+	}
+}
