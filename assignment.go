@@ -15,6 +15,11 @@ type Assignment struct {
 	// Group carries the settings of the job's worker group (runtime limit,
 	// RunAs, limits, PowerShell edition); nil when the group has none.
 	Group *WorkerGroup `json:"group,omitempty"`
+	// OutputLimit, when set, is how many bytes of records the job may still
+	// store under its tenant's quota of stored output; the worker keeps
+	// no more than that (nor than its own per-job cap) and says so in a
+	// Warning record.
+	OutputLimit *int64 `json:"outputLimit,omitempty"`
 }
 
 // assignmentJSON is Assignment on the wire, with the job's parameters
@@ -24,6 +29,7 @@ type assignmentJSON struct {
 	Job    *jobJSON     `json:"job"`
 	Script []byte       `json:"script"`
 	Group  *WorkerGroup `json:"group,omitempty"`
+	Limit  *int64       `json:"outputLimit,omitempty"`
 }
 
 type jobJSON struct {
@@ -33,7 +39,7 @@ type jobJSON struct {
 
 // MarshalJSON implements json.Marshaler.
 func (a Assignment) MarshalJSON() ([]byte, error) {
-	w := assignmentJSON{Script: a.Script, Group: a.Group}
+	w := assignmentJSON{Script: a.Script, Group: a.Group, Limit: a.OutputLimit}
 	if a.Job != nil {
 		params, err := EncodeParameters(a.Job.Parameters)
 		if err != nil {
@@ -50,7 +56,7 @@ func (a *Assignment) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
-	*a = Assignment{Script: w.Script, Group: w.Group}
+	*a = Assignment{Script: w.Script, Group: w.Group, OutputLimit: w.Limit}
 	if w.Job != nil {
 		a.Job = w.Job.Job
 		if a.Job == nil {

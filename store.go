@@ -27,6 +27,10 @@ type TenantStore interface {
 	// EnsureTenant creates the tenant if it does not exist.
 	EnsureTenant(ctx context.Context, id string) error
 	Tenants(ctx context.Context) ([]Tenant, error)
+	// TenantOutputBytes returns how many bytes of record text and values
+	// are stored for the tenant's jobs (0 for an unknown tenant). It reads
+	// every record of the tenant: callers cache it.
+	TenantOutputBytes(ctx context.Context, tenantID string) (int64, error)
 }
 
 // CredentialStore persists API credentials (hashed).

@@ -51,3 +51,26 @@ type StreamFilter struct {
 	Types []StreamType // empty: all
 	Limit int          // 0: no limit
 }
+
+// ClampRecordTimes keeps the times of records a worker reports inside the
+// window the server knows the attempt ran in, from lo (the job's creation)
+// to hi (now): a time outside it, or none at all, is set to the nearest end
+// (none: hi). Stores keep nanoseconds since 1970 in 64 bits, which a time
+// such as 2999-01-01 or the zero time would overflow into another century.
+// It returns how many records it changed.
+func ClampRecordTimes(recs []StreamRecord, lo, hi time.Time) int {
+	n := 0
+	for i := range recs {
+		t := recs[i].Time
+		switch {
+		case t.IsZero() || t.After(hi):
+			recs[i].Time = hi
+		case t.Before(lo):
+			recs[i].Time = lo
+		default:
+			continue
+		}
+		n++
+	}
+	return n
+}

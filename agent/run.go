@@ -3,6 +3,7 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -67,6 +68,19 @@ func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) {
 		OutputCap:  a.cfg.OutputCap,
 		PowerShell: a.cfg.PowerShell,
 		OnStart:    func(int) { r.started() },
+	}
+	if lim := as.OutputLimit; lim != nil {
+		jobCap := spec.OutputCap
+		if jobCap <= 0 {
+			jobCap = sandbox.DefaultOutputCap
+		}
+		if *lim < jobCap {
+			// A cap of 0 would mean the default: 1 byte keeps nothing but
+			// empty lines.
+			spec.OutputCap = max(*lim, 1)
+			spec.OutputCapReason = fmt.Sprintf("The tenant's quota of stored output is used up "+
+				"(%d bytes were left when the job started); delete old jobs or ask the operator for a larger quota", *lim)
+		}
 	}
 	if a.cfg.Masks != nil {
 		spec.Secrets = func() []string { return a.cfg.Masks(j.ID) }

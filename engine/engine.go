@@ -25,6 +25,11 @@ type Config struct {
 	// Now is the clock of every time the engine stores or compares (nil:
 	// the wall clock). The HTTP server reads it through Engine.Now.
 	Now runbooker.Clock
+	// TenantOutputQuota is the most bytes of record text and values a
+	// tenant's stored jobs may hold; 0: no limit. A job claimed when the
+	// tenant is at or near it may store only what is left, and the rest of
+	// its output is dropped with a Warning record (Assignment.OutputLimit).
+	TenantOutputQuota int64
 }
 
 func (c *Config) defaults() {
@@ -47,6 +52,7 @@ type Engine struct {
 	log   *slog.Logger
 	keys  *keyring.Keyring
 	bus   runbooker.Bus
+	quota outputQuota
 }
 
 // New returns an engine over store.
@@ -222,8 +228,14 @@ func (e *Engine) newJob(ctx context.Context, p CreateJobParams) (*runbooker.Job,
 // declares none in any recognised way: Parameters == nil) takes the values as
 // given, since there is nothing to check them against; they are only put in
 // the one representation job parameters have (runbooker.ParameterValue).
+// Either way, names must be identifiers and values free of NUL bytes
+// (runbooker.CheckParameterInput).
 func bindParams(rb *runbooker.Runbook, in map[string]any, caller string) (map[string]any, error) {
-	if rb.Meta.Parameters == nil || rb.Meta.ParseError != nil {
+	undeclared := rb.Meta.Parameters == nil || rb.Meta.ParseError != nil
+	if err := runbooker.CheckParameterInput(in, undeclared); err != nil {
+		return nil, err
+	}
+	if undeclared {
 		out := make(map[string]any, len(in))
 		for k, v := range in {
 			out[k] = runbooker.ParameterValue(v)
@@ -244,6 +256,14 @@ func (e *Engine) Job(ctx context.Context, tenantID, id string) (*runbooker.Job, 
 func (e *Engine) Wait(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
 	out, err := e.wait(ctx, tenantID, id)
 	return out.Job, err
+}
+
+// WaitEnd is Wait that also hands over the finisher's records when they
+// are the job's whole output (Outcome.Complete): the finish happened in
+// this process and carried them. Otherwise the caller reads them from the
+// store, page by page, rather than all at once.
+func (e *Engine) WaitEnd(ctx context.Context, tenantID, id string) (Outcome, error) {
+	return e.wait(ctx, tenantID, id)
 }
 
 // WaitOutput is Wait for a synchronous run: it also returns the job's

@@ -24,6 +24,9 @@ type Client struct {
 	ID      string
 	Secret  string
 	HTTP    *http.Client
+	// Warn, when set, is given the WarningHeader of every answer that has
+	// one, with the path of the call.
+	Warn func(path, warning string)
 }
 
 // NewClient returns a client for server authenticating with a credential in
@@ -78,6 +81,9 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, co
 		return nil, 0, runbooker.Errorf(runbooker.EUNAVAILABLE, "cannot reach %s: %v", c.BaseURL, err)
 	}
 	defer resp.Body.Close()
+	if h := resp.Header.Get(WarningHeader); h != "" && c.Warn != nil {
+		c.Warn(path, h)
+	}
 	data, err := io.ReadAll(resp.Body)
 	if err != nil {
 		return nil, resp.StatusCode, runbooker.Errorf(runbooker.EUNAVAILABLE, "reading answer from %s: %v", c.BaseURL, err)

@@ -5,43 +5,20 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/engine"
 )
 
-// maxParamsBody bounds the JSON parameters of run/start.
-const maxParamsBody = 1 << 20
-
-// ExternalRecord is a stream record in the RealmJoin API's shape: summary
-// carries the text (as RealmJoin does), streamText repeats it.
-type ExternalRecord struct {
-	Seq        int64           `json:"seq"`
-	Time       time.Time       `json:"time"`
-	Summary    string          `json:"summary"`
-	StreamType string          `json:"streamType"`
-	StreamText string          `json:"streamText"`
-	Value      json.RawMessage `json:"value"`
-}
+// maxParamsBody bounds the JSON parameters of run/start: room for a
+// parameter of 1 MiB and its JSON escaping (issue 11 item 5).
+const maxParamsBody = 4 << 20
 
 // RunResponse answers run and start.
 type RunResponse struct {
 	JobID   string           `json:"jobID"`
 	Status  string           `json:"status"`
 	Streams []ExternalRecord `json:"streams,omitempty"`
-}
-
-func externalRecords(recs []runbooker.StreamRecord) []ExternalRecord {
-	out := make([]ExternalRecord, len(recs))
-	for i, r := range recs {
-		v := r.Value
-		if len(v) == 0 {
-			v = json.RawMessage("null")
-		}
-		out[i] = ExternalRecord{Seq: r.Seq, Time: r.Time, Summary: r.Text, StreamType: string(r.Type), StreamText: r.Text, Value: v}
-	}
-	return out
 }
 
 func (s *Server) routeExternal(mux *http.ServeMux, prefix string) {
@@ -107,16 +84,16 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	// stops waiting, it does not cancel the job.
 	ctx, cancel := context.WithTimeout(r.Context(), s.Config.RunWait)
 	defer cancel()
-	j2, recs, err := s.Engine.WaitOutput(ctx, j.TenantID, j.ID)
+	out, err := s.Engine.WaitEnd(ctx, j.TenantID, j.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if !j2.Status.Terminal() {
-		writeJSON(w, http.StatusAccepted, RunResponse{JobID: j.ID, Status: string(j2.Status)})
+	if !out.Job.Status.Terminal() {
+		writeJSON(w, http.StatusAccepted, RunResponse{JobID: j.ID, Status: string(out.Job.Status)})
 		return
 	}
-	writeJSON(w, http.StatusOK, RunResponse{JobID: j.ID, Status: string(j2.Status), Streams: externalRecords(recs)})
+	s.writeRunAnswer(r.Context(), w, out.Job, out.Records, out.Complete)
 }
 
 // job loads the path's job in the caller's tenant.

@@ -2,6 +2,7 @@ package http
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -228,6 +229,31 @@ func (s *Server) workerTime(at time.Time, j *runbooker.Job) time.Time {
 	return at
 }
 
+// WarningHeader carries a warning about a call that succeeded anyway, such
+// as record times the server corrected; the worker client logs it.
+const WarningHeader = "Runbooker-Warning"
+
+// clampTimes keeps the times of a worker's records within the attempt's
+// window (runbooker.ClampRecordTimes: from the job's creation to now) and
+// tells the worker, in WarningHeader, and the server's log when it changed
+// any: a worker with a wrong clock, or one that sends no times.
+func (s *Server) clampTimes(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker, j *runbooker.Job, recs []runbooker.StreamRecord) {
+	now := time.Now().UTC()
+	lo := j.CreatedAt
+	if lo.After(now) {
+		lo = now
+	}
+	n := runbooker.ClampRecordTimes(recs, lo, now)
+	if n == 0 {
+		return
+	}
+	msg := fmt.Sprintf("%d of %d records had no time or one outside the attempt's window (%s to %s, the server's clock) "+
+		"and were stored with the nearest time in it: check this worker's clock", n, len(recs),
+		lo.Format(time.RFC3339), now.Format(time.RFC3339))
+	w.Header().Set(WarningHeader, msg)
+	s.Log.Warn("worker record times corrected", "worker", wk.ID, "job", j.ID, "records", n, "of", len(recs))
+}
+
 // assetRef reads the attempt of an asset call from its query.
 func assetRef(r *http.Request) (runbooker.JobRef, error) {
 	attempt, err := strconv.Atoi(r.URL.Query().Get("attempt"))
@@ -254,6 +280,7 @@ func (s *Server) handleWorkerStreams(w http.ResponseWriter, r *http.Request, wk 
 	if !ok {
 		return
 	}
+	s.clampTimes(w, r, wk, j, req.Records)
 	if err := s.Engine.AppendStreams(r.Context(), runbooker.JobRef{ID: j.ID, Attempt: req.Attempt}, req.Records); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -266,6 +293,7 @@ func (s *Server) handleWorkerFinish(w http.ResponseWriter, r *http.Request, wk *
 	if !ok {
 		return
 	}
+	s.clampTimes(w, r, wk, held, req.Records)
 	var started time.Time
 	if !req.StartedAt.IsZero() {
 		started = s.workerTime(req.StartedAt, held)

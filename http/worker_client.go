@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"time"
@@ -41,6 +42,9 @@ func NewWorkerClient(server, workerID, secret string, tlsCfg *tls.Config) (*Work
 	}
 	// A long poll is 30 s at most; anything longer is a dead connection.
 	c.HTTP.Timeout = 90 * time.Second
+	c.Warn = func(path, warning string) {
+		slog.Warn("the server corrected a report of this worker", "call", path, "warning", warning)
+	}
 	return &WorkerClient{c: c, Wait: 25 * time.Second}, nil
 }
 

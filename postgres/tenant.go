@@ -64,3 +64,11 @@ func (db *DB) PutSetting(ctx context.Context, tenantID, key string, value []byte
 		tenantID, key, value, nanos(db.now()))
 	return storeErr(err, fmt.Sprintf("setting %q", key))
 }
+
+// TenantOutputBytes implements runbooker.TenantStore.
+func (db *DB) TenantOutputBytes(ctx context.Context, tenantID string) (int64, error) {
+	var n int64
+	err := db.pool.QueryRow(ctx, `SELECT COALESCE(SUM(octet_length(r.text) + COALESCE(octet_length(r.value), 0)), 0)::bigint
+		FROM jobs j JOIN stream_records r ON r.job_pk = j.pk WHERE j.tenant_id = $1`, tenantID).Scan(&n)
+	return n, storeErr(err, "tenant "+tenantID)
+}

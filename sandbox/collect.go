@@ -17,7 +17,8 @@ type collector struct {
 	used    int64 // bytes stored so far
 	pending []runbooker.StreamRecord
 
-	dropped      int64 // records dropped by the cap
+	capReason    string // Spec.OutputCapReason
+	dropped      int64  // records dropped by the cap
 	droppedBytes int64
 	lastError    string // text of the last Error record, stored or not
 	exception    string // text of the last Exception frame
@@ -27,7 +28,7 @@ type collector struct {
 }
 
 func newCollector(spec Spec, emit Emitter) *collector {
-	c := &collector{emit: emit, next: spec.FirstSeq, cap: spec.OutputCap}
+	c := &collector{emit: emit, next: spec.FirstSeq, cap: spec.OutputCap, capReason: spec.OutputCapReason}
 	if spec.Language == runbooker.LangBash {
 		c.helpers = spec.Helpers
 	}
@@ -125,9 +126,12 @@ func (c *collector) finish() {
 		c.note(runbooker.StreamWarning, n)
 	}
 	if c.dropped > 0 {
-		c.note(runbooker.StreamWarning, fmt.Sprintf(
-			"Output limit of %s reached: %d records (%d bytes) were dropped.",
-			formatBytes(c.cap), c.dropped, c.droppedBytes))
+		why := c.capReason
+		if why == "" {
+			why = "Output limit of " + formatBytes(c.cap) + " reached"
+		}
+		c.note(runbooker.StreamWarning, fmt.Sprintf("%s: %d records (%d bytes) were dropped.",
+			why, c.dropped, c.droppedBytes))
 	}
 	for len(c.pending) > BatchRecords { // notes may have overfilled it
 		batch := c.pending[:BatchRecords:BatchRecords]

@@ -7,6 +7,9 @@
 // started, and the runbook's parameters in the form its language expects:
 //
 //   - Bash: argv "--Name value" and environment variables RB_PARAM_<Name>.
+//     A value over BashInlineMax goes through a file named by
+//     RB_PARAM_<Name>_FILE and is read back into $RB_PARAM_<Name> and "$@"
+//     before the runbook starts (see bashParams).
 //     A script of up to 64 KiB is passed with -c (saving a file write and
 //     delete per job), with $0 set to runbook.sh; BASH_SOURCE is then empty.
 //   - Python: keyword arguments of a top-level main(...) when the script

@@ -140,20 +140,19 @@ func (in Interpreters) planFor(spec Spec, dir string) (plan, error) {
 	script := scriptBase + spec.Language.Ext()
 	switch spec.Language {
 	case runbooker.LangBash:
-		argv, err := argvParams(spec.Params)
+		bp, err := bashParams(spec.Params, dir)
 		if err != nil {
 			return plan{}, err
 		}
-		p := plan{path: in.Bash}
+		p := plan{path: in.Bash, files: bp.files, env: bp.env}
 		if inlineBash(spec.Script) {
-			p.args = append([]string{"-c", string(spec.Script), script}, argv...)
+			p.args = append([]string{"-c", string(spec.Script), script}, bp.argv...)
 		} else {
-			p.args = append([]string{script}, argv...)
-			p.files = map[string][]byte{script: spec.Script}
-		}
-		for _, k := range paramNames(spec.Params) {
-			v, _ := argString(spec.Params[k]) // argvParams checked it
-			p.env = append(p.env, "RB_PARAM_"+k+"="+v)
+			p.args = append([]string{script}, bp.argv...)
+			if p.files == nil {
+				p.files = map[string][]byte{}
+			}
+			p.files[script] = spec.Script
 		}
 		return p, in.need(p.path, "bash")
 	case runbooker.LangPython:

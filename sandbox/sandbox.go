@@ -55,6 +55,10 @@ type Spec struct {
 	// job; 0 means DefaultOutputCap. Records beyond it are read and dropped,
 	// and one Warning record at the end says how many.
 	OutputCap int64
+	// OutputCapReason, when set, opens the Warning record about records
+	// the cap dropped instead of "Output limit of N reached" (the tenant's
+	// quota of stored output, for example).
+	OutputCapReason string
 	// Env holds extra environment variables for the process (for example the
 	// asset channel's address and the job's token). They win over every
 	// variable the sandbox sets itself.

@@ -35,3 +35,11 @@ func (db *DB) Tenants(ctx context.Context) ([]runbooker.Tenant, error) {
 	}
 	return out, storeErr(rows.Err(), "tenants")
 }
+
+// TenantOutputBytes implements runbooker.TenantStore.
+func (db *DB) TenantOutputBytes(ctx context.Context, tenantID string) (int64, error) {
+	var n int64
+	err := db.rq.QueryRowContext(ctx, `SELECT COALESCE(SUM(length(CAST(r.text AS BLOB)) + COALESCE(length(CAST(r.value AS BLOB)), 0)), 0)
+		FROM jobs j JOIN stream_records r ON r.job_pk = j.pk WHERE j.tenant_id = ?`, tenantID).Scan(&n)
+	return n, storeErr(err, "tenant "+tenantID)
+}

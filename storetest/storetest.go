@@ -83,6 +83,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"StreamsFenced", testStreamsFenced},
 		{"StreamsFilter", testStreamsFilter},
 		{"StreamsLargeBatch", testStreamsLargeBatch},
+		{"TenantOutputBytes", testTenantOutputBytes},
 		{"RescueActivating", testRescueActivating},
 		{"RescueRunning", testRescueRunning},
 		{"RescueSuspends", testRescueSuspends},

@@ -153,3 +153,27 @@ func sameValue(got, want json.RawMessage) bool {
 	wb, _ := json.Marshal(w)
 	return string(gb) == string(wb)
 }
+
+// TenantOutputBytes counts the bytes (not characters) of the text and
+// values of every record of the tenant's jobs, and nothing of another
+// tenant's.
+func testTenantOutputBytes(t *testing.T, s runbooker.Store) {
+	ctx := t.Context()
+	n, err := s.TenantOutputBytes(ctx, tenantA)
+	ok(t, err, "TenantOutputBytes")
+	if n != 0 {
+		t.Fatalf("TenantOutputBytes of a tenant without records = %d", n)
+	}
+	a := runningJob(t, s, tenantA, at(0))
+	b := runningJob(t, s, tenantB, at(0))
+	ok(t, s.AppendStreams(ctx, ref(a), []runbooker.StreamRecord{
+		{Seq: 1, Time: at(1), Type: runbooker.StreamOutput, Text: "ünï"}, // 5 bytes
+		{Seq: 2, Time: at(1), Type: runbooker.StreamOutput, Text: "", Value: json.RawMessage(`{"a":1}`)},
+	}), "AppendStreams")
+	ok(t, s.AppendStreams(ctx, ref(b), records(1, 3, at(1))), "AppendStreams")
+	n, err = s.TenantOutputBytes(ctx, tenantA)
+	ok(t, err, "TenantOutputBytes")
+	if n != 5+7 {
+		t.Errorf("TenantOutputBytes = %d, want 12", n)
+	}
+}

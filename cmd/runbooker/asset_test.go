@@ -65,7 +65,7 @@ func TestAssetsFromPythonAndBashWithMasking(t *testing.T) {
 	}
 	var out []string
 	for _, r := range resp.Streams {
-		out = append(out, r.StreamText)
+		out = append(out, r.Summary)
 	}
 	want := []string{"user is sa", "password is ***", "server is sql01.contoso.local", "tenant is ***", "missing variable reported"}
 	if strings.Join(out, "|") != strings.Join(want, "|") {
@@ -87,7 +87,7 @@ automation-asset get-variable nope || echo "nope is missing"
 	resp = s.runJSON("org_general_bash-assets", nil)
 	all := ""
 	for _, r := range resp.Streams {
-		all += r.StreamType + ":" + r.StreamText + "\n"
+		all += r.StreamType + ":" + r.Summary + "\n"
 	}
 	if resp.Status != "Completed" || !strings.Contains(all, "Output:calling the API with ***") ||
 		!strings.Contains(all, `"password":"***"`) || !strings.Contains(all, "Output:sql01.contoso.local") ||
@@ -197,7 +197,7 @@ Write-Warning "careful"
 	resp := s.runJSON("user_general_ps-assets", map[string]any{"UserName": "ada", "Times": 2})
 	all := ""
 	for _, r := range resp.Streams {
-		all += r.StreamType + ":" + r.StreamText + "\n"
+		all += r.StreamType + ":" + r.Summary + "\n"
 	}
 	if resp.Status != "Completed" || !strings.Contains(all, "Output:user svc-user") || !strings.Contains(all, "Output:pw ***") ||
 		!strings.Contains(all, "Verbose:verbose on") || !strings.Contains(all, "Warning:careful") {

@@ -151,7 +151,7 @@ func TestDemoImportsAndRuns(t *testing.T) {
 	}
 	found := false
 	for _, r := range resp.Streams {
-		found = found || r.StreamText == "jaene.doe@contoso.com"
+		found = found || r.Summary == "jaene.doe@contoso.com"
 	}
 	if !found {
 		t.Errorf("demo aliases: %+v", resp.Streams)

@@ -145,7 +145,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	} else {
 		for _, r := range resp.Streams {
 			if r.StreamType == string(runbooker.StreamOutput) {
-				fmt.Fprintln(stdout, r.StreamText)
+				fmt.Fprintln(stdout, r.Summary)
 			}
 		}
 	}
@@ -292,7 +292,7 @@ func cmdJob(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 			return err
 		}
 		for _, r := range recs {
-			fmt.Fprintf(stdout, "%s %-11s %s\n", r.Time.Local().Format("15:04:05.000"), r.StreamType, r.StreamText)
+			fmt.Fprintf(stdout, "%s %-11s %s\n", r.Time.Local().Format("15:04:05.000"), r.StreamType, r.Summary)
 		}
 		return nil
 	case "get", "stop", "resume":

@@ -52,13 +52,13 @@ func TestExternalRunReturnsStreamsInEmissionOrder(t *testing.T) {
 		}
 		var got []string
 		for _, r := range resp.Streams {
-			if r.Summary != r.StreamText {
-				t.Errorf("summary %q differs from streamText %q", r.Summary, r.StreamText)
+			if r.StreamText != nil {
+				t.Errorf("streamText %q, want null as in RealmJoin's examples (the text is in summary)", *r.StreamText)
 			}
 			if r.StreamType == "Error" {
 				continue // stderr and stdout are separate pipes: their relative order is not defined
 			}
-			got = append(got, r.StreamType+":"+r.StreamText)
+			got = append(got, r.StreamType+":"+r.Summary)
 		}
 		want := []string{"Output:first output", "Verbose:a verbose line", "Warning:a warning line", "Debug:a debug line",
 			"Information:an information line", "Progress:half way", "Output:last output"}
@@ -68,7 +68,7 @@ func TestExternalRunReturnsStreamsInEmissionOrder(t *testing.T) {
 		var errs []string
 		for _, r := range resp.Streams {
 			if r.StreamType == "Error" {
-				errs = append(errs, r.StreamText)
+				errs = append(errs, r.Summary)
 			}
 		}
 		if strings.Join(errs, "|") != "an error via prefix|to stderr" && strings.Join(errs, "|") != "to stderr|an error via prefix" {
@@ -263,5 +263,43 @@ Write-Output "$Size $Count"
 	}
 	if j.Parameters["Size"] != "large" || j.Parameters["Count"] != float64(7) || j.Parameters["When"] != "2026-11-25T10:00:00+01:00" || j.Parameters["CallerName"] != "tester" {
 		t.Errorf("bound parameters: %#v", j.Parameters)
+	}
+}
+
+// TestExternalRunParameterNamesAndBigValues (issue 11 item 5): a runbook
+// without @param used to take any name ("", "A=B", "a\nb", "--z"), a NUL
+// byte failed the job and a value of 128 KiB or more did too ("argument list
+// too long"). Now names and NUL bytes get a 400 naming the parameter, and a
+// 1 MB value reaches the runbook.
+func TestExternalRunParameterNamesAndBigValues(t *testing.T) {
+	s := startServer(t)
+	s.put("org_general_free", runbooker.LangBash, "echo \"${#RB_PARAM_Data} $#\"\n")
+	s.put("org_general_declared", runbooker.LangBash, "# @param Data string\necho \"${#RB_PARAM_Data}\"\n")
+	for _, c := range []struct{ runbook, body, wantIn string }{
+		{"org_general_free", `{"":"1"}`, `""`},
+		{"org_general_free", `{"A=B":"1"}`, `"A=B"`},
+		{"org_general_free", `{"a\nb":"1"}`, `"a\nb"`},
+		{"org_general_free", `{"--z":"1"}`, `"--z"`},
+		{"org_general_free", `{"9lives":"1"}`, `"9lives"`},
+		{"org_general_free", `{"Data":"a\u0000b"}`, `"Data"`},
+		{"org_general_free", `{"Data":["x",{"k":"a\u0000"}]}`, `"Data"`},
+		{"org_general_declared", `{"Data":"a\u0000b"}`, `"Data"`},
+	} {
+		st, _, body := s.call("POST", "/runbook/"+c.runbook+"/start", s.cred, c.body)
+		var e struct{ Error string }
+		if st != 400 || json.Unmarshal([]byte(body), &e) != nil || !strings.Contains(e.Error, c.wantIn) {
+			t.Errorf("%s %s: %d %s, want 400 naming %s", c.runbook, c.body, st, body, c.wantIn)
+		}
+	}
+	big := strings.Repeat("x", 1<<20)
+	for rb, want := range map[string]string{"org_general_free": "1048576 4", "org_general_declared": "1048576"} {
+		params := map[string]any{"Data": big}
+		if rb == "org_general_free" {
+			params["_Other1"] = "y"
+		}
+		resp := s.runJSON(rb, params)
+		if resp.Status != "Completed" || len(resp.Streams) == 0 || resp.Streams[0].Summary != want {
+			t.Errorf("%s with a 1 MiB value: %s %.300v", rb, resp.Status, resp.Streams)
+		}
 	}
 }

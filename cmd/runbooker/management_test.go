@@ -254,13 +254,13 @@ func TestOutputCapAddsAWarning(t *testing.T) {
 	}
 	kept := 0
 	for _, r := range resp.Streams {
-		kept += len(r.StreamText)
+		kept += len(r.Summary)
 	}
 	last := resp.Streams[len(resp.Streams)-1]
-	if last.StreamType != "Warning" || !strings.Contains(last.StreamText, "dropped") {
-		t.Errorf("last record is %s %q, want a Warning about dropped output", last.StreamType, last.StreamText)
+	if last.StreamType != "Warning" || !strings.Contains(last.Summary, "dropped") {
+		t.Errorf("last record is %s %q, want a Warning about dropped output", last.StreamType, last.Summary)
 	}
-	if kept > 10000+len(last.StreamText) || len(resp.Streams) < 100 {
+	if kept > 10000+len(last.Summary) || len(resp.Streams) < 100 {
 		t.Errorf("kept %d bytes in %d records with a cap of 10000", kept, len(resp.Streams))
 	}
 }
@@ -274,7 +274,7 @@ func TestJobEnvironmentIsScrubbed(t *testing.T) {
 	resp := s.runJSON("org_general_env", nil)
 	all := ""
 	for _, r := range resp.Streams {
-		all += r.StreamText + "\n"
+		all += r.Summary + "\n"
 	}
 	for _, secret := range []string{masterKey, "another-secret", "RUNBOOKER_"} {
 		if strings.Contains(all, secret) {

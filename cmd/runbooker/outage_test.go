@@ -71,8 +71,8 @@ func checkChatty(t *testing.T, c *rbhttp.Client, id string, n int) {
 		t.Fatalf("got %d records, want %d", len(recs), n+1)
 	}
 	for i, r := range recs[:n] {
-		if r.StreamText != fmt.Sprintf("line %d", i+1) || r.Seq != recs[0].Seq+int64(i) {
-			t.Fatalf("record %d: seq %d %q", i, r.Seq, r.StreamText)
+		if r.Summary != fmt.Sprintf("line %d", i+1) || r.Seq != recs[0].Seq+int64(i) {
+			t.Fatalf("record %d: seq %d %q", i, r.Seq, r.Summary)
 		}
 	}
 	if last := recs[n]; last.StreamType != "Warning" || last.Seq != recs[0].Seq+int64(n) {

@@ -35,6 +35,7 @@ type ServeConfig struct {
 	CloudCapacity int
 	MaxRuntime    time.Duration
 	OutputCap     int64
+	OutputQuota   int64 // per tenant, bytes of stored records; 0: none
 	Drain         time.Duration
 	LogLevel      string
 	MasterKeyFile string
@@ -67,6 +68,7 @@ func serveFlags(args []string) (ServeConfig, error) {
 	fs.IntVar(&c.CloudCapacity, "cloud-capacity", 2*runtime.NumCPU(), "jobs the built-in group runs at once")
 	fs.DurationVar(&c.MaxRuntime, "max-runtime", 3*time.Hour, "runtime limit of a job in the built-in group")
 	fs.Int64Var(&c.OutputCap, "output-cap", 64<<20, "bytes of stream text kept per job")
+	fs.Int64Var(&c.OutputQuota, "tenant-output-quota", 0, "bytes of stream text the stored jobs of one tenant may hold (0: no limit); past it, output is dropped with a Warning")
 	fs.DurationVar(&c.Drain, "drain", 30*time.Second, "on shutdown, how long running jobs may finish")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.MasterKeyFile, "master-key-file", "", "master key file (default DATA/master.key; RUNBOOKER_MASTER_KEY holds the key itself)")
@@ -198,7 +200,7 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.Keyring = kr
 	}
-	ecfg := engine.Config{LeaseTTL: c.LeaseTTL, Retention: c.Retention, Now: m.Clock}
+	ecfg := engine.Config{LeaseTTL: c.LeaseTTL, Retention: c.Retention, Now: m.Clock, TenantOutputQuota: c.OutputQuota}
 	pg, scaleOut := st.(*postgres.DB)
 	if scaleOut {
 		ecfg.PollInterval = pgPollInterval

@@ -57,7 +57,7 @@ func TestSyncAPI(t *testing.T) {
 		t.Fatalf("synced runbook: %+v %v", rb, err)
 	}
 	run := s.runJSON("rjgit-org_general_greet", map[string]any{"Name": "sync"})
-	if run.Status != "Completed" || len(run.Streams) == 0 || run.Streams[0].StreamText != "hello sync" {
+	if run.Status != "Completed" || len(run.Streams) == 0 || run.Streams[0].Summary != "hello sync" {
 		t.Errorf("run: %+v", run)
 	}
 

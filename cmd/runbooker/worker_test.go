@@ -289,9 +289,9 @@ func TestKillDashNineWorkerRequeuesToTheOther(t *testing.T) {
 			t.Errorf("sequence not increasing: %d after %d", r.Seq, last)
 		}
 		last = r.Seq
-		warned = warned || (r.StreamType == "Warning" && strings.Contains(r.StreamText, "attempt"))
+		warned = warned || (r.StreamType == "Warning" && strings.Contains(r.Summary, "attempt"))
 	}
-	if !warned || recs[len(recs)-1].StreamText != "finished" {
+	if !warned || recs[len(recs)-1].Summary != "finished" {
 		t.Errorf("records after the retry: %+v", recs)
 	}
 }
