@@ -23,6 +23,9 @@ type Config struct {
 	// with SQLite every change goes through this process's hub.
 	PollInterval time.Duration
 	Now          func() time.Time // clock, injectable for tests
+	// CloudLanguages are the languages the built-in group's agent has an
+	// interpreter for; nil: assume all (the engine runs without an agent).
+	CloudLanguages []runbooker.Language
 }
 
 func (c *Config) defaults() {

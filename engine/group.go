@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"regexp"
-	"time"
 
 	"github.com/runbooker/runbooker"
 )
@@ -106,26 +105,6 @@ func (e *Engine) RotateGroupToken(ctx context.Context, tenantID, name string) (s
 	token := newGroupToken()
 	g.TokenHash = runbooker.HashSecret(token)
 	return token, e.store.UpdateGroup(ctx, g)
-}
-
-// GroupStatus says whether a group has a live worker, for a queued job's
-// status reason.
-func (e *Engine) GroupStatus(ctx context.Context, tenantID, group string) (live bool, reason string) {
-	if group == runbooker.CloudGroup {
-		return true, ""
-	}
-	seen, err := e.store.LastSeen(ctx, tenantID)
-	if err != nil {
-		return true, "" // unknown: say nothing rather than something wrong
-	}
-	last, ok := seen[group]
-	switch {
-	case !ok:
-		return false, "no worker has registered in group " + group
-	case e.now().Sub(last) > runbooker.WorkerOnlineWindow:
-		return false, "no live worker in group " + group + " (last seen " + last.Format(time.RFC3339) + ")"
-	}
-	return true, ""
 }
 
 // Group returns a worker group of a tenant. The built-in group "cloud"

@@ -17,6 +17,8 @@ type RegisterParams struct {
 	OS       string
 	Arch     string
 	Hostname string
+	// Languages the worker has an interpreter for; nil when it did not say.
+	Languages []runbooker.Language
 }
 
 // Register exchanges a group's registration token for a worker credential.
@@ -39,7 +41,7 @@ func (e *Engine) Register(ctx context.Context, p RegisterParams) (*runbooker.Wor
 	w := &runbooker.Worker{
 		ID: runbooker.NewID(), TenantID: g.TenantID, Group: g.Name, Name: trim(name, 100), SecretHash: runbooker.HashSecret(secret),
 		Version: trim(p.Version, 50), OS: trim(p.OS, 30), Arch: trim(p.Arch, 30), Hostname: trim(p.Hostname, 255),
-		RegisteredAt: now, LastSeenAt: now,
+		RegisteredAt: now, LastSeenAt: now, Languages: knownLanguages(p.Languages),
 	}
 	if err := e.store.CreateWorker(ctx, w); err != nil {
 		return nil, "", err

@@ -28,6 +28,7 @@ type GroupView struct {
 type WorkerView struct {
 	runbooker.Worker
 	Online      bool     `json:"online"`
+	Status      string   `json:"status"` // online, draining, stopped or offline
 	CurrentJobs []string `json:"currentJobs"`
 }
 
@@ -166,7 +167,7 @@ func (s *Server) workerViews(r *http.Request, tenant, group string) ([]WorkerVie
 	now := time.Now()
 	out := make([]WorkerView, 0, len(ws))
 	for _, wk := range ws {
-		v := WorkerView{Worker: *wk, Online: wk.Online(now), CurrentJobs: []string{}}
+		v := WorkerView{Worker: *wk, Online: wk.Online(now), Status: workerStatus(wk, now), CurrentJobs: []string{}}
 		for _, j := range page.Jobs {
 			if j.WorkerID == wk.ID {
 				v.CurrentJobs = append(v.CurrentJobs, j.ID)
@@ -192,4 +193,17 @@ func (s *Server) handleDeleteWorker(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// workerStatus is the one word the lists show for a worker.
+func workerStatus(w *runbooker.Worker, now time.Time) string {
+	switch {
+	case w.State == runbooker.WorkerStopped:
+		return "stopped"
+	case !w.Online(now):
+		return "offline"
+	case w.State == runbooker.WorkerDraining:
+		return "draining"
+	}
+	return "online"
 }
