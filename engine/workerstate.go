@@ -132,3 +132,35 @@ func langName(l runbooker.Language) string {
 	}
 	return string(l)
 }
+
+// LanguageCheck tells, for runbook after runbook, whether a worker that
+// could run it is online; it asks the store once per group and language.
+type LanguageCheck struct {
+	e      *Engine
+	tenant string
+	memo   map[[2]string]string
+}
+
+// NewLanguageCheck starts a LanguageCheck for a tenant's runbooks.
+func (e *Engine) NewLanguageCheck(tenantID string) *LanguageCheck {
+	return &LanguageCheck{e: e, tenant: tenantID, memo: map[[2]string]string{}}
+}
+
+// Warning says why no online worker of the runbook's default group can run
+// it, or "" when one can (or it cannot be told).
+func (c *LanguageCheck) Warning(ctx context.Context, rb *runbooker.Runbook) string {
+	group, err := c.e.route(ctx, rb, "")
+	if err != nil {
+		if runbooker.ErrorCode(err) == runbooker.EINVALID {
+			return runbooker.ErrorMessage(err)
+		}
+		return ""
+	}
+	key := [2]string{group, string(rb.Language)}
+	if w, ok := c.memo[key]; ok {
+		return w
+	}
+	_, w := c.e.LanguageStatus(ctx, c.tenant, group, rb.Language)
+	c.memo[key] = w
+	return w
+}
