@@ -37,10 +37,10 @@ type RunbookView struct {
 	// WorkerWarning says why no online worker of the runbook's default
 	// group can run it now (none online, or none with an interpreter for
 	// its language); jobs wait until one can.
-	WorkerWarning string `json:"workerWarning,omitempty"`
-	Form             any                    `json:"form,omitempty"`
-	CreatedAt        time.Time              `json:"createdAt"`
-	UpdatedAt        time.Time              `json:"updatedAt"`
+	WorkerWarning string    `json:"workerWarning,omitempty"`
+	Form          any       `json:"form,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
 }
 
 func runbookView(rb *runbooker.Runbook) RunbookView {
