@@ -7,6 +7,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -51,6 +52,8 @@ type Engine struct {
 	log   *slog.Logger
 	keys  *keyring.Keyring
 	bus   runbooker.Bus
+	// cloudLangs, once set, overrides cfg.CloudLanguages.
+	cloudLangs atomic.Pointer[[]runbooker.Language]
 }
 
 // New returns an engine over store.
@@ -136,7 +139,7 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 	}
 	// Direct dispatch: a claimer parked on this server takes the job in the
 	// same write that creates it, saving a claim and a wake-up.
-	if w := e.hub.TakeWaiter(j.RunOn, p.TenantID); w != nil {
+	if w := e.hub.TakeWaiterFor(j.RunOn, p.TenantID, j.Language); w != nil {
 		d := *j
 		d.WorkerID, d.LeaseExpiresAt = w.workerID, j.CreatedAt.Add(e.cfg.LeaseTTL)
 		if err := e.store.CreateJob(ctx, &d); err != nil {

@@ -26,8 +26,28 @@ func knownLanguages(ls []runbooker.Language) []runbooker.Language {
 }
 
 // SetCloudLanguages says which languages the built-in group's agent can
-// run (Config.CloudLanguages). Call it before the engine serves requests.
-func (e *Engine) SetCloudLanguages(langs []runbooker.Language) { e.cfg.CloudLanguages = langs }
+// run (Config.CloudLanguages); nil: any.
+func (e *Engine) SetCloudLanguages(langs []runbooker.Language) {
+	langs = knownLanguages(langs)
+	e.cloudLangs.Store(&langs)
+}
+
+func (e *Engine) cloudLanguages() []runbooker.Language {
+	if p := e.cloudLangs.Load(); p != nil {
+		return *p
+	}
+	return e.cfg.CloudLanguages
+}
+
+// claimLanguages is the languages a claim is limited to: nil when the
+// worker runs every language, so the usual claim serves it.
+func claimLanguages(langs []runbooker.Language) []runbooker.Language {
+	langs = knownLanguages(langs)
+	if len(langs) == 3 {
+		return nil
+	}
+	return langs
+}
 
 // ReportWorker stores what a worker says of itself: that it claims again
 // (active), drains or stopped, and which languages it can run (nil: as
@@ -95,7 +115,7 @@ func (e *Engine) GroupStatus(ctx context.Context, tenantID, group string) (live 
 // group it is the server's own agent (Config.CloudLanguages).
 func (e *Engine) LanguageStatus(ctx context.Context, tenantID, group string, lang runbooker.Language) (ok bool, warning string) {
 	if group == "" || group == runbooker.CloudGroup {
-		if e.cfg.CloudLanguages == nil || slices.Contains(e.cfg.CloudLanguages, lang) {
+		if cl := e.cloudLanguages(); cl == nil || slices.Contains(cl, lang) {
 			return true, ""
 		}
 		return false, fmt.Sprintf("the built-in group %s has no %s interpreter on this server; no worker can run it", runbooker.CloudGroup, langName(lang))

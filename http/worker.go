@@ -148,7 +148,7 @@ func (s *Server) handleClaim(w http.ResponseWriter, r *http.Request, wk *runbook
 		return
 	}
 	jobs, err := s.Engine.Claim(r.Context(), engine.ClaimRequest{TenantID: wk.TenantID, Group: wk.Group,
-		WorkerID: wk.ID, Limit: req.Capacity, Wait: wait})
+		WorkerID: wk.ID, Limit: req.Capacity, Wait: wait, Languages: wk.Languages})
 	if err != nil {
 		if r.Context().Err() != nil {
 			return // the worker went away; its claimed jobs (none) are the rescuer's
