@@ -132,6 +132,9 @@ type ClaimParams struct {
 	Limit      int
 	Now        time.Time
 	LeaseUntil time.Time
+	// Languages limits the claim to jobs the worker has an interpreter
+	// for; nil claims jobs of any language.
+	Languages []Language
 }
 
 // FinishParams ends one attempt of a job.

@@ -46,14 +46,61 @@ type Worker struct {
 	Hostname     string    `json:"hostname"`
 	RegisteredAt time.Time `json:"registeredAt"`
 	LastSeenAt   time.Time `json:"lastSeenAt"`
+	// State is what the worker last said of itself: WorkerActive (also
+	// for workers that never say), WorkerDraining or WorkerStopped.
+	State WorkerState `json:"state,omitempty"`
+	// Languages are the languages the worker has an interpreter for; nil
+	// when it never said (a worker of an older version): then it is
+	// assumed to run every language.
+	Languages []Language `json:"languages,omitempty"`
+}
+
+// WorkerState is what a worker says of itself when it starts and stops.
+type WorkerState string
+
+// The states a worker reports.
+const (
+	WorkerActive   WorkerState = ""         // claiming jobs
+	WorkerDraining WorkerState = "draining" // stopping: claims nothing more, finishes what it runs
+	WorkerStopped  WorkerState = "stopped"  // exited
+)
+
+// Valid reports whether s is one of the states a worker may report.
+func (s WorkerState) Valid() bool {
+	return s == WorkerActive || s == WorkerDraining || s == WorkerStopped
+}
+
+// CanRun reports whether the worker has an interpreter for lang, as far as
+// it said.
+func (w *Worker) CanRun(lang Language) bool {
+	if w.Languages == nil {
+		return true
+	}
+	for _, l := range w.Languages {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
+// WorkerReport is what a worker reports of itself outside registration.
+type WorkerReport struct {
+	State     WorkerState
+	Languages []Language // nil: unchanged
+	Now       time.Time  // also its last-seen time
 }
 
 // WorkerOnlineWindow is how recently a worker must have been seen to count
 // as online: a long poll lasts about 30 s, so two missed polls mean offline.
 const WorkerOnlineWindow = 75 * time.Second
 
-// Online reports whether the worker was seen within WorkerOnlineWindow of now.
-func (w *Worker) Online(now time.Time) bool { return now.Sub(w.LastSeenAt) <= WorkerOnlineWindow }
+// Online reports whether the worker was seen within WorkerOnlineWindow of
+// now and has not said it stopped. A draining worker is online (it still
+// finishes jobs) but claims no more.
+func (w *Worker) Online(now time.Time) bool {
+	return w.State != WorkerStopped && now.Sub(w.LastSeenAt) <= WorkerOnlineWindow
+}
 
 // WorkerStore persists worker groups and workers.
 type WorkerStore interface {
@@ -80,6 +127,9 @@ type WorkerStore interface {
 	ListWorkers(ctx context.Context, tenantID, group string) ([]*Worker, error)
 	// TouchWorker records that the worker was seen, with what it reports of itself.
 	TouchWorker(ctx context.Context, id string, now time.Time) error
+	// ReportWorker stores what a worker says of itself (state, languages)
+	// and that it was seen.
+	ReportWorker(ctx context.Context, id string, r WorkerReport) error
 	DeleteWorker(ctx context.Context, tenantID, id string) error
 	// LastSeen returns, per group of the tenant, when its most recently seen worker was seen.
 	LastSeen(ctx context.Context, tenantID string) (map[string]time.Time, error)

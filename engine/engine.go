@@ -7,6 +7,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -30,6 +31,9 @@ type Config struct {
 	// tenant is at or near it may store only what is left, and the rest of
 	// its output is dropped with a Warning record (Assignment.OutputLimit).
 	TenantOutputQuota int64
+	// CloudLanguages are the languages the built-in group's agent has an
+	// interpreter for; nil: assume all (the engine runs without an agent).
+	CloudLanguages []runbooker.Language
 }
 
 func (c *Config) defaults() {
@@ -53,6 +57,8 @@ type Engine struct {
 	keys  *keyring.Keyring
 	bus   runbooker.Bus
 	quota outputQuota
+	// cloudLangs, once set, overrides cfg.CloudLanguages.
+	cloudLangs atomic.Pointer[[]runbooker.Language]
 }
 
 // New returns an engine over store.
@@ -138,7 +144,7 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 	}
 	// Direct dispatch: a claimer parked on this server takes the job in the
 	// same write that creates it, saving a claim and a wake-up.
-	if w := e.hub.TakeWaiter(j.RunOn, p.TenantID); w != nil {
+	if w := e.hub.TakeWaiterFor(j.RunOn, p.TenantID, j.Language); w != nil {
 		d := *j
 		d.WorkerID, d.LeaseExpiresAt = w.workerID, j.CreatedAt.Add(e.cfg.LeaseTTL)
 		if err := e.store.CreateJob(ctx, &d); err != nil {

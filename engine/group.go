@@ -141,26 +141,6 @@ func (e *Engine) RotateGroupToken(ctx context.Context, tenantID, name string, li
 	return token, g, nil
 }
 
-// GroupStatus says whether a group has a live worker, for a queued job's
-// status reason.
-func (e *Engine) GroupStatus(ctx context.Context, tenantID, group string) (live bool, reason string) {
-	if group == runbooker.CloudGroup {
-		return true, ""
-	}
-	seen, err := e.store.LastSeen(ctx, tenantID)
-	if err != nil {
-		return true, "" // unknown: say nothing rather than something wrong
-	}
-	last, ok := seen[group]
-	switch {
-	case !ok:
-		return false, "no worker has registered in group " + group
-	case e.Now().Sub(last) > runbooker.WorkerOnlineWindow:
-		return false, "no live worker in group " + group + " (last seen " + last.Format(time.RFC3339) + ")"
-	}
-	return true, ""
-}
-
 // Group returns a worker group of a tenant. The built-in group "cloud"
 // always exists: with default settings until some are set.
 func (e *Engine) Group(ctx context.Context, tenantID, name string) (*runbooker.WorkerGroup, error) {

@@ -30,6 +30,7 @@ type Waiter struct {
 	C        chan *runbooker.Job
 	tenantID string // "" takes jobs of any tenant
 	workerID string
+	langs    []runbooker.Language // nil: runs any language
 	armed    bool
 	listed   bool
 }
@@ -38,7 +39,15 @@ type Waiter struct {
 // whether it was still listed; when it was not, a sender took it and will
 // send exactly once on C.
 func (h *Hub) Register(group, tenantID, workerID string) (*Waiter, func() bool) {
-	w := &Waiter{C: make(chan *runbooker.Job, 1), tenantID: tenantID, workerID: workerID, listed: true}
+	return h.RegisterFor(group, tenantID, workerID, nil)
+}
+
+// RegisterFor is Register for a claimer that runs only jobs of langs (nil:
+// any). It is handed only such jobs directly, and while it waits every
+// queued job of the group wakes all the group's claimers, as the job may be
+// one it cannot run.
+func (h *Hub) RegisterFor(group, tenantID, workerID string, langs []runbooker.Language) (*Waiter, func() bool) {
+	w := &Waiter{C: make(chan *runbooker.Job, 1), tenantID: tenantID, workerID: workerID, langs: langs, listed: true}
 	h.mu.Lock()
 	h.groups[group] = append(h.groups[group], w)
 	h.mu.Unlock()
@@ -63,6 +72,19 @@ func (h *Hub) Register(group, tenantID, workerID string) (*Waiter, func() bool) 
 	}
 }
 
+// runs reports whether the waiter's worker runs jobs of lang.
+func (w *Waiter) runs(lang runbooker.Language) bool {
+	if w.langs == nil {
+		return true
+	}
+	for _, l := range w.langs {
+		if l == lang {
+			return true
+		}
+	}
+	return false
+}
+
 // Arm marks a registered waiter as ready to be handed a job directly: its
 // claim found the store empty and it now only waits.
 func (h *Hub) Arm(w *Waiter) {
@@ -74,12 +96,18 @@ func (h *Hub) Arm(w *Waiter) {
 // TakeWaiter unlists and returns the newest armed waiter of group that
 // accepts jobs of tenantID, or nil. The caller must send on its C once.
 func (h *Hub) TakeWaiter(group, tenantID string) *Waiter {
+	return h.TakeWaiterFor(group, tenantID, "")
+}
+
+// TakeWaiterFor is TakeWaiter for a job of lang: it takes only a waiter
+// that runs that language ("" : any waiter).
+func (h *Hub) TakeWaiterFor(group, tenantID string, lang runbooker.Language) *Waiter {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	ws := h.groups[group]
 	for i := len(ws) - 1; i >= 0; i-- {
 		w := ws[i]
-		if w.armed && (w.tenantID == "" || w.tenantID == tenantID) {
+		if w.armed && (w.tenantID == "" || w.tenantID == tenantID) && (lang == "" || w.runs(lang)) {
 			w.listed = false
 			h.groups[group] = append(ws[:i:i], ws[i+1:]...)
 			if len(h.groups[group]) == 0 {
@@ -167,6 +195,12 @@ func (h *Hub) JobQueued(group, tenantID string, n int) {
 	defer h.mu.Unlock()
 	h.markQueued(group, tenantID)
 	ws := h.groups[group]
+	for _, w := range ws {
+		if w.langs != nil {
+			n = -1 // the job may be one only some of them can run
+			break
+		}
+	}
 	if n < 0 || n > len(ws) {
 		n = len(ws)
 	}

@@ -17,6 +17,8 @@ type RegisterParams struct {
 	OS       string
 	Arch     string
 	Hostname string
+	// Languages the worker has an interpreter for; nil when it did not say.
+	Languages []runbooker.Language
 }
 
 // Register exchanges a group's registration token for a worker credential.
@@ -46,7 +48,7 @@ func (e *Engine) Register(ctx context.Context, p RegisterParams) (*runbooker.Wor
 	w := &runbooker.Worker{
 		ID: runbooker.NewID(), TenantID: g.TenantID, Group: g.Name, Name: trim(name, 100), SecretHash: runbooker.HashSecret(secret),
 		Version: trim(p.Version, 50), OS: trim(p.OS, 30), Arch: trim(p.Arch, 30), Hostname: trim(p.Hostname, 255),
-		RegisteredAt: now, LastSeenAt: now,
+		RegisteredAt: now, LastSeenAt: now, Languages: knownLanguages(p.Languages),
 	}
 	if err := e.store.CreateWorker(ctx, w); err != nil {
 		return nil, "", err
@@ -117,6 +119,9 @@ type ClaimRequest struct {
 	WorkerID string
 	Limit    int
 	Wait     time.Duration // how long to hold the poll open when nothing is queued
+	// Languages the worker can run; nil: any. For the built-in group nil
+	// means the server's own (Config.CloudLanguages).
+	Languages []runbooker.Language
 }
 
 // Claim hands up to Limit queued jobs of the group to the worker, waiting up
@@ -126,6 +131,10 @@ type ClaimRequest struct {
 // workers through the worker protocol. It returns an empty slice when none
 // came.
 func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]runbooker.Assignment, error) {
+	if r.Languages == nil && r.Group == runbooker.CloudGroup && r.TenantID == "" {
+		r.Languages = e.cloudLanguages()
+	}
+	r.Languages = claimLanguages(r.Languages)
 	jobs, err := e.claimJobs(ctx, r)
 	if len(jobs) == 0 {
 		return nil, err
@@ -174,7 +183,7 @@ func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Jo
 	defer stop()
 	polled := false
 	for {
-		w, cancel := e.hub.Register(r.Group, r.TenantID, r.WorkerID)
+		w, cancel := e.hub.RegisterFor(r.Group, r.TenantID, r.WorkerID, r.Languages)
 		// When the last claim found the queue empty and nothing was queued
 		// since, park at once: the next job comes by direct dispatch or a
 		// wake-up, and an idle long poll costs the store nothing.
@@ -185,9 +194,11 @@ func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Jo
 			now := e.Now()
 			jobs, err = e.store.ClaimJobs(ctx, runbooker.ClaimParams{
 				TenantID: r.TenantID, Group: r.Group, WorkerID: r.WorkerID, Limit: r.Limit,
-				Now: now, LeaseUntil: now.Add(e.cfg.LeaseTTL),
+				Now: now, LeaseUntil: now.Add(e.cfg.LeaseTTL), Languages: r.Languages,
 			})
-			if err == nil && len(jobs) < r.Limit {
+			// A claim limited to some languages may leave jobs queued: it
+			// cannot tell that the queue is empty.
+			if err == nil && len(jobs) < r.Limit && r.Languages == nil {
 				e.hub.QueueEmpty(r.Group, r.TenantID, gen)
 			}
 		}

@@ -18,6 +18,7 @@ const storeWorkers = 4
 // pass is what one sync run knows before it stores anything.
 type pass struct {
 	src    *Source
+	adopt  bool // take over names no source owns
 	commit string
 	objs   storer.EncodedObjectStorer
 	mine   map[string]*runbooker.Runbook // this source's runbooks by name
@@ -42,6 +43,7 @@ type job struct {
 	old     *runbooker.Runbook
 	in      catalog.PutInput
 	pending bool
+	adopted bool // the name was an upload's; the source takes it over
 
 	out   outcome
 	msg   string // outFailed: why
@@ -56,7 +58,11 @@ func (j *job) report(rep *Report) {
 	case outAdded:
 		rep.Added = append(rep.Added, j.e.name.Full)
 	case outUpdated:
-		rep.Updated = append(rep.Updated, j.e.name.Full)
+		if j.adopted {
+			rep.Adopted = append(rep.Adopted, j.e.name.Full)
+		} else {
+			rep.Updated = append(rep.Updated, j.e.name.Full)
+		}
 	case outUnchanged:
 		rep.Unchanged++
 	case outFailed:
@@ -111,8 +117,11 @@ func (s *Syncer) storeAll(ctx context.Context, tenantID string, p *pass, entries
 // cannot be read. Otherwise it reads the files and leaves the job pending.
 func (p *pass) prepare(tenantID string, e entry) *job {
 	j := &job{e: e, old: p.mine[e.name.Full]}
-	if owner, taken := p.others[e.name.Full]; taken && j.old == nil {
-		j.out, j.msg = outFailed, "the name is taken by an uploaded runbook; not touched"
+	if owner, taken := p.others[e.name.Full]; taken && owner == "" && p.adopt && j.old == nil {
+		j.adopted = true
+	}
+	if owner, taken := p.others[e.name.Full]; taken && j.old == nil && (owner != "" || !p.adopt) {
+		j.out, j.msg = outFailed, "the name is taken by an uploaded runbook; not touched (sync --adopt takes it over)"
 		if owner != "" {
 			j.msg = fmt.Sprintf("the name is taken by a runbook of sync source %q; not touched", owner)
 		}

@@ -19,6 +19,7 @@ type Report struct {
 	Commit     string      `json:"commit,omitempty"`
 	Added      []string    `json:"added"`
 	Updated    []string    `json:"updated"`
+	Adopted    []string    `json:"adopted,omitempty"` // uploaded runbooks the source took over (Options.Adopt)
 	Removed    []string    `json:"removed"`
 	Unchanged  int         `json:"unchanged"`
 	Errors     []FileError `json:"errors"`
@@ -42,7 +43,7 @@ func newReport(sourceID string) *Report {
 
 // run fetches the source, reads its tree and brings the source's runbooks
 // in line with it. The caller holds the tenant's lock.
-func (s *Syncer) run(ctx context.Context, tenantID string, src *Source, creds *Credentials) (*Report, error) {
+func (s *Syncer) run(ctx context.Context, tenantID string, src *Source, creds *Credentials, opt Options) (*Report, error) {
 	co, err := s.fetch(ctx, tenantID, src, creds)
 	if runbooker.ErrorCode(err) == runbooker.EINTERNAL && ctx.Err() == nil {
 		// The cache is only a cache: when it cannot be used (a crash left
@@ -77,7 +78,7 @@ func (s *Syncer) run(ctx context.Context, tenantID string, src *Source, creds *C
 	if err != nil {
 		return nil, err
 	}
-	p := &pass{src: src, commit: rep.Commit, objs: co.repo.Storer, old: s.memo(tenantID, src.ID),
+	p := &pass{src: src, adopt: opt.Adopt, commit: rep.Commit, objs: co.repo.Storer, old: s.memo(tenantID, src.ID),
 		mine: make(map[string]*runbooker.Runbook, len(owned))}
 	for _, rb := range owned {
 		p.mine[rb.Name] = rb
@@ -111,6 +112,7 @@ func (s *Syncer) run(ctx context.Context, tenantID string, src *Source, creds *C
 	}
 	sort.Strings(rep.Added)
 	sort.Strings(rep.Updated)
+	sort.Strings(rep.Adopted)
 	sort.Strings(rep.Removed)
 	return rep, nil
 }

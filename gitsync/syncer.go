@@ -133,15 +133,29 @@ func (s *Syncer) record(tenantID, sourceID string, at time.Time, rep *Report, er
 // branch missing, store down); problems with single files are in the
 // report.
 func (s *Syncer) Sync(ctx context.Context, tenantID, sourceID string) (*Report, error) {
+	return s.SyncWith(ctx, tenantID, sourceID, Options{})
+}
+
+// Options change what one sync request may do.
+type Options struct {
+	// Adopt takes over runbooks of the source's names that no source owns
+	// (uploaded or imported ones): the sync stores its version over them and
+	// owns them from then on. Without it such names are reported as
+	// problems and left alone. Runbooks of another source are never taken.
+	Adopt bool
+}
+
+// SyncWith is Sync with options.
+func (s *Syncer) SyncWith(ctx context.Context, tenantID, sourceID string, opt Options) (*Report, error) {
 	unlock, err := s.lock(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	return s.syncLocked(ctx, tenantID, sourceID)
+	return s.syncLocked(ctx, tenantID, sourceID, opt)
 }
 
-func (s *Syncer) syncLocked(ctx context.Context, tenantID, sourceID string) (*Report, error) {
+func (s *Syncer) syncLocked(ctx context.Context, tenantID, sourceID string, opt Options) (*Report, error) {
 	start, began := s.cfg.Now(), time.Now()
 	src, creds, err := s.source(ctx, tenantID, sourceID)
 	if err != nil {
@@ -150,7 +164,7 @@ func (s *Syncer) syncLocked(ctx context.Context, tenantID, sourceID string) (*Re
 	// The server's policy may have changed since the source was saved.
 	rep, err := (*Report)(nil), s.allowed(src)
 	if err == nil {
-		rep, err = s.run(ctx, tenantID, src, creds)
+		rep, err = s.run(ctx, tenantID, src, creds, opt)
 	}
 	if rep != nil {
 		rep.DurationMS = time.Since(began).Milliseconds()
@@ -170,13 +184,18 @@ func (s *Syncer) syncLocked(ctx context.Context, tenantID, sourceID string) (*Re
 // does not stop the others: its report carries the Error (internal errors
 // as "internal error"; the log has the details).
 func (s *Syncer) SyncAll(ctx context.Context, tenantID string) ([]*Report, error) {
+	return s.SyncAllWith(ctx, tenantID, Options{})
+}
+
+// SyncAllWith is SyncAll with options.
+func (s *Syncer) SyncAllWith(ctx context.Context, tenantID string, opt Options) ([]*Report, error) {
 	srcs, err := s.Sources(ctx, tenantID)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]*Report, 0, len(srcs))
 	for _, v := range srcs {
-		rep, err := s.Sync(ctx, tenantID, v.ID)
+		rep, err := s.SyncWith(ctx, tenantID, v.ID, opt)
 		if err != nil {
 			if runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
 				continue // deleted meanwhile

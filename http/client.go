@@ -256,8 +256,13 @@ func (c *Client) PutSetting(ctx context.Context, key string, doc []byte) error {
 // Sync syncs one upstream source, or every source of the tenant when
 // source is empty, and returns the reports.
 func (c *Client) Sync(ctx context.Context, source string) ([]*gitsync.Report, error) {
+	return c.SyncWith(ctx, SyncRequest{Source: source})
+}
+
+// SyncWith is Sync with the request's options (Adopt).
+func (c *Client) SyncWith(ctx context.Context, req SyncRequest) ([]*gitsync.Report, error) {
 	var out SyncResponse
-	_, err := c.doJSON(ctx, http.MethodPost, "/api/v1/sync", SyncRequest{Source: source}, &out)
+	_, err := c.doJSON(ctx, http.MethodPost, "/api/v1/sync", req, &out)
 	return out.Reports, err
 }
 

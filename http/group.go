@@ -37,6 +37,7 @@ type GroupView struct {
 type WorkerView struct {
 	runbooker.Worker
 	Online      bool     `json:"online"`
+	Status      string   `json:"status"` // online, draining, stopped or offline
 	CurrentJobs []string `json:"currentJobs"`
 }
 
@@ -202,7 +203,7 @@ func (s *Server) workerViews(r *http.Request, tenant, group string) ([]WorkerVie
 	now := s.Engine.Now()
 	out := make([]WorkerView, 0, len(ws))
 	for _, wk := range ws {
-		v := WorkerView{Worker: *wk, Online: wk.Online(now), CurrentJobs: []string{}}
+		v := WorkerView{Worker: *wk, Online: wk.Online(now), Status: workerStatus(wk, now), CurrentJobs: []string{}}
 		for _, j := range page.Jobs {
 			if j.WorkerID == wk.ID {
 				v.CurrentJobs = append(v.CurrentJobs, j.ID)
@@ -228,4 +229,17 @@ func (s *Server) handleDeleteWorker(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// workerStatus is the one word the lists show for a worker.
+func workerStatus(w *runbooker.Worker, now time.Time) string {
+	switch {
+	case w.State == runbooker.WorkerStopped:
+		return "stopped"
+	case !w.Online(now):
+		return "offline"
+	case w.State == runbooker.WorkerDraining:
+		return "draining"
+	}
+	return "online"
 }

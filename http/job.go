@@ -72,7 +72,11 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 	if j, ok := s.job(w, r, "id"); ok {
 		if j.Status == runbooker.StatusNew && j.StatusReason == "" {
 			// Say why a queued job waits when its group has no live worker.
-			_, j.StatusReason = s.Engine.GroupStatus(r.Context(), j.TenantID, j.RunOn)
+			var live bool
+			live, j.StatusReason = s.Engine.GroupStatus(r.Context(), j.TenantID, j.RunOn)
+			if live {
+				_, j.StatusReason = s.Engine.LanguageStatus(r.Context(), j.TenantID, j.RunOn, j.Language)
+			}
 		}
 		writeJSON(w, http.StatusOK, j)
 	}

@@ -34,9 +34,13 @@ type RunbookView struct {
 	SourceCommit     string                 `json:"sourceCommit,omitempty"`
 	ParseError       *runbooker.ParseError  `json:"parseError,omitempty"`
 	Warnings         []runbooker.ParseError `json:"warnings,omitempty"`
-	Form             any                    `json:"form,omitempty"`
-	CreatedAt        time.Time              `json:"createdAt"`
-	UpdatedAt        time.Time              `json:"updatedAt"`
+	// WorkerWarning says why no online worker of the runbook's default
+	// group can run it now (none online, or none with an interpreter for
+	// its language); jobs wait until one can.
+	WorkerWarning string    `json:"workerWarning,omitempty"`
+	Form          any       `json:"form,omitempty"`
+	CreatedAt     time.Time `json:"createdAt"`
+	UpdatedAt     time.Time `json:"updatedAt"`
 }
 
 func runbookView(rb *runbooker.Runbook) RunbookView {
@@ -79,8 +83,10 @@ func (s *Server) handleListRunbooks(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := make([]RunbookView, len(rbs))
+	check := s.Engine.NewLanguageCheck(principal(r.Context()).TenantID)
 	for i, rb := range rbs {
 		out[i] = runbookView(rb)
+		out[i].WorkerWarning = check.Warning(r.Context(), rb)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"runbooks": out})
 }
@@ -93,6 +99,7 @@ func (s *Server) handleGetRunbook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := runbookView(rb)
+	v.WorkerWarning = s.Engine.NewLanguageCheck(tenant).Warning(r.Context(), rb)
 	custom, err := s.Store.Setting(r.Context(), tenant, SettingCustomization)
 	if err != nil && runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
 		s.writeError(w, r, err)
@@ -166,7 +173,9 @@ func (s *Server) handlePutRunbook(w http.ResponseWriter, r *http.Request) {
 	if res.Created {
 		status = http.StatusCreated
 	}
-	writeJSON(w, status, runbookView(rb))
+	v := runbookView(rb)
+	v.WorkerWarning = s.Engine.NewLanguageCheck(tenant).Warning(r.Context(), rb)
+	writeJSON(w, status, v)
 }
 
 func (s *Server) handleDeleteRunbook(w http.ResponseWriter, r *http.Request) {

@@ -22,6 +22,8 @@ const syncTimeout = 10 * time.Minute
 // SyncRequest is the optional body of POST /api/v1/sync.
 type SyncRequest struct {
 	Source string `json:"source,omitempty"` // empty: every source of the tenant
+	// Adopt takes over same-named runbooks that no source owns.
+	Adopt bool `json:"adopt,omitempty"`
 }
 
 // SyncResponse is the answer of POST /api/v1/sync.
@@ -89,14 +91,14 @@ func (s *Server) handleSync(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	var out SyncResponse
 	if req.Source != "" {
-		rep, err := s.Syncer.Sync(ctx, tenant, req.Source)
+		rep, err := s.Syncer.SyncWith(ctx, tenant, req.Source, gitsync.Options{Adopt: req.Adopt})
 		if err != nil {
 			s.writeError(w, r, err)
 			return
 		}
 		out.Reports = []*gitsync.Report{rep}
 	} else {
-		reps, err := s.Syncer.SyncAll(ctx, tenant)
+		reps, err := s.Syncer.SyncAllWith(ctx, tenant, gitsync.Options{Adopt: req.Adopt})
 		if err != nil {
 			s.writeError(w, r, err)
 			return

@@ -21,6 +21,18 @@ type RegisterRequest struct {
 	OS       string `json:"os"`
 	Arch     string `json:"arch"`
 	Hostname string `json:"hostname"`
+	// Languages the worker has an interpreter for (bash, powershell,
+	// python); left out by workers older than this field.
+	Languages []runbooker.Language `json:"languages,omitempty"`
+}
+
+// WorkerStateRequest is what a worker says of itself when it starts
+// (state "", with its languages), begins to drain ("draining") and exits
+// ("stopped"), so the server shows it so at once instead of after the
+// online window.
+type WorkerStateRequest struct {
+	State     runbooker.WorkerState `json:"state"`
+	Languages []runbooker.Language  `json:"languages,omitempty"`
 }
 
 // RegisterResponse carries the worker's own credential, shown once.
@@ -67,6 +79,7 @@ func (s *Server) routeWorkers(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+p+"/register", s.handleRegister)
 	mux.HandleFunc("POST "+p+"/claim", s.worker(s.handleClaim))
 	mux.HandleFunc("POST "+p+"/heartbeat", s.worker(s.handleHeartbeat))
+	mux.HandleFunc("POST "+p+"/state", s.worker(s.handleWorkerState))
 	mux.HandleFunc("POST "+p+"/jobs/{id}/start", s.worker(s.handleWorkerStart))
 	mux.HandleFunc("POST "+p+"/jobs/{id}/streams", s.worker(s.handleWorkerStreams))
 	mux.HandleFunc("POST "+p+"/jobs/{id}/finish", s.worker(s.handleWorkerFinish))
@@ -127,7 +140,7 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	wk, secret, err := s.Engine.Register(r.Context(), engine.RegisterParams{Token: req.Token, Name: req.Name,
-		Version: req.Version, OS: req.OS, Arch: req.Arch, Hostname: req.Hostname})
+		Version: req.Version, OS: req.OS, Arch: req.Arch, Hostname: req.Hostname, Languages: req.Languages})
 	if runbooker.ErrorCode(err) == runbooker.EUNAUTHORIZED {
 		s.throttle.failed(addr, "")
 	}
@@ -155,7 +168,7 @@ func (s *Server) handleClaim(w http.ResponseWriter, r *http.Request, wk *runbook
 		return
 	}
 	jobs, err := s.Engine.Claim(r.Context(), engine.ClaimRequest{TenantID: wk.TenantID, Group: wk.Group,
-		WorkerID: wk.ID, Limit: req.Capacity, Wait: wait})
+		WorkerID: wk.ID, Limit: req.Capacity, Wait: wait, Languages: wk.Languages})
 	if err != nil {
 		if r.Context().Err() != nil {
 			return // the worker went away; its claimed jobs (none) are the rescuer's
@@ -184,12 +197,18 @@ func (s *Server) handleClaim(w http.ResponseWriter, r *http.Request, wk *runbook
 func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
 	var req struct {
 		Refs []runbooker.JobRef `json:"refs"`
+		// Languages, when sent, update what the worker can run.
+		Languages []runbooker.Language `json:"languages,omitempty"`
 	}
 	if err := decodeBody(w, r, 1<<20, &req); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.Engine.TouchWorker(r.Context(), wk); err != nil {
+	touch := func() error { return s.Engine.TouchWorker(r.Context(), wk) }
+	if req.Languages != nil {
+		touch = func() error { return s.Engine.ReportWorker(r.Context(), wk, wk.State, req.Languages) }
+	}
+	if err := touch(); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -199,6 +218,22 @@ func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, wk *run
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"states": states})
+}
+
+func (s *Server) handleWorkerState(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {
+	var req WorkerStateRequest
+	if err := decodeBody(w, r, 64<<10, &req); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.Engine.ReportWorker(r.Context(), wk, req.State, req.Languages); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if req.State != wk.State {
+		s.Log.Info("worker state", "worker", wk.ID, "name", wk.Name, "group", wk.Group, "state", string(req.State))
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 // attempt reads an attempt call and checks the worker holds the attempt.

@@ -19,6 +19,9 @@ type WorkerClient struct {
 	c *Client
 	// Wait is how long a claim may be held open by the server (≤ 30 s).
 	Wait time.Duration
+	// Languages, when set, go with every heartbeat, so the server knows
+	// what this worker can run even after it was upgraded or changed.
+	Languages []runbooker.Language
 }
 
 // Register exchanges a registration token for a worker credential.
@@ -74,8 +77,20 @@ func (w *WorkerClient) Heartbeat(ctx context.Context, refs []runbooker.JobRef) (
 	var out struct {
 		States []runbooker.LeaseState `json:"states"`
 	}
-	_, err := w.c.doJSON(ctx, http.MethodPost, "/api/worker/v1/heartbeat", map[string]any{"refs": refs}, &out)
+	body := map[string]any{"refs": refs}
+	if w.Languages != nil {
+		body["languages"] = w.Languages
+	}
+	_, err := w.c.doJSON(ctx, http.MethodPost, "/api/worker/v1/heartbeat", body, &out)
 	return out.States, err
+}
+
+// SetState tells the server the worker's state (and languages): active
+// when it starts, draining when it stops claiming, stopped when it exits.
+// A server older than this call answers 404 (ENOTFOUND).
+func (w *WorkerClient) SetState(ctx context.Context, state runbooker.WorkerState, langs []runbooker.Language) error {
+	_, err := w.c.doJSON(ctx, http.MethodPost, "/api/worker/v1/state", WorkerStateRequest{State: state, Languages: langs}, nil)
+	return err
 }
 
 // Append implements agent.Transport.

@@ -33,10 +33,19 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 	if p.Group == "" || p.WorkerID == "" {
 		return nil, runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
 	}
-	q, args := fmt.Sprintf(claimSQL, ""), []any{p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit}
+	cond, args := "", []any{p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit}
 	if p.TenantID != "" {
-		q, args = fmt.Sprintf(claimSQL, "AND tenant_id = $6"), append(args, p.TenantID)
+		cond, args = "AND tenant_id = $6", append(args, p.TenantID)
 	}
+	if p.Languages != nil {
+		langs := make([]string, len(p.Languages))
+		for i, l := range p.Languages {
+			langs[i] = string(l)
+		}
+		args = append(args, langs)
+		cond += fmt.Sprintf(" AND language = ANY($%d::text[])", len(args))
+	}
+	q := fmt.Sprintf(claimSQL, cond)
 	type claimed struct {
 		j  *runbooker.Job
 		pk int64

@@ -119,10 +119,10 @@ func (db *DB) CreateWorker(ctx context.Context, w *runbooker.Worker) error {
 	// One statement: the insert happens only when the group exists, and
 	// the foreign key keeps a concurrent DeleteGroup from orphaning it.
 	tag, err := db.pool.Exec(ctx, `INSERT INTO workers (`+storeutil.WorkerColumns+`)
-		SELECT $1, $2::text, $3::text, $4, $5, $6, $7, $8, $9, $10::bigint, $11::bigint
+		SELECT $1, $2::text, $3::text, $4, $5, $6, $7, $8, $9, $10::bigint, $11::bigint, $12, $13
 		WHERE EXISTS (SELECT 1 FROM worker_groups WHERE tenant_id = $2 AND name = $3)`,
 		w.ID, w.TenantID, w.Group, w.Name, w.SecretHash, w.Version, w.OS, w.Arch, w.Hostname,
-		nanos(w.RegisteredAt), nullNanos(w.LastSeenAt))
+		nanos(w.RegisteredAt), nullNanos(w.LastSeenAt), string(w.State), storeutil.EncodeLanguages(w.Languages))
 	if err == nil && tag.RowsAffected() == 0 {
 		return runbooker.Errorf(runbooker.ENOTFOUND, "worker group %q not found", w.Group)
 	}
@@ -150,6 +150,15 @@ func (db *DB) ListWorkers(ctx context.Context, tenantID, group string) ([]*runbo
 func (db *DB) TouchWorker(ctx context.Context, id string, now time.Time) error {
 	tag, err := db.pool.Exec(ctx, `UPDATE workers SET last_seen_at = greatest(coalesce(last_seen_at, $1), $1) WHERE id = $2`,
 		nanos(now), id)
+	return affected(tag.RowsAffected(), err, fmt.Sprintf("worker %q", id))
+}
+
+// ReportWorker implements runbooker.WorkerStore.
+func (db *DB) ReportWorker(ctx context.Context, id string, r runbooker.WorkerReport) error {
+	tag, err := db.pool.Exec(ctx, `UPDATE workers SET state = $1,
+		languages = CASE WHEN $2::boolean THEN $3 ELSE languages END,
+		last_seen_at = greatest(coalesce(last_seen_at, $4), $4) WHERE id = $5`,
+		string(r.State), r.Languages != nil, storeutil.EncodeLanguages(r.Languages), nanos(r.Now), id)
 	return affected(tag.RowsAffected(), err, fmt.Sprintf("worker %q", id))
 }
 

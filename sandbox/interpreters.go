@@ -215,3 +215,19 @@ func (in Interpreters) need(path, name string) error {
 	}
 	return nil
 }
+
+// Languages lists the languages this worker has an interpreter for, as
+// workers report them to the server.
+func (in Interpreters) Languages() []runbooker.Language {
+	out := []runbooker.Language{}
+	if in.Bash != "" {
+		out = append(out, runbooker.LangBash)
+	}
+	if in.PowerShell != "" || in.WindowsPowerShell != "" {
+		out = append(out, runbooker.LangPowerShell)
+	}
+	if in.Python != "" {
+		out = append(out, runbooker.LangPython)
+	}
+	return out
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -20,6 +21,24 @@ const claimSQL = `UPDATE jobs SET status = 'Activating', attempt = attempt + 1, 
 	WHERE pk IN (SELECT pk FROM jobs WHERE status = 'New' AND run_on = ?4 %s
 		ORDER BY created_at, pk LIMIT ?5)
 	RETURNING ` + jobCols + `, (SELECT coalesce(max(seq), 0) + 1 FROM stream_records WHERE job_pk = jobs.pk)`
+
+// claimLanguagesSQL is claimSQL for a claim limited to some languages; it
+// appends their arguments to args.
+func claimLanguagesSQL(p runbooker.ClaimParams, args *[]any) string {
+	cond := ""
+	if p.TenantID != "" {
+		cond = "AND tenant_id = ?6 "
+	}
+	marks := []string{}
+	for _, l := range p.Languages {
+		*args = append(*args, string(l))
+		marks = append(marks, fmt.Sprintf("?%d", len(*args)))
+	}
+	if len(marks) == 0 {
+		return fmt.Sprintf(claimSQL, cond+"AND 0")
+	}
+	return fmt.Sprintf(claimSQL, cond+"AND language IN ("+strings.Join(marks, ", ")+")")
+}
 
 const startSQL = `UPDATE jobs SET status = 'Running', started_at = ?1, last_modified_at = ?1
 	WHERE id = ?2 AND attempt = ?3 AND status = 'Activating'`
@@ -51,7 +70,14 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 		if p.TenantID != "" {
 			st, args = db.st.claimTenant, append(args, p.TenantID)
 		}
-		rows, err := st.QueryContext(ctx, args...)
+		var rows *sql.Rows
+		var err error
+		if p.Languages != nil {
+			// Rare (a worker without some interpreter): not prepared.
+			rows, err = tx.QueryContext(ctx, claimLanguagesSQL(p, &args), args...)
+		} else {
+			rows, err = st.QueryContext(ctx, args...)
+		}
 		if err != nil {
 			return err
 		}

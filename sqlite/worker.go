@@ -123,9 +123,9 @@ func (db *DB) CreateWorker(ctx context.Context, w *runbooker.Worker) error {
 		if n == 0 {
 			return runbooker.Errorf(runbooker.ENOTFOUND, "worker group %q not found", w.Group)
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO workers (`+storeutil.WorkerColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		_, err := tx.ExecContext(ctx, `INSERT INTO workers (`+storeutil.WorkerColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			w.ID, w.TenantID, w.Group, w.Name, w.SecretHash, w.Version, w.OS, w.Arch, w.Hostname,
-			nanos(w.RegisteredAt), nullNanos(w.LastSeenAt))
+			nanos(w.RegisteredAt), nullNanos(w.LastSeenAt), string(w.State), storeutil.EncodeLanguages(w.Languages))
 		return err
 	})
 	return storeErr(err, fmt.Sprintf("worker %q", w.ID))
@@ -149,6 +149,15 @@ func (db *DB) ListWorkers(ctx context.Context, tenantID, group string) ([]*runbo
 func (db *DB) TouchWorker(ctx context.Context, id string, now time.Time) error {
 	res, err := db.exec(ctx, `UPDATE workers SET last_seen_at = max(coalesce(last_seen_at, ?1), ?1) WHERE id = ?2`,
 		nanos(now), id)
+	return affected(res, err, fmt.Sprintf("worker %q", id))
+}
+
+// ReportWorker implements runbooker.WorkerStore.
+func (db *DB) ReportWorker(ctx context.Context, id string, r runbooker.WorkerReport) error {
+	res, err := db.exec(ctx, `UPDATE workers SET state = ?1,
+		languages = CASE WHEN ?2 THEN ?3 ELSE languages END,
+		last_seen_at = max(coalesce(last_seen_at, ?4), ?4) WHERE id = ?5`,
+		string(r.State), r.Languages != nil, storeutil.EncodeLanguages(r.Languages), nanos(r.Now), id)
 	return affected(res, err, fmt.Sprintf("worker %q", id))
 }
 

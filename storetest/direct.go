@@ -45,3 +45,39 @@ func testDirectDispatch(t *testing.T, s runbooker.Store) {
 		t.Errorf("plain job created as %s with lease %v", plain.Status, plain.LeaseExpiresAt)
 	}
 }
+
+// testClaimLanguages: a claim limited to languages skips, and leaves New,
+// the older jobs of other languages; an empty list claims nothing; nil
+// claims any.
+func testClaimLanguages(t *testing.T, s runbooker.Store) {
+	ctx := context.Background()
+	ps := createJob(t, s, newJob(tenantA, group, at(1))) // PowerShell
+	sh := newJob(tenantA, group, at(2))
+	sh.Language = runbooker.LangBash
+	createJob(t, s, sh)
+	py := newJob(tenantA, group, at(3))
+	py.Language = runbooker.LangPython
+	createJob(t, s, py)
+	jobs, err := s.ClaimJobs(ctx, runbooker.ClaimParams{Group: group, WorkerID: worker1, Limit: 10, Now: at(4), LeaseUntil: at(34),
+		Languages: []runbooker.Language{}})
+	ok(t, err, "ClaimJobs none")
+	if len(jobs) != 0 {
+		t.Fatalf("a claim for no language took %d jobs", len(jobs))
+	}
+	jobs, err = s.ClaimJobs(ctx, runbooker.ClaimParams{TenantID: tenantA, Group: group, WorkerID: worker1, Limit: 10, Now: at(4), LeaseUntil: at(34),
+		Languages: []runbooker.Language{runbooker.LangBash, runbooker.LangPython}})
+	ok(t, err, "ClaimJobs bash, python")
+	if len(jobs) != 2 || jobs[0].ID != sh.ID || jobs[1].ID != py.ID {
+		t.Fatalf("claim of bash and python = %v", jobIDs(jobs))
+	}
+	got, err := s.Job(ctx, tenantA, ps.ID)
+	ok(t, err, "Job")
+	if got.Status != runbooker.StatusNew {
+		t.Fatalf("the skipped PowerShell job is %s", got.Status)
+	}
+	jobs, err = s.ClaimJobs(ctx, runbooker.ClaimParams{Group: group, WorkerID: worker2, Limit: 10, Now: at(5), LeaseUntil: at(35)})
+	ok(t, err, "ClaimJobs any")
+	if len(jobs) != 1 || jobs[0].ID != ps.ID {
+		t.Fatalf("claim of any language = %v", jobIDs(jobs))
+	}
+}

@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"JobListLimits", testJobListLimits},
 		{"ClaimFIFO", testClaimFIFO},
 		{"DirectDispatch", testDirectDispatch},
+		{"ClaimLanguages", testClaimLanguages},
 		{"SuspendWaitingCountsFromRequeue", testSuspendWaitingCountsFromRequeue},
 		{"ClaimTenant", testClaimTenant},
 		{"ClaimNextSeq", testClaimNextSeq},

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -122,7 +123,7 @@ func testWorkers(t *testing.T, s runbooker.Store) {
 	ok(t, err, "Worker")
 	g, w := *got, *wb
 	g.RegisteredAt, w.RegisteredAt = time.Time{}, time.Time{}
-	if g != w || !got.LastSeenAt.IsZero() {
+	if !reflect.DeepEqual(g, w) || !got.LastSeenAt.IsZero() {
 		t.Fatalf("Worker = %+v, want %+v never seen", got, wb)
 	}
 	wantTime(t, got.RegisteredAt, at(1), "RegisteredAt")
@@ -153,6 +154,9 @@ func testWorkers(t *testing.T, s runbooker.Store) {
 	got, err = s.Worker(ctx, w2.ID)
 	ok(t, err, "Worker after touch")
 	wantTime(t, got.LastSeenAt, at(30), "LastSeenAt")
+	if got.State != runbooker.WorkerActive || got.Languages != nil {
+		t.Fatalf("a worker that never reported: state %q languages %v", got.State, got.Languages)
+	}
 
 	seen, err := s.LastSeen(ctx, tenantA)
 	ok(t, err, "LastSeen")
@@ -164,6 +168,24 @@ func testWorkers(t *testing.T, s runbooker.Store) {
 	if len(seen) > 3 {
 		t.Fatalf("LastSeen(A) has %d groups: %v", len(seen), seen)
 	}
+
+	// ReportWorker: state and languages; nil languages keep the stored ones,
+	// an empty list is stored as none; last seen never moves back.
+	ok(t, s.ReportWorker(ctx, w3.ID, runbooker.WorkerReport{Languages: []runbooker.Language{runbooker.LangBash, runbooker.LangPython}, Now: at(6)}), "ReportWorker")
+	ok(t, s.ReportWorker(ctx, w3.ID, runbooker.WorkerReport{State: runbooker.WorkerDraining, Now: at(4)}), "ReportWorker draining")
+	got, err = s.Worker(ctx, w3.ID)
+	ok(t, err, "Worker after report")
+	if got.State != runbooker.WorkerDraining || !slices.Equal(got.Languages, []runbooker.Language{runbooker.LangBash, runbooker.LangPython}) {
+		t.Fatalf("after ReportWorker: state %q languages %v", got.State, got.Languages)
+	}
+	wantTime(t, got.LastSeenAt, at(6), "LastSeenAt after reports")
+	ok(t, s.ReportWorker(ctx, w3.ID, runbooker.WorkerReport{State: runbooker.WorkerStopped, Languages: []runbooker.Language{}, Now: at(6)}), "ReportWorker stopped")
+	got, _ = s.Worker(ctx, w3.ID)
+	if got.State != runbooker.WorkerStopped || got.Languages == nil || len(got.Languages) != 0 {
+		t.Fatalf("after ReportWorker stopped: state %q languages %#v", got.State, got.Languages)
+	}
+	ok(t, s.ReportWorker(ctx, w3.ID, runbooker.WorkerReport{Now: at(5)}), "ReportWorker active")
+	wantCode(t, s.ReportWorker(ctx, runbooker.NewID(), runbooker.WorkerReport{Now: at(1)}), runbooker.ENOTFOUND, "ReportWorker unknown")
 
 	wantCode(t, s.DeleteWorker(ctx, tenantB, w1.ID), runbooker.ENOTFOUND, "DeleteWorker of another tenant")
 	ok(t, s.DeleteWorker(ctx, tenantA, w1.ID), "DeleteWorker")

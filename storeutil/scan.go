@@ -3,6 +3,7 @@ package storeutil
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -16,7 +17,7 @@ const (
 	CredentialColumns = `id, tenant_id, name, role, secret_hash, created_at`
 	GroupColumns      = `tenant_id, name, token_hash, default_hybrid, run_as, max_runtime, capacity, powershell,
 	suspend_after, created_at, memory_limit, max_processes, cpu_weight, token_expires_at, token_max_uses, token_uses`
-	WorkerColumns = `id, tenant_id, group_name, name, secret_hash, version, os, arch, hostname, registered_at, last_seen_at`
+	WorkerColumns = `id, tenant_id, group_name, name, secret_hash, version, os, arch, hostname, registered_at, last_seen_at, state, languages`
 	AssetColumns  = `tenant_id, type, name, description, encrypted, key_id, value, updated_at`
 )
 
@@ -116,11 +117,13 @@ func ScanWorker(s Scanner) (*runbooker.Worker, error) {
 	var w runbooker.Worker
 	var registered int64
 	var seen *int64
+	var state, langs string
 	err := s.Scan(&w.ID, &w.TenantID, &w.Group, &w.Name, &w.SecretHash, &w.Version, &w.OS, &w.Arch,
-		&w.Hostname, &registered, &seen)
+		&w.Hostname, &registered, &seen, &state, &langs)
 	if err != nil {
 		return nil, err
 	}
+	w.State, w.Languages = runbooker.WorkerState(state), DecodeLanguages(langs)
 	w.RegisteredAt, w.LastSeenAt = FromNanos(registered), fromNullNanos(seen)
 	return &w, nil
 }
@@ -140,4 +143,35 @@ func ScanAsset(s Scanner) (*runbooker.Asset, error) {
 		a.Value = value
 	}
 	return &a, nil
+}
+
+// EncodeLanguages stores a worker's languages as one column: "" for nil
+// (never said), "-" for none, else comma-separated.
+func EncodeLanguages(ls []runbooker.Language) string {
+	if ls == nil {
+		return ""
+	}
+	if len(ls) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(ls))
+	for i, l := range ls {
+		parts[i] = string(l)
+	}
+	return strings.Join(parts, ",")
+}
+
+// DecodeLanguages reads what EncodeLanguages wrote.
+func DecodeLanguages(s string) []runbooker.Language {
+	switch s {
+	case "":
+		return nil
+	case "-":
+		return []runbooker.Language{}
+	}
+	var out []runbooker.Language
+	for _, p := range strings.Split(s, ",") {
+		out = append(out, runbooker.Language(p))
+	}
+	return out
 }

@@ -64,8 +64,9 @@ func TestScanFunctionsMatchTheirColumnLists(t *testing.T) {
 		}
 	}
 	for _, seen := range []any{nil, ns} {
-		w, err := ScanWorker(row{"w", "t", "g", "n", "h", "1", "linux", "amd64", "host", ns, seen})
-		if err != nil || count(WorkerColumns) != 11 || !w.RegisteredAt.Equal(at) || w.LastSeenAt.IsZero() != (seen == nil) {
+		w, err := ScanWorker(row{"w", "t", "g", "n", "h", "1", "linux", "amd64", "host", ns, seen, "draining", "bash,python"})
+		if err != nil || count(WorkerColumns) != 13 || !w.RegisteredAt.Equal(at) || w.LastSeenAt.IsZero() != (seen == nil) ||
+			w.State != runbooker.WorkerDraining || len(w.Languages) != 2 || w.Languages[1] != runbooker.LangPython {
 			t.Errorf("ScanWorker (last seen %v) = %+v, %v", seen, w, err)
 		}
 	}

@@ -4,6 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/demo"
@@ -52,9 +56,20 @@ func (m *Main) firstStart(ctx context.Context, stdout io.Writer) error {
 	if failed > 0 {
 		return fmt.Errorf("%d demo runbooks failed to import", failed)
 	}
+	stored, err := m.Store.ListRunbooks(ctx, runbooker.DefaultTenant, runbooker.RunbookFilter{})
+	if err != nil {
+		return err
+	}
+	count := fmt.Sprintf("%d runbooks", len(stored))
+	if len(stored) != n {
+		count = fmt.Sprintf("%d runbooks, %d of them from the demo", len(stored), n)
+	}
+	exe, _ := os.Executable()
+	wd, _ := os.Getwd()
+	cli := commandName(exe, wd)
 	url := m.URL()
 	fmt.Fprintf(stdout, `
-Runbooker demo is up at %[1]s with %[2]d runbooks (runbooker runbook list).
+Runbooker demo is up at %[1]s with %[2]s (%[4]s runbook list).
 Demo credential (admin, new at every --demo start):
 
   export RUNBOOKER_SERVER=%[1]s RUNBOOKER_CREDENTIAL=%[3]s
@@ -67,9 +82,36 @@ Run one through the RealmJoin-compatible API:
 
 or with the CLI:
 
-  runbooker run user_general_new-temporary-password -p UserName=jane@contoso.com -p Length=20
-  runbooker run org_network_check-endpoint -p Port=1     # a failing job
+  %[4]s run user_general_new-temporary-password -p UserName=jane@contoso.com -p Length=20
+  %[4]s run org_network_check-endpoint -p Port=1     # a failing job
 
-`, url, n, cred)
+`, url, count, cred, cli)
 	return nil
+}
+
+// commandName is how the banner tells the user to call this program:
+// "runbooker" when that name on PATH is this binary; for a binary that
+// `go run` built in a temporary directory (deleted at exit), the go run
+// command; otherwise the binary's own path.
+func commandName(exe, wd string) string {
+	same := func(a, b string) bool {
+		ra, err1 := filepath.EvalSymlinks(a)
+		rb, err2 := filepath.EvalSymlinks(b)
+		return err1 == nil && err2 == nil && ra == rb
+	}
+	if p, err := exec.LookPath("runbooker"); err == nil && exe != "" {
+		if abs, err := filepath.Abs(p); err == nil && same(abs, exe) {
+			return "runbooker"
+		}
+	}
+	if exe == "" || strings.Contains(filepath.ToSlash(exe), "/go-build") {
+		if fi, err := os.Stat(filepath.Join(wd, "cmd", "runbooker")); err == nil && fi.IsDir() {
+			return "go run ./cmd/runbooker"
+		}
+		return "go run github.com/runbooker/runbooker/cmd/runbooker"
+	}
+	if strings.ContainsAny(exe, " '\"$") {
+		return "'" + strings.ReplaceAll(exe, "'", `'\''`) + "'"
+	}
+	return exe
 }

@@ -105,11 +105,11 @@ func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		for _, g := range groups {
 			fmt.Fprintf(stdout, "%s%s\n", g.Name, map[bool]string{true: " (default hybrid)"}[g.DefaultHybrid])
 			for _, w := range g.Workers {
-				state := "offline"
-				if w.Online {
-					state = "online"
+				state := w.Status
+				if state == "" { // a server older than the field
+					state = map[bool]string{true: "online", false: "offline"}[w.Online]
 				}
-				fmt.Fprintf(stdout, "  %s  %-20s %-7s %s/%s v%s  last seen %s  jobs %d\n", w.ID, w.Name, state, w.OS, w.Arch,
+				fmt.Fprintf(stdout, "  %s  %-20s %-8s %s/%s v%s  last seen %s  jobs %d\n", w.ID, w.Name, state, w.OS, w.Arch,
 					w.Version, w.LastSeenAt.Local().Format(time.DateTime), len(w.CurrentJobs))
 			}
 		}

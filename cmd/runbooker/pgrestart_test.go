@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -15,44 +14,6 @@ import (
 
 	"github.com/runbooker/runbooker/postgres/pgtest"
 )
-
-// pgCluster returns the arguments that name the local PostgreSQL cluster
-// for pg_ctlcluster, skipping the test where it cannot be restarted (not
-// root, no pg_ctlcluster) — except in CI, where it must run.
-func pgCluster(t *testing.T) []string {
-	t.Helper()
-	why := ""
-	entries, err := os.ReadDir("/etc/postgresql")
-	switch {
-	case os.Geteuid() != 0:
-		why = "not running as root"
-	case err != nil || len(entries) == 0:
-		why = "no cluster under /etc/postgresql"
-	default:
-		if _, err := exec.LookPath("pg_ctlcluster"); err != nil {
-			why = "pg_ctlcluster not found"
-		}
-	}
-	if why != "" {
-		msg := "PostgreSQL restart test cannot run: " + why
-		if pgtest.InCI() {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return []string{"--skip-systemctl-redirect", entries[0].Name(), "main"}
-}
-
-func pgctl(t *testing.T, cluster []string, action string) {
-	t.Helper()
-	args := append(append([]string{}, cluster...), action)
-	if action == "stop" {
-		args = append(args, "-m", "fast")
-	}
-	if out, err := exec.Command("pg_ctlcluster", args...).CombinedOutput(); err != nil {
-		t.Fatalf("pg_ctlcluster %s: %v\n%s", strings.Join(args, " "), err, out)
-	}
-}
 
 // startOutcome is what one start request got.
 type startOutcome struct {
@@ -89,20 +50,17 @@ func postStart(client *http.Client, base, cred string) startOutcome {
 	return o
 }
 
-// PostgreSQL stopped and started again under load: requests meanwhile get
+// A private PostgreSQL instance stopped and started again under load: requests meanwhile get
 // 503 with a clear message (never 500), both servers recover by
 // themselves, and every job whose start was answered 200 completes.
 func TestPostgresRestartUnderLoadLosesNoAcceptedJob(t *testing.T) {
 	if testing.Short() {
 		t.Skip("PostgreSQL restart test skipped in -short mode")
 	}
-	cluster := pgCluster(t)
-	url := pgtest.Exclusive(t)
-	t.Cleanup(func() { // whatever happened, leave PostgreSQL running
-		if exec.Command("pg_isready", "-h", "127.0.0.1", "-q").Run() != nil {
-			_ = exec.Command("pg_ctlcluster", append(append([]string{}, cluster...), "start")...).Run()
-		}
-	})
+	// A private instance: stopping it must not touch the machine's cluster,
+	// nor the other tests that use it.
+	pg := pgtest.Private(t)
+	url := pg.Database("rb_restart")
 	d := startPGDeployment(t, url, 2)
 	for _, s := range d.servers {
 		startWorker(t, s.url, d.token, t.TempDir(), "--capacity", "4")
@@ -131,14 +89,14 @@ func TestPostgresRestartUnderLoadLosesNoAcceptedJob(t *testing.T) {
 	}
 	time.Sleep(2 * time.Second)
 	t0 := time.Now()
-	pgctl(t, cluster, "stop")
+	pg.Stop()
 	// While the database is down the servers answer, with 503.
 	st, _, body := (&server{t: t, url: d.servers[0].url}).call("GET", "/healthz", "", "")
 	if st != 503 || !strings.Contains(body, "database unavailable") {
 		t.Errorf("/healthz with the database down: %d %s", st, body)
 	}
 	time.Sleep(2 * time.Second)
-	pgctl(t, cluster, "start")
+	pg.Start()
 	fmt.Fprintf(os.Stderr, "pg restart: database down for %v\n", time.Since(t0).Round(time.Millisecond))
 	eventually(t, 30*time.Second, "both servers to be healthy again", func() bool {
 		for _, s := range d.servers {

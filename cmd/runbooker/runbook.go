@@ -51,9 +51,16 @@ func cmdRunbook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
+		var warns workerWarnings
 		for _, rb := range rbs {
-			fmt.Fprintf(stdout, "%-60s %-10s %s\n", rb.Name, rb.Language, rb.Synopsis)
+			mark := ""
+			if rb.WorkerWarning != "" {
+				mark = "  (no worker can run it now)"
+				warns.add(rb.WorkerWarning)
+			}
+			fmt.Fprintf(stdout, "%-60s %-10s %s%s\n", rb.Name, rb.Language, rb.Synopsis, mark)
 		}
+		warns.print(stderr)
 		return nil
 	case verb == "get" && len(rest) == 1:
 		rb, err := c.Runbook(ctx, rest[0])
@@ -72,6 +79,8 @@ func cmdRunbook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 // importDir uploads every <scope>/<category>/<name>.<ext> script of fsys.
 // Files that are not scripts are skipped; scripts with a bad path are reported.
 func importDir(ctx context.Context, c *rbhttp.Client, fsys fs.FS, prefix string, stdout, stderr io.Writer) (imported, failed int, err error) {
+	var warns workerWarnings
+	defer func() { warns.print(stderr) }()
 	err = fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -107,8 +116,36 @@ func importDir(ctx context.Context, c *rbhttp.Client, fsys fs.FS, prefix string,
 			note = " (parse error: " + rb.ParseError.Error() + ")"
 		}
 		fmt.Fprintf(stdout, "%s%s\n", name, note)
+		if rb.WorkerWarning != "" {
+			warns.add(rb.WorkerWarning)
+		}
 		imported++
 		return nil
 	})
 	return imported, failed, err
+}
+
+// workerWarnings counts runbooks per reason no worker can run them, so
+// that 167 PowerShell runbooks give one line, not 167.
+type workerWarnings struct {
+	order []string
+	count map[string]int
+}
+
+func (w *workerWarnings) add(text string) {
+	if w.count == nil {
+		w.count = map[string]int{}
+	}
+	if w.count[text] == 0 {
+		w.order = append(w.order, text)
+	}
+	w.count[text]++
+}
+
+func (w *workerWarnings) print(out io.Writer) {
+	for _, text := range w.order {
+		n := w.count[text]
+		fmt.Fprintf(out, "warning: %d runbook%s cannot run now: %s; their jobs wait until a worker that can run them is online\n",
+			n, map[bool]string{true: "s"}[n != 1], text)
+	}
 }

@@ -225,6 +225,7 @@ func (m *Main) Run(ctx context.Context) error {
 		return err
 	}
 	m.jobs = in
+	m.Engine.SetCloudLanguages(in.Languages())
 	m.Agent = agent.New(local, agent.Config{
 		Capacity: c.CloudCapacity, Prefetch: max(1, c.CloudCapacity/2), MaxRuntime: c.MaxRuntime, OutputCap: c.OutputCap,
 		HeartbeatEvery: c.LeaseTTL / 3, Interpreters: in, Stops: m.Engine.Hub(),

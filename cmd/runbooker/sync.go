@@ -10,10 +10,11 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker/gitsync"
+	rbhttp "github.com/runbooker/runbooker/http"
 )
 
 const syncUsage = `usage:
-  runbooker sync [--source ID] [--json]
+  runbooker sync [--source ID] [--adopt] [--json]
   runbooker sync sources
   runbooker sync source get ID
   runbooker sync source set ID --url URL [--branch B] [--subfolder DIR] [--prefix P] [--interval 1h]
@@ -33,6 +34,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	client := clientFlags(fs)
 	source := fs.String("source", "", "sync only this source (default: every source)")
 	asJSON := fs.Bool("json", false, "print the reports as JSON")
+	adopt := fs.Bool("adopt", false, "take over same-named runbooks that no source owns (uploaded or imported ones)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -45,7 +47,7 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	stop := spinner(stderr, "syncing")
-	reps, err := c.Sync(ctx, *source)
+	reps, err := c.SyncWith(ctx, rbhttp.SyncRequest{Source: *source, Adopt: *adopt})
 	stop()
 	if err != nil {
 		return err
@@ -67,6 +69,11 @@ func cmdSync(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if r.Error != "" {
 			fmt.Fprintf(stderr, "sync source %s failed: %s\n", r.Source, r.Error)
 			failed++
+		} else if n := len(r.Errors); n > 0 {
+			// Problems with single files: the sync ran, but not everything
+			// the repository holds is what the runbooks now are.
+			fmt.Fprintf(stderr, "sync source %s reported %d problem(s)\n", r.Source, n)
+			failed++
 		}
 	}
 	if failed > 0 {
@@ -85,14 +92,21 @@ func printSyncReport(w io.Writer, r *gitsync.Report) {
 	if n := len(r.Errors); n > 0 {
 		errs = fmt.Sprintf(", %d problem(s)", n)
 	}
-	fmt.Fprintf(w, "%s: %s@%.12s: %d added, %d updated, %d removed, %d unchanged%s (%s)\n",
-		r.Source, r.Branch, r.Commit, len(r.Added), len(r.Updated), len(r.Removed), r.Unchanged, errs,
+	adopted := ""
+	if n := len(r.Adopted); n > 0 {
+		adopted = fmt.Sprintf(", %d adopted", n)
+	}
+	fmt.Fprintf(w, "%s: %s@%.12s: %d added, %d updated%s, %d removed, %d unchanged%s (%s)\n",
+		r.Source, r.Branch, r.Commit, len(r.Added), len(r.Updated), adopted, len(r.Removed), r.Unchanged, errs,
 		(time.Duration(r.DurationMS) * time.Millisecond).String())
 	for _, n := range r.Added {
 		fmt.Fprintf(w, "  + %s\n", n)
 	}
 	for _, n := range r.Updated {
 		fmt.Fprintf(w, "  ~ %s\n", n)
+	}
+	for _, n := range r.Adopted {
+		fmt.Fprintf(w, "  > %s (adopted)\n", n)
 	}
 	for _, n := range r.Removed {
 		fmt.Fprintf(w, "  - %s\n", n)

@@ -176,7 +176,7 @@ func TestSyncCLI(t *testing.T) {
 		t.Fatalf("source set: %d %q %q", code, out, errOut)
 	}
 	code, out, errOut = s.cli("sync", "--source", "rj")
-	if code != 0 || !strings.Contains(out, "rj: main@") || !strings.Contains(out, "2 added") ||
+	if code != 1 || !strings.Contains(errOut, "sync source rj reported 1 problem(s)") || !strings.Contains(out, "rj: main@") || !strings.Contains(out, "2 added") ||
 		!strings.Contains(out, "+ acme-org_general_greet") || !strings.Contains(out, "! user/general/broken.ps1: imported with a parse error") {
 		t.Errorf("sync: %d %q %q", code, out, errOut)
 	}
@@ -184,7 +184,7 @@ func TestSyncCLI(t *testing.T) {
 	up.Commit("main", "remove greet")
 	code, out, errOut = s.cli("sync", "--json")
 	var reps []map[string]any
-	if code != 0 || json.Unmarshal([]byte(out), &reps) != nil || len(reps) != 1 || !strings.Contains(out, `"acme-org_general_greet"`) {
+	if code != 1 || json.Unmarshal([]byte(out), &reps) != nil || len(reps) != 1 || !strings.Contains(out, `"acme-org_general_greet"`) {
 		t.Errorf("sync --json: %d %q %q", code, out, errOut)
 	}
 	if code, out, _ = s.cli("sync", "sources"); code != 0 || !strings.Contains(out, "rj") || !strings.Contains(out, "synced") {
@@ -205,5 +205,39 @@ func TestSyncCLI(t *testing.T) {
 	}
 	if code, out, errOut = s.cli("sync", "source", "delete", "rj"); code != 0 || !strings.Contains(out, "removed 1 runbooks") {
 		t.Errorf("delete: %d %q %q", code, out, errOut)
+	}
+}
+
+// A sync that reports problems exits 1; `sync --adopt` takes over runbooks
+// of the same names that no source owns (an earlier `runbook import`).
+func TestSyncAdoptTakesOverImportedRunbooks(t *testing.T) {
+	s := syncTestServer(t)
+	up := gittest.New(t)
+	up.Write("main", "org/general/greet.sh", syncedScript)
+	up.Write("main", "org/general/other.sh", syncedScript)
+	up.Commit("main", "two")
+	s.put("acme-org_general_greet", runbooker.LangBash, "#!/bin/bash\necho uploaded\n")
+	if code, out, errOut := s.cli("sync", "source", "set", "rj", "--url", up.Dir, "--prefix", "acme-"); code != 0 {
+		t.Fatalf("source set: %d %q %q", code, out, errOut)
+	}
+	code, out, errOut := s.cli("sync")
+	if code != 1 || !strings.Contains(out, "the name is taken by an uploaded runbook") ||
+		!strings.Contains(errOut, "sync source rj reported 1 problem(s)") {
+		t.Errorf("sync onto an upload: %d %q %q", code, out, errOut)
+	}
+	ctx := context.Background()
+	if rb, err := s.m.Store.Runbook(ctx, runbooker.DefaultTenant, "acme-org_general_greet"); err != nil || rb.SourceID != "" {
+		t.Fatalf("the upload was touched without --adopt: %+v %v", rb, err)
+	}
+	code, out, errOut = s.cli("sync", "--adopt")
+	if code != 0 || !strings.Contains(out, "1 adopted") || !strings.Contains(out, "> acme-org_general_greet (adopted)") {
+		t.Errorf("sync --adopt: %d %q %q", code, out, errOut)
+	}
+	rb, err := s.m.Store.Runbook(ctx, runbooker.DefaultTenant, "acme-org_general_greet")
+	if err != nil || rb.SourceID != "rj" || rb.Version != runbooker.ContentHash([]byte(syncedScript)) {
+		t.Fatalf("after --adopt: %+v %v", rb, err)
+	}
+	if code, out, errOut = s.cli("sync"); code != 0 || !strings.Contains(out, "2 unchanged") {
+		t.Errorf("sync after adoption: %d %q %q", code, out, errOut)
 	}
 }

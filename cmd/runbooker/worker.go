@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/agent"
 	rbhttp "github.com/runbooker/runbooker/http"
 )
@@ -137,7 +138,7 @@ func tlsConfig(caFile string) (*tls.Config, error) {
 
 // identity loads the worker's credential, registering with the token when
 // there is none yet (or it was made for another server).
-func identity(ctx context.Context, c WorkerConfig, tlsCfg *tls.Config, log *slog.Logger) (*workerIdentity, error) {
+func identity(ctx context.Context, c WorkerConfig, tlsCfg *tls.Config, langs []runbooker.Language, log *slog.Logger) (*workerIdentity, error) {
 	path := filepath.Join(c.StateDir, "worker.json")
 	if b, err := os.ReadFile(path); err == nil {
 		var id workerIdentity
@@ -159,7 +160,7 @@ func identity(ctx context.Context, c WorkerConfig, tlsCfg *tls.Config, log *slog
 		name = host
 	}
 	resp, err := rbhttp.Register(ctx, c.Server, tlsCfg, rbhttp.RegisterRequest{Token: c.Token, Name: name,
-		Version: version, OS: runtime.GOOS, Arch: runtime.GOARCH, Hostname: host})
+		Version: version, OS: runtime.GOOS, Arch: runtime.GOARCH, Hostname: host, Languages: langs})
 	if err != nil {
 		return nil, fmt.Errorf("registering with %s: %w", c.Server, err)
 	}
@@ -191,7 +192,19 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	id, err := identity(ctx, c, tlsCfg, log)
+	// The state dir holds the worker's credential and its undelivered
+	// reports; no job may read it. The interpreters are found first, as the
+	// worker reports them when it registers.
+	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
+		return err
+	}
+	in, sup, err := setUpJobs(c.JobDir, c.Isolation, []string{c.StateDir}, log)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	langs := in.Languages()
+	id, err := identity(ctx, c, tlsCfg, langs, log)
 	if err != nil {
 		return err
 	}
@@ -199,6 +212,10 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	client.Languages = langs
+	// Say at once that this worker claims again, and what it can run; a
+	// server older than the call answers 404, which changes nothing.
+	tellState(client, runbooker.WorkerActive, langs, log)
 	spool, err := agent.OpenSpool(filepath.Join(c.StateDir, "spool"), client, log)
 	if err != nil {
 		return err
@@ -208,13 +225,6 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer ch.Close()
-	// The state dir holds the worker's credential and its undelivered
-	// reports; no job may read it.
-	in, sup, err := setUpJobs(c.JobDir, c.Isolation, []string{c.StateDir}, log)
-	if err != nil {
-		return err
-	}
-	defer in.Close()
 	a := agent.New(spool, agent.Config{
 		Capacity: c.Capacity, HeartbeatEvery: c.Heartbeat, MaxRuntime: c.MaxRuntime, PowerShell: c.PowerShell,
 		Interpreters: in, Prepare: agent.Preparer(ch, sup), Masks: ch.Secrets,
@@ -223,6 +233,7 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	log.Info("worker running", "server", c.Server, "group", id.Group, "capacity", c.Capacity)
 	<-ctx.Done()
 	log.Info("draining", "deadline", c.Drain)
+	tellState(client, runbooker.WorkerDraining, nil, log)
 	a.Stop(c.Drain)
 	// Give undelivered reports a moment; what is left goes at the next start.
 	deadline := time.Now().Add(10 * time.Second)
@@ -230,5 +241,16 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		time.Sleep(50 * time.Millisecond)
 	}
 	spool.Close()
+	tellState(client, runbooker.WorkerStopped, nil, log)
 	return nil
+}
+
+// tellState reports the worker's state to the server, briefly: a worker
+// that cannot reach the server still starts and stops.
+func tellState(client *rbhttp.WorkerClient, state runbooker.WorkerState, langs []runbooker.Language, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := client.SetState(ctx, state, langs); err != nil && runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
+		log.Warn("could not tell the server the worker's state", "state", string(state), "err", err)
+	}
 }
