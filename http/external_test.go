@@ -61,12 +61,7 @@ func TestRunAnswerReadsRecordsInPages(t *testing.T) {
 		Language: runbooker.LangBash, Content: []byte("echo\n")}); err != nil {
 		t.Fatal(err)
 	}
-	secret := runbooker.NewSecret()
-	cred := &runbooker.Credential{ID: runbooker.NewID(), TenantID: runbooker.DefaultTenant, Name: "t", Role: runbooker.RoleAdmin,
-		SecretHash: runbooker.HashSecret(secret), CreatedAt: time.Now().UTC()}
-	if err := st.CreateCredential(ctx, cred); err != nil {
-		t.Fatal(err)
-	}
+	credID, secret := testCredential(t, st, runbooker.RoleAdmin, time.Now())
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	// A worker in the test: it appends the records while the job runs and
@@ -91,7 +86,7 @@ func TestRunAnswerReadsRecordsInPages(t *testing.T) {
 		}
 	}()
 	req, _ := http.NewRequest("POST", ts.URL+"/runbook/org_general_x/run", nil)
-	req.SetBasicAuth(cred.ID, secret)
+	req.SetBasicAuth(credID, secret)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)

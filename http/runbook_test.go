@@ -34,18 +34,13 @@ func TestPutRunbookLimits(t *testing.T) {
 	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
 		t.Fatal(err)
 	}
-	secret := runbooker.NewSecret()
-	cred := &runbooker.Credential{ID: runbooker.NewID(), TenantID: runbooker.DefaultTenant, Name: "t", Role: runbooker.RoleAdmin,
-		SecretHash: runbooker.HashSecret(secret), CreatedAt: time.Now().UTC()}
-	if err := st.CreateCredential(ctx, cred); err != nil {
-		t.Fatal(err)
-	}
+	credID, secret := testCredential(t, st, runbooker.RoleAdmin, time.Now())
 	ts := httptest.NewServer(srv.Handler())
 	defer ts.Close()
 	put := func(name, script string) (int, string) {
 		t.Helper()
 		req, _ := http.NewRequest("PUT", ts.URL+"/api/v1/runbooks/"+name+"?language=bash", strings.NewReader(script))
-		req.SetBasicAuth(cred.ID, secret)
+		req.SetBasicAuth(credID, secret)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

@@ -89,13 +89,7 @@ func (e *throttleEnv) client(ip string) *http.Client {
 
 func (e *throttleEnv) credential(role runbooker.Role) (id, secret string) {
 	e.t.Helper()
-	secret = runbooker.NewSecret()
-	c := &runbooker.Credential{ID: runbooker.NewID(), TenantID: runbooker.DefaultTenant, Name: "c", Role: role,
-		SecretHash: runbooker.HashSecret(secret), CreatedAt: e.clock.now()}
-	if err := e.st.CreateCredential(e.ctx, c); err != nil {
-		e.t.Fatal(err)
-	}
-	return c.ID, secret
+	return testCredential(e.t, e.st, role, e.clock.now())
 }
 
 // call sends method path from ip with Basic id:secret and returns the
