@@ -49,6 +49,7 @@ func setupCgroups(name string) (*cgroups, error) {
 	if err != nil {
 		return nil, err
 	}
+	removeStaleCgroups(own, mounts)
 	cg := &cgroups{}
 	if v2 := mounts["!v2"]; v2 != "" && mounts["memory"] == "" {
 		return setupV2(v2, own[""], name)
@@ -329,16 +330,8 @@ func killCgroup(d string) {
 }
 
 // removeStaleCgroups deletes the parent groups (and their job groups) of
-// workers that are gone.
-func removeStaleCgroups() {
-	own, err := ownCgroups()
-	if err != nil {
-		return
-	}
-	mounts, err := cgroupMounts()
-	if err != nil {
-		return
-	}
+// workers that are gone, beside where this worker makes its own.
+func removeStaleCgroups(own, mounts map[string]string) {
 	var parents []string
 	if mounts["memory"] == "" && mounts["!v2"] != "" {
 		parents = append(parents, filepath.Join(mounts["!v2"], own[""]))
@@ -349,7 +342,7 @@ func removeStaleCgroups() {
 		}
 	}
 	for _, p := range parents {
-		for _, stale := range staleWorkDirs(p) {
+		for _, stale := range deadWorkersDirs(p, workPrefix) {
 			jobs, _ := filepath.Glob(filepath.Join(stale, "job-*"))
 			for _, d := range jobs {
 				killCgroup(d)

@@ -2,6 +2,8 @@ package sandbox
 
 import (
 	"fmt"
+	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -126,4 +128,27 @@ func (p Protections) String() string {
 		fmt.Fprintf(&b, "%s %s: %s\n", state, x.Name, x.Detail)
 	}
 	return b.String()
+}
+
+// hiddenPaths makes the Hide paths absolute and keeps the outermost ones:
+// a path inside another is covered with it.
+func hiddenPaths(paths []string) []string {
+	var abs []string
+	for _, p := range paths {
+		if a, err := filepath.Abs(p); p != "" && err == nil && !slices.Contains(abs, a) {
+			abs = append(abs, a)
+		}
+	}
+	var out []string
+	for _, p := range abs {
+		if !slices.ContainsFunc(abs, func(q string) bool { return q != p && within(p, q) }) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// within reports whether path is dir or lies below it.
+func within(path, dir string) bool {
+	return path == dir || strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/")
 }

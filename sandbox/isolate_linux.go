@@ -75,14 +75,14 @@ func (in *Interpreters) Isolate(cfg IsolationConfig) (Protections, error) {
 		ps = append(ps, Protection{Name: "PID namespaces", Active: true,
 			Detail: "one per job; when the runbook's process ends, everything it started ends with it"})
 	}
-	if j, err := buildJail(work, cfg.Hide); err != nil {
+	hide := hiddenPaths(cfg.Hide)
+	if j, err := buildJail(work, hide); err != nil {
 		ps = append(ps, Protection{Name: "file system jail", Detail: err.Error()})
 	} else {
 		iso.jail = j
 		ps = append(ps, Protection{Name: "file system jail", Active: true,
-			Detail: "read-only nosuid view of /, private /proc (hidepid), writable job directory only; hidden: " + hiddenList(cfg.Hide)})
+			Detail: "read-only nosuid view of /, private /proc (hidepid), writable job directory only; hidden: " + hiddenList(hide)})
 	}
-	removeStaleCgroups()
 	if cg, err := setupCgroups(filepath.Base(work)); err != nil {
 		ps = append(ps, Protection{Name: "cgroup limits", Detail: err.Error()})
 	} else {

@@ -7,9 +7,7 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"syscall"
 
@@ -144,20 +142,9 @@ func (j *jail) build(work string, hide []string) error {
 			return fmt.Errorf("mount a private /proc: %w", err)
 		}
 	}
-	// Shortest first: a path inside a directory already covered is gone.
-	hide = slices.Clone(hide)
-	slices.SortFunc(hide, func(a, b string) int { return len(a) - len(b) })
-	var covered []string
-	for _, p := range hide {
-		if slices.ContainsFunc(covered, func(dir string) bool { return within(p, dir) }) {
-			continue
-		}
-		dir, err := j.hide(p, work)
-		if err != nil {
+	for _, p := range hide { // outermost only (see hiddenPaths)
+		if err := j.hide(p, work); err != nil {
 			return err
-		}
-		if dir {
-			covered = append(covered, p)
 		}
 	}
 	inner := filepath.Join(root, work)
@@ -173,23 +160,19 @@ func (j *jail) build(work string, hide []string) error {
 // hide covers path in the jail: a directory with an empty read-only tmpfs,
 // a file with /dev/null. A path that holds the work directory cannot be
 // covered (the jobs live there) and is refused.
-func (j *jail) hide(path, work string) (dir bool, err error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return false, err
-	}
+func (j *jail) hide(abs, work string) error {
 	if real, err := filepath.EvalSymlinks(abs); err == nil {
 		abs = real
 	}
 	if abs == "/" || within(work, abs) {
-		return false, fmt.Errorf("cannot hide %s from jobs: the job directories (%s) are inside it; choose another --job-dir", abs, work)
+		return fmt.Errorf("cannot hide %s from jobs: the job directories (%s) are inside it; choose another --job-dir", abs, work)
 	}
 	st, err := os.Stat(abs)
 	if errors.Is(err, os.ErrNotExist) {
-		return false, nil // nothing to hide
+		return nil // nothing to hide
 	}
 	if err != nil {
-		return false, err
+		return err
 	}
 	target := filepath.Join(j.root, abs)
 	if st.IsDir() {
@@ -200,12 +183,7 @@ func (j *jail) hide(path, work string) (dir bool, err error) {
 		}
 	}
 	if err != nil {
-		return false, fmt.Errorf("hide %s from jobs: %w", abs, err)
+		return fmt.Errorf("hide %s from jobs: %w", abs, err)
 	}
-	return st.IsDir(), nil
-}
-
-// within reports whether path is dir or lies below it.
-func within(path, dir string) bool {
-	return path == dir || strings.HasPrefix(path, strings.TrimSuffix(dir, "/")+"/")
+	return nil
 }

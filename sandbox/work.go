@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 )
 
 // workPrefix starts the name of a worker's own directory under the job
@@ -43,7 +42,7 @@ func newWorkDir(root string) (string, error) {
 // setUpWork removes the work directories of workers that are gone and
 // makes this worker's.
 func (in *Interpreters) setUpWork() error {
-	for _, w := range staleWorkDirs(in.TempRoot) {
+	for _, w := range deadWorkersDirs(in.TempRoot, workPrefix) {
 		removeJobDir(w)
 	}
 	work, err := newWorkDir(in.TempRoot)
@@ -67,28 +66,6 @@ func (in Interpreters) SupportDir() string {
 		return ""
 	}
 	return filepath.Join(in.work, supportName)
-}
-
-// staleWorkDirs lists the work directories under root left by workers
-// that are gone.
-func staleWorkDirs(root string) []string {
-	if root == "" {
-		root = os.TempDir()
-	}
-	names, _ := filepath.Glob(filepath.Join(root, workPrefix+"*"))
-	var out []string
-	for _, p := range names {
-		rest := strings.TrimPrefix(filepath.Base(p), workPrefix)
-		pidText, _, ok := strings.Cut(rest, "-")
-		pid, err := strconv.Atoi(pidText)
-		if !ok || err != nil || pid <= 0 || pid == os.Getpid() || processAlive(pid) {
-			continue
-		}
-		if st, err := os.Lstat(p); err == nil && st.IsDir() {
-			out = append(out, p)
-		}
-	}
-	return out
 }
 
 // randomSuffix is a short random name part.

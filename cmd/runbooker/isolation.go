@@ -4,8 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -83,7 +81,7 @@ func parseBytes(s string) (int64, error) {
 // allows (saying plainly which protections are active) and writes the
 // helpers runbooks call. hide lists what jobs must never see.
 func setUpJobs(jobDir string, f IsolationFlags, hide []string, log *slog.Logger) (sandbox.Interpreters, agent.Support, error) {
-	cfg, err := f.config(absPaths(hide))
+	cfg, err := f.config(hide)
 	if err != nil {
 		return sandbox.Interpreters{}, agent.Support{}, err
 	}
@@ -105,31 +103,4 @@ func setUpJobs(jobDir string, f IsolationFlags, hide []string, log *slog.Logger)
 		return sandbox.Interpreters{}, agent.Support{}, fmt.Errorf("writing runbook helpers: %w", err)
 	}
 	return in, sup, nil
-}
-
-// absPaths makes paths absolute and drops empty ones and those inside
-// another of them.
-func absPaths(paths []string) []string {
-	var abs []string
-	for _, p := range paths {
-		if p == "" {
-			continue
-		}
-		if a, err := filepath.Abs(p); err == nil {
-			abs = append(abs, a)
-		}
-	}
-	var out []string
-	for _, p := range abs {
-		inside := false
-		for _, q := range abs {
-			if q != p && strings.HasPrefix(p, strings.TrimSuffix(q, "/")+"/") {
-				inside = true
-			}
-		}
-		if !inside && !slices.Contains(out, p) {
-			out = append(out, p)
-		}
-	}
-	return out
 }
