@@ -117,17 +117,8 @@ var (
 // their code.)
 func markdownLinks(src string) []mdLink {
 	var out []mdLink
-	fence := ""
-	for i, line := range strings.Split(src, "\n") {
-		trimmed := strings.TrimSpace(line)
-		if fence != "" {
-			if strings.HasPrefix(trimmed, fence) {
-				fence = ""
-			}
-			continue
-		}
-		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
-			fence = trimmed[:3]
+	for i, line := range proseLines(src) {
+		if line == fenced {
 			continue
 		}
 		line = codeSpan.ReplaceAllString(line, "")
@@ -145,23 +136,39 @@ func markdownLinks(src string) []mdLink {
 	return out
 }
 
+// fenced stands, in proseLines, for a line of a fenced code block (or its
+// fence): no text line holds a NUL.
+const fenced = "\x00"
+
+// proseLines returns the lines of a Markdown text, each line of a fenced
+// code block replaced by fenced, so that line numbers stay true.
+func proseLines(src string) []string {
+	lines := strings.Split(src, "\n")
+	fence := ""
+	for i, line := range lines {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case fence != "":
+			if strings.HasPrefix(trimmed, fence) {
+				fence = ""
+			}
+			lines[i] = fenced
+		case strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~"):
+			fence = trimmed[:3]
+			lines[i] = fenced
+		}
+	}
+	return lines
+}
+
 // headingAnchors returns the anchors GitHub gives a file's headings:
 // lower case, punctuation dropped, spaces as hyphens, "-1", "-2", … for
 // repeats.
 func headingAnchors(src string) map[string]bool {
 	out := map[string]bool{}
 	seen := map[string]int{}
-	fence := ""
-	for _, line := range strings.Split(src, "\n") {
-		trimmed := strings.TrimSpace(line)
-		if fence != "" {
-			if strings.HasPrefix(trimmed, fence) {
-				fence = ""
-			}
-			continue
-		}
-		if strings.HasPrefix(trimmed, "```") || strings.HasPrefix(trimmed, "~~~") {
-			fence = trimmed[:3]
+	for _, line := range proseLines(src) {
+		if line == fenced {
 			continue
 		}
 		text, ok := strings.CutPrefix(strings.TrimLeft(line, "#"), " ")
