@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -17,7 +16,6 @@ import (
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/catalog"
 	"github.com/runbooker/runbooker/engine"
-	"github.com/runbooker/runbooker/sqlite"
 )
 
 // pageStore records the largest number of records any Streams call asked
@@ -43,12 +41,7 @@ func (p *pageStore) Streams(ctx context.Context, tenantID, id string, f runbooke
 // records at a time.
 func TestRunAnswerReadsRecordsInPages(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	db, err := sqlite.Open(ctx, filepath.Join(dir, "runbooker.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = db.Close() })
+	db := testStore(t)
 	st := &pageStore{Store: db}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	e := engine.New(st, engine.Config{}, quiet)

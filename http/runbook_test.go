@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,7 +14,6 @@ import (
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/catalog"
 	"github.com/runbooker/runbooker/engine"
-	"github.com/runbooker/runbooker/sqlite"
 )
 
 // TestPutRunbookLimits: a runbook name past 128 characters, a script past
@@ -23,12 +21,7 @@ import (
 // message says which limit.
 func TestPutRunbookLimits(t *testing.T) {
 	ctx := context.Background()
-	dir := t.TempDir()
-	st, err := sqlite.Open(ctx, filepath.Join(dir, "runbooker.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := testStore(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv := NewServer(engine.New(st, engine.Config{}, quiet), Config{}, quiet)
 	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {

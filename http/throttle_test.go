@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -55,11 +54,7 @@ type throttleEnv struct {
 func newThrottleEnv(t *testing.T, cfg ThrottleConfig) *throttleEnv {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "runbooker.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
+	st := testStore(t)
 	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
 		t.Fatal(err)
 	}
