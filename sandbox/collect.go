@@ -45,11 +45,9 @@ func newCollector(spec Spec, emit Emitter) *collector {
 // Records are numbered in place; a big chunk is handed on in slices of its
 // own array rather than copied.
 func (c *collector) add(ch chunk) bool {
-	for _, n := range c.mask.refresh() {
-		c.note(runbooker.StreamWarning, n)
-	}
+	c.learnSecrets()
 	if ch.exception != nil {
-		c.exception = c.mask.text(*ch.exception)
+		c.exception = *ch.exception // masked in failure, with every secret known by then
 	}
 	kept := ch.recs[:0]
 	for i := range ch.recs {
@@ -93,6 +91,14 @@ func (c *collector) add(ch chunk) bool {
 	return len(c.pending) > 0
 }
 
+// learnSecrets takes the secrets the job read since the last call, with a
+// Warning for each one too short to mask.
+func (c *collector) learnSecrets() {
+	for _, n := range c.mask.refresh() {
+		c.note(runbooker.StreamWarning, n)
+	}
+}
+
 // note adds a record the sandbox itself writes (a Warning about dropped
 // output, for example). It is not subject to the cap: saying that output
 // was lost must never be lost itself.
@@ -122,9 +128,7 @@ func (c *collector) flush() {
 
 // finish adds the Warning about dropped records, if any, and flushes.
 func (c *collector) finish() {
-	for _, n := range c.mask.refresh() {
-		c.note(runbooker.StreamWarning, n)
-	}
+	c.learnSecrets()
 	if c.dropped > 0 {
 		why := c.capReason
 		if why == "" {
@@ -144,8 +148,8 @@ func (c *collector) finish() {
 // failure is the exception message of a process that ended with state
 // (for example "exit status 2").
 func (c *collector) failure(state string) string {
-	// Secrets read after the last output was collected are masked too.
-	c.mask.refresh()
+	// finish learned the last secrets; texts kept before one was read are
+	// masked with it too.
 	c.exception, c.lastError = c.mask.text(c.exception), c.mask.text(c.lastError)
 	switch {
 	case oneLine(c.exception) != "":
