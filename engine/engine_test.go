@@ -614,12 +614,15 @@ func TestClaimedJobsAreTheSameOnBothPaths(t *testing.T) {
 
 	direct := parkedClaim(t, e, "w1")
 	jd := newJob()
+	// The direct claim's answer is read before the second job exists: the
+	// second read of the source must come from the cache, not race the first.
+	got := <-direct
 	queued := newJob() // nobody parked: stored New, claimed from the store below
 	stored, err := e.Claim(ctx, engine.ClaimRequest{Group: runbooker.CloudGroup, WorkerID: "w2", Limit: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
-	paths := map[string][]runbooker.Assignment{"direct dispatch": <-direct, "claimed from the store": stored}
+	paths := map[string][]runbooker.Assignment{"direct dispatch": got, "claimed from the store": stored}
 	wantID := map[string]string{"direct dispatch": jd.ID, "claimed from the store": queued.ID}
 	for path, as := range paths {
 		if len(as) != 1 || as[0].ID != wantID[path] {
