@@ -133,6 +133,11 @@ type CreateJobParams struct {
 	Params      map[string]any // as the caller sent them; bound and converted here
 	RunOn       string         // worker group; empty: the runbook's default, else cloud
 	Caller      string         // authenticated principal
+	// Authorize, when set, judges the request once the runbook is known and
+	// the parameters are bound: it returns the job's target (nil for none)
+	// or the error that refuses the job (EFORBIDDEN with the reason, or
+	// EINVALID naming a parameter whose target the directory does not know).
+	Authorize func(ctx context.Context, rb *runbooker.Runbook, params map[string]any) (*runbooker.JobTarget, error)
 }
 
 // CreateJob validates the parameters against the runbook's declared ones,
@@ -177,7 +182,7 @@ func (e *Engine) CreateJobs(ctx context.Context, ps []CreateJobParams) ([]*runbo
 	for i, p := range ps {
 		j, err := e.newJob(ctx, p)
 		if err != nil {
-			if code := runbooker.ErrorCode(err); code == runbooker.EINVALID || code == runbooker.ENOTFOUND {
+			if code := runbooker.ErrorCode(err); code == runbooker.EINVALID || code == runbooker.ENOTFOUND || code == runbooker.EFORBIDDEN {
 				return nil, runbooker.Errorf(code, "job %d of the batch: %s", i, runbooker.ErrorMessage(err))
 			}
 			return nil, err
@@ -208,6 +213,12 @@ func (e *Engine) newJob(ctx context.Context, p CreateJobParams) (*runbooker.Job,
 	if err != nil {
 		return nil, err
 	}
+	var target *runbooker.JobTarget
+	if p.Authorize != nil {
+		if target, err = p.Authorize(ctx, rb, params); err != nil {
+			return nil, err
+		}
+	}
 	runOn, err := e.route(ctx, rb, p.RunOn)
 	if err != nil {
 		return nil, err
@@ -222,6 +233,7 @@ func (e *Engine) newJob(ctx context.Context, p CreateJobParams) (*runbooker.Job,
 		Parameters:     params,
 		RunOn:          runOn,
 		Caller:         p.Caller,
+		Target:         target,
 		LogVerbose:     rb.LogVerbose,
 		Status:         runbooker.StatusNew,
 		CreatedAt:      now,

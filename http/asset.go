@@ -31,10 +31,10 @@ func assetView(a *runbooker.Asset) AssetView {
 }
 
 func (s *Server) routeAssets(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/assets", s.authenticate(true, s.handleListAssets))
-	mux.HandleFunc("GET /api/v1/assets/{type}/{name}", s.authenticate(true, s.handleGetAsset))
-	mux.HandleFunc("PUT /api/v1/assets/{type}/{name}", s.authenticate(true, s.handlePutAsset))
-	mux.HandleFunc("DELETE /api/v1/assets/{type}/{name}", s.authenticate(true, s.handleDeleteAsset))
+	mux.HandleFunc("GET /api/v1/assets", s.authenticate(access.Admin, s.handleListAssets))
+	mux.HandleFunc("GET /api/v1/assets/{type}/{name}", s.authenticate(access.Admin, s.handleGetAsset))
+	mux.HandleFunc("PUT /api/v1/assets/{type}/{name}", s.authenticate(access.Admin, s.audited("asset.put", s.handlePutAsset)))
+	mux.HandleFunc("DELETE /api/v1/assets/{type}/{name}", s.authenticate(access.Admin, s.audited("asset.delete", s.handleDeleteAsset)))
 }
 
 func (s *Server) handleListAssets(w http.ResponseWriter, r *http.Request) {

@@ -49,12 +49,19 @@ func (s *Server) handleStartBatch(w http.ResponseWriter, r *http.Request) {
 	c := principal(r.Context())
 	ps := make([]engine.CreateJobParams, len(jobs))
 	for i, j := range jobs {
-		ps[i] = engine.CreateJobParams{TenantID: c.TenantID, RunbookName: j.Runbook, Params: j.Parameters, RunOn: j.RunOn, Caller: callerName(c)}
+		ps[i] = engine.CreateJobParams{TenantID: c.TenantID, RunbookName: j.Runbook, Params: j.Parameters, RunOn: j.RunOn,
+			Caller: c.Name, Authorize: s.authorizeJob(c)}
 	}
 	js, err := s.Engine.CreateJobs(r.Context(), ps)
 	if err != nil {
+		if runbooker.ErrorCode(err) == runbooker.EFORBIDDEN {
+			s.record(r.Context(), r, actorOf(c), "job.start.denied", "", map[string]any{"reason": runbooker.ErrorMessage(err)})
+		}
 		s.writeError(w, r, err)
 		return
+	}
+	for _, j := range js {
+		s.recordJobStart(r.Context(), r, c, j)
 	}
 	writeJSON(w, http.StatusCreated, BatchResponse{Jobs: js})
 }

@@ -24,6 +24,9 @@ type Client struct {
 	ID      string
 	Secret  string
 	HTTP    *http.Client
+	// Agent, when set, is sent as ClientHeader so the audit log can name
+	// the surface (the runbooker CLI sends "cli").
+	Agent string
 	// Warn, when set, is given the WarningHeader of every answer that has
 	// one, with the path of the call.
 	Warn func(path, warning string)
@@ -75,6 +78,9 @@ func (c *Client) do(ctx context.Context, method, path string, body io.Reader, co
 	}
 	if c.ID != "" {
 		req.SetBasicAuth(c.ID, c.Secret)
+	}
+	if c.Agent != "" {
+		req.Header.Set(ClientHeader, c.Agent)
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {

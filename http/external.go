@@ -22,12 +22,12 @@ type RunResponse struct {
 }
 
 func (s *Server) routeExternal(mux *http.ServeMux, prefix string) {
-	mux.HandleFunc("POST "+prefix+"/{runbookName}/run", s.authenticate(false, s.handleRun))
-	mux.HandleFunc("POST "+prefix+"/{runbookName}/start", s.authenticate(false, s.handleStart))
-	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/status", s.authenticate(false, s.handleJobStatus))
-	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/output/text", s.authenticate(false, s.handleOutputText))
-	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/output/streams", s.authenticate(false, s.handleOutputStreams))
-	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/exception/text", s.authenticate(false, s.handleExceptionText))
+	mux.HandleFunc("POST "+prefix+"/{runbookName}/run", s.authenticate(access.CanRunRunbooks, s.handleRun))
+	mux.HandleFunc("POST "+prefix+"/{runbookName}/start", s.authenticate(access.CanRunRunbooks, s.handleStart))
+	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/status", s.authenticate(access.CanReadRunbookDetails, s.handleJobStatus))
+	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/output/text", s.authenticate(access.CanReadRunbookDetails, s.handleOutputText))
+	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/output/streams", s.authenticate(access.CanReadRunbookDetails, s.handleOutputStreams))
+	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/exception/text", s.authenticate(access.CanReadRunbookDetails, s.handleExceptionText))
 }
 
 // readParams decodes the JSON object of parameters; an empty body is none.
@@ -53,17 +53,23 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request) (*runbooker.J
 		return nil, false
 	}
 	c := principal(r.Context())
+	name := r.PathValue("runbookName")
 	j, err := s.Engine.CreateJob(r.Context(), engine.CreateJobParams{
 		TenantID:    c.TenantID,
-		RunbookName: r.PathValue("runbookName"),
+		RunbookName: name,
 		Params:      params,
 		RunOn:       r.URL.Query().Get("runOn"),
-		Caller:      callerName(c),
+		Caller:      c.Name,
+		Authorize:   s.authorizeJob(c),
 	})
 	if err != nil {
+		if runbooker.ErrorCode(err) == runbooker.EFORBIDDEN {
+			s.record(r.Context(), r, actorOf(c), "job.start.denied", name, map[string]any{"reason": runbooker.ErrorMessage(err)})
+		}
 		s.writeError(w, r, err)
 		return nil, false
 	}
+	s.recordJobStart(r.Context(), r, c, j)
 	return j, true
 }
 
@@ -96,9 +102,17 @@ func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
 	s.writeRunAnswer(r.Context(), w, out.Job, out.Records, out.Complete)
 }
 
-// job loads the path's job in the caller's tenant.
+// job loads the path's job in the caller's tenant, when the caller may
+// read it.
 func (s *Server) job(w http.ResponseWriter, r *http.Request, name string) (*runbooker.Job, bool) {
-	j, err := s.Store.Job(r.Context(), principal(r.Context()).TenantID, r.PathValue(name))
+	c := principal(r.Context())
+	j, err := s.Store.Job(r.Context(), c.TenantID, r.PathValue(name))
+	if err == nil {
+		var d access.Decision
+		if d, err = s.jobVisible(r.Context(), c, j); err == nil && !d.Allow {
+			err = forbid(d)
+		}
+	}
 	if err != nil {
 		s.writeError(w, r, err)
 		return nil, false

@@ -70,14 +70,14 @@ type TokenView struct {
 }
 
 func (s *Server) routeGroups(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/groups", s.authenticate(true, s.handleListGroups))
-	mux.HandleFunc("POST /api/v1/groups", s.authenticate(true, s.handleCreateGroup))
-	mux.HandleFunc("GET /api/v1/groups/{name}", s.authenticate(true, s.handleGetGroup))
-	mux.HandleFunc("PUT /api/v1/groups/{name}", s.authenticate(true, s.handleUpdateGroup))
-	mux.HandleFunc("POST /api/v1/groups/{name}/rotate-token", s.authenticate(true, s.handleRotateToken))
-	mux.HandleFunc("DELETE /api/v1/groups/{name}", s.authenticate(true, s.handleDeleteGroup))
-	mux.HandleFunc("GET /api/v1/workers", s.authenticate(true, s.handleListWorkers))
-	mux.HandleFunc("DELETE /api/v1/workers/{id}", s.authenticate(true, s.handleDeleteWorker))
+	mux.HandleFunc("GET /api/v1/groups", s.authenticate(access.Admin, s.handleListGroups))
+	mux.HandleFunc("POST /api/v1/groups", s.authenticate(access.Admin, s.audited("group.create", s.handleCreateGroup)))
+	mux.HandleFunc("GET /api/v1/groups/{name}", s.authenticate(access.Admin, s.handleGetGroup))
+	mux.HandleFunc("PUT /api/v1/groups/{name}", s.authenticate(access.Admin, s.audited("group.update", s.handleUpdateGroup)))
+	mux.HandleFunc("POST /api/v1/groups/{name}/rotate-token", s.authenticate(access.Admin, s.audited("group.rotate-token", s.handleRotateToken)))
+	mux.HandleFunc("DELETE /api/v1/groups/{name}", s.authenticate(access.Admin, s.audited("group.delete", s.handleDeleteGroup)))
+	mux.HandleFunc("GET /api/v1/workers", s.authenticate(access.Admin, s.handleListWorkers))
+	mux.HandleFunc("DELETE /api/v1/workers/{id}", s.authenticate(access.Admin, s.audited("worker.delete", s.handleDeleteWorker)))
 }
 
 func (s *Server) handleCreateGroup(w http.ResponseWriter, r *http.Request) {

@@ -10,13 +10,13 @@ import (
 )
 
 func (s *Server) routeJobs(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/jobs", s.authenticate(true, s.handleListJobs))
-	mux.HandleFunc("POST /api/v1/jobs/batch", s.authenticate(true, s.handleStartBatch))
-	mux.HandleFunc("GET /api/v1/jobs/{id}", s.authenticate(true, s.handleGetJob))
-	mux.HandleFunc("POST /api/v1/jobs/{id}/stop", s.authenticate(true, s.handleStopJob))
-	mux.HandleFunc("POST /api/v1/jobs/{id}/resume", s.authenticate(true, s.handleResumeJob))
-	mux.HandleFunc("GET /api/v1/jobs/{id}/streams", s.authenticate(true, s.handleJobStreams))
-	mux.HandleFunc("GET /api/v1/jobs/{id}/source", s.authenticate(true, s.handleJobSource))
+	mux.HandleFunc("GET /api/v1/jobs", s.authenticate(access.CanReadRunbookTable, s.handleListJobs))
+	mux.HandleFunc("POST /api/v1/jobs/batch", s.authenticate(access.CanRunRunbooks, s.handleStartBatch))
+	mux.HandleFunc("GET /api/v1/jobs/{id}", s.authenticate(access.CanReadRunbookDetails, s.handleGetJob))
+	mux.HandleFunc("POST /api/v1/jobs/{id}/stop", s.authenticate(access.CanRunRunbooks, s.handleStopJob))
+	mux.HandleFunc("POST /api/v1/jobs/{id}/resume", s.authenticate(access.CanRunRunbooks, s.handleResumeJob))
+	mux.HandleFunc("GET /api/v1/jobs/{id}/streams", s.authenticate(access.CanReadRunbookDetails, s.handleJobStreams))
+	mux.HandleFunc("GET /api/v1/jobs/{id}/source", s.authenticate(access.CanReadRunbookDetails, s.handleJobSource))
 }
 
 func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
@@ -46,10 +46,27 @@ func (s *Server) handleListJobs(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	page, err := s.Store.ListJobs(r.Context(), principal(r.Context()).TenantID, f)
+	c := principal(r.Context())
+	page, err := s.Store.ListJobs(r.Context(), c.TenantID, f)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	// Others than administrators see the jobs they could read one by one;
+	// a page may then hold fewer jobs than the limit, and Next goes on.
+	if !c.has(access.Admin) {
+		kept := page.Jobs[:0]
+		for _, j := range page.Jobs {
+			d, err := s.jobVisible(r.Context(), c, j)
+			if err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+			if d.Allow {
+				kept = append(kept, j)
+			}
+		}
+		page.Jobs = kept
 	}
 	if page.Jobs == nil {
 		page.Jobs = []*runbooker.Job{}
@@ -83,20 +100,42 @@ func (s *Server) handleGetJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleStopJob(w http.ResponseWriter, r *http.Request) {
-	j, err := s.Engine.Stop(r.Context(), principal(r.Context()).TenantID, r.PathValue("id"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, j)
+	s.changeJob(w, r, "job.stop", s.Engine.Stop)
 }
 
 func (s *Server) handleResumeJob(w http.ResponseWriter, r *http.Request) {
-	j, err := s.Engine.Resume(r.Context(), principal(r.Context()).TenantID, r.PathValue("id"))
+	s.changeJob(w, r, "job.resume", s.Engine.Resume)
+}
+
+// changeJob stops or resumes a job: the caller must be allowed to run its
+// runbook on its target, as starting it needed.
+func (s *Server) changeJob(w http.ResponseWriter, r *http.Request, action string, change func(ctx context.Context, tenant, id string) (*runbooker.Job, error)) {
+	c := principal(r.Context())
+	j, ok := s.job(w, r, "id")
+	if !ok {
+		return
+	}
+	if !c.has(access.Admin) {
+		var t *access.Target
+		if j.Target != nil {
+			var err error
+			if t, err = s.resolveTarget(r.Context(), c.policy, directory.Kind(j.Target.Kind), j.Target.ID, ""); err != nil {
+				s.writeError(w, r, err)
+				return
+			}
+		}
+		if d := c.decideTarget(access.Run, j.RunbookName, t); !d.Allow {
+			s.record(r.Context(), r, actorOf(c), action+".denied", j.ID, map[string]any{"runbook": j.RunbookName, "reason": d.Reason})
+			s.writeError(w, r, forbid(d))
+			return
+		}
+	}
+	j, err := change(r.Context(), c.TenantID, j.ID)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
+	s.record(r.Context(), r, actorOf(c), action, j.ID, map[string]any{"runbook": j.RunbookName, "status": j.Status})
 	writeJSON(w, http.StatusOK, j)
 }
 

@@ -64,38 +64,56 @@ func runbookView(rb *runbooker.Runbook) RunbookView {
 }
 
 func (s *Server) routeRunbooks(mux *http.ServeMux) {
-	mux.HandleFunc("GET /api/v1/runbooks", s.authenticate(true, s.handleListRunbooks))
-	mux.HandleFunc("GET /api/v1/runbooks/{name}", s.authenticate(true, s.handleGetRunbook))
-	mux.HandleFunc("GET /api/v1/runbooks/{name}/source", s.authenticate(true, s.handleGetRunbookSource))
-	mux.HandleFunc("PUT /api/v1/runbooks/{name}", s.authenticate(true, s.handlePutRunbook))
-	mux.HandleFunc("DELETE /api/v1/runbooks/{name}", s.authenticate(true, s.handleDeleteRunbook))
-	mux.HandleFunc("GET /api/v1/settings/{key}", s.authenticate(true, s.handleGetSetting))
-	mux.HandleFunc("PUT /api/v1/settings/{key}", s.authenticate(true, s.handlePutSetting))
+	mux.HandleFunc("GET /api/v1/runbooks", s.authenticate(access.CanSeeRunbooks, s.handleListRunbooks))
+	mux.HandleFunc("GET /api/v1/runbooks/{name}", s.authenticate(access.CanSeeRunbooks, s.handleGetRunbook))
+	mux.HandleFunc("GET /api/v1/runbooks/{name}/source", s.authenticate(access.CanReadRunbookDetails, s.handleGetRunbookSource))
+	mux.HandleFunc("PUT /api/v1/runbooks/{name}", s.authenticate(access.Admin, s.audited("runbook.put", s.handlePutRunbook)))
+	mux.HandleFunc("DELETE /api/v1/runbooks/{name}", s.authenticate(access.Admin, s.audited("runbook.delete", s.handleDeleteRunbook)))
+	mux.HandleFunc("GET /api/v1/settings/{key}", s.authenticate(access.Admin, s.handleGetSetting))
+	mux.HandleFunc("PUT /api/v1/settings/{key}", s.authenticate(access.Admin, s.audited("setting.put", s.handlePutSetting)))
 }
 
 func (s *Server) handleListRunbooks(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	rbs, err := s.Store.ListRunbooks(r.Context(), principal(r.Context()).TenantID, runbooker.RunbookFilter{
+	c := principal(r.Context())
+	rbs, err := s.Store.ListRunbooks(r.Context(), c.TenantID, runbooker.RunbookFilter{
 		Scope: q.Get("scope"), Category: q.Get("category"), Search: q.Get("search"), Prefix: q.Get("prefix"),
 	})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	out := make([]RunbookView, len(rbs))
-	check := s.Engine.NewLanguageCheck(principal(r.Context()).TenantID)
-	for i, rb := range rbs {
-		out[i] = runbookView(rb)
-		out[i].WorkerWarning = check.Warning(r.Context(), rb)
+	// Each runbook the caller may see, with its form when asked (?forms=true),
+	// so a support person's portal knows what to send.
+	var custom []byte
+	forms := q.Get("forms") == "true"
+	if forms {
+		if custom, err = s.setting(r.Context(), c.TenantID, SettingCustomization); err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	out := make([]RunbookView, 0, len(rbs))
+	check := s.Engine.NewLanguageCheck(c.TenantID)
+	for _, rb := range rbs {
+		if !c.decide(access.See, rb.Name, nil).Allow {
+			continue
+		}
+		v := runbookView(rb)
+		v.WorkerWarning = check.Warning(r.Context(), rb)
+		if forms {
+			form, warnings := catalog.BuildForm(rb.Meta, rb.Name, custom)
+			v.Form, v.Warnings = form, append(v.Warnings, warnings...)
+		}
+		out = append(out, v)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"runbooks": out})
 }
 
 func (s *Server) handleGetRunbook(w http.ResponseWriter, r *http.Request) {
 	tenant := principal(r.Context()).TenantID
-	rb, err := s.Store.Runbook(r.Context(), tenant, r.PathValue("name"))
-	if err != nil {
-		s.writeError(w, r, err)
+	rb, ok := s.visibleRunbook(w, r)
+	if !ok {
 		return
 	}
 	v := runbookView(rb)
@@ -113,9 +131,8 @@ func (s *Server) handleGetRunbook(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) handleGetRunbookSource(w http.ResponseWriter, r *http.Request) {
 	tenant := principal(r.Context()).TenantID
-	rb, err := s.Store.Runbook(r.Context(), tenant, r.PathValue("name"))
-	if err != nil {
-		s.writeError(w, r, err)
+	rb, ok := s.visibleRunbook(w, r)
+	if !ok {
 		return
 	}
 	version := r.URL.Query().Get("version")

@@ -16,8 +16,11 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/access"
+	"github.com/runbooker/runbooker/directory"
 	"github.com/runbooker/runbooker/engine"
 	"github.com/runbooker/runbooker/gitsync"
+	"github.com/runbooker/runbooker/oidcauth"
 )
 
 // Config tunes the server.
@@ -27,6 +30,10 @@ type Config struct {
 	// Throttle limits failed sign-ins and registrations (throttle.go);
 	// zero fields take the defaults. Its clock is the engine's.
 	Throttle ThrottleConfig
+	Session  SessionConfig
+	// DirectoryTTL is how long directory answers (lookups, memberships)
+	// are reused (default 1m).
+	DirectoryTTL time.Duration
 }
 
 // Server is the HTTP front of one control-plane process.
@@ -36,6 +43,10 @@ type Server struct {
 	Log    *slog.Logger
 	Config Config
 	Syncer *gitsync.Syncer // upstream git sync; nil answers its routes with 503
+	// OIDC signs people in with OpenID Connect; nil when not configured.
+	OIDC *oidcauth.Provider
+
+	policies policyCache
 
 	srv      *http.Server
 	ln       net.Listener
@@ -50,7 +61,23 @@ func NewServer(e *engine.Engine, cfg Config, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{Engine: e, Store: e.Store(), Log: log, Config: cfg, throttle: newThrottle(cfg.Throttle, e.Now)}
+	if cfg.DirectoryTTL <= 0 {
+		cfg.DirectoryTTL = time.Minute
+	}
+	cfg.Session.defaults()
+	s := &Server{Engine: e, Store: e.Store(), Log: log, Config: cfg, throttle: newThrottle(cfg.Throttle, e.Now)}
+	s.policies = policyCache{perms: map[string]parsed[*access.Permissions]{}, roles: map[string]parsed[*access.Roles]{},
+		dirs: map[string]parsed[directory.Directory]{}, dirTTL: cfg.DirectoryTTL}
+	return s
+}
+
+// SetDirectory gives tenants without a directory setting of their own
+// the server's directory (serve --directory).
+func (s *Server) SetDirectory(d directory.Directory) {
+	if d != nil {
+		d = directory.Cached(d, s.Config.DirectoryTTL, s.Engine.Now)
+	}
+	s.policies.fallback = d
 }
 
 // Handler returns the complete route table.
@@ -69,7 +96,10 @@ func (s *Server) Handler() http.Handler {
 	s.routeAssets(mux)
 	s.routeWorkers(mux)
 	s.routeSync(mux)
-	mux.HandleFunc("GET /api/v1/version", s.authenticate(false, s.handleVersion))
+	s.routeSessions(mux)
+	s.routeAudit(mux)
+	s.routePeople(mux)
+	mux.HandleFunc("GET /api/v1/version", s.authenticate("", s.handleVersion))
 	return s.recoverer(mux)
 }
 

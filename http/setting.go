@@ -13,14 +13,24 @@ const (
 	SettingPermissions   = "permissions"   // permissions JSON
 )
 
-var knownSettings = map[string]bool{SettingCustomization: true, SettingPermissions: true}
+// knownSettings maps each settings document to the check a new version
+// must pass before it is stored.
+var knownSettings = map[string]func([]byte) error{
+	SettingCustomization: func(b []byte) error { _, err := loosejson.Decode(b); return err },
+	SettingPermissions:   func(b []byte) error { _, _, err := access.ParsePermissions(b); return err },
+	SettingRoles:         func(b []byte) error { _, err := access.ParseRoles(b); return err },
+	SettingDirectory:     func(b []byte) error { _, err := parseDirectorySetting(b); return err },
+}
+
+const knownSettingNames = "customization, permissions, roles, directory"
 
 const maxSettingBody = 4 << 20
 
 func (s *Server) handleGetSetting(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	if !knownSettings[key] {
-		s.writeError(w, r, runbooker.Errorf(runbooker.ENOTFOUND, "unknown setting %q (known: customization, permissions)", key))
+	_, ok := knownSettings[key]
+	if !ok {
+		s.writeError(w, r, runbooker.Errorf(runbooker.ENOTFOUND, "unknown setting %q (known: %s)", key, knownSettingNames))
 		return
 	}
 	v, err := s.Store.Setting(r.Context(), principal(r.Context()).TenantID, key)
@@ -40,8 +50,9 @@ func (s *Server) handleGetSetting(w http.ResponseWriter, r *http.Request) {
 // parses.
 func (s *Server) handlePutSetting(w http.ResponseWriter, r *http.Request) {
 	key := r.PathValue("key")
-	if !knownSettings[key] {
-		s.writeError(w, r, runbooker.Errorf(runbooker.ENOTFOUND, "unknown setting %q (known: customization, permissions)", key))
+	check, ok := knownSettings[key]
+	if !ok {
+		s.writeError(w, r, runbooker.Errorf(runbooker.ENOTFOUND, "unknown setting %q (known: %s)", key, knownSettingNames))
 		return
 	}
 	body, err := readBody(w, r, maxSettingBody)
@@ -49,8 +60,8 @@ func (s *Server) handlePutSetting(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	if _, err := loosejson.Decode(body); err != nil {
-		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "%s is not valid JSON: %v", key, err))
+	if err := check(body); err != nil {
+		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "%s: %s", key, strings.TrimPrefix(problemText(err), key+": ")))
 		return
 	}
 	if err := s.Store.PutSetting(r.Context(), principal(r.Context()).TenantID, key, body); err != nil {
@@ -58,4 +69,13 @@ func (s *Server) handlePutSetting(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// problemText is the client-safe text of a document check's error: parse
+// errors are plain errors that say where the document is wrong.
+func problemText(err error) string {
+	if runbooker.ErrorCode(err) == runbooker.EINTERNAL {
+		return err.Error()
+	}
+	return runbooker.ErrorMessage(err)
 }

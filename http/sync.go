@@ -42,12 +42,12 @@ type DeleteSyncSourceResponse struct {
 }
 
 func (s *Server) routeSync(mux *http.ServeMux) {
-	mux.HandleFunc("POST /api/v1/sync", s.authenticate(true, s.withSyncer(s.handleSync)))
-	mux.HandleFunc("GET /api/v1/sync/sources", s.authenticate(true, s.withSyncer(s.handleListSyncSources)))
-	mux.HandleFunc("POST /api/v1/sync/sources", s.authenticate(true, s.withSyncer(s.handleCreateSyncSource)))
-	mux.HandleFunc("GET /api/v1/sync/sources/{id}", s.authenticate(true, s.withSyncer(s.handleGetSyncSource)))
-	mux.HandleFunc("PUT /api/v1/sync/sources/{id}", s.authenticate(true, s.withSyncer(s.handlePutSyncSource)))
-	mux.HandleFunc("DELETE /api/v1/sync/sources/{id}", s.authenticate(true, s.withSyncer(s.handleDeleteSyncSource)))
+	mux.HandleFunc("POST /api/v1/sync", s.authenticate(access.CanSyncRunbooksWithUpstream, s.audited("sync.run", s.withSyncer(s.handleSync))))
+	mux.HandleFunc("GET /api/v1/sync/sources", s.authenticate(access.Admin, s.withSyncer(s.handleListSyncSources)))
+	mux.HandleFunc("POST /api/v1/sync/sources", s.authenticate(access.Admin, s.audited("sync-source.create", s.withSyncer(s.handleCreateSyncSource))))
+	mux.HandleFunc("GET /api/v1/sync/sources/{id}", s.authenticate(access.Admin, s.withSyncer(s.handleGetSyncSource)))
+	mux.HandleFunc("PUT /api/v1/sync/sources/{id}", s.authenticate(access.Admin, s.audited("sync-source.put", s.withSyncer(s.handlePutSyncSource))))
+	mux.HandleFunc("DELETE /api/v1/sync/sources/{id}", s.authenticate(access.Admin, s.audited("sync-source.delete", s.withSyncer(s.handleDeleteSyncSource))))
 }
 
 // withSyncer answers 503 when the server runs without a syncer.

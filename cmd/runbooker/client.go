@@ -26,7 +26,11 @@ func clientFlags(fs interface {
 		if cred == "" {
 			return nil, fmt.Errorf("no credential: set RUNBOOKER_CREDENTIAL=ID:SECRET (from `runbooker credential create`) or pass --credential")
 		}
-		return rbhttp.NewClient(server, cred, nil)
+		c, err := rbhttp.NewClient(server, cred, nil)
+		if c != nil {
+			c.Agent = "cli"
+		}
+		return c, err
 	}
 }
 

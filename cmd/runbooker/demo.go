@@ -60,6 +60,10 @@ func (m *Main) firstStart(ctx context.Context, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	signins, err := m.demoPeople(ctx)
+	if err != nil {
+		return fmt.Errorf("setting up the demo's people: %w", err)
+	}
 	count := fmt.Sprintf("%d runbooks", len(stored))
 	if len(stored) != n {
 		count = fmt.Sprintf("%d runbooks, %d of them from the demo", len(stored), n)
@@ -85,8 +89,47 @@ or with the CLI:
   %[4]s run user_general_new-temporary-password -p UserName=jane@contoso.com -p Length=20
   %[4]s run org_network_check-endpoint -p Port=1     # a failing job
 
-`, url, count, cred, cli)
+%[5]s`, url, count, cred, cli, signins)
 	return nil
+}
+
+// demoPeople stores the demo tenant's roles and permissions (unless it has
+// its own by now) and gives each demo account a new password, and returns
+// the banner's part on signing in.
+func (m *Main) demoPeople(ctx context.Context) (string, error) {
+	t := runbooker.DefaultTenant
+	for _, doc := range []struct {
+		key string
+		v   []byte
+	}{{rbhttp.SettingRoles, demo.Roles}, {rbhttp.SettingPermissions, demo.Permissions}} {
+		if _, err := m.Store.Setting(ctx, t, doc.key); runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
+			if err := m.Store.PutSetting(ctx, t, doc.key, doc.v); err != nil {
+				return "", err
+			}
+		} else if err != nil {
+			return "", err
+		}
+	}
+	var b strings.Builder
+	b.WriteString("People (a demo directory of contoso.com; passwords new at every --demo start):\n\n")
+	first := ""
+	for _, u := range demo.Users {
+		pw := runbooker.NewSecret()[:16]
+		if err := setLocalPassword(ctx, m.Store, t, u.UPN, pw); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&b, "  %-24s %-18s %s\n", u.UPN, pw, u.About)
+		if first == "" && strings.HasPrefix(u.UPN, "helpdesk") {
+			first = fmt.Sprintf(`  curl -s -c jar -H 'Content-Type: application/json' -d '{"userName":"%s","password":"%s"}' %s/api/v1/auth/signin
+  curl -s -b jar %s/api/v1/targets/user/ceo@contoso.com/runbooks     # the CEO is a VIP: nothing
+  curl -s -b jar %s/api/v1/targets/user/jane@contoso.com/runbooks    # Jane is not
+`, u.UPN, pw, m.URL(), m.URL(), m.URL())
+		}
+	}
+	b.WriteString("\nSign in as the restricted helpdesk account and ask what it may run:\n\n")
+	b.WriteString(first)
+	b.WriteString("\n")
+	return b.String(), nil
 }
 
 // commandName is how the banner tells the user to call this program:

@@ -38,6 +38,9 @@ Client (RUNBOOKER_SERVER, RUNBOOKER_CREDENTIAL=ID:SECRET):
   runbooker runbook list|get|delete [NAME]
   runbooker group list|create|rotate-token|delete [NAME]
   runbooker asset list | set TYPE NAME JSON [--encrypted] | get TYPE NAME | delete TYPE NAME
+  runbooker whoami                         who the credential is, and its rights
+  runbooker targets user|device|group ID   runbooks you may run on that object
+  runbooker settings get KEY | set KEY FILE|-   customization, permissions, roles, directory
   runbooker sync [--source ID]            sync runbooks from upstream git repositories
   runbooker sync sources | sync source get|set|delete ID [...]
 
@@ -94,6 +97,12 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdGroup(ctx, args[1:], stdout, stderr)
 	case "asset":
 		err = cmdAsset(ctx, args[1:], stdout, stderr)
+	case "settings":
+		err = cmdSettings(ctx, args[1:], stdin, stdout)
+	case "whoami":
+		err = cmdWhoami(ctx, args[1:], stdout)
+	case "targets":
+		err = cmdTargets(ctx, args[1:], stdout)
 	case "rotate-key":
 		err = cmdRotateKey(ctx, args[1:], stdout)
 	case "bench":

@@ -53,6 +53,10 @@ type ServeConfig struct {
 	// DBPoolSize and DBStatementTimeout tune a PostgreSQL store's pool.
 	DBPoolSize         int
 	DBStatementTimeout time.Duration
+	// People: the directory of tenants without one of their own, OpenID
+	// Connect sign-in, and session lifetimes.
+	Directory     string // static:PATH, ldap:URL or msgraph
+	People        PeopleFlags
 }
 
 func serveFlags(args []string) (ServeConfig, error) {
@@ -81,6 +85,8 @@ func serveFlags(args []string) (ServeConfig, error) {
 	fs.BoolVar(&c.SyncAllowLocal, "sync-allow-local", false, "let sync sources name local paths and file:// URLs (single-tenant servers; on with --demo)")
 	allowedHosts := fs.String("sync-allowed-hosts", "", "hosts sync sources may name: names, *.domain, IPs, CIDRs, comma-separated (default any; loopback and link-local only when listed)")
 	addIsolationFlags(fs, &c.Isolation)
+	fs.StringVar(&c.Directory, "directory", "", "directory of tenants without one of their own: static:PATH, ldap:URL or msgraph (with --demo: the demo directory)")
+	addPeopleFlags(fs, &c.People)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return c, err
@@ -111,6 +117,9 @@ func serveFlags(args []string) (ServeConfig, error) {
 	}
 	if c.DBPoolSize < 1 || c.DBStatementTimeout <= 0 {
 		return c, fmt.Errorf("--db-pool-size and --db-statement-timeout must be positive")
+	}
+	if err := c.People.check(c.Directory); err != nil {
+		return c, err
 	}
 	return c, nil
 }
@@ -237,8 +246,13 @@ func (m *Main) Run(ctx context.Context) error {
 	m.SyncService = gitsync.NewService(m.Syncer, 0)
 	m.SyncService.Start(ctx)
 	m.HTTP = rbhttp.NewServer(m.Engine, rbhttp.Config{RunWait: c.RunWait, Version: version,
-		Throttle: rbhttp.ThrottleConfig{RegisterBurst: float64(c.RegisterBurst)}}, m.Log)
+		Throttle: rbhttp.ThrottleConfig{RegisterBurst: float64(c.RegisterBurst)},
+		Session:  rbhttp.SessionConfig{Idle: c.People.SessionIdle, Absolute: c.People.SessionMax, SecureCookies: c.People.SecureCookies || c.TLSCert != ""},
+	}, m.Log)
 	m.HTTP.Syncer = m.Syncer
+	if err := m.setUpPeople(ctx); err != nil {
+		return err
+	}
 	var tlsCfg *tls.Config
 	if c.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)

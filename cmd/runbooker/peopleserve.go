@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/runbooker/runbooker/demo"
+	"github.com/runbooker/runbooker/directory"
+	"github.com/runbooker/runbooker/oidcauth"
+)
+
+// PeopleFlags are serve's settings for signing people in.
+type PeopleFlags struct {
+	// DirectorySecretFile holds the LDAP bind password or the Graph client
+	// secret of --directory (RUNBOOKER_DIRECTORY_SECRET holds it itself).
+	DirectorySecretFile string
+	OIDCIssuer          string
+	OIDCClientID        string
+	OIDCSecretFile      string // RUNBOOKER_OIDC_CLIENT_SECRET holds it itself
+	OIDCRedirectURL     string
+	SessionIdle         time.Duration
+	SessionMax          time.Duration
+	SecureCookies       bool
+}
+
+func addPeopleFlags(fs interface {
+	StringVar(*string, string, string, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
+	BoolVar(*bool, string, bool, string)
+}, p *PeopleFlags) {
+	fs.StringVar(&p.DirectorySecretFile, "directory-secret-file", "", "file holding --directory's LDAP bind password or Graph client secret (or RUNBOOKER_DIRECTORY_SECRET)")
+	fs.StringVar(&p.OIDCIssuer, "oidc-issuer", "", "OpenID Connect issuer URL people sign in with (e.g. https://login.microsoftonline.com/TENANT/v2.0)")
+	fs.StringVar(&p.OIDCClientID, "oidc-client-id", "", "OpenID Connect client id")
+	fs.StringVar(&p.OIDCSecretFile, "oidc-client-secret-file", "", "file holding the OpenID Connect client secret (or RUNBOOKER_OIDC_CLIENT_SECRET)")
+	fs.StringVar(&p.OIDCRedirectURL, "oidc-redirect-url", "", "this server's callback as the identity provider knows it: https://HOST/api/v1/auth/oidc/callback")
+	fs.DurationVar(&p.SessionIdle, "session-idle", 30*time.Minute, "a sign-in session unused this long ends")
+	fs.DurationVar(&p.SessionMax, "session-max", 12*time.Hour, "no sign-in session lives longer")
+	fs.BoolVar(&p.SecureCookies, "secure-cookies", false, "mark session cookies Secure (on with --tls-cert; set it behind a TLS-terminating proxy)")
+}
+
+func (p *PeopleFlags) check(dirSpec string) error {
+	if dirSpec != "" {
+		if _, err := directory.ParseSpec(dirSpec); err != nil {
+			return fmt.Errorf("--directory: %v", err)
+		}
+	}
+	if p.OIDCIssuer != "" && (p.OIDCClientID == "" || p.OIDCRedirectURL == "") {
+		return fmt.Errorf("--oidc-issuer needs --oidc-client-id and --oidc-redirect-url")
+	}
+	if p.SessionIdle <= 0 || p.SessionMax <= 0 {
+		return fmt.Errorf("--session-idle and --session-max must be positive")
+	}
+	return nil
+}
+
+// secretFrom reads a secret from the environment variable env or else
+// from file (trailing newline dropped); "" when neither is set.
+func secretFrom(env, file string) (string, error) {
+	if v := os.Getenv(env); v != "" {
+		return v, nil
+	}
+	if file == "" {
+		return "", nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+// setUpPeople gives the HTTP server its default directory and its OpenID
+// Connect provider.
+func (m *Main) setUpPeople(ctx context.Context) error {
+	c := m.Config
+	switch {
+	case c.Directory != "":
+		cfg, err := directory.ParseSpec(c.Directory)
+		if err != nil {
+			return fmt.Errorf("--directory: %v", err)
+		}
+		secret, err := secretFrom("RUNBOOKER_DIRECTORY_SECRET", c.People.DirectorySecretFile)
+		if err != nil {
+			return fmt.Errorf("--directory-secret-file: %w", err)
+		}
+		d, err := directory.Open(cfg, secret)
+		if err != nil {
+			return fmt.Errorf("--directory: %v", err)
+		}
+		m.HTTP.SetDirectory(d)
+	case c.Demo:
+		d, err := directory.Open(directory.Config{Provider: "static", Objects: demo.Directory}, "")
+		if err != nil {
+			return fmt.Errorf("the demo directory: %v", err)
+		}
+		m.HTTP.SetDirectory(d)
+	}
+	if c.People.OIDCIssuer != "" {
+		secret, err := secretFrom("RUNBOOKER_OIDC_CLIENT_SECRET", c.People.OIDCSecretFile)
+		if err != nil {
+			return fmt.Errorf("--oidc-client-secret-file: %w", err)
+		}
+		p, err := oidcauth.NewLazy(oidcauth.Config{Issuer: c.People.OIDCIssuer, ClientID: c.People.OIDCClientID,
+			ClientSecret: secret, RedirectURL: c.People.OIDCRedirectURL})
+		if err != nil {
+			return fmt.Errorf("--oidc-issuer: %v", err)
+		}
+		m.HTTP.OIDC = p
+	}
+	return nil
+}
