@@ -199,9 +199,7 @@ func (p *Permissions) parseRoles(d *doc, n *loosejson.Node) error {
 		p.roles = append(p.roles, r)
 		for _, g := range r.groups {
 			k := strings.ToLower(g)
-			if !containsInt(p.byGroup[k], i) {
-				p.byGroup[k] = append(p.byGroup[k], i)
-			}
+			p.byGroup[k] = appendIndex(p.byGroup[k], i)
 		}
 	}
 	return nil
@@ -400,13 +398,4 @@ func sourced(err error, source string) error {
 		return &c
 	}
 	return err
-}
-
-func containsInt(l []int, v int) bool {
-	for _, x := range l {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
