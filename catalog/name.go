@@ -12,6 +12,7 @@ package catalog
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -138,6 +139,13 @@ var contextCandidates = map[string][]string{
 	"user":   {"UserName", "UserId"},
 	"device": {"DeviceId", "DeviceName"},
 	"group":  {"GroupId", "GroupName"},
+}
+
+// ContextCandidates returns the parameter names that may receive the
+// object a runbook of scope is started on, in order of preference; none
+// for org runbooks. The slice is the caller's to keep.
+func ContextCandidates(scope string) []string {
+	return slices.Clone(contextCandidates[scope])
 }
 
 // ContextParameter returns the declared spelling of the parameter that
