@@ -31,6 +31,10 @@ type Credential struct {
 	Role       Role      `json:"role"`
 	SecretHash string    `json:"-"`
 	CreatedAt  time.Time `json:"createdAt"`
+	// User is the UPN of the directory user the credential acts for, ""
+	// when it is bound to no one. A bound credential has that person's
+	// rights and groups rather than those of its role.
+	User string `json:"user,omitempty"`
 }
 
 // NewSecret returns a random 256-bit secret, URL-safe base64 without padding.

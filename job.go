@@ -70,6 +70,17 @@ type Job struct {
 	// NextSeq is the first stream sequence number the claiming worker must
 	// use; set only on jobs returned by a claim.
 	NextSeq int64 `json:"nextSeq,omitempty"`
+	// Target is the directory object the job acts on (the user whose
+	// mailbox, the device to wipe); nil when it acts on none in particular.
+	Target *JobTarget `json:"target,omitempty"`
+}
+
+// JobTarget names the directory object a job acts on, as it was when the
+// job was created.
+type JobTarget struct {
+	Kind string `json:"kind"` // user, device or group
+	ID   string `json:"id"`
+	Name string `json:"name"` // display name or UPN, for people reading the job
 }
 
 // JobRef names one attempt of a job: the unit of fencing.

@@ -17,6 +17,9 @@ type Store interface {
 	SettingStore
 	WorkerStore
 	AssetStore
+	UserStore
+	SessionStore
+	AuditStore
 	// Ping reports whether the database answers; EUNAVAILABLE when it does not.
 	Ping(ctx context.Context) error
 	Close() error

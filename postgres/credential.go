@@ -21,8 +21,8 @@ func (db *DB) CreateCredential(ctx context.Context, c *runbooker.Credential) err
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = db.now().UTC()
 	}
-	_, err := db.pool.Exec(ctx, `INSERT INTO credentials (`+storeutil.CredentialColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
-		c.ID, c.TenantID, c.Name, string(c.Role), c.SecretHash, nanos(c.CreatedAt))
+	_, err := db.pool.Exec(ctx, `INSERT INTO credentials (`+storeutil.CredentialColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.ID, c.TenantID, c.Name, string(c.Role), c.SecretHash, nanos(c.CreatedAt), cleanText(c.User))
 	return storeErr(err, fmt.Sprintf("credential %q", c.ID))
 }
 

@@ -17,7 +17,7 @@ import (
 // jobCols is the column list every job query selects, in scanJob's order.
 const jobCols = `pk, id, tenant_id, runbook_name, runbook_version, language, parameters, run_on, caller,
 	status, status_reason, exception, attempt, lost_count, worker_id,
-	created_at, started_at, ended_at, last_modified_at, lease_expires_at, log_verbose`
+	created_at, started_at, ended_at, last_modified_at, lease_expires_at, log_verbose, ` + storeutil.JobTargetColumns
 
 // heldStatuses are the states in which an attempt holds a lease; fenced
 // calls succeed only then.
@@ -201,9 +201,10 @@ func scanJob(s scanner, extra ...any) (*runbooker.Job, int64, error) {
 	var started, ended, lease *int64
 	var lang, params, status string
 	var attempt, lost int32
+	var tKind, tID, tName *string
 	dest := append([]any{&pk, &j.ID, &j.TenantID, &j.RunbookName, &j.RunbookVersion, &lang, &params, &j.RunOn,
 		&j.Caller, &status, &j.StatusReason, &j.Exception, &attempt, &lost, &j.WorkerID,
-		&created, &started, &ended, &modified, &lease, &j.LogVerbose}, extra...)
+		&created, &started, &ended, &modified, &lease, &j.LogVerbose, &tKind, &tID, &tName}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, 0, err
 	}
@@ -216,5 +217,6 @@ func scanJob(s scanner, extra ...any) (*runbooker.Job, int64, error) {
 		return nil, 0, fmt.Errorf("job %s: stored parameters: %w", j.ID, err)
 	}
 	j.Parameters = bound
+	j.Target = storeutil.JobTarget(tKind, tID, tName)
 	return &j, pk, nil
 }

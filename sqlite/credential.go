@@ -21,8 +21,8 @@ func (db *DB) CreateCredential(ctx context.Context, c *runbooker.Credential) err
 	if c.CreatedAt.IsZero() {
 		c.CreatedAt = db.now().UTC()
 	}
-	_, err := db.exec(ctx, `INSERT INTO credentials (`+storeutil.CredentialColumns+`) VALUES (?, ?, ?, ?, ?, ?)`,
-		c.ID, c.TenantID, c.Name, string(c.Role), c.SecretHash, nanos(c.CreatedAt))
+	_, err := db.exec(ctx, `INSERT INTO credentials (`+storeutil.CredentialColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.TenantID, c.Name, string(c.Role), c.SecretHash, nanos(c.CreatedAt), c.User)
 	return storeErr(err, fmt.Sprintf("credential %q", c.ID))
 }
 

@@ -13,15 +13,15 @@ import (
 // jobCols is the column list every job query selects, in scanJob's order.
 const jobCols = `pk, id, tenant_id, runbook_name, runbook_version, language, parameters, run_on, caller,
 	status, status_reason, exception, attempt, lost_count, worker_id,
-	created_at, started_at, ended_at, last_modified_at, lease_expires_at, log_verbose`
+	created_at, started_at, ended_at, last_modified_at, lease_expires_at, log_verbose, ` + storeutil.JobTargetColumns
 
 // heldStatuses are the states in which an attempt holds a lease; fenced
 // calls succeed only then.
 const heldStatuses = `('Activating', 'Running', 'Stopping')`
 
 const insertJobSQL = `INSERT INTO jobs (id, tenant_id, runbook_name, runbook_version, language, parameters,
-	run_on, caller, status, status_reason, attempt, worker_id, created_at, last_modified_at, lease_expires_at, log_verbose)
-	VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	run_on, caller, status, status_reason, attempt, worker_id, created_at, last_modified_at, lease_expires_at, log_verbose,
+	` + storeutil.JobTargetColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateJob implements runbooker.JobStore. The job is queued (New) with
 // attempt and lost count 0, or handed to j.WorkerID (direct dispatch). An
@@ -40,9 +40,10 @@ func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
 
 // insertJob stores a prepared job, pj being its parameters as JSON.
 func (db *DB) insertJob(ctx context.Context, j *runbooker.Job, pj []byte) error {
+	kind, id, name := storeutil.TargetArgs(j.Target)
 	_, err := db.st.insertJob.ExecContext(ctx, j.ID, j.TenantID, j.RunbookName,
 		j.RunbookVersion, string(j.Language), pj, j.RunOn, j.Caller, string(j.Status), j.StatusReason,
-		j.Attempt, j.WorkerID, nanos(j.CreatedAt), nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt), j.LogVerbose)
+		j.Attempt, j.WorkerID, nanos(j.CreatedAt), nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt), j.LogVerbose, kind, id, name)
 	return err
 }
 
@@ -194,9 +195,10 @@ func scanJob(s scanner, extra ...any) (*runbooker.Job, int64, error) {
 	var pk, created, modified int64
 	var started, ended, lease sql.NullInt64
 	var lang, params, status string
+	var tKind, tID, tName *string
 	dest := append([]any{&pk, &j.ID, &j.TenantID, &j.RunbookName, &j.RunbookVersion, &lang, &params, &j.RunOn,
 		&j.Caller, &status, &j.StatusReason, &j.Exception, &j.Attempt, &j.LostCount, &j.WorkerID,
-		&created, &started, &ended, &modified, &lease, &j.LogVerbose}, extra...)
+		&created, &started, &ended, &modified, &lease, &j.LogVerbose, &tKind, &tID, &tName}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, 0, err
 	}
@@ -208,5 +210,6 @@ func scanJob(s scanner, extra ...any) (*runbooker.Job, int64, error) {
 		return nil, 0, fmt.Errorf("job %s: stored parameters: %w", j.ID, err)
 	}
 	j.Parameters = bound
+	j.Target = storeutil.JobTarget(tKind, tID, tName)
 	return &j, pk, nil
 }

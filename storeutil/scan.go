@@ -14,7 +14,7 @@ import (
 // columns under these names; its queries splice the list in.
 const (
 	RunbookColumns    = `tenant_id, name, language, version, scope, category, default_group, source_id, meta, created_at, updated_at, log_verbose`
-	CredentialColumns = `id, tenant_id, name, role, secret_hash, created_at`
+	CredentialColumns = `id, tenant_id, name, role, secret_hash, created_at, user_upn`
 	GroupColumns      = `tenant_id, name, token_hash, default_hybrid, run_as, max_runtime, capacity, powershell,
 	suspend_after, created_at, memory_limit, max_processes, cpu_weight, token_expires_at, token_max_uses, token_uses`
 	WorkerColumns = `id, tenant_id, group_name, name, secret_hash, version, os, arch, hostname, registered_at, last_seen_at, state, languages`
@@ -77,7 +77,7 @@ func ScanCredential(s Scanner) (*runbooker.Credential, error) {
 	var c runbooker.Credential
 	var role string
 	var created int64
-	if err := s.Scan(&c.ID, &c.TenantID, &c.Name, &role, &c.SecretHash, &created); err != nil {
+	if err := s.Scan(&c.ID, &c.TenantID, &c.Name, &role, &c.SecretHash, &created, &c.User); err != nil {
 		return nil, err
 	}
 	c.Role = runbooker.Role(role)

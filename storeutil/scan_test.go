@@ -52,8 +52,8 @@ func TestScanFunctionsMatchTheirColumnLists(t *testing.T) {
 	if _, err := ScanRunbook(row{"t", "rb", "bash", "v1", "", "", "", "", `{`, ns, ns, false}); err == nil {
 		t.Error("ScanRunbook took metadata that is not JSON")
 	}
-	c, err := ScanCredential(row{"id", "t", "n", "admin", "hash", ns})
-	if err != nil || count(CredentialColumns) != 6 || c.Role != runbooker.RoleAdmin || !c.CreatedAt.Equal(at) {
+	c, err := ScanCredential(row{"id", "t", "n", "admin", "hash", ns, "ada@example.com"})
+	if err != nil || count(CredentialColumns) != 7 || c.Role != runbooker.RoleAdmin || !c.CreatedAt.Equal(at) || c.User != "ada@example.com" {
 		t.Errorf("ScanCredential = %+v, %v", c, err)
 	}
 	for _, expires := range []any{nil, ns} {
