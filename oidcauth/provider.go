@@ -2,6 +2,7 @@ package oidcauth
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -136,6 +137,10 @@ func (p *Provider) discover(ctx context.Context) (*endpoints, error) {
 	ctx = oidc.ClientContext(ctx, p.cfg.HTTPClient)
 
 	op, err := oidc.NewProvider(ctx, p.cfg.Issuer)
+	var mismatch *oidc.IssuerMismatchError
+	if errors.As(err, &mismatch) {
+		return nil, p.unavailable(fmt.Errorf("oidc: discovery at %s: the provider names itself %q; configure exactly that issuer: %w", p.cfg.Issuer, mismatch.Discovered, err))
+	}
 	if err != nil {
 		return nil, p.unavailable(fmt.Errorf("oidc: discovery at %s failed: %w", p.cfg.Issuer, err))
 	}
