@@ -67,3 +67,20 @@ func SecretMatches(secret, hash string) bool {
 	got := HashSecret(secret)
 	return subtle.ConstantTimeCompare([]byte(got), []byte(strings.ToLower(hash))) == 1
 }
+
+// CheckCredentialInput checks what a new credential is made of: a name, a
+// known role, and a binding to a person only for operators (a bound
+// credential's rights are the person's, so an admin role would mean nothing).
+func CheckCredentialInput(name string, role Role, user string) error {
+	switch {
+	case strings.TrimSpace(name) == "" || len(name) > 200 || strings.ContainsRune(name, 0):
+		return Errorf(EINVALID, "name: a name of 1 to 200 characters is required")
+	case !role.Valid():
+		return Errorf(EINVALID, "role must be admin or operator, not %q", role)
+	case user != "" && role == RoleAdmin:
+		return Errorf(EINVALID, "user: a credential bound to a person has that person's rights; bind operator credentials only")
+	case len(user) > 256 || strings.ContainsAny(user, "\x00/"):
+		return Errorf(EINVALID, "user: %q is not a user principal name", user)
+	}
+	return nil
+}

@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/access"
 	"github.com/runbooker/runbooker/engine"
 )
 

@@ -114,7 +114,7 @@ func (s *Server) credentialCaller(r *http.Request, cred *runbooker.Credential) (
 	}
 	c := &who{TenantID: cred.TenantID, Credential: cred, Name: credentialName(cred), Surface: surfaceOf(r), policy: pol}
 	if cred.User == "" {
-		rights := access.BuiltinRights(access.RoleRunbookRunner)
+		rights := access.RunnerRights()
 		if cred.Role == runbooker.RoleAdmin {
 			rights = map[access.Right]bool{access.Admin: true}
 		}

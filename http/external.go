@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/access"
 	"github.com/runbooker/runbooker/engine"
 )
 

@@ -1,12 +1,15 @@
 package http
 
 import (
+	"context"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/access"
+	"github.com/runbooker/runbooker/directory"
 )
 
 func (s *Server) routeJobs(mux *http.ServeMux) {

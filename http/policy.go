@@ -42,11 +42,11 @@ type policy struct {
 
 // policyCache keeps the parsed form of the documents each tenant last had.
 type policyCache struct {
-	mu      sync.Mutex
-	perms   map[string]parsed[*access.Permissions]
-	roles   map[string]parsed[*access.Roles]
-	dirs    map[string]parsed[directory.Directory]
-	dirTTL  time.Duration
+	mu       sync.Mutex
+	perms    map[string]parsed[*access.Permissions]
+	roles    map[string]parsed[*access.Roles]
+	dirs     map[string]parsed[directory.Directory]
+	dirTTL   time.Duration
 	fallback directory.Directory
 }
 
@@ -116,8 +116,7 @@ func (s *Server) policyFor(ctx context.Context, tenant string) (*policy, error) 
 }
 
 func parsePermissions(raw []byte) (*access.Permissions, error) {
-	p, _, err := access.ParsePermissions(raw)
-	return p, err
+	return access.ParsePermissions(raw)
 }
 
 // openDirectory opens the directory a tenant's setting names.

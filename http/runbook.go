@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/access"
 	"github.com/runbooker/runbooker/catalog"
 )
 

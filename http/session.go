@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -115,7 +114,7 @@ type MeView struct {
 
 func meView(c *who) MeView {
 	v := MeView{Tenant: c.TenantID, Name: c.Name, Kind: c.kind(), UPN: c.UPN, Rights: []access.Right{}, Groups: c.Caller.Groups}
-	for _, r := range access.AllRights {
+	for _, r := range access.AllRights() {
 		if c.has(r) {
 			v.Rights = append(v.Rights, r)
 		}
@@ -367,6 +366,3 @@ func validTenantName(t string) bool {
 	}
 	return true
 }
-
-// decodeJSON is json.Unmarshal for callers that do not need strictness.
-var _ = json.Unmarshal

@@ -2,8 +2,10 @@ package http
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/access"
 	"github.com/runbooker/runbooker/loosejson"
 )
 
@@ -17,7 +19,7 @@ const (
 // must pass before it is stored.
 var knownSettings = map[string]func([]byte) error{
 	SettingCustomization: func(b []byte) error { _, err := loosejson.Decode(b); return err },
-	SettingPermissions:   func(b []byte) error { _, _, err := access.ParsePermissions(b); return err },
+	SettingPermissions:   func(b []byte) error { _, err := access.ParsePermissions(b); return err },
 	SettingRoles:         func(b []byte) error { _, err := access.ParseRoles(b); return err },
 	SettingDirectory:     func(b []byte) error { _, err := parseDirectorySetting(b); return err },
 }

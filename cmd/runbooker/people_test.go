@@ -98,7 +98,7 @@ func TestPermissionChangeAppliesAtOnce(t *testing.T) {
 	if st, body := start(); st != 403 || !strings.Contains(body, "disabled") {
 		t.Errorf("after disabling: %d %s", st, body)
 	}
-	st, _, body := s.call("PUT", "/api/v1/settings/permissions", s.cred, `{"Roles": {"X": {"Groups": "not a list"}}}`)
+	st, _, body := s.call("PUT", "/api/v1/settings/permissions", s.cred, `{"Roles": {"X": {"Groups": 5}}}`)
 	if st != 400 || !strings.Contains(body, "Groups") {
 		t.Errorf("a broken permissions document: %d %s", st, body)
 	}

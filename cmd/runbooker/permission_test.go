@@ -199,6 +199,10 @@ func TestPermissionsEverySurface(t *testing.T) {
 		name := r.who + " " + r.runbook + " " + r.target
 		check := func(surface string, status int, body string) {
 			t.Helper()
+			var e struct{ Error string }
+			if json.Unmarshal([]byte(body), &e) == nil && e.Error != "" {
+				body = e.Error
+			}
 			switch {
 			case r.allow && status/100 != 2:
 				t.Errorf("%s via %s: want allowed, got %d %s", name, surface, status, body)

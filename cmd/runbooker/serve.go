@@ -55,8 +55,8 @@ type ServeConfig struct {
 	DBStatementTimeout time.Duration
 	// People: the directory of tenants without one of their own, OpenID
 	// Connect sign-in, and session lifetimes.
-	Directory     string // static:PATH, ldap:URL or msgraph
-	People        PeopleFlags
+	Directory string // static:PATH, ldap:URL or msgraph
+	People    PeopleFlags
 }
 
 func serveFlags(args []string) (ServeConfig, error) {
