@@ -57,6 +57,8 @@ type Config struct {
 	// UPNClaim names the claim that carries the person's user principal
 	// name. Empty means preferred_username, then upn, then email, whichever
 	// the token has first. A claim named here is the only one consulted.
+	// Name a claim the provider controls where possible: at some providers
+	// people can edit their own e-mail address.
 	UPNClaim string
 	// GroupsClaim names the claim with the person's group ids. Empty means
 	// "groups".

@@ -272,4 +272,3 @@ func TestIdentityClaims(t *testing.T) {
 		})
 	}
 }
-
