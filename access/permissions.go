@@ -27,9 +27,14 @@ type Permissions struct {
 
 	hasRoles bool // Roles is present, even if empty: people then need a role
 	roles    []permRole
-	byGroup  map[string][]int // lower-cased group id → indexes into roles
 
-	targets map[string]*targetGroup // lower-cased group id → its restrictions
+	targets  map[string]*targetGroup // lower-cased group id → its restrictions
+	nEntries int                     // restrictions over all target groups
+
+	// byGroup answers, for each group the document names as a role's
+	// group or as a supporter group, what being in it means; Decide reads
+	// it once per caller group.
+	byGroup map[string]*groupUse
 
 	warnings []runbooker.ParseError
 }
@@ -41,12 +46,32 @@ type permRole struct {
 	patterns patternList
 }
 
-// targetGroup is one entry of TargetEntityGroups: for each role it names,
-// the lower-cased ids of the groups whose members may still use the role
-// on the group's members. An empty set means nobody may.
+// targetGroup is one entry of TargetEntityGroups. Each role it restricts
+// is one restriction entry, numbered across the document; members of the
+// entry's supporter groups may still use the role on the group's members.
+// An entry without supporter groups leaves the role to nobody.
 type targetGroup struct {
 	id       string
-	restrict map[int]map[string]struct{}
+	restrict map[int]int // index into roles → restriction entry
+}
+
+// groupUse is what membership in one group gives a caller.
+type groupUse struct {
+	roles   []int // indexes into roles whose Groups list the group
+	entries []int // restriction entries that list it as a supporter group
+}
+
+// use returns the groupUse of a lower-cased group id, making it if need be.
+func (p *Permissions) use(id string) *groupUse {
+	if p.byGroup == nil {
+		p.byGroup = map[string]*groupUse{}
+	}
+	u := p.byGroup[id]
+	if u == nil {
+		u = &groupUse{}
+		p.byGroup[id] = u
+	}
+	return u
 }
 
 // Known top-level keys, in the spelling reasons and warnings use.
@@ -158,7 +183,6 @@ func (p *Permissions) parseRoles(d *doc, n *loosejson.Node) error {
 		return d.errAt(n, "%s must be an object of role names, found %s", keyRoles, kindName(n))
 	}
 	p.hasRoles = true
-	p.byGroup = map[string][]int{}
 	seen := map[string]bool{}
 	for _, m := range n.Members {
 		path := keyRoles + "." + m.Key
@@ -198,8 +222,8 @@ func (p *Permissions) parseRoles(d *doc, n *loosejson.Node) error {
 		i := len(p.roles)
 		p.roles = append(p.roles, r)
 		for _, g := range r.groups {
-			k := strings.ToLower(g)
-			p.byGroup[k] = appendIndex(p.byGroup[k], i)
+			u := p.use(strings.ToLower(g))
+			u.roles = appendIndex(u.roles, i)
 		}
 	}
 	return nil
@@ -222,7 +246,7 @@ func (p *Permissions) parseTargets(d *doc, n *loosejson.Node) error {
 		if m.Val.Kind != loosejson.Object {
 			return d.errAt(m.Val, "%s must be an object with RestrictRoles, found %s", path, kindName(m.Val))
 		}
-		tg := &targetGroup{id: m.Key, restrict: map[int]map[string]struct{}{}}
+		tg := &targetGroup{id: m.Key, restrict: map[int]int{}}
 		p.targets[id] = tg
 		for _, f := range m.Val.Members {
 			if !strings.EqualFold(f.Key, "RestrictRoles") {
@@ -262,11 +286,13 @@ func (p *Permissions) parseRestrictions(d *doc, tg *targetGroup, n *loosejson.No
 			}
 			continue
 		}
-		set := make(map[string]struct{}, len(ids))
+		k := p.nEntries
+		p.nEntries++
+		tg.restrict[i] = k
 		for _, g := range ids {
-			set[strings.ToLower(g)] = struct{}{}
+			u := p.use(strings.ToLower(g))
+			u.entries = appendIndex(u.entries, k)
 		}
-		tg.restrict[i] = set
 	}
 	return nil
 }
