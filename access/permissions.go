@@ -135,6 +135,9 @@ func ParsePermissions(src []byte) (*Permissions, error) {
 		if err != nil {
 			return nil, err
 		}
+		if len(texts) == 0 && (l.key == keyEnabled || l.key == keySchedEnabled) {
+			d.warn(m.Off, "%s is empty, so no runbook matches it; leave the key out for the default", l.key)
+		}
 		*l.dst = compilePatterns(texts)
 	}
 	if m, ok := top[keyRoles]; ok && m.Val.Kind != loosejson.Null {
@@ -183,6 +186,9 @@ func (p *Permissions) parseRoles(d *doc, n *loosejson.Node) error {
 		return d.errAt(n, "%s must be an object of role names, found %s", keyRoles, kindName(n))
 	}
 	p.hasRoles = true
+	if len(n.Members) == 0 {
+		d.warn(n.Off, "%s is empty: only administrators and credentials not bound to a person can use runbooks", keyRoles)
+	}
 	seen := map[string]bool{}
 	for _, m := range n.Members {
 		path := keyRoles + "." + m.Key
@@ -349,14 +355,24 @@ func (d *doc) stringList(n *loosejson.Node, path, what string) ([]string, error)
 
 // patterns reads a list of runbook name patterns. An empty pattern could
 // only ever match a runbook without a name, so it is surely a mistake.
+// Runbook names have no spaces, so spaces around a pattern are dropped
+// (with a warning) rather than making it match nothing.
 func (d *doc) patterns(n *loosejson.Node, path string) ([]string, error) {
+	if n.Kind == loosejson.Null {
+		return []string{}, nil
+	}
 	l, err := d.stringList(n, path, "runbook name patterns")
 	if err != nil {
 		return nil, err
 	}
 	for i, s := range l {
-		if strings.TrimSpace(s) == "" {
+		t := strings.TrimSpace(s)
+		if t == "" {
 			return nil, d.errAt(elem(n, i), "%s[%d]: empty pattern", path, i)
+		}
+		if t != s {
+			d.warn(elem(n, i).Off, "%s[%d]: spaces around %q ignored", path, i, s)
+			l[i] = t
 		}
 	}
 	return l, nil
@@ -372,9 +388,11 @@ func (d *doc) groupIDs(n *loosejson.Node, path string) ([]string, error) {
 		return nil, err
 	}
 	for i, s := range l {
-		if strings.TrimSpace(s) == "" {
+		t := strings.TrimSpace(s)
+		if t == "" {
 			return nil, d.errAt(elem(n, i), "%s[%d]: empty group id", path, i)
 		}
+		l[i] = t
 	}
 	return l, nil
 }

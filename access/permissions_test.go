@@ -36,6 +36,15 @@ func TestParsePermissions(t *testing.T) {
 	if !p.Enabled("rjgit-user_x_y") || p.Enabled("rjgit-org_x_y") || p.Enabled("device_x_y") {
 		t.Error("enabled patterns not applied")
 	}
+	// A trimmed pattern and group id work as if written without the spaces.
+	p = mustPermissions(t, `{"Roles": {"A": {"Groups": [" g "], "AllowedRunbookPatterns": [" x_* "]}}}`)
+	if d := Decide(p, person("G"), Run, "x_y_z", nil); !d.Allow {
+		t.Errorf("trimmed pattern: %+v", d)
+	}
+	p = mustPermissions(t, `{"Roles": {"A": {"Groups": ["g"], "AllowedRunbookPatterns": null}}}`)
+	if d := Decide(p, person("g"), See, "x_y_z", nil); d.Allow {
+		t.Errorf("a role without patterns allows: %+v", d)
+	}
 }
 
 func TestParsePermissionsEmpty(t *testing.T) {
@@ -59,6 +68,9 @@ func TestParsePermissionsWarnings(t *testing.T) {
 		{`{"Roles": {}, "TargetEntityGroups": {"g": {"RestrictRoles": {"A": []}}}}`, `Roles defines no role "A"`},
 		{`{"Roles": {}, "TargetEntityGroups": {"g": {"Restrict": {}}}}`, `unknown key "Restrict"`},
 		{`{"Roles": {}, "roles": {}}`, "Roles is given twice"},
+		{`{"Roles": {}}`, "Roles is empty: only administrators"},
+		{`{"EnabledRunbookPatterns": []}`, "EnabledRunbookPatterns is empty, so no runbook matches it"},
+		{`{"DisabledRunbookPatterns": [" rjgit-org_* "]}`, `DisabledRunbookPatterns[0]: spaces around " rjgit-org_* " ignored`},
 	}
 	for _, tt := range tests {
 		p, err := ParsePermissions([]byte(tt.src))
