@@ -8,7 +8,7 @@ import (
 )
 
 // emptyPermissions stands in for a nil *Permissions: the empty document.
-var emptyPermissions = &Permissions{schedEnabled: compilePatterns(DefaultSchedulingPatterns)}
+var emptyPermissions = &Permissions{schedEnabled: compilePatterns(defaultSchedulingPatterns)}
 
 // verbs are the words reasons use for each action: "may not run …",
 // "no role of yours allows running …".

@@ -3,16 +3,21 @@ package access
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	runbooker "github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/loosejson"
 )
 
-// DefaultSchedulingPatterns is what SchedulingEnabledRunbookPatterns means
+// defaultSchedulingPatterns is what SchedulingEnabledRunbookPatterns means
 // when a tenant's document leaves it out: only runbooks named for
 // scheduling may be scheduled.
-var DefaultSchedulingPatterns = []string{"*_scheduled"}
+var defaultSchedulingPatterns = []string{"*_scheduled"}
+
+// DefaultSchedulingPatterns returns the scheduling-enabled patterns of a
+// document that names none.
+func DefaultSchedulingPatterns() []string { return slices.Clone(defaultSchedulingPatterns) }
 
 // Permissions is a tenant's runbook permissions document (RealmJoin's
 // format), checked and with every pattern compiled, ready for Decide. It
@@ -94,7 +99,7 @@ var topKeys = []string{keyEnabled, keyDisabled, keySchedEnabled, keySchedDisable
 // with the position and the key); an unknown key, or a restriction that
 // can have no effect, is a warning (see Warnings).
 func ParsePermissions(src []byte) (*Permissions, error) {
-	p := &Permissions{schedEnabled: compilePatterns(DefaultSchedulingPatterns)}
+	p := &Permissions{schedEnabled: compilePatterns(defaultSchedulingPatterns)}
 	if len(bytes.TrimSpace(src)) == 0 {
 		return p, nil
 	}

@@ -1,6 +1,9 @@
 package access
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 func TestTargetParameter(t *testing.T) {
 	tests := []struct {
@@ -33,5 +36,19 @@ func TestTargetParameter(t *testing.T) {
 		if kind != tt.kind || param != tt.param || val != tt.val || ok != tt.ok {
 			t.Errorf("%s: (%q, %q, %q, %v), want (%q, %q, %q, %v)", tt.name, kind, param, val, ok, tt.kind, tt.param, tt.val, tt.ok)
 		}
+	}
+}
+
+func TestTargetParameters(t *testing.T) {
+	got := TargetParameters("user", "UserName", map[string]any{"username": "jane@contoso.com", "UserId": "ceo-id", "Reason": "x"})
+	want := []TargetRef{{"user", "username", "jane@contoso.com"}, {"user", "UserId", "ceo-id"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("got %+v, want %+v", got, want)
+	}
+	if got := TargetParameters("org", "", map[string]any{"UserId": "x"}); got != nil {
+		t.Errorf("org: %+v", got)
+	}
+	if got := TargetParameters("device", "", map[string]any{"DeviceId": "", "DeviceName": 3.0}); got != nil {
+		t.Errorf("no usable values: %+v", got)
 	}
 }
