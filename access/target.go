@@ -20,6 +20,9 @@ import (
 // trimmed, for a directory lookup. ok is false when the value is missing or
 // is not a non-empty string: without a target the target rules cannot be
 // applied, so the caller must refuse the job.
+//
+// params should be the values after binding (runbooker.BindParameters), so
+// a default value the runbook would act on is judged too.
 func TargetParameter(scope string, contextParameter string, params map[string]any) (kind, param, value string, ok bool) {
 	candidates := catalog.ContextCandidates(scope)
 	if len(candidates) == 0 {
