@@ -2,11 +2,13 @@ package access
 
 import (
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 )
 
 // emptyPermissions stands in for a nil *Permissions: the empty document.
-var emptyPermissions = &Permissions{schedEnabled: compilePatterns(DefaultSchedulingPatterns)}
+var emptyPermissions = &Permissions{schedEnabled: compilePatterns(defaultSchedulingPatterns)}
 
 // verbs are the words reasons use for each action: "may not run …",
 // "no role of yours allows running …".
@@ -36,31 +38,58 @@ func Decide(p *Permissions, c Caller, a Action, runbook string, t *Target) Decis
 // listing: it works out which of the document's roles the caller has once.
 // It is not changed by Decide, so it may be used from several goroutines.
 type Judge struct {
-	p      *Permissions
-	c      Caller
-	member []bool // index into p.roles: the caller is in one of the role's groups
+	p  *Permissions
+	c  Caller
+	in *standing
+}
+
+// standing is what the caller's groups mean in a document.
+type standing struct {
+	member   []bool // by role: the caller is in one of the role's groups
+	admitted []bool // by restriction entry: the caller is in one of its supporter groups
+}
+
+// standing works out the caller's standing, in the buffers of s.
+func (p *Permissions) standing(groups []string, s *standing) *standing {
+	for _, g := range groups {
+		u := p.byGroup[strings.ToLower(g)]
+		if u == nil {
+			continue
+		}
+		for _, i := range u.roles {
+			s.member[i] = true
+		}
+		for _, k := range u.entries {
+			s.admitted[k] = true
+		}
+	}
+	return s
 }
 
 // For returns a Judge for caller c.
 func (p *Permissions) For(c Caller) *Judge {
 	j := &Judge{p: p, c: c}
 	if p != nil && p.hasRoles {
-		j.member = p.membership(c.Groups, make([]bool, len(p.roles)))
+		j.in = p.standing(c.Groups, &standing{member: make([]bool, len(p.roles)), admitted: make([]bool, p.nEntries)})
 	}
 	return j
 }
 
 // Decide is Decide for the Judge's caller.
 func (j *Judge) Decide(a Action, runbook string, t *Target) Decision {
-	return j.p.decide(j.c, j.member, a, runbook, t)
+	return j.p.decide(j.c, j.in, a, runbook, t)
 }
 
 // Visible returns the runbooks of names the Judge's caller may see, in the
 // order given.
 func (j *Judge) Visible(names []string) []string {
+	p := j.p
+	if p == nil {
+		p = emptyPermissions
+	}
 	var out []string
 	for _, n := range names {
-		if j.Decide(See, n, nil).Allow {
+		if p.judge(j.c, j.in, See, n, nil).allow() {
 			out = append(out, n)
 		}
 	}
@@ -79,8 +108,8 @@ func (p *Permissions) Enabled(runbook string) bool {
 	if p == nil {
 		p = emptyPermissions
 	}
-	_, ok := p.enabledReason(strings.ToLower(runbook), runbook)
-	return ok
+	name := strings.ToLower(runbook)
+	return p.disabled.first(name) == nil && (p.enabled == nil || p.enabled.first(name) != nil)
 }
 
 // Schedulable reports whether the runbook may be scheduled at all: it
@@ -91,149 +120,213 @@ func (p *Permissions) Schedulable(runbook string) bool {
 	if p == nil {
 		p = emptyPermissions
 	}
-	_, ok := p.schedulableReason(strings.ToLower(runbook), runbook)
-	return ok
+	name := strings.ToLower(runbook)
+	return p.schedDisabled.first(name) == nil && p.schedEnabled.first(name) != nil
 }
 
-func (p *Permissions) decide(c Caller, member []bool, a Action, runbook string, t *Target) Decision {
-	verb, ok := verbs[a]
-	if !ok {
-		return deny("unknown action %q", string(a))
-	}
-	if missing := missingRights(c.Rights, a); len(missing) == 1 {
-		return deny("you lack the right %s", missing[0])
-	} else if len(missing) > 1 {
-		return deny("you lack the rights %s", strings.Join(missing, " and "))
-	}
+// outcome is what judge found, before any text is made: listing runbooks
+// only needs Allow, and formatting a reason for each would cost more than
+// the decision itself.
+type outcome uint8
+
+const (
+	unknownAction outcome = iota
+	lacksRights
+	disabled      // by a DisabledRunbookPatterns entry (pat)
+	notEnabled    // by no EnabledRunbookPatterns entry
+	schedDisabled // by a SchedulingDisabledRunbookPatterns entry (pat)
+	notSchedulable
+	noRole
+	restrictedAway // role (with pat) is kept from the caller on this target
+	allowAdmin
+	allowCredential
+	allowNoRoles
+	allowRole // by role, through pat
+)
+
+// verdict is an outcome with what its reason names.
+type verdict struct {
+	outcome outcome
+	role    int
+	pat     *pattern
+}
+
+func (v verdict) allow() bool { return v.outcome >= allowAdmin }
+
+func (p *Permissions) decide(c Caller, in *standing, a Action, runbook string, t *Target) Decision {
 	if p == nil {
 		p = emptyPermissions
 	}
+	v := p.judge(c, in, a, runbook, t)
+	return p.explain(v, c, a, runbook, t)
+}
+
+// judge applies the rules in Decide's order; it neither allocates nor
+// formats.
+func (p *Permissions) judge(c Caller, in *standing, a Action, runbook string, t *Target) verdict {
+	switch a {
+	case See:
+		if !has(c.Rights, CanSeeRunbooks) {
+			return verdict{outcome: lacksRights}
+		}
+	case Run:
+		if !has(c.Rights, CanRunRunbooks) {
+			return verdict{outcome: lacksRights}
+		}
+	case Schedule:
+		if !has(c.Rights, CanRunRunbooks) || !has(c.Rights, CanEditRunbookSchedules) {
+			return verdict{outcome: lacksRights}
+		}
+	default:
+		return verdict{outcome: unknownAction}
+	}
 	name := strings.ToLower(runbook) // no allocation when, as usual, it already is
-	if why, ok := p.enabledReason(name, runbook); !ok {
-		return deny("%s", why)
+	if pat := p.disabled.first(name); pat != nil {
+		return verdict{outcome: disabled, pat: pat}
+	}
+	if p.enabled != nil && p.enabled.first(name) == nil {
+		return verdict{outcome: notEnabled}
 	}
 	if a == Schedule {
-		if why, ok := p.schedulableReason(name, runbook); !ok {
-			return deny("%s", why)
+		if pat := p.schedDisabled.first(name); pat != nil {
+			return verdict{outcome: schedDisabled, pat: pat}
+		}
+		if p.schedEnabled.first(name) == nil {
+			return verdict{outcome: notSchedulable}
 		}
 	}
 	if has(c.Rights, Admin) {
-		return Decision{Allow: true, Reason: "allowed: administrator"}
+		return verdict{outcome: allowAdmin}
 	}
 	if !c.Person {
-		return Decision{Allow: true, Reason: "allowed: an API credential not bound to a person is limited only by its rights and the enabled runbooks"}
+		return verdict{outcome: allowCredential}
 	}
 	if !p.hasRoles {
-		return Decision{Allow: true, Reason: "allowed: the tenant's runbook permissions define no roles"}
+		return verdict{outcome: allowNoRoles}
 	}
-	if member == nil {
-		var buf [64]bool
-		if len(p.roles) <= len(buf) {
-			member = buf[:len(p.roles)]
+	if in == nil {
+		// Small documents, the usual kind, need no allocation here.
+		var roles, entries [64]bool
+		s := standing{member: roles[:0], admitted: entries[:0]}
+		if len(p.roles) <= len(roles) && p.nEntries <= len(entries) {
+			s.member, s.admitted = roles[:len(p.roles)], entries[:p.nEntries]
 		} else {
-			member = make([]bool, len(p.roles))
+			s.member, s.admitted = make([]bool, len(p.roles)), make([]bool, p.nEntries)
 		}
-		member = p.membership(c.Groups, member)
+		in = p.standing(c.Groups, &s)
 	}
-
 	// The first role (in document order) that is usable and not restricted
 	// away on this target allows; if every usable role is restricted away,
 	// the first of them explains the refusal.
-	var blocked *permRole
-	var blockedPat *pattern
-	var blockedBy *GroupRef
+	v := verdict{outcome: noRole}
 	for i := range p.roles {
-		if !member[i] {
+		if !in.member[i] {
 			continue
 		}
-		r := &p.roles[i]
-		pat := r.patterns.first(name)
+		pat := p.roles[i].patterns.first(name)
 		if pat == nil {
 			continue
 		}
-		g := p.restrictedBy(i, c.Groups, t)
-		if g == nil {
-			return Decision{Allow: true, Reason: fmt.Sprintf("allowed by role %q (pattern %q)", r.name, pat.text)}
+		if !p.restricted(i, in, t) {
+			return verdict{outcome: allowRole, role: i, pat: pat}
 		}
-		if blocked == nil {
-			blocked, blockedPat, blockedBy = r, pat, g
+		if v.outcome == noRole {
+			v = verdict{outcome: restrictedAway, role: i, pat: pat}
 		}
 	}
-	if blocked == nil {
-		return deny("no role of yours allows %s %q", verb[1], runbook)
-	}
-	group := blockedBy.Name
-	if group == "" {
-		group = blockedBy.ID
-	}
-	return deny("role %q may not %s %s on members of %q", blocked.name, verb[0], blockedPat.text, group)
+	return v
 }
 
-// membership marks in member the roles whose groups include one of the
-// caller's groups.
-func (p *Permissions) membership(groups []string, member []bool) []bool {
-	for _, g := range groups {
-		for _, i := range p.byGroup[strings.ToLower(g)] {
-			member[i] = true
+// explain turns a verdict into a Decision with its reason.
+func (p *Permissions) explain(v verdict, c Caller, a Action, runbook string, t *Target) Decision {
+	d := Decision{Allow: v.allow()}
+	verb := verbs[a]
+	switch v.outcome {
+	case unknownAction:
+		d.Reason = fmt.Sprintf("unknown action %q", string(a))
+	case lacksRights:
+		if missing := missingRights(c.Rights, a); len(missing) == 1 {
+			d.Reason = "you lack the right " + missing[0]
+		} else {
+			d.Reason = "you lack the rights " + strings.Join(missing, " and ")
 		}
+	case disabled:
+		d.Reason = fmt.Sprintf("runbook %q is disabled in this tenant (%s: %q)", runbook, keyDisabled, v.pat.text)
+	case notEnabled:
+		d.Reason = fmt.Sprintf("runbook %q is not enabled in this tenant (it matches none of the %s)", runbook, keyEnabled)
+	case schedDisabled:
+		d.Reason = fmt.Sprintf("runbook %q cannot be scheduled in this tenant (%s: %q)", runbook, keySchedDisabled, v.pat.text)
+	case notSchedulable:
+		d.Reason = fmt.Sprintf("runbook %q cannot be scheduled in this tenant (it matches none of the %s: %s)", runbook, keySchedEnabled, quoteList(p.schedEnabled))
+	case noRole:
+		d.Reason = fmt.Sprintf("no role of yours allows %s %q", verb[1], runbook)
+	case restrictedAway:
+		d.Reason = fmt.Sprintf("role %q may not %s %s on members of %s", p.roles[v.role].name, verb[0], v.pat.text, p.restrictingGroups(v.role, t))
+	case allowAdmin:
+		d.Reason = "allowed: administrator"
+	case allowCredential:
+		d.Reason = "allowed: an API credential not bound to a person is limited only by its rights and the enabled runbooks"
+	case allowNoRoles:
+		d.Reason = "allowed: the tenant's runbook permissions define no roles"
+	case allowRole:
+		d.Reason = fmt.Sprintf("allowed by role %q (pattern %q)", p.roles[v.role].name, v.pat.text)
 	}
-	return member
+	return d
 }
 
-// restrictedBy returns the target group that keeps role i from the caller,
-// or nil when the role stays usable. The entries of all the target's groups
-// that restrict the role are pooled: membership in any of their supporter
-// lists is enough. That is how RealmJoin's "US supporters manage only US
-// users" works: All-Users allows the role to nobody, US-Users to the US
-// supporters, and a US user is in both groups.
-func (p *Permissions) restrictedBy(i int, callerGroups []string, t *Target) *GroupRef {
+// restricted reports whether the target's groups keep role i from the
+// caller. The entries of all the target's groups that restrict the role are
+// pooled: membership in any of their supporter lists is enough. That is how
+// RealmJoin's "US supporters manage only US users" works: All-Users allows
+// the role to nobody, US-Users to the US supporters, and a US user is in
+// both groups.
+func (p *Permissions) restricted(i int, in *standing, t *Target) bool {
 	if t == nil || len(p.targets) == 0 {
-		return nil
+		return false
 	}
-	var first *GroupRef
+	restricted := false
 	for k := range t.Groups {
 		tg := p.targets[strings.ToLower(t.Groups[k].ID)]
 		if tg == nil {
 			continue
 		}
-		supporters, ok := tg.restrict[i]
+		k, ok := tg.restrict[i]
 		if !ok {
 			continue
 		}
-		if first == nil {
-			first = &t.Groups[k]
+		if in.admitted[k] {
+			return false
 		}
-		for _, g := range callerGroups {
-			if _, in := supporters[strings.ToLower(g)]; in {
-				return nil
-			}
-		}
+		restricted = true
 	}
-	return first
+	return restricted
 }
 
-// enabledReason applies EnabledRunbookPatterns and DisabledRunbookPatterns
-// to the lower-cased name; the reason is set when the runbook is off.
-func (p *Permissions) enabledReason(name, runbook string) (string, bool) {
-	if pat := p.disabled.first(name); pat != nil {
-		return fmt.Sprintf("runbook %q is disabled in this tenant (%s: %q)", runbook, keyDisabled, pat.text), false
+// restrictingGroups names, for a refusal, the target's groups that
+// restrict role i: "VIP users", or "All users" and "US users". A group
+// without a display name is named by its id.
+func (p *Permissions) restrictingGroups(i int, t *Target) string {
+	var names []string
+	for _, g := range t.Groups {
+		tg := p.targets[strings.ToLower(g.ID)]
+		if tg == nil {
+			continue
+		}
+		if _, ok := tg.restrict[i]; !ok {
+			continue
+		}
+		n := g.Name
+		if n == "" {
+			n = g.ID
+		}
+		if q := strconv.Quote(n); !slices.Contains(names, q) {
+			names = append(names, q)
+		}
 	}
-	if p.enabled != nil && p.enabled.first(name) == nil {
-		return fmt.Sprintf("runbook %q is not enabled in this tenant (it matches none of the %s)", runbook, keyEnabled), false
+	if len(names) <= 1 {
+		return strings.Join(names, "")
 	}
-	return "", true
-}
-
-// schedulableReason applies the scheduling patterns to the lower-cased
-// name; the reason is set when the runbook may not be scheduled.
-func (p *Permissions) schedulableReason(name, runbook string) (string, bool) {
-	if pat := p.schedDisabled.first(name); pat != nil {
-		return fmt.Sprintf("runbook %q cannot be scheduled in this tenant (%s: %q)", runbook, keySchedDisabled, pat.text), false
-	}
-	if p.schedEnabled.first(name) == nil {
-		return fmt.Sprintf("runbook %q cannot be scheduled in this tenant (it matches none of the %s: %s)", runbook, keySchedEnabled, quoteList(p.schedEnabled)), false
-	}
-	return "", true
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
 }
 
 // missingRights names the rights action a needs that rights lack.
@@ -260,10 +353,6 @@ func missingRights(rights map[Right]bool, a Action) []string {
 // implies every right, CanRunRunbooks implies CanSeeRunbooks.
 func has(rights map[Right]bool, r Right) bool {
 	return rights[r] || rights[Admin] || r == CanSeeRunbooks && rights[CanRunRunbooks]
-}
-
-func deny(format string, args ...any) Decision {
-	return Decision{Reason: fmt.Sprintf(format, args...)}
 }
 
 func quoteList(l patternList) string {

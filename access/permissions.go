@@ -3,16 +3,21 @@ package access
 import (
 	"bytes"
 	"fmt"
+	"slices"
 	"strings"
 
 	runbooker "github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/loosejson"
 )
 
-// DefaultSchedulingPatterns is what SchedulingEnabledRunbookPatterns means
+// defaultSchedulingPatterns is what SchedulingEnabledRunbookPatterns means
 // when a tenant's document leaves it out: only runbooks named for
 // scheduling may be scheduled.
-var DefaultSchedulingPatterns = []string{"*_scheduled"}
+var defaultSchedulingPatterns = []string{"*_scheduled"}
+
+// DefaultSchedulingPatterns returns the scheduling-enabled patterns of a
+// document that names none.
+func DefaultSchedulingPatterns() []string { return slices.Clone(defaultSchedulingPatterns) }
 
 // Permissions is a tenant's runbook permissions document (RealmJoin's
 // format), checked and with every pattern compiled, ready for Decide. It
@@ -27,9 +32,14 @@ type Permissions struct {
 
 	hasRoles bool // Roles is present, even if empty: people then need a role
 	roles    []permRole
-	byGroup  map[string][]int // lower-cased group id → indexes into roles
 
-	targets map[string]*targetGroup // lower-cased group id → its restrictions
+	targets  map[string]*targetGroup // lower-cased group id → its restrictions
+	nEntries int                     // restrictions over all target groups
+
+	// byGroup answers, for each group the document names as a role's
+	// group or as a supporter group, what being in it means; Decide reads
+	// it once per caller group.
+	byGroup map[string]*groupUse
 
 	warnings []runbooker.ParseError
 }
@@ -41,12 +51,32 @@ type permRole struct {
 	patterns patternList
 }
 
-// targetGroup is one entry of TargetEntityGroups: for each role it names,
-// the lower-cased ids of the groups whose members may still use the role
-// on the group's members. An empty set means nobody may.
+// targetGroup is one entry of TargetEntityGroups. Each role it restricts
+// is one restriction entry, numbered across the document; members of the
+// entry's supporter groups may still use the role on the group's members.
+// An entry without supporter groups leaves the role to nobody.
 type targetGroup struct {
 	id       string
-	restrict map[int]map[string]struct{}
+	restrict map[int]int // index into roles → restriction entry
+}
+
+// groupUse is what membership in one group gives a caller.
+type groupUse struct {
+	roles   []int // indexes into roles whose Groups list the group
+	entries []int // restriction entries that list it as a supporter group
+}
+
+// use returns the groupUse of a lower-cased group id, making it if need be.
+func (p *Permissions) use(id string) *groupUse {
+	if p.byGroup == nil {
+		p.byGroup = map[string]*groupUse{}
+	}
+	u := p.byGroup[id]
+	if u == nil {
+		u = &groupUse{}
+		p.byGroup[id] = u
+	}
+	return u
 }
 
 // Known top-level keys, in the spelling reasons and warnings use.
@@ -69,7 +99,7 @@ var topKeys = []string{keyEnabled, keyDisabled, keySchedEnabled, keySchedDisable
 // with the position and the key); an unknown key, or a restriction that
 // can have no effect, is a warning (see Warnings).
 func ParsePermissions(src []byte) (*Permissions, error) {
-	p := &Permissions{schedEnabled: compilePatterns(DefaultSchedulingPatterns)}
+	p := &Permissions{schedEnabled: compilePatterns(defaultSchedulingPatterns)}
 	if len(bytes.TrimSpace(src)) == 0 {
 		return p, nil
 	}
@@ -109,6 +139,9 @@ func ParsePermissions(src []byte) (*Permissions, error) {
 		texts, err := d.patterns(m.Val, l.key)
 		if err != nil {
 			return nil, err
+		}
+		if len(texts) == 0 && (l.key == keyEnabled || l.key == keySchedEnabled) {
+			d.warn(m.Off, "%s is empty, so no runbook matches it; leave the key out for the default", l.key)
 		}
 		*l.dst = compilePatterns(texts)
 	}
@@ -158,7 +191,9 @@ func (p *Permissions) parseRoles(d *doc, n *loosejson.Node) error {
 		return d.errAt(n, "%s must be an object of role names, found %s", keyRoles, kindName(n))
 	}
 	p.hasRoles = true
-	p.byGroup = map[string][]int{}
+	if len(n.Members) == 0 {
+		d.warn(n.Off, "%s is empty: only administrators and credentials not bound to a person can use runbooks", keyRoles)
+	}
 	seen := map[string]bool{}
 	for _, m := range n.Members {
 		path := keyRoles + "." + m.Key
@@ -198,8 +233,8 @@ func (p *Permissions) parseRoles(d *doc, n *loosejson.Node) error {
 		i := len(p.roles)
 		p.roles = append(p.roles, r)
 		for _, g := range r.groups {
-			k := strings.ToLower(g)
-			p.byGroup[k] = appendIndex(p.byGroup[k], i)
+			u := p.use(strings.ToLower(g))
+			u.roles = appendIndex(u.roles, i)
 		}
 	}
 	return nil
@@ -222,7 +257,7 @@ func (p *Permissions) parseTargets(d *doc, n *loosejson.Node) error {
 		if m.Val.Kind != loosejson.Object {
 			return d.errAt(m.Val, "%s must be an object with RestrictRoles, found %s", path, kindName(m.Val))
 		}
-		tg := &targetGroup{id: m.Key, restrict: map[int]map[string]struct{}{}}
+		tg := &targetGroup{id: m.Key, restrict: map[int]int{}}
 		p.targets[id] = tg
 		for _, f := range m.Val.Members {
 			if !strings.EqualFold(f.Key, "RestrictRoles") {
@@ -262,11 +297,13 @@ func (p *Permissions) parseRestrictions(d *doc, tg *targetGroup, n *loosejson.No
 			}
 			continue
 		}
-		set := make(map[string]struct{}, len(ids))
+		k := p.nEntries
+		p.nEntries++
+		tg.restrict[i] = k
 		for _, g := range ids {
-			set[strings.ToLower(g)] = struct{}{}
+			u := p.use(strings.ToLower(g))
+			u.entries = appendIndex(u.entries, k)
 		}
-		tg.restrict[i] = set
 	}
 	return nil
 }
@@ -323,14 +360,24 @@ func (d *doc) stringList(n *loosejson.Node, path, what string) ([]string, error)
 
 // patterns reads a list of runbook name patterns. An empty pattern could
 // only ever match a runbook without a name, so it is surely a mistake.
+// Runbook names have no spaces, so spaces around a pattern are dropped
+// (with a warning) rather than making it match nothing.
 func (d *doc) patterns(n *loosejson.Node, path string) ([]string, error) {
+	if n.Kind == loosejson.Null {
+		return []string{}, nil
+	}
 	l, err := d.stringList(n, path, "runbook name patterns")
 	if err != nil {
 		return nil, err
 	}
 	for i, s := range l {
-		if strings.TrimSpace(s) == "" {
+		t := strings.TrimSpace(s)
+		if t == "" {
 			return nil, d.errAt(elem(n, i), "%s[%d]: empty pattern", path, i)
+		}
+		if t != s {
+			d.warn(elem(n, i).Off, "%s[%d]: spaces around %q ignored", path, i, s)
+			l[i] = t
 		}
 	}
 	return l, nil
@@ -346,9 +393,11 @@ func (d *doc) groupIDs(n *loosejson.Node, path string) ([]string, error) {
 		return nil, err
 	}
 	for i, s := range l {
-		if strings.TrimSpace(s) == "" {
+		t := strings.TrimSpace(s)
+		if t == "" {
 			return nil, d.errAt(elem(n, i), "%s[%d]: empty group id", path, i)
 		}
+		l[i] = t
 	}
 	return l, nil
 }

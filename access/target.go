@@ -20,6 +20,9 @@ import (
 // trimmed, for a directory lookup. ok is false when the value is missing or
 // is not a non-empty string: without a target the target rules cannot be
 // applied, so the caller must refuse the job.
+//
+// params should be the values after binding (runbooker.BindParameters), so
+// a default value the runbook would act on is judged too.
 func TargetParameter(scope string, contextParameter string, params map[string]any) (kind, param, value string, ok bool) {
 	candidates := catalog.ContextCandidates(scope)
 	if len(candidates) == 0 {
@@ -55,4 +58,47 @@ func lookupFold(params map[string]any, name string) (string, any, bool) {
 		}
 	}
 	return key, val, found
+}
+
+// TargetRef is one parameter that names the object of a job.
+type TargetRef struct {
+	Kind  string // user, device or group
+	Param string // the parameter, as the caller spelled it
+	Value string // user name or id, device id or name, group id or name
+}
+
+// TargetParameters returns every parameter of params that may name the
+// object of a job of a runbook of scope: the declared context parameter and
+// the scope's candidates (UserName and UserId, …), each with a non-empty
+// string value, the declared one first. TargetParameter judges one of them;
+// a runbook that reads UserId when given could otherwise be started with a
+// harmless UserName and a protected UserId, so a server that cannot tell
+// which one the script uses should check every one of these.
+func TargetParameters(scope string, contextParameter string, params map[string]any) []TargetRef {
+	candidates := catalog.ContextCandidates(scope)
+	if len(candidates) == 0 {
+		return nil
+	}
+	if contextParameter != "" {
+		candidates = append([]string{contextParameter}, candidates...)
+	}
+	var out []TargetRef
+	for _, name := range candidates {
+		key, v, found := lookupFold(params, name)
+		if !found {
+			continue
+		}
+		s, _ := v.(string)
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		dup := false
+		for _, r := range out {
+			dup = dup || strings.EqualFold(r.Param, key)
+		}
+		if !dup {
+			out = append(out, TargetRef{Kind: scope, Param: key, Value: s})
+		}
+	}
+	return out
 }
