@@ -12,8 +12,7 @@ import (
 
 // resolveTarget finds the directory object a job is about (key is an id or,
 // for users, a UPN; for groups and devices a display name) and the groups it
-// is judged by: a user's groups; a device's primary user's (its own when it
-// has none); a group itself and the groups it is in. param names the
+// is judged by (access.Permissions.ResolveTarget). param names the
 // parameter the key came from, for the error a caller sees.
 //
 // A tenant without a directory cannot check targets: the target is taken as
@@ -22,38 +21,14 @@ func (s *Server) resolveTarget(ctx context.Context, pol *policy, kind directory.
 	if pol.dir == nil {
 		return &access.Target{Kind: string(kind), ID: key, Name: key}, nil
 	}
-	obj, err := pol.dir.Lookup(ctx, kind, key)
+	t, err := pol.perms.ResolveTarget(ctx, pol.dir, string(kind), key)
 	if runbooker.ErrorCode(err) == runbooker.ENOTFOUND {
 		if param == "" {
 			return nil, runbooker.Errorf(runbooker.ENOTFOUND, "the directory knows no %s %q", kind, key)
 		}
 		return nil, runbooker.Errorf(runbooker.EINVALID, "parameter %s: the directory knows no %s %q", param, kind, key)
-	} else if err != nil {
-		return nil, err
 	}
-	t := &access.Target{Kind: string(kind), ID: obj.ID, Name: obj.DisplayName}
-	if obj.UserPrincipalName != "" {
-		t.Name = obj.UserPrincipalName
-	}
-	judgeKind, judgeID := kind, obj.ID
-	if kind == directory.Device && obj.PrimaryUser != "" {
-		judgeKind, judgeID = directory.User, obj.PrimaryUser
-	}
-	ids, err := pol.dir.MemberOf(ctx, judgeKind, judgeID)
-	if err != nil {
-		return nil, err
-	}
-	if kind == directory.Group {
-		ids = append([]string{obj.ID}, ids...)
-	}
-	for _, id := range ids {
-		ref := access.GroupRef{ID: id, Name: id}
-		if g, err := pol.dir.Lookup(ctx, directory.Group, id); err == nil {
-			ref.Name = g.DisplayName
-		}
-		t.Groups = append(t.Groups, ref)
-	}
-	return t, nil
+	return t, err
 }
 
 // decideTarget judges c doing a with a runbook on t, denying when the
@@ -67,38 +42,38 @@ func (c *who) decideTarget(a access.Action, runbook string, t *access.Target) ac
 }
 
 // authorizeJob is the engine's Authorize hook for jobs c starts: it finds
-// the job's target from the runbook's scope and context parameter and asks
-// for a decision.
+// the job's targets from the runbook's scope and its parameters and asks
+// for a decision on each. Every parameter that may name the target is
+// judged (a runbook reading UserId must not be started with a harmless
+// UserName and a protected UserId); the first, the declared context
+// parameter when given, is recorded as the job's target.
 func (s *Server) authorizeJob(c *who) func(context.Context, *runbooker.Runbook, map[string]any) (*runbooker.JobTarget, error) {
 	return func(ctx context.Context, rb *runbooker.Runbook, params map[string]any) (*runbooker.JobTarget, error) {
 		if !c.has(access.CanRunRunbooks) {
 			return nil, runbooker.Errorf(runbooker.EFORBIDDEN, "%s lacks the right %s", c.Name, access.CanRunRunbooks)
 		}
-		t, err := s.jobTarget(ctx, c.policy, rb, params)
-		if err != nil {
-			return nil, err
-		}
-		if d := c.decideTarget(access.Run, rb.Name, t); !d.Allow {
-			return nil, forbid(d)
-		}
-		if t == nil {
+		refs := access.TargetParameters(rb.Scope, rb.Meta.ContextParameter, params)
+		if len(refs) == 0 {
+			if d := c.decideTarget(access.Run, rb.Name, nil); !d.Allow {
+				return nil, forbid(d)
+			}
 			return nil, nil
 		}
-		return &runbooker.JobTarget{Kind: t.Kind, ID: t.ID, Name: t.Name}, nil
+		var first *runbooker.JobTarget
+		for _, ref := range refs {
+			t, err := s.resolveTarget(ctx, c.policy, directory.Kind(ref.Kind), ref.Value, ref.Param)
+			if err != nil {
+				return nil, err
+			}
+			if d := c.decideTarget(access.Run, rb.Name, t); !d.Allow {
+				return nil, forbid(d)
+			}
+			if first == nil {
+				first = &runbooker.JobTarget{Kind: t.Kind, ID: t.ID, Name: t.Name}
+			}
+		}
+		return first, nil
 	}
-}
-
-// jobTarget reads a job's target from its parameters; nil when the
-// runbook's scope has none or the parameter was not given.
-func (s *Server) jobTarget(ctx context.Context, pol *policy, rb *runbooker.Runbook, params map[string]any) (*access.Target, error) {
-	kind, param, value, ok := access.TargetParameter(rb.Scope, rb.Meta.ContextParameter, params)
-	if kind == "" || param == "" {
-		return nil, nil // an org runbook, or no context parameter given
-	}
-	if !ok {
-		return nil, runbooker.Errorf(runbooker.EINVALID, "parameter %s: the %s this runbook acts on must be given as a non-empty string", param, kind)
-	}
-	return s.resolveTarget(ctx, pol, directory.Kind(kind), value, param)
 }
 
 // jobVisible decides whether c may read job j: administrators read every

@@ -74,6 +74,12 @@ func TestListingFollowsPermissions(t *testing.T) {
 	if st, _, body := s.call("GET", "/api/v1/targets/user/nobody@contoso.com/runbooks", help, ""); st != 404 || !strings.Contains(body, "nobody@contoso.com") {
 		t.Errorf("unknown target: %d %s", st, body)
 	}
+	// Every parameter that may name the target is judged, not only the first.
+	s.put("user_security_both", runbooker.LangBash, "#!/bin/bash\n# @param UserName string\n# @param UserId string\necho ok\n")
+	st, _, body = s.call("POST", "/api/external/runbook/user_security_both/start?runOn=parked", help, `{"UserName":"jane@contoso.com","UserId":"u-ceo"}`)
+	if st != 403 || !strings.Contains(body, "VIP users") {
+		t.Errorf("a harmless UserName next to a protected UserId: %d %s", st, body)
+	}
 	st, _, body = s.call("POST", "/api/external/runbook/user_security_reset-mfa/start?runOn=parked", help, `{"UserName":"nobody@contoso.com"}`)
 	if st != 400 || !strings.Contains(body, "UserName") || !strings.Contains(body, "nobody@contoso.com") {
 		t.Errorf("start on an unknown target: %d %s", st, body)

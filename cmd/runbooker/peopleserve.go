@@ -110,5 +110,28 @@ func (m *Main) setUpPeople(ctx context.Context) error {
 		}
 		m.HTTP.OIDC = p
 	}
+	go m.purgeSessions(ctx, 5*time.Minute)
 	return nil
+}
+
+// purgeSessions deletes ended sessions (past their absolute limit, or idle
+// too long) every interval until ctx ends. Requests refuse such sessions
+// anyway; this keeps the table from growing.
+func (m *Main) purgeSessions(ctx context.Context, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			now := m.Engine.Now()
+			n, err := m.Store.PurgeSessions(ctx, now, now.Add(-m.HTTP.Config.Session.Idle))
+			if err != nil {
+				m.Log.Warn("purging ended sessions failed", "err", err)
+			} else if n > 0 {
+				m.Log.Debug("purged ended sessions", "count", n)
+			}
+		}
+	}
 }

@@ -92,8 +92,8 @@ func TestSyncAPI(t *testing.T) {
 		want                     string
 	}{
 		{"POST", "/api/v1/sync", "", "", 401, "authentication"},
-		{"POST", "/api/v1/sync", op.ID + ":" + secret, "", 403, "admin"},
-		{"GET", "/api/v1/sync/sources", op.ID + ":" + secret, "", 403, "admin"},
+		{"POST", "/api/v1/sync", op.ID + ":" + secret, "", 403, "lacks the right CanSyncRunbooksWithUpstream"},
+		{"GET", "/api/v1/sync/sources", op.ID + ":" + secret, "", 403, "lacks the right Admin"},
 		{"POST", "/api/v1/sync", s.cred, `{"source": "nope"}`, 404, `sync source \"nope\" not found`},
 		{"POST", "/api/v1/sync", s.cred, `{"sources": "rj"}`, 400, "unknown field"},
 		{"POST", "/api/v1/sync", s.cred, `{"source": "gh"}`, 400, `sync source \"gh\" (https://127.0.0.1:1/rj.git): the repository cannot be read`},
