@@ -216,6 +216,9 @@ func testAuditFilters(t *testing.T, s runbooker.Store) {
 	})
 	check("since and until at entries' own times", runbooker.AuditFilter{Since: at(10).Truncate(time.Microsecond),
 		Until: at(20).Truncate(time.Microsecond)}, func(i int, _ *runbooker.AuditEntry) bool { return i >= 10 && i < 20 })
+	far := time.Date(2999, 1, 1, 0, 0, 0, 0, time.UTC)
+	check("since far in the future", runbooker.AuditFilter{Since: far}, func(int, *runbooker.AuditEntry) bool { return false })
+	check("until far in the future", runbooker.AuditFilter{Until: far}, func(int, *runbooker.AuditEntry) bool { return true })
 	check("after seq 100", runbooker.AuditFilter{AfterSeq: 100}, func(i int, _ *runbooker.AuditEntry) bool { return i >= 100 })
 
 	if got := list(runbooker.AuditFilter{}); !slices.Equal(auditSeqs(got), seqRange(1, 100)) {
