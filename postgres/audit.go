@@ -68,10 +68,10 @@ func (db *DB) ListAudit(ctx context.Context, tenantID string, f runbooker.AuditF
 		q += ` AND object = ` + arg(cleanText(f.Object))
 	}
 	if !f.Since.IsZero() {
-		q += ` AND time >= ` + arg(nanos(f.Since))
+		q += ` AND time >= ` + arg(storeutil.Nanos(f.Since))
 	}
 	if !f.Until.IsZero() {
-		q += ` AND time < ` + arg(nanos(f.Until))
+		q += ` AND time < ` + arg(storeutil.Nanos(f.Until))
 	}
 	q += ` ORDER BY seq LIMIT ` + arg(storeutil.AuditLimit(f.Limit))
 	return list(ctx, db, storeutil.ScanAudit, "audit log", q, args...)

@@ -14,3 +14,10 @@ func TerminateListeners(ctx context.Context, db *DB) error {
 func (db *DB) QueryName(ctx context.Context, name *string) error {
 	return db.pool.QueryRow(ctx, `SELECT current_database()`).Scan(name)
 }
+
+// ExecRaw runs one statement past the store's API, for the audit tamper
+// test of the conformance suite (storetest.RawExecer).
+func (db *DB) ExecRaw(ctx context.Context, query string) error {
+	_, err := db.pool.Exec(ctx, query)
+	return err
+}

@@ -17,7 +17,7 @@ func (db *DB) CreateSession(ctx context.Context, s *runbooker.Session) error {
 	_, err = db.pool.Exec(ctx, `INSERT INTO sessions (`+storeutil.SessionColumns+`, upn_key)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		s.TenantID, cleanText(s.IDHash), cleanText(s.UserID), s.UPN, s.DisplayName, s.Method, groups,
-		nanos(s.CreatedAt), nanos(s.LastSeenAt), nanos(s.ExpiresAt), key)
+		storeutil.Nanos(s.CreatedAt), storeutil.Nanos(s.LastSeenAt), storeutil.Nanos(s.ExpiresAt), key)
 	return storeErr(err, "session")
 }
 
@@ -30,7 +30,7 @@ func (db *DB) Session(ctx context.Context, idHash string) (*runbooker.Session, e
 
 // TouchSession implements runbooker.SessionStore.
 func (db *DB) TouchSession(ctx context.Context, idHash string, now time.Time) error {
-	tag, err := db.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, nanos(now), cleanText(idHash))
+	tag, err := db.pool.Exec(ctx, `UPDATE sessions SET last_seen_at = $1 WHERE id_hash = $2`, storeutil.Nanos(now), cleanText(idHash))
 	return affected(tag.RowsAffected(), err, "session")
 }
 
@@ -54,9 +54,9 @@ func (db *DB) DeleteUserSessions(ctx context.Context, tenantID, upn string) (int
 func (db *DB) PurgeSessions(ctx context.Context, now, idleBefore time.Time) (int, error) {
 	idle := int64(-1 << 63) // none is idle
 	if !idleBefore.IsZero() {
-		idle = nanos(idleBefore)
+		idle = storeutil.Nanos(idleBefore)
 	}
-	tag, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2`, nanos(now), idle)
+	tag, err := db.pool.Exec(ctx, `DELETE FROM sessions WHERE expires_at <= $1 OR last_seen_at < $2`, storeutil.Nanos(now), idle)
 	if err != nil {
 		return 0, storeErr(err, "sessions")
 	}

@@ -63,11 +63,11 @@ func (db *DB) ListAudit(ctx context.Context, tenantID string, f runbooker.AuditF
 	}
 	if !f.Since.IsZero() {
 		q += ` AND time >= ?`
-		args = append(args, nanos(f.Since))
+		args = append(args, storeutil.Nanos(f.Since))
 	}
 	if !f.Until.IsZero() {
 		q += ` AND time < ?`
-		args = append(args, nanos(f.Until))
+		args = append(args, storeutil.Nanos(f.Until))
 	}
 	q += ` ORDER BY seq LIMIT ?`
 	args = append(args, storeutil.AuditLimit(f.Limit))

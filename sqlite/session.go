@@ -16,7 +16,7 @@ func (db *DB) CreateSession(ctx context.Context, s *runbooker.Session) error {
 	}
 	_, err = db.exec(ctx, `INSERT INTO sessions (`+storeutil.SessionColumns+`, upn_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		s.TenantID, s.IDHash, s.UserID, s.UPN, s.DisplayName, s.Method, groups,
-		nanos(s.CreatedAt), nanos(s.LastSeenAt), nanos(s.ExpiresAt), key)
+		storeutil.Nanos(s.CreatedAt), storeutil.Nanos(s.LastSeenAt), storeutil.Nanos(s.ExpiresAt), key)
 	return storeErr(err, "session")
 }
 
@@ -29,7 +29,7 @@ func (db *DB) Session(ctx context.Context, idHash string) (*runbooker.Session, e
 
 // TouchSession implements runbooker.SessionStore.
 func (db *DB) TouchSession(ctx context.Context, idHash string, now time.Time) error {
-	return db.deleteOrTouch(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, nanos(now), idHash)
+	return db.deleteOrTouch(ctx, `UPDATE sessions SET last_seen_at = ? WHERE id_hash = ?`, storeutil.Nanos(now), idHash)
 }
 
 // DeleteSession implements runbooker.SessionStore.
@@ -64,9 +64,9 @@ func (db *DB) DeleteUserSessions(ctx context.Context, tenantID, upn string) (int
 func (db *DB) PurgeSessions(ctx context.Context, now, idleBefore time.Time) (int, error) {
 	idle := int64(-1 << 63) // none is idle
 	if !idleBefore.IsZero() {
-		idle = nanos(idleBefore)
+		idle = storeutil.Nanos(idleBefore)
 	}
-	res, err := db.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?`, nanos(now), idle)
+	res, err := db.exec(ctx, `DELETE FROM sessions WHERE expires_at <= ? OR last_seen_at < ?`, storeutil.Nanos(now), idle)
 	if err != nil {
 		return 0, storeErr(err, "sessions")
 	}

@@ -26,6 +26,9 @@
 //   - PurgeJobs and SuspendWaiting take jobs strictly before their cutoffs.
 //   - A registration token hash names one worker group in the whole install.
 //   - Assets are keyed by tenant, type and name; a put replaces the asset.
+//   - The audit log is read back exactly as appended (time truncated to
+//     microseconds, detail compacted) and verifies page by page; the
+//     tamper test needs the engine's test store to offer RawExecer.
 //
 // All times the suite passes are in UTC, carry nanoseconds, and are compared
 // with time.Time.Equal: both engines keep times to the nanosecond (Unix
@@ -97,6 +100,14 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"GroupTokenLimits", testGroupTokenLimits},
 		{"Workers", testWorkers},
 		{"Assets", testAssets},
+		{"Users", testUsers},
+		{"Sessions", testSessions},
+		{"CredentialUser", testCredentialUser},
+		{"JobTarget", testJobTarget},
+		{"AuditChain", testAuditChain},
+		{"AuditConcurrent", testAuditConcurrent},
+		{"AuditFilters", testAuditFilters},
+		{"AuditTamper", testAuditTamper},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

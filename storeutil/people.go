@@ -3,6 +3,7 @@ package storeutil
 import (
 	"encoding/json"
 	"hash/fnv"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -144,6 +145,9 @@ func PrepareAudit(e *runbooker.AuditEntry, now time.Time) error {
 		e.Time = now
 	}
 	e.Time = e.Time.UTC().Truncate(runbooker.AuditTimeUnit)
+	if e.Time.After(maxNanosTime) || e.Time.Before(minNanosTime) {
+		return runbooker.Errorf(runbooker.EINVALID, "audit entry: time %s is out of range", e.Time.Format(time.RFC3339))
+	}
 	e.Detail = runbooker.CompactDetail(e.Detail)
 	return nil
 }
@@ -206,3 +210,21 @@ func JobTarget(kind, id, name *string) *runbooker.JobTarget {
 	}
 	return t
 }
+
+// Nanos is t in Unix nanoseconds, the form both engines store times in,
+// clamped to what an int64 holds: a filter bound far in the future or past
+// (year 2999) then still compares as such instead of wrapping around.
+func Nanos(t time.Time) int64 {
+	switch {
+	case t.After(maxNanosTime):
+		return math.MaxInt64
+	case t.Before(minNanosTime):
+		return math.MinInt64
+	}
+	return t.UnixNano()
+}
+
+var (
+	maxNanosTime = time.Unix(0, math.MaxInt64)
+	minNanosTime = time.Unix(0, math.MinInt64)
+)

@@ -18,7 +18,11 @@ const usage = `runbooker — self-hosted runbook automation
 
 Server:
   runbooker serve [--listen ADDR] [--data DIR] [--db sqlite:PATH] [--demo]
-  runbooker credential create --name N [--role admin|operator] [--tenant T] [--data DIR]
+  runbooker credential create --name N [--role admin|operator] [--user UPN] [--tenant T] [--data DIR]
+  runbooker user create UPN [--display-name N] --password-stdin [--tenant T] [--data DIR] [--db URL]
+  runbooker user list | delete UPN | passwd UPN --password-stdin | disable UPN | enable UPN
+  runbooker audit verify [--tenant T | --all] [--data DIR] [--db URL]   (exit 1 when a chain is broken)
+  runbooker audit export [--tenant T] [--since TIME|24h] [--action PREFIX]   (JSON lines)
 
 Hybrid worker:
   runbooker worker --server URL --group NAME --token-file FILE [--name N] [--state-dir DIR] [--capacity N] [--ca PEM]
@@ -81,6 +85,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdServe(ctx, args[1:], stdout, stderr)
 	case "credential":
 		err = cmdCredential(ctx, args[1:], stdout)
+	case "user":
+		err = cmdUser(ctx, args[1:], stdin, stdout)
+	case "audit":
+		err = cmdAudit(ctx, args[1:], stdout)
 	case "run":
 		err = cmdRun(ctx, args[1:], stdout, stderr)
 	case "start":
