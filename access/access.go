@@ -32,7 +32,7 @@ const (
 // GroupRef names a directory group: its id and, for reasons, its name.
 type GroupRef struct {
 	ID   string `json:"id"`
-	Name string `json:"name"`
+	Name string `json:"name,omitempty"` // set for the groups reasons may name
 }
 
 // Caller is who asks.

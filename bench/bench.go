@@ -1,5 +1,5 @@
 // Package bench measures Runbooker against the performance targets of
-// ARCHITECTURE.md §8: the figures `runbooker bench` prints. Each figure is
+// ARCHITECTURE.md §9: the figures `runbooker bench` prints. Each figure is
 // measured next to a baseline of the same machine in the same run (a bare
 // interpreter start, raw spawns, output to /dev/null), so that ratios
 // compare across machines.
@@ -34,7 +34,7 @@ import (
 )
 
 // Figure is one measured figure, its machine baseline from the same run,
-// and the ARCHITECTURE.md §8 target it answers.
+// and the ARCHITECTURE.md §9 target it answers.
 type Figure struct {
 	Name     string  `json:"name"`
 	Value    float64 `json:"value"`

@@ -13,7 +13,7 @@ import (
 	"github.com/runbooker/runbooker/sandbox"
 )
 
-// BenchmarkMillionLines measures an ARCHITECTURE.md §8 target: a runbook printing
+// BenchmarkMillionLines measures an ARCHITECTURE.md §9 target: a runbook printing
 // 1,000,000 lines takes at most twice as long through the sandbox (every
 // line stored, in order) as the same script writing to /dev/null. Each
 // iteration runs both, back to back, so machine noise hits both alike.
@@ -76,7 +76,7 @@ func BenchmarkMillionLines(b *testing.B) {
 }
 
 // BenchmarkStart compares a sync run of a trivial Bash runbook with a bare
-// "bash -c" start (ARCHITECTURE.md §8: at most 2×, p50). "ratio-p50" is the median
+// "bash -c" start (ARCHITECTURE.md §9: at most 2×, p50). "ratio-p50" is the median
 // sandbox time over the median bare time.
 //
 // The shm variant makes job directories on a tmpfs (Interpreters.TempRoot).

@@ -13,7 +13,7 @@ import (
 )
 
 // cmdBench: `runbooker bench` measures the performance targets of
-// ARCHITECTURE.md §8 with package bench, on control planes built here.
+// ARCHITECTURE.md §9 with package bench, on control planes built here.
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c bench.Config
 	fs := newFlagSet("bench")

@@ -38,6 +38,9 @@ func cmdSettings(ctx context.Context, args []string, stdin io.Reader, stdout io.
 		if err != nil {
 			return err
 		}
+		if len(doc) > 0 && doc[len(doc)-1] != '\n' {
+			doc = append(doc, '\n')
+		}
 		_, err = stdout.Write(doc)
 		return err
 	case verb == "set" && len(rest) == 2:
