@@ -30,6 +30,10 @@ type Config struct {
 	// AllowedHosts limits the hosts sources may name; the zero value allows
 	// any host but loopback, link-local and unspecified addresses.
 	AllowedHosts Hosts
+	// Changed, when set, is told of every sync that added, updated, adopted
+	// or removed runbooks, whoever started it (the API or the interval
+	// service): the server records it in the tenant's audit log.
+	Changed func(ctx context.Context, tenantID string, r *Report)
 }
 
 // Syncer syncs runbooks from upstream repositories and manages the sync
@@ -177,6 +181,9 @@ func (s *Syncer) syncLocked(ctx context.Context, tenantID, sourceID string, opt 
 	s.log.Info("synced", "tenant", tenantID, "source", sourceID, "commit", rep.Commit,
 		"added", len(rep.Added), "updated", len(rep.Updated), "removed", len(rep.Removed),
 		"unchanged", rep.Unchanged, "errors", len(rep.Errors))
+	if s.cfg.Changed != nil && len(rep.Added)+len(rep.Updated)+len(rep.Adopted)+len(rep.Removed) > 0 {
+		s.cfg.Changed(ctx, tenantID, rep)
+	}
 	return rep, nil
 }
 

@@ -47,6 +47,10 @@ type Server struct {
 	OIDC *oidcauth.Provider
 
 	policies policyCache
+	// hashSlots bounds the password hashes computed at once: each argon2id
+	// hash holds 64 MiB while it runs, so a burst of sign-ins must queue
+	// rather than take the server's memory.
+	hashSlots chan struct{}
 
 	srv      *http.Server
 	ln       net.Listener
@@ -65,7 +69,8 @@ func NewServer(e *engine.Engine, cfg Config, log *slog.Logger) *Server {
 		cfg.DirectoryTTL = time.Minute
 	}
 	cfg.Session.defaults()
-	s := &Server{Engine: e, Store: e.Store(), Log: log, Config: cfg, throttle: newThrottle(cfg.Throttle, e.Now)}
+	s := &Server{Engine: e, Store: e.Store(), Log: log, Config: cfg, throttle: newThrottle(cfg.Throttle, e.Now),
+		hashSlots: make(chan struct{}, max(2, runtime.NumCPU()))}
 	s.policies = policyCache{perms: map[string]parsed[*access.Permissions]{}, roles: map[string]parsed[*access.Roles]{},
 		dirs: map[string]parsed[directory.Directory]{}, dirTTL: cfg.DirectoryTTL}
 	return s

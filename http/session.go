@@ -180,11 +180,27 @@ type signedIn struct {
 
 var errBadPassword = runbooker.Errorf(runbooker.EUNAUTHORIZED, "invalid user name or password")
 
+// withHashSlot runs f, a password hash or check, once one of the server's
+// hash slots is free.
+func (s *Server) withHashSlot(ctx context.Context, f func()) error {
+	select {
+	case s.hashSlots <- struct{}{}:
+	case <-ctx.Done():
+		return runbooker.Errorf(runbooker.EUNAVAILABLE, "the server is busy checking passwords; try again")
+	}
+	defer func() { <-s.hashSlots }()
+	f()
+	return nil
+}
+
 func (s *Server) checkPassword(ctx context.Context, in SigninRequest) (*signedIn, error) {
 	u, err := s.Store.User(ctx, in.Tenant, in.UserName)
 	switch {
 	case err == nil:
-		ok, err := password.Verify(in.Password, u.PasswordHash)
+		var ok bool
+		if err := s.withHashSlot(ctx, func() { ok, err = password.Verify(in.Password, u.PasswordHash) }); err != nil {
+			return nil, err
+		}
 		if err != nil || !ok || u.Disabled {
 			return nil, errBadPassword
 		}
@@ -209,7 +225,10 @@ func (s *Server) checkPassword(ctx context.Context, in SigninRequest) (*signedIn
 			return &signedIn{UserID: obj.ID, UPN: upn, DisplayName: obj.DisplayName, Method: "ldap"}, nil
 		}
 	}
-	password.Dummy(in.Password) // an unknown user costs what a wrong password costs
+	// An unknown user costs what a wrong password costs.
+	if err := s.withHashSlot(ctx, func() { password.Dummy(in.Password) }); err != nil {
+		return nil, err
+	}
 	return nil, errBadPassword
 }
 

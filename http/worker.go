@@ -149,6 +149,8 @@ func (s *Server) handleRegister(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Log.Info("worker registered", "worker", wk.ID, "name", wk.Name, "tenant", wk.TenantID, "group", wk.Group)
+	s.record(r.Context(), r, auditActor{tenant: wk.TenantID, name: "worker " + wk.Name, kind: runbooker.ActorWorker, surface: "worker"},
+		"worker.register", wk.ID, map[string]any{"group": wk.Group, "name": wk.Name, "host": wk.Hostname, "os": wk.OS})
 	writeJSON(w, http.StatusOK, RegisterResponse{WorkerID: wk.ID, Secret: secret, TenantID: wk.TenantID, Group: wk.Group})
 }
 

@@ -2,13 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 	"time"
 
+	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/demo"
 	"github.com/runbooker/runbooker/directory"
+	"github.com/runbooker/runbooker/gitsync"
 	"github.com/runbooker/runbooker/oidcauth"
 )
 
@@ -133,5 +136,18 @@ func (m *Main) purgeSessions(ctx context.Context, every time.Duration) {
 				m.Log.Debug("purged ended sessions", "count", n)
 			}
 		}
+	}
+}
+
+// auditSync records in the tenant's audit log the runbooks a sync changed:
+// syncs change runbooks as surely as uploads do, whether a person asked
+// for them (also recorded, as sync.run) or the interval service did.
+func (m *Main) auditSync(ctx context.Context, tenantID string, r *gitsync.Report) {
+	detail, _ := json.Marshal(map[string]any{"commit": r.Commit, "branch": r.Branch, "added": r.Added, "updated": r.Updated,
+		"adopted": r.Adopted, "removed": r.Removed})
+	e := &runbooker.AuditEntry{TenantID: tenantID, Time: m.Engine.Now(), Actor: "sync source " + r.Source, ActorKind: runbooker.ActorSystem,
+		Surface: "sync", Action: "runbook.sync", Object: r.Source, Detail: detail}
+	if err := m.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
+		m.Log.Error("audit log append failed", "tenant", tenantID, "action", e.Action, "err", err)
 	}
 }

@@ -242,7 +242,7 @@ func (m *Main) Run(ctx context.Context) error {
 	}, m.Log.With("group", runbooker.CloudGroup))
 	m.Agent.Start(ctx)
 	m.Syncer = gitsync.New(m.Store, m.Keyring, gitsync.Config{Dir: filepath.Join(c.DataDir, "git"), Now: m.Clock,
-		AllowLocal: c.SyncAllowLocal, AllowedHosts: c.SyncAllowedHosts}, m.Log.With("component", "sync"))
+		AllowLocal: c.SyncAllowLocal, AllowedHosts: c.SyncAllowedHosts, Changed: m.auditSync}, m.Log.With("component", "sync"))
 	m.SyncService = gitsync.NewService(m.Syncer, 0)
 	m.SyncService.Start(ctx)
 	m.HTTP = rbhttp.NewServer(m.Engine, rbhttp.Config{RunWait: c.RunWait, Version: version,
