@@ -43,7 +43,7 @@ type staticEntry struct {
 // static is a directory held entirely in memory. It never changes after
 // parseStatic builds it, so it needs no lock; staticFile swaps whole ones.
 type static struct {
-	byID   map[string]*staticEntry         // lower-case id, all kinds
+	byID   map[string]*staticEntry          // lower-case id, all kinds
 	byName map[Kind]map[string]*staticEntry // users by UPN, others by displayName
 	sorted map[Kind][]*staticEntry          // Search order
 }
