@@ -42,7 +42,9 @@ type Directory interface {
 	// stable order. An empty query lists the first limit objects.
 	Search(ctx context.Context, kind Kind, query string, limit int) ([]Object, error)
 	// MemberOf returns the ids of every group the object (of kind, by id)
-	// belongs to, directly or through other groups, without duplicates.
+	// belongs to, directly or through other groups, without duplicates,
+	// sorted. A group is not listed as a member of itself, even when
+	// groups contain each other in a cycle.
 	MemberOf(ctx context.Context, kind Kind, id string) ([]string, error)
 }
 
