@@ -165,7 +165,7 @@ func openTestLDAP(t *testing.T, s *slapd) (Directory, Authenticator) {
 }
 
 func TestLDAP(t *testing.T) {
-	s := startSlapd(t, ldapTree)
+	s := startSlapd(t, ldapTree, "")
 	d, auth := openTestLDAP(t, s)
 	ctx := context.Background()
 
@@ -394,7 +394,7 @@ func TestLDAP(t *testing.T) {
 // TestLDAPUnavailable covers a server that is down: at the start, and
 // after the pool holds connections to it (it comes back on the same port).
 func TestLDAPUnavailable(t *testing.T) {
-	s := startSlapd(t, ldapTree)
+	s := startSlapd(t, ldapTree, "")
 	d, auth := openTestLDAP(t, s)
 	ctx := context.Background()
 	if _, err := d.Lookup(ctx, User, "alice"); err != nil {
@@ -451,7 +451,7 @@ func mustID(t *testing.T, d Directory, upn string) string {
 // TestLDAPServiceAccount checks that a wrong service password is reported
 // as a configuration problem, not as "not found".
 func TestLDAPServiceAccount(t *testing.T) {
-	s := startSlapd(t, ldapTree)
+	s := startSlapd(t, ldapTree, "")
 	d, err := Open(openLDAPConfig(s.URL), "wrong")
 	if err != nil {
 		t.Fatal(err)

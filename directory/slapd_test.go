@@ -66,7 +66,8 @@ func fileExists(p string) bool {
 }
 
 // startSlapd loads ldif into a new database and starts a server on it.
-func startSlapd(t *testing.T, ldif string) *slapd {
+// schema, if not empty, is a schema file's text added to the standard ones.
+func startSlapd(t *testing.T, ldif, schema string) *slapd {
 	t.Helper()
 	bin, slapadd := findSlapd(t)
 	dir := t.TempDir()
@@ -75,16 +76,24 @@ func startSlapd(t *testing.T, ldif string) *slapd {
 		t.Fatal(err)
 	}
 	// Debian builds the backends as modules; other builds link them in.
-	modules := ""
+	// preamble holds the lines that load them and any extra schema.
+	preamble := ""
 	for _, d := range []string{"/usr/lib/ldap", "/usr/lib/openldap", "/usr/lib64/openldap", "/usr/libexec/openldap"} {
 		if fileExists(filepath.Join(d, "back_mdb.so")) || fileExists(filepath.Join(d, "back_mdb.la")) {
-			modules = "modulepath " + d + "\nmoduleload back_mdb\n"
+			preamble = "modulepath " + d + "\nmoduleload back_mdb\n"
 			break
 		}
 	}
-	schema := "/etc/ldap/schema"
-	if !fileExists(filepath.Join(schema, "core.schema")) {
-		schema = "/etc/openldap/schema"
+	schemaDir := "/etc/ldap/schema"
+	if !fileExists(filepath.Join(schemaDir, "core.schema")) {
+		schemaDir = "/etc/openldap/schema"
+	}
+	if schema != "" {
+		extra := filepath.Join(dir, "extra.schema")
+		if err := os.WriteFile(extra, []byte(schema), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		preamble += "include " + extra + "\n"
 	}
 	conf := filepath.Join(dir, "slapd.conf")
 	config := fmt.Sprintf(`include %[1]s/core.schema
@@ -108,7 +117,7 @@ access to attrs=userPassword
 access to *
   by users read
   by * none
-`, schema, modules, dir, slapdBase, db)
+`, schemaDir, preamble, dir, slapdBase, db)
 	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
