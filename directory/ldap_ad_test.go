@@ -118,7 +118,7 @@ member: CN=Bob Brown,dc=example,dc=test
 // base, service account and secret configured: the AD filters and
 // attributes, objectGUID as the id.
 func TestLDAPActiveDirectoryDefaults(t *testing.T) {
-	s := startSlapd(t, adTree(t), adSchema)
+	s := startSlapd(t, slapdSetup{LDIF: adTree(t), Schema: adSchema})
 	d, err := Open(Config{Provider: ProviderLDAP, URL: s.URL, BaseDN: slapdBase, BindDN: slapdReaderDN}, slapdReaderPW)
 	if err != nil {
 		t.Fatal(err)

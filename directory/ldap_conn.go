@@ -77,16 +77,37 @@ func (p *ldapPool) dial() (*ldap.Conn, error) {
 		ldap.DialWithDialer(&net.Dialer{Timeout: ldapDialTimeout}),
 		ldap.DialWithTLSConfig(p.tlsConfig))
 	if err != nil {
+		if badCertificate(err) {
+			return nil, p.untrusted(err)
+		}
 		return nil, p.unavailable(err)
 	}
 	c.SetTimeout(ldapOpTimeout)
 	if p.startTLS {
 		if err := c.StartTLS(p.tlsConfig); err != nil {
 			c.Close()
+			if badCertificate(err) {
+				return nil, p.untrusted(err)
+			}
 			return nil, fmt.Errorf("%w: %w", runbooker.Errorf(runbooker.EUNAVAILABLE, "directory: StartTLS with the LDAP server %s failed", p.url), err)
 		}
 	}
 	return c, nil
+}
+
+// badCertificate reports whether err is a failed check of the server's
+// certificate. go-ldap keeps the TLS error in the chain for ldaps:// but
+// only as text for StartTLS.
+func badCertificate(err error) bool {
+	var v *tls.CertificateVerificationError
+	return errors.As(err, &v) || strings.Contains(err.Error(), "failed to verify certificate")
+}
+
+// untrusted is the EUNAVAILABLE of a server whose certificate does not
+// verify: a configuration problem that an administrator must see as such.
+func (p *ldapPool) untrusted(cause error) error {
+	return fmt.Errorf("%w: %w", runbooker.Errorf(runbooker.EUNAVAILABLE,
+		"directory: the certificate of the LDAP server %s cannot be verified; set caFile to the CA that issued it (and use the name the certificate is for)", p.url), cause)
 }
 
 // get returns an idle connection or a new one bound as the service

@@ -165,7 +165,7 @@ func openTestLDAP(t *testing.T, s *slapd) (Directory, Authenticator) {
 }
 
 func TestLDAP(t *testing.T) {
-	s := startSlapd(t, ldapTree, "")
+	s := startSlapd(t, slapdSetup{LDIF: ldapTree})
 	d, auth := openTestLDAP(t, s)
 	ctx := context.Background()
 
@@ -394,7 +394,7 @@ func TestLDAP(t *testing.T) {
 // TestLDAPUnavailable covers a server that is down: at the start, and
 // after the pool holds connections to it (it comes back on the same port).
 func TestLDAPUnavailable(t *testing.T) {
-	s := startSlapd(t, ldapTree, "")
+	s := startSlapd(t, slapdSetup{LDIF: ldapTree})
 	d, auth := openTestLDAP(t, s)
 	ctx := context.Background()
 	if _, err := d.Lookup(ctx, User, "alice"); err != nil {
@@ -451,7 +451,7 @@ func mustID(t *testing.T, d Directory, upn string) string {
 // TestLDAPServiceAccount checks that a wrong service password is reported
 // as a configuration problem, not as "not found".
 func TestLDAPServiceAccount(t *testing.T) {
-	s := startSlapd(t, ldapTree, "")
+	s := startSlapd(t, slapdSetup{LDIF: ldapTree})
 	d, err := Open(openLDAPConfig(s.URL), "wrong")
 	if err != nil {
 		t.Fatal(err)
@@ -470,5 +470,56 @@ func TestLDAPServiceAccount(t *testing.T) {
 	}
 	if _, err := anon.Lookup(context.Background(), User, "alice"); runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
 		t.Errorf("anonymous lookup: %v, want ENOTFOUND", err)
+	}
+}
+
+// TestLDAPTLS reaches slapd over ldaps:// and StartTLS with a CA of the
+// test's own, and checks that certificates are verified.
+func TestLDAPTLS(t *testing.T) {
+	s := startSlapd(t, slapdSetup{LDIF: ldapTree, TLS: true})
+	ctx := context.Background()
+	open := func(change func(*Config)) Directory {
+		t.Helper()
+		cfg := openLDAPConfig(s.TLSURL)
+		change(&cfg)
+		d, err := Open(cfg, slapdReaderPW)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.(*ldapDirectory).Close() })
+		return d
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*Config)
+	}{
+		{"ldaps with the CA", func(c *Config) { c.CAFile = s.CAFile }},
+		{"StartTLS with the CA", func(c *Config) { c.URL, c.StartTLS, c.CAFile = s.URL, true, s.CAFile }},
+		{"ldaps without verification", func(c *Config) { c.InsecureSkipVerify = true }},
+	} {
+		d := open(tc.change)
+		if o, err := d.Lookup(ctx, User, "alice"); err != nil || o.DisplayName != "Alice Adams" {
+			t.Errorf("%s: Lookup = %+v, %v", tc.name, o, err)
+		}
+		auth, _ := AsAuthenticator(d)
+		if _, err := auth.Authenticate(ctx, "alice", "alice-pw"); err != nil {
+			t.Errorf("%s: Authenticate: %v", tc.name, err)
+		}
+	}
+	for _, tc := range []struct {
+		name   string
+		change func(*Config)
+	}{
+		{"ldaps with an unknown CA", func(c *Config) {}},
+		{"StartTLS with an unknown CA", func(c *Config) { c.URL, c.StartTLS = s.URL, true }},
+		{"a host name the certificate does not name", func(c *Config) {
+			c.URL, c.CAFile = strings.Replace(s.TLSURL, "127.0.0.1", "localhost", 1), s.CAFile
+		}},
+	} {
+		d := open(tc.change)
+		o, err := d.Lookup(ctx, User, "alice")
+		if runbooker.ErrorCode(err) != runbooker.EUNAVAILABLE || !strings.Contains(runbooker.ErrorMessage(err), "certificate") {
+			t.Errorf("%s: Lookup = %+v, %v; want EUNAVAILABLE about the certificate", tc.name, o, err)
+		}
 	}
 }

@@ -2,8 +2,15 @@ package directory
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
+	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -21,11 +28,14 @@ type slapd struct {
 	t    *testing.T
 	bin  string
 	conf string
-	port int
 	URL  string
-	log  *bytes.Buffer
-	cmd  *exec.Cmd
-	done chan struct{}
+	// TLSURL (ldaps://) and CAFile are set when the server was started
+	// with TLS; URL then offers StartTLS as well.
+	TLSURL string
+	CAFile string
+	log    *bytes.Buffer
+	cmd    *exec.Cmd
+	done   chan struct{}
 }
 
 // The suffix, and the service account tests bind as (it may read
@@ -65,9 +75,20 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// startSlapd loads ldif into a new database and starts a server on it.
-// schema, if not empty, is a schema file's text added to the standard ones.
-func startSlapd(t *testing.T, ldif, schema string) *slapd {
+// slapdSetup is what a test's server holds.
+type slapdSetup struct {
+	LDIF string
+	// Schema, if not empty, is a schema file's text added to the
+	// standard ones.
+	Schema string
+	// TLS makes the server listen on ldaps:// too, with a certificate
+	// for 127.0.0.1 from a CA of the test's own.
+	TLS bool
+}
+
+// startSlapd loads the setup's LDIF into a new database and starts a
+// server on it.
+func startSlapd(t *testing.T, setup slapdSetup) *slapd {
 	t.Helper()
 	bin, slapadd := findSlapd(t)
 	dir := t.TempDir()
@@ -88,12 +109,19 @@ func startSlapd(t *testing.T, ldif, schema string) *slapd {
 	if !fileExists(filepath.Join(schemaDir, "core.schema")) {
 		schemaDir = "/etc/openldap/schema"
 	}
-	if schema != "" {
+	if setup.Schema != "" {
 		extra := filepath.Join(dir, "extra.schema")
-		if err := os.WriteFile(extra, []byte(schema), 0o600); err != nil {
+		if err := os.WriteFile(extra, []byte(setup.Schema), 0o600); err != nil {
 			t.Fatal(err)
 		}
 		preamble += "include " + extra + "\n"
+	}
+	s := &slapd{t: t, bin: bin}
+	if setup.TLS {
+		s.CAFile = filepath.Join(dir, "ca.pem")
+		cert, key := filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
+		writeTestPKI(t, s.CAFile, cert, key)
+		preamble += fmt.Sprintf("TLSCACertificateFile %s\nTLSCertificateFile %s\nTLSCertificateKeyFile %s\n", s.CAFile, cert, key)
 	}
 	conf := filepath.Join(dir, "slapd.conf")
 	config := fmt.Sprintf(`include %[1]s/core.schema
@@ -122,18 +150,20 @@ access to *
 		t.Fatal(err)
 	}
 	tree := filepath.Join(dir, "tree.ldif")
-	if err := os.WriteFile(tree, []byte(ldif), 0o600); err != nil {
+	if err := os.WriteFile(tree, []byte(setup.LDIF), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command(slapadd, "-f", conf, "-l", tree).CombinedOutput(); err != nil {
 		t.Fatalf("slapadd: %v\n%s", err, out)
 	}
-	s := &slapd{t: t, bin: bin, conf: conf}
+	s.conf = conf
 	// A free port can be taken by someone else between finding it and
 	// slapd binding it; try a few.
 	for attempt := 0; ; attempt++ {
-		s.port = freePort(t)
-		s.URL = "ldap://127.0.0.1:" + strconv.Itoa(s.port)
+		s.URL = "ldap://127.0.0.1:" + strconv.Itoa(freePort(t))
+		if setup.TLS {
+			s.TLSURL = "ldaps://127.0.0.1:" + strconv.Itoa(freePort(t))
+		}
 		err := s.Start()
 		if err == nil {
 			break
@@ -161,7 +191,11 @@ func freePort(t *testing.T) int {
 // bind, or returns why not.
 func (s *slapd) Start() error {
 	s.log = &bytes.Buffer{}
-	s.cmd = exec.Command(s.bin, "-f", s.conf, "-h", s.URL+"/", "-d", "0")
+	listen := s.URL + "/"
+	if s.TLSURL != "" {
+		listen += " " + s.TLSURL + "/"
+	}
+	s.cmd = exec.Command(s.bin, "-f", s.conf, "-h", listen, "-d", "0")
 	s.cmd.Stdout, s.cmd.Stderr = s.log, s.log
 	if err := s.cmd.Start(); err != nil {
 		return err
@@ -207,5 +241,51 @@ func (s *slapd) Stop() {
 	case <-time.After(10 * time.Second):
 		s.cmd.Process.Kill()
 		<-s.done
+	}
+}
+
+// writeTestPKI writes a new CA certificate and a server certificate and
+// key for 127.0.0.1 signed by it, all PEM.
+func writeTestPKI(t *testing.T, caFile, certFile, keyFile string) {
+	t.Helper()
+	newKey := func() *ecdsa.PrivateKey {
+		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return k
+	}
+	caKey, serverKey := newKey(), newKey()
+	now := time.Now()
+	ca := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Runbooker test CA"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
+	}
+	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := &x509.Certificate{
+		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
+		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	serverDER, err := x509.CreateCertificate(rand.Reader, server, ca, &serverKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(serverKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []struct {
+		path, kind string
+		der        []byte
+	}{{caFile, "CERTIFICATE", caDER}, {certFile, "CERTIFICATE", serverDER}, {keyFile, "PRIVATE KEY", keyDER}} {
+		if err := os.WriteFile(f.path, pem.EncodeToMemory(&pem.Block{Type: f.kind, Bytes: f.der}), 0o600); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
