@@ -168,7 +168,7 @@ func (d *ldapDirectory) Lookup(ctx context.Context, kind Kind, key string) (*Obj
 		return nil, err
 	}
 	if key == "" {
-		return nil, runbooker.Errorf(runbooker.EINVALID, "directory: look up a %s by what? the key is empty", kind)
+		return nil, emptyKey(kind)
 	}
 	a := d.cfg.Attributes
 	clauses := d.idClause(key)

@@ -186,9 +186,9 @@ func isNetworkError(err error) bool {
 		errors.Is(err, net.ErrClosed)
 }
 
-// search runs req on a pooled connection. A network failure on a reused
-// connection (the server restarted, an idle timeout closed it) is retried
-// once on a new one. A size limit hit returns the entries received; a base
+// search runs req on a pooled connection. A broken reused connection (the
+// server restarted, an idle timeout closed it) is retried once on a new
+// one; a server that does not answer in time is not asked twice. A size limit hit returns the entries received; a base
 // that does not exist returns none.
 func (p *ldapPool) search(ctx context.Context, req *ldap.SearchRequest) ([]*ldap.Entry, error) {
 	for attempt := 0; ; attempt++ {
@@ -206,7 +206,9 @@ func (p *ldapPool) search(ctx context.Context, req *ldap.SearchRequest) ([]*ldap
 			return entries, nil
 		case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
 			return nil, nil
-		case isNetworkError(err) && reused && attempt == 0:
+		case ldap.IsErrorWithCode(err, ldap.ErrorNetwork) && reused && attempt == 0:
+			// The server or something between dropped a connection that
+			// sat idle; a fresh one usually works.
 			continue
 		case isNetworkError(err):
 			return nil, p.unavailable(err)

@@ -213,6 +213,9 @@ func TestLDAP(t *testing.T) {
 				t.Errorf("Lookup(%s, %q): %v, want ENOTFOUND", tc.kind, tc.key, err)
 			}
 		}
+		if _, err := d.Lookup(ctx, Group, ""); runbooker.ErrorCode(err) != runbooker.EINVALID {
+			t.Errorf("Lookup with an empty key: %v, want EINVALID", err)
+		}
 	})
 
 	t.Run("device primary user", func(t *testing.T) {

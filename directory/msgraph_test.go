@@ -310,6 +310,8 @@ func TestGraph(t *testing.T) {
 			{Group, "60000000-0000-0000-0000-0000000000ff", runbooker.ENOTFOUND}, // an id, then a name, neither there
 			{Device, "it's", runbooker.ENOTFOUND},                                // a quote in a filter value
 			{Group, "Twin", runbooker.EINVALID},
+			{User, "..", runbooker.ENOTFOUND}, // not a path to another resource
+			{User, "", runbooker.EINVALID},
 		} {
 			_, err := d.Lookup(ctx, tc.kind, tc.key)
 			if runbooker.ErrorCode(err) != tc.code {

@@ -84,7 +84,7 @@ func TestStaticLookup(t *testing.T) {
 		{User, "nobody", runbooker.ENOTFOUND},
 		{User, "Alice Adams", runbooker.ENOTFOUND}, // users are found by UPN, not display name
 		{Group, "u-alice", runbooker.ENOTFOUND},    // an id of another kind
-		{Device, "", runbooker.ENOTFOUND},
+		{Device, "", runbooker.EINVALID},
 		{Kind("printer"), "x", runbooker.EINVALID},
 	} {
 		_, err := s.Lookup(ctx, tc.kind, tc.key)
