@@ -188,8 +188,9 @@ func isNetworkError(err error) bool {
 
 // search runs req on a pooled connection. A broken reused connection (the
 // server restarted, an idle timeout closed it) is retried once on a new
-// one; a server that does not answer in time is not asked twice. A size limit hit returns the entries received; a base
-// that does not exist returns none.
+// one; a server that does not answer in time is not asked twice. A size
+// limit hit returns the entries received; a base that does not exist
+// returns none.
 func (p *ldapPool) search(ctx context.Context, req *ldap.SearchRequest) ([]*ldap.Entry, error) {
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
