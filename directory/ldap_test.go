@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
@@ -430,6 +431,18 @@ func TestLDAPUnavailable(t *testing.T) {
 	}
 	if groups, err := d.MemberOf(ctx, User, mustID(t, d, "alice")); err != nil || len(groups) != 4 {
 		t.Errorf("after a restart behind the pool: %q, %v", groups, err)
+	}
+
+	// Closing (through the cache, as the server holds it) ends the pool.
+	c, ok := Cached(d, time.Minute, nil).(io.Closer)
+	if !ok {
+		t.Fatal("a cached LDAP directory is no io.Closer")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Search(ctx, User, "", 1); runbooker.ErrorCode(err) != runbooker.EUNAVAILABLE || !strings.Contains(runbooker.ErrorMessage(err), "closed") {
+		t.Errorf("after Close: %v, want EUNAVAILABLE saying it is closed", err)
 	}
 
 	never := openLDAPConfig("ldap://127.0.0.1:" + strconv.Itoa(freePort(t)))
