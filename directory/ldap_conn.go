@@ -203,8 +203,15 @@ func (p *ldapPool) search(ctx context.Context, req *ldap.SearchRequest) ([]*ldap
 		entries, err := searchOn(ctx, c, req)
 		p.put(c, err)
 		switch {
-		case err == nil, ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded):
+		case err == nil:
 			return entries, nil
+		case ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) && req.SizeLimit > 0:
+			return entries, nil // the caller asked for no more
+		case ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded):
+			// Returning what arrived would silently drop groups from a
+			// membership, and with them permissions.
+			return nil, fmt.Errorf("%w: %w", runbooker.Errorf(runbooker.EUNAVAILABLE,
+				"directory: the LDAP server %s cut a search short at its size limit even with paged results; allow the service account more entries", p.url), err)
 		case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
 			return nil, nil
 		case ldap.IsErrorWithCode(err, ldap.ErrorNetwork) && reused && attempt == 0:
@@ -221,9 +228,26 @@ func (p *ldapPool) search(ctx context.Context, req *ldap.SearchRequest) ([]*ldap
 	}
 }
 
+// ldapPageSize is the page size of searches that want every entry;
+// Active Directory answers at most 1000 entries (MaxPageSize) at a time.
+const ldapPageSize = 500
+
 // searchOn runs one search on c, giving up when ctx ends or the server
-// takes longer than ldapOpTimeout.
+// takes longer than ldapOpTimeout. A search without a size limit is paged,
+// so that servers that cap the entries of one answer give them all.
 func searchOn(ctx context.Context, c *ldap.Conn, req *ldap.SearchRequest) ([]*ldap.Entry, error) {
+	if req.SizeLimit == 0 {
+		// go-ldap's paging knows no context; the connection's timeout
+		// bounds every page instead. It keeps its cookie in the request's
+		// controls, so it gets a copy of its own.
+		paged := *req
+		paged.Controls = nil
+		res, err := c.SearchWithPaging(&paged, ldapPageSize)
+		if res == nil {
+			return nil, err
+		}
+		return res.Entries, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, ldapOpTimeout)
 	defer cancel()
 	res := c.SearchAsync(ctx, req, 64)

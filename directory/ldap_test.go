@@ -539,3 +539,46 @@ func TestLDAPTLS(t *testing.T) {
 		}
 	}
 }
+
+// manyGroups puts Carol into three more groups, one more than the size
+// limit of the servers in TestLDAPSizeLimit.
+const manyGroups = `
+dn: cn=g1,ou=groups,dc=example,dc=test
+objectClass: groupOfNames
+cn: g1
+member: uid=carol,ou=people,dc=example,dc=test
+
+dn: cn=g2,ou=groups,dc=example,dc=test
+objectClass: groupOfNames
+cn: g2
+member: uid=carol,ou=people,dc=example,dc=test
+
+dn: cn=g3,ou=groups,dc=example,dc=test
+objectClass: groupOfNames
+cn: g3
+member: uid=carol,ou=people,dc=example,dc=test
+`
+
+// TestLDAPSizeLimit runs MemberOf against servers that answer at most two
+// entries at a time: with paged results allowed past that (as Active
+// Directory's MaxPageSize does) every group comes back; where the limit is
+// hard, the answer is an error rather than a membership with groups missing.
+func TestLDAPSizeLimit(t *testing.T) {
+	ctx := context.Background()
+	memberOf := func(limits string) ([]string, error) {
+		s := startSlapd(t, slapdSetup{LDIF: ldapTree + manyGroups, Database: limits})
+		d, _ := openTestLDAP(t, s)
+		groups, err := d.Search(ctx, Group, "", 100)
+		if err != nil || len(groups) != 2 {
+			t.Errorf("%s: Search = %d groups, %v; want the server's two", limits, len(groups), err)
+		}
+		return d.MemberOf(ctx, User, mustID(t, d, "carol"))
+	}
+	if got, err := memberOf("sizelimit size.soft=2 size.prtotal=unlimited"); err != nil || len(got) != 4 {
+		t.Errorf("paged: MemberOf(carol) = %q, %v; want staff, g1, g2 and g3", got, err)
+	}
+	_, err := memberOf("sizelimit 2")
+	if runbooker.ErrorCode(err) != runbooker.EUNAVAILABLE || !strings.Contains(runbooker.ErrorMessage(err), "size limit") {
+		t.Errorf("hard limit: MemberOf(carol) = %v; want EUNAVAILABLE about the size limit", err)
+	}
+}

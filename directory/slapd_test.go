@@ -84,6 +84,8 @@ type slapdSetup struct {
 	// TLS makes the server listen on ldaps:// too, with a certificate
 	// for 127.0.0.1 from a CA of the test's own.
 	TLS bool
+	// Database holds more lines for the database section (limits).
+	Database string
 }
 
 // startSlapd loads the setup's LDIF into a new database and starts a
@@ -145,7 +147,8 @@ access to attrs=userPassword
 access to *
   by users read
   by * none
-`, schemaDir, preamble, dir, slapdBase, db)
+%[6]s
+`, schemaDir, preamble, dir, slapdBase, db, setup.Database)
 	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
