@@ -2,9 +2,11 @@ package directory
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -203,5 +205,41 @@ func TestCachedAuthenticator(t *testing.T) {
 	}
 	if _, err := a.Authenticate(ctx, "one@x", "wrong"); runbooker.ErrorCode(err) != runbooker.EUNAUTHORIZED {
 		t.Errorf("a wrong password after a right one: %v (sign-ins must never be cached)", err)
+	}
+}
+
+// TestCachedConcurrent has callers share a small cache; run it with -race.
+func TestCachedConcurrent(t *testing.T) {
+	fx := newCacheFixture(t, `{"users": [{"id": "a", "displayName": "A"}, {"id": "b", "displayName": "B"}, {"id": "c", "displayName": "C"}],
+		"groups": [{"id": "g", "members": ["a", "b", "c"]}]}`)
+	c := newCached(fx.file, time.Hour, fx.clock, 2)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	errs := make(chan error, 8*100)
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 100 {
+				key := []string{"a", "b", "c", "missing"}[(i+j)%4]
+				o, err := c.Lookup(ctx, User, key)
+				switch {
+				case key == "missing" && runbooker.ErrorCode(err) != runbooker.ENOTFOUND:
+					errs <- err
+				case key != "missing" && (err != nil || o.ID != key):
+					errs <- fmt.Errorf("Lookup(%s) = %+v, %v", key, o, err)
+				}
+				if key != "missing" {
+					if ids, err := c.MemberOf(ctx, User, key); err != nil || !slices.Equal(ids, []string{"g"}) {
+						errs <- fmt.Errorf("MemberOf(%s) = %q, %v", key, ids, err)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
 	}
 }

@@ -2,6 +2,7 @@ package directory
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -299,4 +300,46 @@ func FuzzParseStatic(f *testing.F) {
 			}
 		}
 	})
+}
+
+// BenchmarkStaticLookup looks up users, groups and memberships in a
+// directory of 10,000 users in 1,000 nested groups; the time per lookup
+// should not grow with the directory.
+func BenchmarkStaticLookup(b *testing.B) {
+	var doc strings.Builder
+	doc.WriteString(`{"users": [`)
+	for i := range 10000 {
+		if i > 0 {
+			doc.WriteString(",")
+		}
+		fmt.Fprintf(&doc, `{"id": "u%d", "userPrincipalName": "user%d@example.test", "displayName": "User %d"}`, i, i, i)
+	}
+	doc.WriteString(`], "groups": [`)
+	for i := range 1000 {
+		if i > 0 {
+			doc.WriteString(",")
+		}
+		members := fmt.Sprintf(`"u%d", "u%d"`, i*10, i*10+1)
+		if i > 0 {
+			members += fmt.Sprintf(`, "g%d"`, (i-1)/2) // a tree of groups
+		}
+		fmt.Fprintf(&doc, `{"id": "g%d", "displayName": "Group %d", "members": [%s]}`, i, i, members)
+	}
+	doc.WriteString(`]}`)
+	s, err := parseStatic([]byte(doc.String()))
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := 0; b.Loop(); i++ {
+		if _, err := s.Lookup(ctx, User, fmt.Sprintf("user%d@example.test", i%10000)); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.Lookup(ctx, Group, fmt.Sprintf("group %d", i%1000)); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := s.MemberOf(ctx, User, fmt.Sprintf("u%d", i%10000)); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
