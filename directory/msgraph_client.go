@@ -164,9 +164,12 @@ func (g *graphClient) get(ctx context.Context, ref string, notFoundErr error, ou
 			return notFoundErr
 		case code == http.StatusUnauthorized:
 			// The token may have been revoked before it expired: forget
-			// it and try once more with a new one.
+			// it (unless another call already has a new one) and try once
+			// more with a new one.
 			g.mu.Lock()
-			g.token = ""
+			if g.token == token {
+				g.token = ""
+			}
 			g.mu.Unlock()
 			if attempt == 0 {
 				continue
