@@ -77,9 +77,10 @@ type Attributes struct {
 	// DisplayName falls back to cn when an entry has no value for it.
 	DisplayName string `json:"displayName,omitempty"`
 	Mail        string `json:"mail,omitempty"`
-	// MemberOf is read from entries when present; nesting itself is
-	// resolved through Member so that servers without a memberOf overlay
-	// work as well.
+	// MemberOf names the back-link attribute AD (or slapd's memberof
+	// overlay) maintains. It is accepted but not read: membership is
+	// resolved through Member, which every server keeps, so that a plain
+	// slapd without overlays gives the same answers.
 	MemberOf string `json:"memberOf,omitempty"`
 	// Member is the group attribute holding member DNs.
 	Member string `json:"member,omitempty"`
@@ -265,7 +266,9 @@ func ParseSpec(spec string) (Config, error) {
 // Open connects the configured provider. secret is the LDAP bind password
 // or the Graph client secret; the static provider takes none. Opening does
 // not contact a server: an unreachable one shows up as EUNAVAILABLE on the
-// first call.
+// first call. The ldap provider keeps connections open and is an
+// io.Closer (so is what Cached returns); close it when the tenant's
+// settings change.
 func Open(cfg Config, secret string) (Directory, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err

@@ -2,6 +2,27 @@
 // devices, transitive group membership and a device's primary user. Every
 // tenant has one provider: static (a JSON file or document), ldap (Active
 // Directory or OpenLDAP) or msgraph (Microsoft Graph).
+//
+// Open makes a provider from a Config: a tenant's settings document, or
+// the server's --directory flag read by ParseSpec. Secrets never travel in
+// a Config; Open takes the one a provider needs separately, so that the
+// settings can be shown and stored as they are.
+//
+// The static provider keeps its whole document in memory with an index per
+// way of looking things up and every object's groups worked out when it is
+// loaded; a file is read again when it changes. The ldap provider speaks to
+// Active Directory with its defaults, or to any other server with filters
+// and attribute names set, over a small pool of connections bound as a
+// service account; it checks passwords with a bind of their own and is the
+// one Authenticator. The msgraph provider reads Microsoft Entra ID with an
+// app-only token. Cached puts a bounded, expiring memory of Lookup and
+// MemberOf answers in front of any of them.
+//
+// Errors are runbooker errors: EINVALID for a bad configuration or
+// request, ENOTFOUND for a missing object, EUNAUTHORIZED for a failed
+// sign-in, EUNAVAILABLE when the provider cannot answer now. Their
+// messages can be shown to a tenant's administrator; the underlying cause
+// stays in the error chain for the log.
 package directory
 
 import "context"
@@ -42,7 +63,9 @@ type Directory interface {
 	// stable order. An empty query lists the first limit objects.
 	Search(ctx context.Context, kind Kind, query string, limit int) ([]Object, error)
 	// MemberOf returns the ids of every group the object (of kind, by id)
-	// belongs to, directly or through other groups, without duplicates.
+	// belongs to, directly or through other groups, without duplicates,
+	// sorted. A group is not listed as a member of itself, even when
+	// groups contain each other in a cycle.
 	MemberOf(ctx context.Context, kind Kind, id string) ([]string, error)
 }
 

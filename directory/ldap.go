@@ -168,7 +168,7 @@ func (d *ldapDirectory) Lookup(ctx context.Context, kind Kind, key string) (*Obj
 		return nil, err
 	}
 	if key == "" {
-		return nil, runbooker.Errorf(runbooker.EINVALID, "directory: look up a %s by what? the key is empty", kind)
+		return nil, emptyKey(kind)
 	}
 	a := d.cfg.Attributes
 	clauses := d.idClause(key)
@@ -279,8 +279,7 @@ func (d *ldapDirectory) MemberOf(ctx context.Context, kind Kind, id string) ([]s
 	ids := []string{}
 
 	if d.cfg.ActiveDirectory {
-		filter := "(&" + d.cfg.GroupFilter + "(" + member + ":1.2.840.113556.1.4.1941:=" + escapeDNValue(dn) + "))"
-		groups, err := d.pool.search(ctx, d.request(filter, 0, attrs))
+		groups, err := d.pool.search(ctx, d.request(d.inChainFilter(dn), 0, attrs))
 		if err != nil {
 			return nil, err
 		}
@@ -319,6 +318,12 @@ func (d *ldapDirectory) MemberOf(ctx context.Context, kind Kind, id string) ([]s
 	}
 	slices.Sort(ids)
 	return slices.Compact(ids), nil
+}
+
+// inChainFilter asks Active Directory for every group that has dn as a
+// member at any depth (LDAP_MATCHING_RULE_IN_CHAIN).
+func (d *ldapDirectory) inChainFilter(dn string) string {
+	return "(&" + d.cfg.GroupFilter + "(" + d.cfg.Attributes.Member + ":1.2.840.113556.1.4.1941:=" + escapeDNValue(dn) + "))"
 }
 
 // invalidLogin is the one answer for every failed sign-in, so that it

@@ -77,16 +77,37 @@ func (p *ldapPool) dial() (*ldap.Conn, error) {
 		ldap.DialWithDialer(&net.Dialer{Timeout: ldapDialTimeout}),
 		ldap.DialWithTLSConfig(p.tlsConfig))
 	if err != nil {
+		if badCertificate(err) {
+			return nil, p.untrusted(err)
+		}
 		return nil, p.unavailable(err)
 	}
 	c.SetTimeout(ldapOpTimeout)
 	if p.startTLS {
 		if err := c.StartTLS(p.tlsConfig); err != nil {
 			c.Close()
+			if badCertificate(err) {
+				return nil, p.untrusted(err)
+			}
 			return nil, fmt.Errorf("%w: %w", runbooker.Errorf(runbooker.EUNAVAILABLE, "directory: StartTLS with the LDAP server %s failed", p.url), err)
 		}
 	}
 	return c, nil
+}
+
+// badCertificate reports whether err is a failed check of the server's
+// certificate. go-ldap keeps the TLS error in the chain for ldaps:// but
+// only as text for StartTLS.
+func badCertificate(err error) bool {
+	var v *tls.CertificateVerificationError
+	return errors.As(err, &v) || strings.Contains(err.Error(), "failed to verify certificate")
+}
+
+// untrusted is the EUNAVAILABLE of a server whose certificate does not
+// verify: a configuration problem that an administrator must see as such.
+func (p *ldapPool) untrusted(cause error) error {
+	return fmt.Errorf("%w: %w", runbooker.Errorf(runbooker.EUNAVAILABLE,
+		"directory: the certificate of the LDAP server %s cannot be verified; set caFile to the CA that issued it (and use the name the certificate is for)", p.url), cause)
 }
 
 // get returns an idle connection or a new one bound as the service
@@ -165,10 +186,11 @@ func isNetworkError(err error) bool {
 		errors.Is(err, net.ErrClosed)
 }
 
-// search runs req on a pooled connection. A network failure on a reused
-// connection (the server restarted, an idle timeout closed it) is retried
-// once on a new one. A size limit hit returns the entries received; a base
-// that does not exist returns none.
+// search runs req on a pooled connection. A broken reused connection (the
+// server restarted, an idle timeout closed it) is retried once on a new
+// one; a server that does not answer in time is not asked twice. A size
+// limit hit returns the entries received; a base that does not exist
+// returns none.
 func (p *ldapPool) search(ctx context.Context, req *ldap.SearchRequest) ([]*ldap.Entry, error) {
 	for attempt := 0; ; attempt++ {
 		if err := ctx.Err(); err != nil {
@@ -181,11 +203,20 @@ func (p *ldapPool) search(ctx context.Context, req *ldap.SearchRequest) ([]*ldap
 		entries, err := searchOn(ctx, c, req)
 		p.put(c, err)
 		switch {
-		case err == nil, ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded):
+		case err == nil:
 			return entries, nil
+		case ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded) && req.SizeLimit > 0:
+			return entries, nil // the caller asked for no more
+		case ldap.IsErrorWithCode(err, ldap.LDAPResultSizeLimitExceeded):
+			// Returning what arrived would silently drop groups from a
+			// membership, and with them permissions.
+			return nil, fmt.Errorf("%w: %w", runbooker.Errorf(runbooker.EUNAVAILABLE,
+				"directory: the LDAP server %s cut a search short at its size limit even with paged results; allow the service account more entries", p.url), err)
 		case ldap.IsErrorWithCode(err, ldap.LDAPResultNoSuchObject):
 			return nil, nil
-		case isNetworkError(err) && reused && attempt == 0:
+		case ldap.IsErrorWithCode(err, ldap.ErrorNetwork) && reused && attempt == 0:
+			// The server or something between dropped a connection that
+			// sat idle; a fresh one usually works.
 			continue
 		case isNetworkError(err):
 			return nil, p.unavailable(err)
@@ -197,9 +228,26 @@ func (p *ldapPool) search(ctx context.Context, req *ldap.SearchRequest) ([]*ldap
 	}
 }
 
+// ldapPageSize is the page size of searches that want every entry;
+// Active Directory answers at most 1000 entries (MaxPageSize) at a time.
+const ldapPageSize = 500
+
 // searchOn runs one search on c, giving up when ctx ends or the server
-// takes longer than ldapOpTimeout.
+// takes longer than ldapOpTimeout. A search without a size limit is paged,
+// so that servers that cap the entries of one answer give them all.
 func searchOn(ctx context.Context, c *ldap.Conn, req *ldap.SearchRequest) ([]*ldap.Entry, error) {
+	if req.SizeLimit == 0 {
+		// go-ldap's paging knows no context; the connection's timeout
+		// bounds every page instead. It keeps its cookie in the request's
+		// controls, so it gets a copy of its own.
+		paged := *req
+		paged.Controls = nil
+		res, err := c.SearchWithPaging(&paged, ldapPageSize)
+		if res == nil {
+			return nil, err
+		}
+		return res.Entries, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, ldapOpTimeout)
 	defer cancel()
 	res := c.SearchAsync(ctx, req, 64)

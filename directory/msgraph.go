@@ -90,7 +90,11 @@ func (d *graphDirectory) Lookup(ctx context.Context, kind Kind, key string) (*Ob
 		return nil, err
 	}
 	if key == "" {
-		return nil, runbooker.Errorf(runbooker.EINVALID, "directory: look up a %s by what? the key is empty", kind)
+		return nil, emptyKey(kind)
+	}
+	if strings.Trim(key, ".") == "" {
+		// "." and ".." would name another path once in the URL.
+		return nil, notFound(kind, key)
 	}
 	var found *Object
 	if kind == User || isGUID(key) {
@@ -191,7 +195,7 @@ func (d *graphDirectory) MemberOf(ctx context.Context, kind Kind, id string) ([]
 	if err := checkKind(kind); err != nil {
 		return nil, err
 	}
-	if id == "" {
+	if strings.Trim(id, ".") == "" {
 		return nil, runbooker.Errorf(runbooker.ENOTFOUND, "directory: no %s with id %q", kind, id)
 	}
 	missing := runbooker.Errorf(runbooker.ENOTFOUND, "directory: no %s with id %q", kind, id)

@@ -123,9 +123,9 @@ func (g *graphClient) accessToken(ctx context.Context) (string, error) {
 }
 
 // get fetches a Graph resource (a path below graphURL, or an absolute
-// nextLink on the same host) into out. 404 is ENOTFOUND as notFoundErr;
-// throttling and server errors are retried once when Retry-After asks for
-// a short wait, and are EUNAVAILABLE otherwise.
+// nextLink on the same host) into out. 404 is notFoundErr. A refused
+// token is renewed once; throttling and server errors are retried once
+// when Retry-After asks for a short wait. What still fails is EUNAVAILABLE.
 func (g *graphClient) get(ctx context.Context, ref string, notFoundErr error, out any) error {
 	target, err := g.resolve(ref)
 	if err != nil {
@@ -163,11 +163,17 @@ func (g *graphClient) get(ctx context.Context, ref string, notFoundErr error, ou
 		case code == http.StatusNotFound:
 			return notFoundErr
 		case code == http.StatusUnauthorized:
-			// The token may have been revoked early; forget it so the
-			// next call signs in again.
+			// The token may have been revoked before it expired: forget
+			// it (unless another call already has a new one) and try once
+			// more with a new one.
 			g.mu.Lock()
-			g.token = ""
+			if g.token == token {
+				g.token = ""
+			}
 			g.mu.Unlock()
+			if attempt == 0 {
+				continue
+			}
 			return graphUnavailable("refused the app's token"+graphErrorText(body), nil)
 		case code == http.StatusForbidden:
 			return graphUnavailable("denied access"+graphErrorText(body)+"; the app needs the User.Read.All, Group.Read.All and Device.Read.All application permissions", nil)

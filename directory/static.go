@@ -43,7 +43,7 @@ type staticEntry struct {
 // static is a directory held entirely in memory. It never changes after
 // parseStatic builds it, so it needs no lock; staticFile swaps whole ones.
 type static struct {
-	byID   map[string]*staticEntry         // lower-case id, all kinds
+	byID   map[string]*staticEntry          // lower-case id, all kinds
 	byName map[Kind]map[string]*staticEntry // users by UPN, others by displayName
 	sorted map[Kind][]*staticEntry          // Search order
 }
@@ -207,6 +207,11 @@ func checkLimit(limit int) (int, error) {
 // caller asks for.
 const MaxSearchLimit = 1000
 
+// emptyKey is the EINVALID of a lookup without a key.
+func emptyKey(kind Kind) error {
+	return runbooker.Errorf(runbooker.EINVALID, "directory: look up a %s by what? the key is empty", kind)
+}
+
 // notFound is the ENOTFOUND of a lookup.
 func notFound(kind Kind, key string) error {
 	return runbooker.Errorf(runbooker.ENOTFOUND, "directory: no %s %q", kind, key)
@@ -216,6 +221,9 @@ func notFound(kind Kind, key string) error {
 func (s *static) Lookup(_ context.Context, kind Kind, key string) (*Object, error) {
 	if err := checkKind(kind); err != nil {
 		return nil, err
+	}
+	if key == "" {
+		return nil, emptyKey(kind)
 	}
 	k := strings.ToLower(key)
 	if e, ok := s.byID[k]; ok && e.obj.Kind == kind {
