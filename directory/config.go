@@ -3,9 +3,13 @@ package directory
 import (
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
+	"syscall"
+	"time"
 
 	"github.com/go-ldap/ldap/v3"
 	"github.com/runbooker/runbooker"
@@ -41,6 +45,11 @@ type Config struct {
 	Path string `json:"-"`
 	// Objects is a static document given inline (the shape of the file).
 	Objects json.RawMessage `json:"objects,omitempty"`
+	// Control, when set, sees every connection the ldap and msgraph
+	// providers open, with the address it is about to dial, and may refuse
+	// it (net.Dialer.Control): the server's address policy for directories
+	// a tenant configures.
+	Control func(network, address string, c syscall.RawConn) error `json:"-"`
 
 	// URL is ldap://host[:port] or ldaps://host[:port].
 	URL      string `json:"url,omitempty"`
@@ -289,7 +298,13 @@ func Open(cfg Config, secret string) (Directory, error) {
 		if secret == "" {
 			return nil, runbooker.Errorf(runbooker.EINVALID, "directory: the msgraph provider needs the app's client secret")
 		}
-		return newGraph(cfg, secret, nil), nil
+		var client *http.Client
+		if cfg.Control != nil {
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.DialContext = (&net.Dialer{Timeout: 30 * time.Second, Control: cfg.Control}).DialContext
+			client = &http.Client{Timeout: graphTimeout, Transport: tr}
+		}
+		return newGraph(cfg, secret, client), nil
 	}
 	return nil, fmt.Errorf("directory: provider %q passed validation but is not opened", cfg.Provider)
 }

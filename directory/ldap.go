@@ -40,7 +40,7 @@ func newLDAP(cfg Config, password string) (*ldapDirectory, error) {
 		cfg: cfg,
 		pool: &ldapPool{
 			url: cfg.URL, startTLS: cfg.StartTLS, tlsConfig: tc,
-			bindDN: cfg.BindDN, password: password,
+			bindDN: cfg.BindDN, password: password, control: cfg.Control,
 		},
 		binaryID: strings.EqualFold(cfg.Attributes.ID, "objectGUID"),
 	}, nil

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/go-ldap/ldap/v3"
@@ -34,6 +35,7 @@ type ldapPool struct {
 	tlsConfig *tls.Config
 	bindDN    string
 	password  string
+	control   func(network, address string, c syscall.RawConn) error // Config.Control
 
 	mu     sync.Mutex
 	idle   []*ldap.Conn
@@ -74,7 +76,7 @@ func (p *ldapPool) unavailable(cause error) error {
 // dial opens a connection (with StartTLS when configured) without binding.
 func (p *ldapPool) dial() (*ldap.Conn, error) {
 	c, err := ldap.DialURL(p.url,
-		ldap.DialWithDialer(&net.Dialer{Timeout: ldapDialTimeout}),
+		ldap.DialWithDialer(&net.Dialer{Timeout: ldapDialTimeout, Control: p.control}),
 		ldap.DialWithTLSConfig(p.tlsConfig))
 	if err != nil {
 		if badCertificate(err) {

@@ -5,7 +5,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -141,6 +144,9 @@ func (s *Server) openDirectory(ctx context.Context, tenant string, raw []byte) (
 		}
 		secret = cred.Password
 	}
+	if !s.Config.DirectoryAllowLocal {
+		ds.Config.Control = refuseLocal
+	}
 	d, err := directory.Open(ds.Config, secret)
 	if err != nil {
 		return nil, err
@@ -181,4 +187,24 @@ func (c *who) decide(a access.Action, runbook string, t *access.Target) access.D
 // forbid turns a denial into the error every surface answers 403 with.
 func forbid(d access.Decision) error {
 	return runbooker.Errorf(runbooker.EFORBIDDEN, "%s", d.Reason)
+}
+
+// refuseLocal is the address policy of directories tenants configure: no
+// connection to loopback, link-local or unspecified addresses, whatever
+// name resolved to them, so a tenant's settings cannot reach the server's
+// own services or a cloud metadata endpoint.
+func refuseLocal(network, address string, _ syscall.RawConn) error {
+	host, _, err := net.SplitHostPort(address)
+	if err != nil {
+		return err
+	}
+	a, err := netip.ParseAddr(host)
+	if err != nil {
+		return fmt.Errorf("directory: connecting to %q: not an address", address)
+	}
+	a = a.Unmap()
+	if a.IsLoopback() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() || a.IsUnspecified() {
+		return fmt.Errorf("directory: connecting to %s is refused: a tenant's directory may not reach loopback or link-local addresses (serve --directory-allow-local)", a)
+	}
+	return nil
 }

@@ -34,6 +34,10 @@ type Config struct {
 	// DirectoryTTL is how long directory answers (lookups, memberships)
 	// are reused (default 1m).
 	DirectoryTTL time.Duration
+	// DirectoryAllowLocal lets directories that tenants configure connect to
+	// loopback and link-local addresses (the server's own services, a cloud
+	// metadata endpoint). Off, such connections are refused.
+	DirectoryAllowLocal bool
 }
 
 // Server is the HTTP front of one control-plane process.

@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -269,5 +271,52 @@ func TestAuditRecordsWhoDidWhat(t *testing.T) {
 	// Readers of the log are administrators.
 	if st, _, _ := s.call("GET", "/api/v1/audit", help, ""); st != 403 {
 		t.Errorf("helpdesk reading the audit log: %d", st)
+	}
+}
+
+// TestTenantDirectorySetting: a tenant picks its own directory through the
+// settings API: inline static objects work at once; a path on the server is
+// refused; an LDAP server on a loopback address is never dialled.
+func TestTenantDirectorySetting(t *testing.T) {
+	s := startServer(t)
+	st, _, body := s.call("GET", "/api/v1/directory/users", s.cred, "")
+	if st != 404 || !strings.Contains(body, "no directory") {
+		t.Errorf("no directory yet: %d %s", st, body)
+	}
+	doc := `{"provider": "static", "objects": {"users": [{"id": "u1", "userPrincipalName": "ceo@fabrikam.com", "displayName": "CEO"}]}}`
+	if st, _, body := s.call("PUT", "/api/v1/settings/directory", s.cred, doc); st != 204 {
+		t.Fatalf("PUT directory: %d %s", st, body)
+	}
+	if st, _, body := s.call("GET", "/api/v1/directory/users?search=fabrikam", s.cred, ""); st != 200 || !strings.Contains(body, `"id":"u1"`) {
+		t.Errorf("search after the PUT: %d %s", st, body)
+	}
+	if st, _, body := s.call("PUT", "/api/v1/settings/directory", s.cred, `{"provider": "static", "path": "/etc/passwd"}`); st != 400 {
+		t.Errorf("a static directory read from the server's disk: %d %s", st, body)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var accepted atomic.Int32
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			accepted.Add(1)
+			c.Close()
+		}
+	}()
+	doc = `{"provider": "ldap", "url": "ldap://` + ln.Addr().String() + `", "baseDN": "dc=x", "userFilter": "(objectClass=person)"}`
+	if st, _, body := s.call("PUT", "/api/v1/settings/directory", s.cred, doc); st != 204 {
+		t.Fatalf("PUT an ldap directory: %d %s", st, body)
+	}
+	if st, _, body := s.call("GET", "/api/v1/directory/users/u1", s.cred, ""); st != 503 {
+		t.Errorf("an ldap directory on loopback: %d %s", st, body)
+	}
+	if n := accepted.Load(); n != 0 {
+		t.Errorf("the server connected to a loopback LDAP server %d times", n)
 	}
 }

@@ -27,6 +27,9 @@ type PeopleFlags struct {
 	SessionIdle         time.Duration
 	SessionMax          time.Duration
 	SecureCookies       bool
+	// DirectoryAllowLocal lets tenants' directories reach loopback and
+	// link-local addresses.
+	DirectoryAllowLocal bool
 }
 
 func addPeopleFlags(fs interface {
@@ -41,6 +44,7 @@ func addPeopleFlags(fs interface {
 	fs.StringVar(&p.OIDCRedirectURL, "oidc-redirect-url", "", "this server's callback as the identity provider knows it: https://HOST/api/v1/auth/oidc/callback")
 	fs.DurationVar(&p.SessionIdle, "session-idle", 30*time.Minute, "a sign-in session unused this long ends")
 	fs.DurationVar(&p.SessionMax, "session-max", 12*time.Hour, "no sign-in session lives longer")
+	fs.BoolVar(&p.DirectoryAllowLocal, "directory-allow-local", false, "let directories that tenants configure (settings/directory) connect to loopback and link-local addresses (on with --demo)")
 	fs.BoolVar(&p.SecureCookies, "secure-cookies", false, "mark session cookies Secure (on with --tls-cert; set it behind a TLS-terminating proxy)")
 }
 

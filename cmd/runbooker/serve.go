@@ -246,8 +246,9 @@ func (m *Main) Run(ctx context.Context) error {
 	m.SyncService = gitsync.NewService(m.Syncer, 0)
 	m.SyncService.Start(ctx)
 	m.HTTP = rbhttp.NewServer(m.Engine, rbhttp.Config{RunWait: c.RunWait, Version: version,
-		Throttle: rbhttp.ThrottleConfig{RegisterBurst: float64(c.RegisterBurst)},
-		Session:  rbhttp.SessionConfig{Idle: c.People.SessionIdle, Absolute: c.People.SessionMax, SecureCookies: c.People.SecureCookies || c.TLSCert != ""},
+		Throttle:            rbhttp.ThrottleConfig{RegisterBurst: float64(c.RegisterBurst)},
+		Session:             rbhttp.SessionConfig{Idle: c.People.SessionIdle, Absolute: c.People.SessionMax, SecureCookies: c.People.SecureCookies || c.TLSCert != ""},
+		DirectoryAllowLocal: c.People.DirectoryAllowLocal || c.Demo,
 	}, m.Log)
 	m.HTTP.Syncer = m.Syncer
 	if err := m.setUpPeople(ctx); err != nil {
