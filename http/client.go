@@ -202,6 +202,7 @@ func (c *Client) Runbooks(ctx context.Context, f runbooker.RunbookFilter) ([]Run
 			q.Set(k, v)
 		}
 	}
+	q.Set("forms", "false") // the CLI lists names; GET one runbook for its form
 	var out struct {
 		Runbooks []RunbookView `json:"runbooks"`
 	}

@@ -84,10 +84,10 @@ func (s *Server) handleListRunbooks(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	// Each runbook the caller may see, with its form when asked (?forms=true),
-	// so a support person's portal knows what to send.
+	// Each runbook the caller may see, with its form (unless ?forms=false),
+	// so whoever may run it knows what to send.
 	var custom []byte
-	forms := q.Get("forms") == "true"
+	forms := q.Get("forms") != "false"
 	if forms {
 		if custom, err = s.setting(r.Context(), c.TenantID, SettingCustomization); err != nil {
 			s.writeError(w, r, err)

@@ -62,11 +62,8 @@ func cmdCredential(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	r := runbooker.Role(*role)
-	if *upn != "" && r == runbooker.RoleAdmin {
-		return fmt.Errorf("--user cannot be combined with --role admin: a credential bound to a person has that person's rights, not a role's")
-	}
-	if !r.Valid() {
-		return fmt.Errorf("--role must be admin or operator (got %q)", *role)
+	if err := runbooker.CheckCredentialInput(*name, r, *upn); err != nil {
+		return err
 	}
 	if *db == "" {
 		*db = "sqlite:" + filepath.Join(*dataDir, "runbooker.db")

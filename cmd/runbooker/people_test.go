@@ -38,7 +38,7 @@ func runbookNames(t *testing.T, body string) string {
 func TestListingFollowsPermissions(t *testing.T) {
 	s := permServer(t)
 	help := boundCredential(t, s, "help@contoso.com")
-	st, _, body := s.call("GET", "/api/v1/runbooks?forms=true", help, "")
+	st, _, body := s.call("GET", "/api/v1/runbooks", help, "")
 	if got := runbookNames(t, body); st != 200 || got != "device_general_wipe,user_security_reset-mfa" {
 		t.Errorf("helpdesk list: %d %q", st, got)
 	}
@@ -47,7 +47,7 @@ func TestListingFollowsPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	op := c.ID + ":" + c.Secret
-	st, _, body = s.call("GET", "/api/v1/runbooks?forms=true", op, "")
+	st, _, body = s.call("GET", "/api/v1/runbooks", op, "")
 	if got := runbookNames(t, body); st != 200 || got != "device_general_wipe,org_general_report,user_security_reset-mfa,user_us_set-location" {
 		t.Errorf("unbound operator list (everything but the disabled runbook): %d %q", st, got)
 	}

@@ -167,7 +167,7 @@ func TestCredentialCreateBoundToUser(t *testing.T) {
 		t.Fatalf("stored credential = %+v, %v; want bound to ada@example.com, operator", c, err)
 	}
 	code, _, errOut = runCLI(t, "", "credential", "create", "--name", "x", "--user", "ada@example.com", "--role", "admin", "--data", dir)
-	if code == 0 || !strings.Contains(errOut, "--role admin") {
+	if code == 0 || !strings.Contains(errOut, "bind operator credentials only") {
 		t.Errorf("credential create --user --role admin: exit %d, err %q", code, errOut)
 	}
 }
