@@ -12,6 +12,7 @@ import (
 	"github.com/runbooker/runbooker/demo"
 	"github.com/runbooker/runbooker/directory"
 	"github.com/runbooker/runbooker/gitsync"
+	"github.com/runbooker/runbooker/loosejson"
 	"github.com/runbooker/runbooker/oidcauth"
 )
 
@@ -20,6 +21,10 @@ type PeopleFlags struct {
 	// DirectorySecretFile holds the LDAP bind password or the Graph client
 	// secret of --directory (RUNBOOKER_DIRECTORY_SECRET holds it itself).
 	DirectorySecretFile string
+	// DirectoryConfigFile is a JSON file with the rest of --directory's
+	// settings (a directory.Config: baseDN, bindDN, filters, attributes,
+	// tenantId, clientId, …); the --directory spec wins where both speak.
+	DirectoryConfigFile string
 	OIDCIssuer          string
 	OIDCClientID        string
 	OIDCSecretFile      string // RUNBOOKER_OIDC_CLIENT_SECRET holds it itself
@@ -37,6 +42,7 @@ func addPeopleFlags(fs interface {
 	DurationVar(*time.Duration, string, time.Duration, string)
 	BoolVar(*bool, string, bool, string)
 }, p *PeopleFlags) {
+	fs.StringVar(&p.DirectoryConfigFile, "directory-config", "", "JSON file with the rest of --directory's settings (baseDN, bindDN, filters, attributes, tenantId, clientId)")
 	fs.StringVar(&p.DirectorySecretFile, "directory-secret-file", "", "file holding --directory's LDAP bind password or Graph client secret (or RUNBOOKER_DIRECTORY_SECRET)")
 	fs.StringVar(&p.OIDCIssuer, "oidc-issuer", "", "OpenID Connect issuer URL people sign in with (e.g. https://login.microsoftonline.com/TENANT/v2.0)")
 	fs.StringVar(&p.OIDCClientID, "oidc-client-id", "", "OpenID Connect client id")
@@ -79,15 +85,40 @@ func secretFrom(env, file string) (string, error) {
 	return strings.TrimRight(string(b), "\r\n"), nil
 }
 
+// directoryConfig reads --directory and, when given, --directory-config.
+func directoryConfig(spec, file string) (directory.Config, error) {
+	cfg, err := directory.ParseSpec(spec)
+	if err != nil || file == "" {
+		return cfg, err
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		return cfg, fmt.Errorf("--directory-config: %w", err)
+	}
+	norm, err := loosejson.Normalize(raw)
+	if err != nil {
+		return cfg, fmt.Errorf("--directory-config %s: %v", file, err)
+	}
+	var more directory.Config
+	if err := json.Unmarshal(norm, &more); err != nil {
+		return cfg, fmt.Errorf("--directory-config %s: %v", file, err)
+	}
+	more.Provider, more.URL, more.Path = cfg.Provider, cfg.URL, cfg.Path
+	if err := more.Validate(); err != nil {
+		return cfg, fmt.Errorf("--directory with --directory-config: %s", runbooker.ErrorMessage(err))
+	}
+	return more, nil
+}
+
 // setUpPeople gives the HTTP server its default directory and its OpenID
 // Connect provider.
 func (m *Main) setUpPeople(ctx context.Context) error {
 	c := m.Config
 	switch {
 	case c.Directory != "":
-		cfg, err := directory.ParseSpec(c.Directory)
+		cfg, err := directoryConfig(c.Directory, c.People.DirectoryConfigFile)
 		if err != nil {
-			return fmt.Errorf("--directory: %v", err)
+			return err
 		}
 		secret, err := secretFrom("RUNBOOKER_DIRECTORY_SECRET", c.People.DirectorySecretFile)
 		if err != nil {
