@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/directory/ldaptest"
 )
 
 // adSchema gives slapd the few Active Directory attributes and classes the
@@ -51,22 +52,7 @@ func adTree(t *testing.T) string {
 	return strings.NewReplacer(
 		"{alice}", guid(adAliceGUID), "{bob}", guid(adBobGUID), "{pc}", guid(adPCGUID),
 		"{staff}", guid(adStaffGUID), "{admins}", guid(adAdminsGUID),
-	).Replace(`dn: dc=example,dc=test
-objectClass: dcObject
-objectClass: organization
-o: Example
-dc: example
-
-dn: ou=service,dc=example,dc=test
-objectClass: organizationalUnit
-ou: service
-
-dn: cn=reader,ou=service,dc=example,dc=test
-objectClass: organizationalRole
-objectClass: simpleSecurityObject
-cn: reader
-userPassword: reader-secret
-
+	).Replace(ldaptest.Root + `
 dn: CN=Alice Adams,dc=example,dc=test
 objectClass: user
 cn: Alice Adams
@@ -118,8 +104,8 @@ member: CN=Bob Brown,dc=example,dc=test
 // base, service account and secret configured: the AD filters and
 // attributes, objectGUID as the id.
 func TestLDAPActiveDirectoryDefaults(t *testing.T) {
-	s := startSlapd(t, slapdSetup{LDIF: adTree(t), Schema: adSchema})
-	d, err := Open(Config{Provider: ProviderLDAP, URL: s.URL, BaseDN: slapdBase, BindDN: slapdReaderDN}, slapdReaderPW)
+	s := ldaptest.Start(t, ldaptest.Setup{LDIF: adTree(t), Schema: adSchema})
+	d, err := Open(Config{Provider: ProviderLDAP, URL: s.URL, BaseDN: ldaptest.Base, BindDN: ldaptest.ReaderDN}, ldaptest.ReaderPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

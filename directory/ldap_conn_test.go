@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/directory/ldaptest"
 )
 
 // TestLDAPUnavailable covers a server that is down: at the start, and
 // after the pool holds connections to it (it comes back on the same port).
 func TestLDAPUnavailable(t *testing.T) {
-	s := startSlapd(t, slapdSetup{LDIF: ldapTree})
+	s := ldaptest.Start(t, ldaptest.Setup{LDIF: ldapTree})
 	d, auth := openTestLDAP(t, s)
 	ctx := context.Background()
 	if _, err := d.Lookup(ctx, User, "alice"); err != nil {
@@ -61,8 +62,8 @@ func TestLDAPUnavailable(t *testing.T) {
 		t.Errorf("after Close: %v, want EUNAVAILABLE saying it is closed", err)
 	}
 
-	never := openLDAPConfig("ldap://127.0.0.1:" + strconv.Itoa(freePort(t)))
-	nd, err := Open(never, slapdReaderPW)
+	never := openLDAPConfig("ldap://127.0.0.1:" + strconv.Itoa(ldaptest.FreePort(t)))
+	nd, err := Open(never, ldaptest.ReaderPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,13 +84,13 @@ func mustID(t *testing.T, d Directory, upn string) string {
 // TestLDAPServiceAccount checks that a wrong service password is reported
 // as a configuration problem, not as "not found".
 func TestLDAPServiceAccount(t *testing.T) {
-	s := startSlapd(t, slapdSetup{LDIF: ldapTree})
+	s := ldaptest.Start(t, ldaptest.Setup{LDIF: ldapTree})
 	d, err := Open(openLDAPConfig(s.URL), "wrong")
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, err = d.Lookup(context.Background(), User, "alice")
-	if runbooker.ErrorCode(err) != runbooker.EUNAVAILABLE || !strings.Contains(runbooker.ErrorMessage(err), slapdReaderDN) {
+	if runbooker.ErrorCode(err) != runbooker.EUNAVAILABLE || !strings.Contains(runbooker.ErrorMessage(err), ldaptest.ReaderDN) {
 		t.Errorf("wrong service password: %v, want EUNAVAILABLE naming the bind DN", err)
 	}
 	// Anonymous clients may bind but read nothing here, so a directory
@@ -108,13 +109,13 @@ func TestLDAPServiceAccount(t *testing.T) {
 // TestLDAPTLS reaches slapd over ldaps:// and StartTLS with a CA of the
 // test's own, and checks that certificates are verified.
 func TestLDAPTLS(t *testing.T) {
-	s := startSlapd(t, slapdSetup{LDIF: ldapTree, TLS: true})
+	s := ldaptest.Start(t, ldaptest.Setup{LDIF: ldapTree, TLS: true})
 	ctx := context.Background()
 	open := func(change func(*Config)) Directory {
 		t.Helper()
 		cfg := openLDAPConfig(s.TLSURL)
 		change(&cfg)
-		d, err := Open(cfg, slapdReaderPW)
+		d, err := Open(cfg, ldaptest.ReaderPassword)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -182,7 +183,7 @@ member: uid=carol,ou=people,dc=example,dc=test
 func TestLDAPSizeLimit(t *testing.T) {
 	ctx := context.Background()
 	memberOf := func(limits string) ([]string, error) {
-		s := startSlapd(t, slapdSetup{LDIF: ldapTree + manyGroups, Database: limits})
+		s := ldaptest.Start(t, ldaptest.Setup{LDIF: ldapTree + manyGroups, Database: limits})
 		d, _ := openTestLDAP(t, s)
 		groups, err := d.Search(ctx, Group, "", 100)
 		if err != nil || len(groups) != 2 {

@@ -10,28 +10,14 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/directory/ldaptest"
 )
 
 // ldapTree is the test organisation. Groups nest (staff > it > admins),
 // admins and ops contain each other, Eve's DN holds characters that need
 // escaping in filters, LAPTOP-01 belongs to Alice, ORPHAN's owner is a
 // group (not a user), and Mallory's uid is made of filter syntax.
-const ldapTree = `dn: dc=example,dc=test
-objectClass: dcObject
-objectClass: organization
-o: Example
-dc: example
-
-dn: ou=service,dc=example,dc=test
-objectClass: organizationalUnit
-ou: service
-
-dn: cn=reader,ou=service,dc=example,dc=test
-objectClass: organizationalRole
-objectClass: simpleSecurityObject
-cn: reader
-userPassword: reader-secret
-
+const ldapTree = ldaptest.Root + `
 dn: ou=people,dc=example,dc=test
 objectClass: organizationalUnit
 ou: people
@@ -139,8 +125,8 @@ func openLDAPConfig(url string) Config {
 	return Config{
 		Provider:     ProviderLDAP,
 		URL:          url,
-		BaseDN:       slapdBase,
-		BindDN:       slapdReaderDN,
+		BaseDN:       ldaptest.Base,
+		BindDN:       ldaptest.ReaderDN,
 		UserFilter:   "(objectClass=inetOrgPerson)",
 		GroupFilter:  "(objectClass=groupOfNames)",
 		DeviceFilter: "(objectClass=device)",
@@ -150,9 +136,9 @@ func openLDAPConfig(url string) Config {
 
 // openTestLDAP opens the LDAP provider on s through Open, as the server
 // does.
-func openTestLDAP(t *testing.T, s *slapd) (Directory, Authenticator) {
+func openTestLDAP(t *testing.T, s *ldaptest.Server) (Directory, Authenticator) {
 	t.Helper()
-	d, err := Open(openLDAPConfig(s.URL), slapdReaderPW)
+	d, err := Open(openLDAPConfig(s.URL), ldaptest.ReaderPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +151,7 @@ func openTestLDAP(t *testing.T, s *slapd) (Directory, Authenticator) {
 }
 
 func TestLDAP(t *testing.T) {
-	s := startSlapd(t, slapdSetup{LDIF: ldapTree})
+	s := ldaptest.Start(t, ldaptest.Setup{LDIF: ldapTree})
 	d, auth := openTestLDAP(t, s)
 	ctx := context.Background()
 

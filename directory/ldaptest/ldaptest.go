@@ -1,16 +1,22 @@
-package directory
+// Package ldaptest runs OpenLDAP's slapd for tests: a server of a test's
+// own, on a free loopback port, with its configuration and database in the
+// test's temp dir, loaded from LDIF the test gives, optionally with TLS
+// from a CA of the test's own.
+//
+// Where slapd and slapadd are not installed a test is skipped with a
+// message saying so, except under CI=true, where it fails: CI must never
+// pass by skipping the LDAP provider.
+//
+// It is an ordinary package, not a _test file, so that the directory
+// package's tests and the server's end-to-end tests share it. It imports
+// nothing of Runbooker's (package directory's tests import it). It is not
+// fit for production.
+package ldaptest
 
 import (
 	"bytes"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
 	"net"
 	"os"
 	"os/exec"
@@ -22,13 +28,13 @@ import (
 	"github.com/go-ldap/ldap/v3"
 )
 
-// slapd is an OpenLDAP server of a test's own: a child process on a free
+// Server is an OpenLDAP server of a test's own: a child process on a free
 // loopback port with its configuration and database in a temp dir.
-type slapd struct {
-	t    *testing.T
+type Server struct {
 	bin  string
 	conf string
-	URL  string
+	// URL is ldap://127.0.0.1:PORT.
+	URL string
 	// TLSURL (ldaps://) and CAFile are set when the server was started
 	// with TLS; URL then offers StartTLS as well.
 	TLSURL string
@@ -39,16 +45,37 @@ type slapd struct {
 }
 
 // The suffix, and the service account tests bind as (it may read
-// everything but passwords; anonymous clients may only bind).
+// everything but passwords; anonymous clients may only bind). Root
+// creates the account.
 const (
-	slapdBase     = "dc=example,dc=test"
-	slapdReaderDN = "cn=reader,ou=service,dc=example,dc=test"
-	slapdReaderPW = "reader-secret"
+	Base           = "dc=example,dc=test"
+	ReaderDN       = "cn=reader,ou=service," + Base
+	ReaderPassword = "reader-secret"
 )
+
+// Root is the LDIF every tree starts with: the suffix's entry and the
+// service account (ReaderDN), which Start binds as to see that the server
+// is up.
+const Root = `dn: ` + Base + `
+objectClass: dcObject
+objectClass: organization
+o: Example
+dc: example
+
+dn: ou=service,` + Base + `
+objectClass: organizationalUnit
+ou: service
+
+dn: ` + ReaderDN + `
+objectClass: organizationalRole
+objectClass: simpleSecurityObject
+cn: reader
+userPassword: ` + ReaderPassword + `
+`
 
 // findSlapd returns the paths of slapd and slapadd, skipping the test when
 // they are missing, or failing it under CI=true, where they must be.
-func findSlapd(t *testing.T) (slapdBin, slapadd string) {
+func findSlapd(t testing.TB) (slapdBin, slapadd string) {
 	t.Helper()
 	find := func(name string) string {
 		if p, err := exec.LookPath(name); err == nil {
@@ -75,8 +102,9 @@ func fileExists(p string) bool {
 	return err == nil
 }
 
-// slapdSetup is what a test's server holds.
-type slapdSetup struct {
+// Setup is what a test's server holds.
+type Setup struct {
+	// LDIF is the tree, starting with Root.
 	LDIF string
 	// Schema, if not empty, is a schema file's text added to the
 	// standard ones.
@@ -88,9 +116,10 @@ type slapdSetup struct {
 	Database string
 }
 
-// startSlapd loads the setup's LDIF into a new database and starts a
-// server on it.
-func startSlapd(t *testing.T, setup slapdSetup) *slapd {
+// Start loads the setup's LDIF into a new database and starts a server
+// on it, which is stopped when the test ends. It skips the test (fails it
+// under CI=true) when slapd is not installed.
+func Start(t testing.TB, setup Setup) *Server {
 	t.Helper()
 	bin, slapadd := findSlapd(t)
 	dir := t.TempDir()
@@ -118,7 +147,7 @@ func startSlapd(t *testing.T, setup slapdSetup) *slapd {
 		}
 		preamble += "include " + extra + "\n"
 	}
-	s := &slapd{t: t, bin: bin}
+	s := &Server{bin: bin}
 	if setup.TLS {
 		s.CAFile = filepath.Join(dir, "ca.pem")
 		cert, key := filepath.Join(dir, "server.pem"), filepath.Join(dir, "server.key")
@@ -148,7 +177,7 @@ access to *
   by users read
   by * none
 %[6]s
-`, schemaDir, preamble, dir, slapdBase, db, setup.Database)
+`, schemaDir, preamble, dir, Base, db, setup.Database)
 	if err := os.WriteFile(conf, []byte(config), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -163,9 +192,9 @@ access to *
 	// A free port can be taken by someone else between finding it and
 	// slapd binding it; try a few.
 	for attempt := 0; ; attempt++ {
-		s.URL = "ldap://127.0.0.1:" + strconv.Itoa(freePort(t))
+		s.URL = "ldap://127.0.0.1:" + strconv.Itoa(FreePort(t))
 		if setup.TLS {
-			s.TLSURL = "ldaps://127.0.0.1:" + strconv.Itoa(freePort(t))
+			s.TLSURL = "ldaps://127.0.0.1:" + strconv.Itoa(FreePort(t))
 		}
 		err := s.Start()
 		if err == nil {
@@ -179,8 +208,9 @@ access to *
 	return s
 }
 
-// freePort asks the kernel for a port that is free right now.
-func freePort(t *testing.T) int {
+// FreePort asks the kernel for a port that is free right now (tests use
+// it for an address nobody listens on, too).
+func FreePort(t testing.TB) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -190,9 +220,10 @@ func freePort(t *testing.T) int {
 	return l.Addr().(*net.TCPAddr).Port
 }
 
-// Start runs slapd in the foreground (-d) and waits until it answers a
-// bind, or returns why not.
-func (s *slapd) Start() error {
+// Start runs slapd (again, after Stop, on the same ports and database) in
+// the foreground (-d) and waits until it answers a bind, or returns why
+// not.
+func (s *Server) Start() error {
 	s.log = &bytes.Buffer{}
 	listen := s.URL + "/"
 	if s.TLSURL != "" {
@@ -213,7 +244,7 @@ func (s *slapd) Start() error {
 		default:
 		}
 		if c, err := ldap.DialURL(s.URL); err == nil {
-			err = c.Bind(slapdReaderDN, slapdReaderPW)
+			err = c.Bind(ReaderDN, ReaderPassword)
 			c.Close()
 			if err == nil {
 				return nil
@@ -229,7 +260,7 @@ func (s *slapd) Start() error {
 
 // Stop ends slapd and waits for it; it does nothing when slapd is not
 // running.
-func (s *slapd) Stop() {
+func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
 		return
 	}
@@ -244,51 +275,5 @@ func (s *slapd) Stop() {
 	case <-time.After(10 * time.Second):
 		s.cmd.Process.Kill()
 		<-s.done
-	}
-}
-
-// writeTestPKI writes a new CA certificate and a server certificate and
-// key for 127.0.0.1 signed by it, all PEM.
-func writeTestPKI(t *testing.T, caFile, certFile, keyFile string) {
-	t.Helper()
-	newKey := func() *ecdsa.PrivateKey {
-		k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
-	caKey, serverKey := newKey(), newKey()
-	now := time.Now()
-	ca := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "Runbooker test CA"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	caDER, err := x509.CreateCertificate(rand.Reader, ca, ca, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	server := &x509.Certificate{
-		SerialNumber: big.NewInt(2), Subject: pkix.Name{CommonName: "127.0.0.1"},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(24 * time.Hour),
-		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:    x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	serverDER, err := x509.CreateCertificate(rand.Reader, server, ca, &serverKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(serverKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []struct {
-		path, kind string
-		der        []byte
-	}{{caFile, "CERTIFICATE", caDER}, {certFile, "CERTIFICATE", serverDER}, {keyFile, "PRIVATE KEY", keyDER}} {
-		if err := os.WriteFile(f.path, pem.EncodeToMemory(&pem.Block{Type: f.kind, Bytes: f.der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
 	}
 }
