@@ -232,26 +232,27 @@ func directoryKind(v string) (directory.Kind, error) {
 	return k, nil
 }
 
-// tenantDirectory is the caller's directory, or the error saying there is none.
-func tenantDirectory(c *who) (directory.Directory, error) {
-	if c.policy.dir == nil {
-		return nil, runbooker.Errorf(runbooker.ENOTFOUND, "this tenant has no directory (serve --directory, or PUT /api/v1/settings/directory)")
+// pathDirectory is the caller's directory and the kind of object the path
+// names, or the error saying there is no such thing (answered).
+func (s *Server) pathDirectory(w http.ResponseWriter, r *http.Request) (directory.Directory, directory.Kind, bool) {
+	kind, err := directoryKind(r.PathValue("kind"))
+	d := principal(r.Context()).policy.dir
+	if err == nil && d == nil {
+		err = runbooker.Errorf(runbooker.ENOTFOUND, "this tenant has no directory (serve --directory, or PUT /api/v1/settings/directory)")
 	}
-	return c.policy.dir, nil
+	if err != nil {
+		s.writeError(w, r, err)
+		return nil, "", false
+	}
+	return d, kind, true
 }
 
 func (s *Server) handleSearchDirectory(w http.ResponseWriter, r *http.Request) {
-	c := principal(r.Context())
-	kind, err := directoryKind(r.PathValue("kind"))
-	if err != nil {
-		s.writeError(w, r, err)
+	d, kind, ok := s.pathDirectory(w, r)
+	if !ok {
 		return
 	}
-	d, err := tenantDirectory(c)
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
+	var err error
 	limit := 50
 	if v := r.URL.Query().Get("limit"); v != "" {
 		if limit, err = strconv.Atoi(v); err != nil || limit < 1 || limit > 500 {
@@ -271,15 +272,8 @@ func (s *Server) handleSearchDirectory(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) handleGetDirectoryObject(w http.ResponseWriter, r *http.Request) {
-	c := principal(r.Context())
-	kind, err := directoryKind(r.PathValue("kind"))
-	if err != nil {
-		s.writeError(w, r, err)
-		return
-	}
-	d, err := tenantDirectory(c)
-	if err != nil {
-		s.writeError(w, r, err)
+	d, kind, ok := s.pathDirectory(w, r)
+	if !ok {
 		return
 	}
 	obj, err := d.Lookup(r.Context(), kind, r.PathValue("id"))

@@ -274,18 +274,7 @@ func TestLDAPSignInAndPermissions(t *testing.T) {
 			name := r.who + " " + r.runbook + " " + r.target
 			check := func(surface string, status int, body string) {
 				t.Helper()
-				var e struct{ Error string }
-				if json.Unmarshal([]byte(body), &e) == nil && e.Error != "" {
-					body = e.Error
-				}
-				switch {
-				case r.allow && status/100 != 2:
-					t.Errorf("%s via %s: want allowed, got %d %s", name, surface, status, body)
-				case !r.allow && status != 403:
-					t.Errorf("%s via %s: want 403, got %d %s", name, surface, status, body)
-				case !r.allow && !strings.Contains(body, r.reason):
-					t.Errorf("%s via %s: the refusal %s does not give the reason %q", name, surface, body, r.reason)
-				}
+				checkDecision(t, name+" via "+surface, r.allow, r.reason, status, body)
 			}
 			kind, param := "user", "UserName"
 			if r.runbook == wipe {

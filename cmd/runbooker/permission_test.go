@@ -199,18 +199,7 @@ func TestPermissionsEverySurface(t *testing.T) {
 		name := r.who + " " + r.runbook + " " + r.target
 		check := func(surface string, status int, body string) {
 			t.Helper()
-			var e struct{ Error string }
-			if json.Unmarshal([]byte(body), &e) == nil && e.Error != "" {
-				body = e.Error
-			}
-			switch {
-			case r.allow && status/100 != 2:
-				t.Errorf("%s via %s: want allowed, got %d %s", name, surface, status, body)
-			case !r.allow && status != 403:
-				t.Errorf("%s via %s: want 403, got %d %s", name, surface, status, body)
-			case !r.allow && !strings.Contains(body, r.reason):
-				t.Errorf("%s via %s: the refusal %q does not give the reason %q", name, surface, body, r.reason)
-			}
+			checkDecision(t, name+" via "+surface, r.allow, r.reason, status, body)
 		}
 		st, _, body := s.call("POST", "/api/external/runbook/"+r.runbook+"/start?runOn=parked", creds[r.who], string(pj))
 		check("external API", st, body)
@@ -231,5 +220,23 @@ func TestPermissionsEverySurface(t *testing.T) {
 			}
 		}
 		check("CLI", cliStatus, errb.String())
+	}
+}
+
+// checkDecision checks one surface's answer to a request the permission
+// table allows or refuses: a 2xx, or a 403 whose error gives the reason.
+func checkDecision(t *testing.T, what string, allow bool, reason string, status int, body string) {
+	t.Helper()
+	var e struct{ Error string }
+	if json.Unmarshal([]byte(body), &e) == nil && e.Error != "" {
+		body = e.Error
+	}
+	switch {
+	case allow && status/100 != 2:
+		t.Errorf("%s: want allowed, got %d %s", what, status, body)
+	case !allow && status != 403:
+		t.Errorf("%s: want 403, got %d %s", what, status, body)
+	case !allow && !strings.Contains(body, reason):
+		t.Errorf("%s: the refusal %q does not give the reason %q", what, body, reason)
 	}
 }
