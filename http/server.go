@@ -13,6 +13,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -49,6 +50,9 @@ type Server struct {
 	Syncer *gitsync.Syncer // upstream git sync; nil answers its routes with 503
 	// OIDC signs people in with OpenID Connect; nil when not configured.
 	OIDC *oidcauth.Provider
+	// UI serves every path outside the APIs (the portal); nil answers
+	// them with the JSON 404 of an unknown route.
+	UI http.Handler
 
 	policies policyCache
 	// hashSlots bounds the password hashes computed at once: each argon2id
@@ -94,6 +98,10 @@ func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.handleHealth) // deliberately public: load balancers probe it
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if s.UI != nil && !strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/runbook/") {
+			s.UI.ServeHTTP(w, r)
+			return
+		}
 		s.writeError(w, r, runbooker.Errorf(runbooker.ENOTFOUND, "no such route: %s %s", r.Method, r.URL.Path))
 	})
 	for _, prefix := range []string{"/api/external/runbook", "/runbook"} {

@@ -313,10 +313,14 @@ func localPath(p string) string {
 
 // sealKey derives the key that seals pending OIDC sign-ins from the master
 // key, so every server sharing the database can finish a sign-in another began.
-func (s *Server) sealKey() []byte {
+func (s *Server) sealKey() []byte { return s.DerivedKey("runbooker oidc pending sign-in") }
+
+// DerivedKey is a key for purpose derived from the master key: the same on
+// every server that shares the master key, and different for each purpose.
+func (s *Server) DerivedKey(purpose string) []byte {
 	keys := s.Engine.Keyring().Keys()
 	mac := hmac.New(sha256.New, keys[0])
-	mac.Write([]byte("runbooker oidc pending sign-in"))
+	mac.Write([]byte(purpose))
 	return mac.Sum(nil)
 }
 

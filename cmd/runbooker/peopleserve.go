@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -185,4 +186,18 @@ func (m *Main) auditSync(ctx context.Context, tenantID string, r *gitsync.Report
 	if err := m.Store.AppendAudit(context.WithoutCancel(ctx), e); err != nil {
 		m.Log.Error("audit log append failed", "tenant", tenantID, "action", e.Action, "err", err)
 	}
+}
+
+// oidcName is how the sign-in page names the identity provider.
+func oidcName(issuer string) string {
+	u, err := url.Parse(issuer)
+	switch {
+	case issuer == "":
+		return ""
+	case err != nil || u.Host == "":
+		return "single sign-on"
+	case strings.Contains(u.Host, "microsoftonline.com"):
+		return "Microsoft Entra ID"
+	}
+	return u.Host
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/runbooker/runbooker/gitsync"
 	rbhttp "github.com/runbooker/runbooker/http"
 	"github.com/runbooker/runbooker/keyring"
+	"github.com/runbooker/runbooker/portal"
 	"github.com/runbooker/runbooker/postgres"
 	"github.com/runbooker/runbooker/sandbox"
 	"github.com/runbooker/runbooker/sqlite"
@@ -254,6 +255,11 @@ func (m *Main) Run(ctx context.Context) error {
 	if err := m.setUpPeople(ctx); err != nil {
 		return err
 	}
+	ui, err := portal.New(m.HTTP.Handler(), m.HTTP.DerivedKey("runbooker portal"), portal.Config{OIDC: oidcName(c.People.OIDCIssuer), Version: version}, m.Log)
+	if err != nil {
+		return fmt.Errorf("the portal: %w", err)
+	}
+	m.HTTP.UI = ui.Handler()
 	var tlsCfg *tls.Config
 	if c.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(c.TLSCert, c.TLSKey)

@@ -1,0 +1,5 @@
+package portal
+
+import "net/http"
+
+func (p *Portal) routeJobs(mux *http.ServeMux) {}

@@ -1,0 +1,1 @@
+// Runbooker portal: small enhancements; every page works without it.
