@@ -73,23 +73,23 @@ func (m *Main) firstStart(ctx context.Context, stdout io.Writer) error {
 	cli := commandName(exe, wd)
 	url := m.URL()
 	fmt.Fprintf(stdout, `
-Runbooker demo is up at %[1]s with %[2]s (%[4]s runbook list).
-Demo credential (admin, new at every --demo start):
+Runbooker demo is up with %[2]s. Open the portal and sign in:
+
+  %[1]s/
+
+%[5]sThe API and the CLI, with the demo's admin credential (new at every --demo start):
 
   export RUNBOOKER_SERVER=%[1]s RUNBOOKER_CREDENTIAL=%[3]s
-
-Run one through the RealmJoin-compatible API:
 
   curl -s -u %[3]s -H 'Content-Type: application/json' \
     -d '{"UserName":"jane@contoso.com","FirstName":"Jäne","LastName":"Doe","Domains":["contoso.com"]}' \
     %[1]s/api/external/runbook/user_mail_suggest-mail-aliases/run
 
-or with the CLI:
-
   %[4]s run user_general_new-temporary-password -p UserName=jane@contoso.com -p Length=20
   %[4]s run org_network_check-endpoint -p Port=1     # a failing job
+  %[4]s runbook list
 
-%[5]s`, url, count, cred, cli, signins)
+`, url, count, cred, cli, signins)
 	return nil
 }
 
@@ -111,24 +111,14 @@ func (m *Main) demoPeople(ctx context.Context) (string, error) {
 		}
 	}
 	var b strings.Builder
-	b.WriteString("People (a demo directory of contoso.com; passwords new at every --demo start):\n\n")
-	first := ""
 	for _, u := range demo.Users {
 		pw := runbooker.NewSecret()[:16]
 		if err := setLocalPassword(ctx, m.Store, t, u.UPN, pw); err != nil {
 			return "", err
 		}
-		fmt.Fprintf(&b, "  %-24s %-18s %s\n", u.UPN, pw, u.About)
-		if first == "" && strings.HasPrefix(u.UPN, "helpdesk") {
-			first = fmt.Sprintf(`  curl -s -c jar -H 'Content-Type: application/json' -d '{"userName":"%s","password":"%s"}' %s/api/v1/auth/signin
-  curl -s -b jar %s/api/v1/targets/user/ceo@contoso.com/runbooks     # the CEO is a VIP: nothing
-  curl -s -b jar %s/api/v1/targets/user/jane@contoso.com/runbooks    # Jane is not
-`, u.UPN, pw, m.URL(), m.URL(), m.URL())
-		}
+		fmt.Fprintf(&b, "  %-24s password %-18s %s\n", u.UPN, pw, u.About)
 	}
-	b.WriteString("\nSign in as the restricted helpdesk account and ask what it may run:\n\n")
-	b.WriteString(first)
-	b.WriteString("\n")
+	b.WriteString("\n  (a demo directory of contoso.com: the CEO and the board are VIP users, whom only the VIP\n  support crew may touch; passwords are new at every --demo start)\n\n")
 	return b.String(), nil
 }
 
