@@ -92,8 +92,8 @@ func Analyze(in AnalyzeInput) (runbooker.RunbookMeta, runbooker.Language, error)
 		refuseEmptyMandatoryDefaults(&meta)
 	}
 	meta.ContextParameter = ContextParameter(name.Scope, meta.Parameters)
-	if sm != nil && sm.Customization != nil {
-		analyzeCustomization(&meta, in.Name, sm.Customization)
+	if sm != nil {
+		analyzeForm(&meta, in.Name, lang, in.Content, sm.Customization)
 	}
 	if len(bytes.TrimSpace(in.Permissions)) > 0 {
 		if norm, err := loosejson.Normalize(in.Permissions); err != nil {
@@ -105,20 +105,26 @@ func Analyze(in AnalyzeInput) (runbooker.RunbookMeta, runbooker.Language, error)
 	return meta, lang, nil
 }
 
-// analyzeCustomization stores the script's customization as strict JSON
-// and checks it against the parameters, with warnings at script positions.
-func analyzeCustomization(meta *runbooker.RunbookMeta, name string, h *loosejson.Embedded) {
-	root, err := loosejson.Parse(h.Text)
-	if err != nil {
-		w := asWarning("customization", err)
-		h.Translate(&w)
-		w.Message = "RunbookCustomization is not valid JSON: " + w.Message
-		meta.Warnings = append(meta.Warnings, w)
-		return
+// analyzeForm stores the script's customization (h, nil if none) as
+// strict JSON and builds the form from the script alone, so problems of the
+// customization and of the parameter declarations are reported once, here,
+// at script positions.
+func analyzeForm(meta *runbooker.RunbookMeta, name string, lang runbooker.Language, src []byte, h *loosejson.Embedded) {
+	var header *layer
+	if h != nil {
+		root, err := loosejson.Parse(h.Text)
+		if err != nil {
+			w := asWarning("customization", err)
+			h.Translate(&w)
+			w.Message = "RunbookCustomization is not valid JSON: " + w.Message
+			meta.Warnings = append(meta.Warnings, w)
+		} else {
+			meta.Customization = root.AppendJSON(nil)
+			header = &layer{source: "customization", root: root, src: h.Text, header: h}
+		}
 	}
-	meta.Customization = root.AppendJSON(nil)
-	b := &formBuilder{}
-	_, warnings := b.build(*meta, name, &layer{source: "customization", root: root, src: h.Text, header: h}, nil)
+	b := &formBuilder{script: true, locate: func(param string) (int, int) { return declarationPos(lang, src, param) }}
+	_, warnings := b.build(*meta, name, header, nil)
 	meta.Warnings = append(meta.Warnings, warnings...)
 }
 

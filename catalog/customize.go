@@ -20,7 +20,9 @@ type layer struct {
 
 type fieldState struct {
 	Field
-	fixed bool // context or caller: always hidden, whatever customization says
+	fixed       bool        // context or caller: always hidden, whatever customization says
+	defaults    []candidate // every source's default, in the order applied
+	optionsFrom origin      // where Options came from (zero: the declaration's ValidateSet, or none)
 }
 
 // move is a DisplayBefore/DisplayAfter request.
@@ -38,13 +40,20 @@ type template struct {
 }
 
 type formBuilder struct {
-	fields    []*fieldState
-	moves     []move
-	templates map[string]template // lower-cased $id
-	filters   map[string]string   // lower-cased GraphFilters name
-	settings  *loosejson.Node
-	uiCount   int
-	warnings  []runbooker.ParseError
+	fields         []*fieldState
+	moves          []move
+	templates      map[string]template // lower-cased $id
+	filters        map[string]string   // lower-cased GraphFilters name
+	settings       *loosejson.Node
+	effectDefaults []effectDefault
+	uiCount        int
+	seq            int // orders origins
+	warnings       []runbooker.ParseError
+
+	// script is set by Analyze: report problems of the parameter
+	// declarations, at the position locate gives (zero when unknown).
+	script bool
+	locate func(param string) (line, col int)
 }
 
 // warn records a problem at node n of layer l.
@@ -68,7 +77,7 @@ func (b *formBuilder) build(meta runbooker.RunbookMeta, runbookName string, head
 		scope = n.Scope
 	}
 	for _, p := range meta.Parameters {
-		b.fields = append(b.fields, baseField(p, meta, scope))
+		b.fields = append(b.fields, b.baseField(p, meta, scope))
 	}
 	b.templates, b.filters = map[string]template{}, map[string]string{}
 	for _, l := range []*layer{header, tenant} {
@@ -87,7 +96,7 @@ func (b *formBuilder) build(meta runbooker.RunbookMeta, runbookName string, head
 	for _, f := range b.fields {
 		if f.Setting != "" {
 			if v := lookupSetting(b.settings, f.Setting); v != nil {
-				f.Default, f.DefaultExpr = typedValue(f.Type, v.Value()), ""
+				b.addDefault(f, tenant, v, fmt.Sprintf("the setting %q", f.Setting))
 			}
 		}
 	}
@@ -103,6 +112,7 @@ func (b *formBuilder) build(meta runbooker.RunbookMeta, runbookName string, head
 			}
 		}
 	}
+	b.resolveEffectDefaults()
 	b.order()
 	form := Form{Runbook: runbookName, Fields: make([]Field, 0, len(b.fields))}
 	for _, f := range b.fields {
@@ -294,7 +304,7 @@ func (b *formBuilder) applyItem(l *layer, f *fieldState, item *loosejson.Node) {
 				f.AllowEdit = v
 			}
 		case "default", "defaultvalue":
-			f.Default, f.DefaultExpr = typedValue(f.Type, m.Val.Value()), ""
+			b.addDefault(f, l, m.Val, m.Key)
 		case "displaybefore", "displayafter":
 			if s, ok := m.Val.StringValue(); ok {
 				b.moves = append(b.moves, move{f: f, target: s, before: strings.EqualFold(m.Key, "displaybefore"), l: l, node: m.Val})

@@ -49,7 +49,7 @@ type Field struct {
 	AllowEdit   bool                `json:"allowEdit,omitempty"`
 	Entity      string              `json:"entity,omitempty"`  // user, group or device
 	Filter      string              `json:"filter,omitempty"`  // OData filter for the entity picker
-	Returns     string              `json:"returns,omitempty"` // "id" or "name": what the picker submits
+	Returns     string              `json:"returns,omitempty"` // directory attribute the picker or context field submits: id, userPrincipalName, displayName, …
 	Min         *float64            `json:"min,omitempty"`
 	Max         *float64            `json:"max,omitempty"`
 	Date        *bool               `json:"date,omitempty"` // datetime: pick a date
@@ -73,6 +73,7 @@ type OptionEffect struct {
 	Hide      []string       `json:"hide,omitempty"`
 	Show      []string       `json:"show,omitempty"`
 	Mandatory []string       `json:"mandatory,omitempty"`
+	ReadOnly  []string       `json:"readOnly,omitempty"`
 	Default   map[string]any `json:"default,omitempty"`
 }
 
@@ -115,23 +116,13 @@ func (b *formBuilder) warnErr(source string, err error) {
 }
 
 // baseField is the field a parameter declaration alone gives.
-func baseField(p runbooker.Parameter, meta runbooker.RunbookMeta, scope string) *fieldState {
+func (b *formBuilder) baseField(p runbooker.Parameter, meta runbooker.RunbookMeta, scope string) *fieldState {
 	f := &fieldState{Field: Field{
 		Key: p.Name, Name: p.Name, Label: humanize(p.Name), Type: p.Type,
-		Mandatory: p.Mandatory, Default: p.Default, DefaultExpr: p.DefaultExpr, Description: p.Description,
+		Mandatory: p.Mandatory, Description: p.Description,
 	}}
-	switch p.Type {
-	case runbooker.TypeBool, runbooker.TypeSwitch:
-		f.Control = ControlToggle
-	case runbooker.TypeInt, runbooker.TypeFloat:
-		f.Control = ControlNumber
-	case runbooker.TypeDateTime:
-		f.Control = ControlDateTime
-	case runbooker.TypeStringArray, runbooker.TypeObject:
-		f.Control = ControlTextarea
-	default:
-		f.Control = ControlText
-	}
+	f.defaults = []candidate{{value: p.Default, expr: p.DefaultExpr, declared: true}}
+	f.Control = typeControl(p.Type)
 	if len(p.ValidateSet) > 0 {
 		f.Control = ControlSelect
 		for _, v := range p.ValidateSet {
@@ -142,7 +133,7 @@ func baseField(p runbooker.Parameter, meta runbooker.RunbookMeta, scope string) 
 		f.Min, f.Max = &r.Min, &r.Max
 	}
 	if h := p.UI; h != nil {
-		applyHint(f, h)
+		b.applyHint(f, h)
 	}
 	if f.Control == ControlDateTime && f.Date == nil && f.Time == nil {
 		yes := true
@@ -152,34 +143,64 @@ func baseField(p runbooker.Parameter, meta runbooker.RunbookMeta, scope string) 
 	case meta.ContextParameter != "" && strings.EqualFold(p.Name, meta.ContextParameter):
 		f.Control, f.Hidden, f.Context, f.fixed = ControlHidden, true, true, true
 		f.Entity = scope
+		attr := ""
+		if p.UI != nil && strings.EqualFold(p.UI.Type, "graph") {
+			attr = p.UI.Attribute
+		}
+		f.Returns = contextReturns(scope, p.Name, attr)
 	case strings.EqualFold(p.Name, "CallerName"):
 		f.Control, f.Hidden, f.Caller, f.fixed = ControlHidden, true, true, true
 	}
 	return f
 }
 
-// applyHint applies Use-RJInterface arguments.
-func applyHint(f *fieldState, h *runbooker.UIHint) {
+// typeControl is the control that edits a value of type t.
+func typeControl(t runbooker.ParamType) string {
+	switch t {
+	case runbooker.TypeBool, runbooker.TypeSwitch:
+		return ControlToggle
+	case runbooker.TypeInt, runbooker.TypeFloat:
+		return ControlNumber
+	case runbooker.TypeDateTime:
+		return ControlDateTime
+	case runbooker.TypeStringArray, runbooker.TypeObject:
+		return ControlTextarea
+	}
+	return ControlText
+}
+
+// applyHint applies Use-RJInterface arguments. A control that cannot edit
+// the parameter's type is refused with a warning; the type's own control
+// stays.
+func (b *formBuilder) applyHint(f *fieldState, h *runbooker.UIHint) {
+	control := ""
 	switch strings.ToLower(h.Type) {
 	case "graph":
+		control = ControlEntity
+	case "textarea":
+		control = ControlTextarea
+	case "number":
+		control = ControlNumber
+	case "datetime":
+		control = ControlDateTime
+	case "setting":
+		f.Setting = h.Attribute
+	}
+	switch {
+	case control == "":
+	case !hintFits(control, f.Type):
+		b.warnParam(f.Name, "parameter $%s is of type %s, which a %s control cannot edit: Use-RJInterface -Type %s is ignored and the field stays a %s",
+			f.Name, f.Type, control, h.Type, f.Control)
+	case control == ControlEntity:
 		f.Control = ControlEntity
 		f.Entity = strings.ToLower(h.Entity)
 		if f.Entity == "" {
 			f.Entity = "user"
 		}
 		f.Filter = h.Filter
-		f.Returns = "name"
-		if n := f.Name; strings.HasSuffix(n, "Id") || strings.HasSuffix(n, "ID") || strings.HasSuffix(strings.ToLower(n), "_id") {
-			f.Returns = "id"
-		}
-	case "textarea":
-		f.Control = ControlTextarea
-	case "number":
-		f.Control = ControlNumber
-	case "datetime":
-		f.Control = ControlDateTime
-	case "setting":
-		f.Setting = h.Attribute
+		f.Returns = pickerReturns(f.Entity, f.Name, h.Attribute)
+	default:
+		f.Control = control
 	}
 	if h.DisplayName != "" {
 		f.Label = h.DisplayName

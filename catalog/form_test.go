@@ -105,7 +105,7 @@ func TestBuildFormControls(t *testing.T) {
 	if f := fieldByKey(t, form, "ManagerId"); f.Entity != "user" || f.Returns != "id" || f.Filter != "userType eq 'Member'" {
 		t.Errorf("ManagerId = %+v", f)
 	}
-	if f := fieldByKey(t, form, "GroupName"); f.Entity != "group" || f.Returns != "name" {
+	if f := fieldByKey(t, form, "GroupName"); f.Entity != "group" || f.Returns != ReturnsDisplayName {
 		t.Errorf("GroupName = %+v", f)
 	}
 	data, err := json.Marshal(form)

@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"bytes"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -83,3 +85,43 @@ func psCustomization(src []byte, text string, line int) *loosejson.Embedded {
 	}
 	return h
 }
+
+// declarationPos finds where a parameter is declared, for warnings about
+// the declaration: PowerShell `$Name` in the param block, Bash `@param
+// Name`, Python `Name` in `def main(`. Zero when not found.
+func declarationPos(lang runbooker.Language, src []byte, name string) (line, col int) {
+	var start, decl *regexp.Regexp
+	q := regexp.QuoteMeta(name)
+	switch lang {
+	case runbooker.LangPowerShell:
+		start, decl = psParamBlock, regexp.MustCompile(`(?i)\$`+q+`\b`)
+	case runbooker.LangBash:
+		decl = regexp.MustCompile(`@param[ \t]+` + q + `\b`)
+	case runbooker.LangPython:
+		start, decl = pyMain, regexp.MustCompile(`\b`+q+`\b`)
+	default:
+		return 0, 0
+	}
+	from := 0
+	if start != nil {
+		loc := start.FindIndex(src)
+		if loc == nil {
+			return 0, 0
+		}
+		from = loc[1]
+	}
+	loc := decl.FindIndex(src[from:])
+	if loc == nil {
+		return 0, 0
+	}
+	off := from + loc[0]
+	if lang == runbooker.LangBash {
+		off += bytes.Index(src[off:], []byte(name))
+	}
+	return loosejson.Position(src, off)
+}
+
+var (
+	psParamBlock = regexp.MustCompile(`(?i)\bparam\s*\(`)
+	pyMain       = regexp.MustCompile(`\bdef\s+main\s*\(`)
+)

@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"reflect"
 	"strings"
 
 	"github.com/runbooker/runbooker/loosejson"
@@ -36,7 +35,7 @@ func (b *formBuilder) applySelect(l *layer, f *fieldState, sel *loosejson.Node) 
 			opts = append(opts, opt)
 		}
 	}
-	f.Options = opts
+	f.Options, f.optionsFrom = opts, b.at(l, sel)
 	f.Control = ControlSelect
 	for _, m := range sel.Members {
 		switch strings.ToLower(m.Key) {
@@ -56,7 +55,8 @@ func (b *formBuilder) applySelect(l *layer, f *fieldState, sel *loosejson.Node) 
 }
 
 // option reads `{"Display": …, "ParameterValue"|"Value": …, "Customization":
-// {"Hide": [...], "Show": [...], "Mandatory": [...], "Default": {...}}}`.
+// {"Hide": [...], "Show": [...], "Mandatory": [...], "ReadOnly": [...],
+// "Default": {...}}}`.
 // Without a value the display text is the value.
 func (b *formBuilder) option(l *layer, f *fieldState, o *loosejson.Node) (Option, bool) {
 	if o.Kind != loosejson.Object {
@@ -85,13 +85,16 @@ func (b *formBuilder) option(l *layer, f *fieldState, o *loosejson.Node) (Option
 	return opt, true
 }
 
-// effect reads an option's Customization, resolving parameter names.
+// effect reads an option's Customization, resolving parameter names. Its
+// Default values are checked against their fields once every source is
+// applied (resolveEffectDefaults).
 func (b *formBuilder) effect(l *layer, f *fieldState, c *loosejson.Node) *OptionEffect {
 	if c.Kind != loosejson.Object {
 		b.warn(l, c, "an option's Customization of %q must be an object", f.Key)
 		return nil
 	}
 	e := &OptionEffect{}
+	pending := false
 	for _, m := range c.Members {
 		var list *[]string
 		switch strings.ToLower(m.Key) {
@@ -101,6 +104,8 @@ func (b *formBuilder) effect(l *layer, f *fieldState, c *loosejson.Node) *Option
 			list = &e.Show
 		case "mandatory":
 			list = &e.Mandatory
+		case "readonly":
+			list = &e.ReadOnly
 		case "default":
 			if m.Val.Kind != loosejson.Object {
 				b.warn(l, m.Val, "Customization.Default in an option of %q must map parameter names to values", f.Key)
@@ -108,16 +113,15 @@ func (b *formBuilder) effect(l *layer, f *fieldState, c *loosejson.Node) *Option
 			}
 			for _, d := range m.Val.Members {
 				if t := b.field(d.Key); t != nil {
-					if e.Default == nil {
-						e.Default = map[string]any{}
-					}
-					e.Default[t.Key] = typedValue(t.Type, d.Val.Value())
+					b.effectDefaults = append(b.effectDefaults, effectDefault{e: e, target: t, l: l, n: d.Val, owner: f.Key})
+					pending = true
 				} else {
 					b.warn(l, d.Val, "an option of %q sets a default for %q, which is not a parameter", f.Key, d.Key)
 				}
 			}
 			continue
 		default:
+			b.warn(l, m.Val, "Customization.%s in an option of %q is not supported (Hide, Show, Mandatory, ReadOnly, Default are); it is ignored", m.Key, f.Key)
 			continue
 		}
 		names, ok := m.Val.StringList()
@@ -133,10 +137,14 @@ func (b *formBuilder) effect(l *layer, f *fieldState, c *loosejson.Node) *Option
 			}
 		}
 	}
-	if e.Hide == nil && e.Show == nil && e.Mandatory == nil && e.Default == nil {
+	if !pending && e.empty() {
 		return nil
 	}
 	return e
+}
+
+func (e *OptionEffect) empty() bool {
+	return e.Hide == nil && e.Show == nil && e.Mandatory == nil && e.ReadOnly == nil && e.Default == nil
 }
 
 // applySelectSimple reads `"SelectSimple": {"<display>": <value>, ...}`.
@@ -152,7 +160,7 @@ func (b *formBuilder) applySelectSimple(l *layer, f *fieldState, s *loosejson.No
 		}
 		opts = append(opts, Option{Display: m.Key, Value: typedValue(f.Type, m.Val.Value())})
 	}
-	f.Options, f.Control = opts, ControlSelect
+	f.Options, f.Control, f.optionsFrom = opts, ControlSelect, b.at(l, s)
 }
 
 // order applies DisplayBefore/DisplayAfter requests in the order they were
@@ -201,21 +209,11 @@ func (b *formBuilder) finish(f *fieldState) Field {
 	if f.fixed {
 		out.Hidden, out.Control = true, ControlHidden
 	}
-	if len(out.Options) > 0 && out.Default != nil {
-		// A default may name an option by its display text.
-		matched := false
-		for _, o := range out.Options {
-			if reflect.DeepEqual(o.Value, out.Default) {
-				matched = true
-			}
-		}
-		if s, ok := out.Default.(string); ok && !matched {
-			for _, o := range out.Options {
-				if o.Display == s {
-					out.Default = o.Value
-					break
-				}
-			}
+	b.resolveDefault(f)
+	out.Default, out.DefaultExpr = f.Default, f.DefaultExpr
+	for i, o := range out.Options {
+		if o.Customization != nil && o.Customization.empty() {
+			out.Options[i].Customization = nil // every entry of its Default was refused
 		}
 	}
 	switch {
