@@ -164,14 +164,15 @@ func TestJobBatchStartAuth(t *testing.T) {
 			t.Errorf("with %q: %d %q %s", cred, st, h.Get("WWW-Authenticate"), body)
 		}
 	}
-	op, opSecret, err := createCredential(context.Background(), s.m.Store, runbooker.DefaultTenant, "helpdesk", runbooker.RoleOperator)
+	// A credential acting for a person who holds no role has no rights.
+	op, err := s.client.CreateCredential(context.Background(), rbhttp.CredentialInput{Name: "helpdesk", User: "nobody@contoso.com"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	opCred := op.ID + ":" + opSecret
+	opCred := op.ID + ":" + op.Secret
 	stList, _, _ := s.call("GET", "/api/v1/jobs", opCred, "")
-	if st, _, body := s.call("POST", "/api/v1/jobs/batch", opCred, ok); st != 403 || st != stList {
-		t.Errorf("operator: %d %s (GET /api/v1/jobs answers it %d)", st, body, stList)
+	if st, _, body := s.call("POST", "/api/v1/jobs/batch", opCred, ok); st != 403 || st != stList || !strings.Contains(body, "lacks the right CanRunRunbooks") {
+		t.Errorf("a person without rights: %d %s (GET /api/v1/jobs answers it %d)", st, body, stList)
 	}
 	if n := jobCount(t, s.client, ""); n != 0 {
 		t.Fatalf("%d jobs after unauthorised batches", n)
