@@ -387,5 +387,5 @@ var funcs = template.FuncMap{
 		return string(b)
 	},
 	"lower": strings.ToLower,
-	"eq2": func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
+	"eq2":   func(a, b any) bool { return fmt.Sprint(a) == fmt.Sprint(b) },
 }
