@@ -38,7 +38,7 @@
     var stick = atBottom();
     var span = document.createElement('span');
     span.className = 'rec ' + r.type;
-    span.title = r.time;
+    span.title = (r.time || '').replace('T', ' ').slice(0, 19);
     span.textContent = r.text;
     con.appendChild(span);
     var empty = document.getElementById('console-empty');
