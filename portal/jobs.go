@@ -29,19 +29,20 @@ func (p *Portal) routeJobs(mux *http.ServeMux) {
 // jobsFilter is the list's filter form, as the query string carries it.
 type jobsFilter struct {
 	Status, Runbook, Scope, Category, Caller, Target, From, To, Cursor string
+	Limit                                                              string // page size; not in the form
 }
 
 func jobsFilterOf(q url.Values) jobsFilter {
 	g := func(k string) string { return strings.TrimSpace(q.Get(k)) }
 	return jobsFilter{Status: g("status"), Runbook: g("runbook"), Scope: g("scope"), Category: g("category"),
-		Caller: g("caller"), Target: g("target"), From: g("from"), To: g("to"), Cursor: g("cursor")}
+		Caller: g("caller"), Target: g("target"), From: g("from"), To: g("to"), Cursor: g("cursor"), Limit: g("limit")}
 }
 
 // query is the filter as a query string, without the cursor.
 func (f jobsFilter) query() url.Values {
 	v := url.Values{}
 	for k, s := range map[string]string{"status": f.Status, "runbook": f.Runbook, "scope": f.Scope, "category": f.Category,
-		"caller": f.Caller, "target": f.Target, "from": f.From, "to": f.To} {
+		"caller": f.Caller, "target": f.Target, "from": f.From, "to": f.To, "limit": f.Limit} {
 		if s != "" {
 			v.Set(k, s)
 		}
@@ -83,7 +84,7 @@ func (p *Portal) handleJobs(w http.ResponseWriter, r *http.Request, me *rbhttp.M
 	}
 	api := url.Values{"limit": {fmt.Sprint(jobsPageSize)}}
 	f := d.Filter
-	for k, s := range map[string]string{"status": f.Status, "runbook": f.Runbook, "caller": f.Caller, "cursor": f.Cursor} {
+	for k, s := range map[string]string{"status": f.Status, "runbook": f.Runbook, "caller": f.Caller, "cursor": f.Cursor, "limit": f.Limit} {
 		if s != "" {
 			api.Set(k, s)
 		}

@@ -106,6 +106,22 @@ func TestPortalJobsList(t *testing.T) {
 			t.Errorf("/jobs?%s: job shown %v, want %v", q, got, shown)
 		}
 	}
+	// Pages: the newest first, "Older jobs" carries the cursor on.
+	older := portalJobStart(t, s, help, "user_security_reset-mfa", "sam@us.contoso.com", "parked")
+	older, id = id, older // id is the newer job now
+	_, _, body = portalGet(t, s, help, "/jobs?limit=1")
+	m := regexp.MustCompile(`id="jobs-older" href="([^"]+)"`).FindStringSubmatch(body)
+	if m == nil || !strings.Contains(body, "/jobs/"+id) || strings.Contains(body, "/jobs/"+older+`"`) {
+		t.Fatalf("first page of one: %s", body)
+	}
+	next := html.UnescapeString(m[1])
+	if !strings.Contains(next, "cursor=") || !strings.Contains(next, "limit=1") {
+		t.Errorf("older link %q", next)
+	}
+	if _, _, body = portalGet(t, s, help, next); !strings.Contains(body, "/jobs/"+older+`"`) || strings.Contains(body, "/jobs/"+id+`"`) ||
+		strings.Contains(body, "hx-trigger") {
+		t.Errorf("second page: %s", body)
+	}
 	// htmx asks for the table alone.
 	_, _, part := portalGet(t, s, help, "/jobs", "HX-Request", "true", "HX-Target", "jobs-list")
 	if strings.Contains(part, "<html") || !strings.Contains(part, `id="jobs-table"`) {
@@ -138,13 +154,24 @@ func TestPortalJobsForbidden(t *testing.T) {
 	if _, _, body = portalGet(t, s, help, "/jobs"); strings.Contains(body, out.JobID) {
 		t.Error("the helpdesk's list shows the CEO's job")
 	}
+	if st, _, _ := portalGet(t, s, help, "/jobs/"+out.JobID+"/live"); st != http.StatusForbidden {
+		t.Errorf("help's live stream of the CEO's job: %d", st)
+	}
+	// Someone without CanReadRunbookTable gets the API's reason for the list.
+	if err := setLocalPassword(context.Background(), s.m.Store, runbooker.DefaultTenant, "jane@contoso.com", "correct horse jane@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	jane := portalClient(t, s, "jane@contoso.com")
+	if st, _, body := portalGet(t, s, jane, "/jobs"); st != http.StatusForbidden || !strings.Contains(body, "CanReadRunbookTable") {
+		t.Errorf("jane's job list: %d %s", st, body)
+	}
 	// Searching for it goes to its page, which says why.
 	if st, hdr, _ := portalGet(t, s, help, "/jobs?id="+out.JobID); st != http.StatusSeeOther || hdr.Get("Location") != "/jobs/"+out.JobID {
 		t.Errorf("search for a forbidden job: %d %q", st, hdr.Get("Location"))
 	}
 }
 
-const printerScript = "#!/bin/bash\n# @param UserName string mandatory - the target\nfor i in 1 2 3 4; do echo \"line $i\"; sleep 0.3; done\n"
+const printerScript = "#!/bin/bash\n# @param UserName string mandatory - the target\nfor i in 1 2 3 4; do echo \"line $i\"; sleep 0.3; done\necho \"WARNING: careful\"\necho oops >&2\n"
 
 // sseEvent is one server-sent event.
 type sseEvent struct {
@@ -213,7 +240,9 @@ func TestPortalJobsLive(t *testing.T) {
 			if err := json.Unmarshal([]byte(ev.data), &r); err != nil {
 				t.Fatalf("record %s: %v", ev.data, err)
 			}
-			texts = append(texts, strings.TrimSpace(r.Text))
+			if r.Type == "Output" {
+				texts = append(texts, strings.TrimSpace(r.Text))
+			}
 			if j, err := s.client.Job(context.Background(), id); err == nil && !j.Status.Terminal() {
 				sawRecordWhileRunning = true
 			}
@@ -234,7 +263,7 @@ func TestPortalJobsLive(t *testing.T) {
 	// A reconnect resumes after the last event it got.
 	var again []string
 	readEvents(t, s, help, "/jobs/"+id+"/live", "2", func(ev sseEvent) { again = append(again, ev.event+":"+ev.id) })
-	if strings.Join(again, ",") != "status:,record:3,record:4,end:" {
+	if strings.Join(again, ",") != "status:,record:3,record:4,record:5,record:6,end:" {
 		t.Errorf("resumed stream: %v", again)
 	}
 
@@ -244,9 +273,36 @@ func TestPortalJobsLive(t *testing.T) {
 		strings.Contains(body, "data-live") || strings.Contains(body, `id="stop-button"`) {
 		t.Errorf("job page: %d %s", st, body)
 	}
+	// The Errors and Warnings tabs show those records only.
+	if _, _, body = portalGet(t, s, help, "/jobs/"+id+"?tab=errors"); !strings.Contains(body, `<span class="rec Error"`) ||
+		!strings.Contains(body, "oops") || strings.Contains(body, "line 1") || strings.Contains(body, "careful") {
+		t.Errorf("errors tab: %s", body)
+	}
+	if _, _, body = portalGet(t, s, help, "/jobs/"+id+"?tab=warnings"); !strings.Contains(body, `<span class="rec Warning"`) ||
+		!strings.Contains(body, "careful") || strings.Contains(body, "oops") {
+		t.Errorf("warnings tab: %s", body)
+	}
 	// The Input tab lists the parameters.
 	if _, _, body = portalGet(t, s, help, "/jobs/"+id+"?tab=input"); !strings.Contains(body, "<td>UserName</td><td>jane@contoso.com</td>") {
 		t.Errorf("input tab: %s", body)
+	}
+}
+
+func TestPortalJobsException(t *testing.T) {
+	s := permServer(t)
+	s.put("user_general_failer", runbooker.LangBash, "#!/bin/bash\n# @param UserName string mandatory - the target\necho before\necho boom >&2\nexit 3\n")
+	help := portalClient(t, s, "help@contoso.com")
+	id := portalJobStart(t, s, help, "user_general_failer", "jane@contoso.com", "")
+	if j := s.waitJob(id); j.Status != runbooker.StatusFailed {
+		t.Fatalf("job %s", j.Status)
+	}
+	_, _, body := portalGet(t, s, help, "/jobs/"+id)
+	ex, con := strings.Index(body, `id="job-exception" class="exception"`), strings.Index(body, `id="console"`)
+	if ex < 0 || con < 0 || ex > con || !strings.Contains(body[ex:con], "boom") || strings.Contains(body[ex:con], "hidden") {
+		t.Errorf("the exception is not shown above the output: %s", body)
+	}
+	if !strings.Contains(body, `class="status status-Failed"`) {
+		t.Error("no Failed status")
 	}
 }
 
