@@ -359,7 +359,11 @@ func (p *Portal) handleJobLive(w http.ResponseWriter, r *http.Request, me *rbhtt
 		}
 	}
 	rc := http.NewResponseController(w)
-	_ = rc.SetWriteDeadline(time.Time{}) // the server's write timeout is for ordinary answers
+	// The server's timeouts are for ordinary answers: a stream lasts as
+	// long as the job (a reconnect resumes anyway). A browser that went
+	// away is found by the keep-alive comments.
+	_ = rc.SetWriteDeadline(time.Time{})
+	_ = rc.SetReadDeadline(time.Time{})
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-store")

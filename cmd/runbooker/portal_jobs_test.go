@@ -359,3 +359,33 @@ func TestPortalJobsStop(t *testing.T) {
 		t.Errorf("stopped job page: %s", page)
 	}
 }
+
+func TestPortalJobsResume(t *testing.T) {
+	s := permServer(t)
+	help := portalClient(t, s, "help@contoso.com")
+	id := portalJobStart(t, s, help, "user_security_reset-mfa", "jane@contoso.com", "parked")
+	_, _, page := portalGet(t, s, help, "/jobs/"+id)
+	if !strings.Contains(page, `id="stop-button"`) || strings.Contains(page, `id="resume-button"`) {
+		t.Errorf("a waiting job's buttons: %s", page)
+	}
+	ctx := context.Background()
+	now := s.clock.Now()
+	if ids, err := s.m.Store.SuspendWaiting(ctx, runbooker.SuspendParams{Group: "parked", QueuedBefore: now.Add(time.Hour), Reason: "parked for the test", Now: now}); err != nil || len(ids) != 1 {
+		t.Fatalf("suspend: %v %v", ids, err)
+	}
+	_, _, page = portalGet(t, s, help, "/jobs/"+id)
+	if !strings.Contains(page, `id="resume-button"`) || !strings.Contains(page, `id="stop-button"`) || !strings.Contains(page, "parked for the test") {
+		t.Fatalf("a suspended job's page: %s", page)
+	}
+	st, hdr, _ := portalPost(t, s, help, "/jobs/"+id+"/resume", url.Values{"csrf": {pageCSRF(t, page)}})
+	if st != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "/jobs/"+id) {
+		t.Fatalf("resume: %d %q", st, hdr.Get("Location"))
+	}
+	if j, err := s.client.Job(ctx, id); err != nil || j.Status != runbooker.StatusNew {
+		t.Fatalf("after Resume: %v %+v", err, j)
+	}
+	// Resuming a job that is not suspended shows the API's reason.
+	if st, _, body := portalPost(t, s, help, "/jobs/"+id+"/resume", url.Values{"csrf": {pageCSRF(t, page)}}); st/100 != 4 || !strings.Contains(body, "could not be resumed") {
+		t.Errorf("resume of a waiting job: %d %s", st, body)
+	}
+}
