@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/runbooker/runbooker"
+	rbhttp "github.com/runbooker/runbooker/http"
 )
 
 // screenshotDir is where the browser tests leave a PNG of every page they
@@ -103,7 +106,7 @@ func (b *browser) text(sel string) string {
 // signIn signs upn in through the sign-in page.
 func (b *browser) signIn(upn string) {
 	b.t.Helper()
-	b.run("opening the sign-in page", chromedp.Navigate(b.url+"/login"), chromedp.WaitVisible(chromedp.ID("username")))
+	b.run("opening the sign-in page", chromedp.Navigate(b.url+"/login?next=/jobs"), chromedp.WaitVisible(chromedp.ID("username")))
 	b.shot("login")
 	b.run("signing in as "+upn,
 		chromedp.SendKeys(chromedp.ID("username"), upn),
@@ -135,4 +138,83 @@ func TestPortalBrowserSignIn(t *testing.T) {
 	if got := b.text(`nav[aria-label="Main"] button`); !strings.Contains(got, "help@contoso.com") {
 		t.Errorf("the page does not say who is signed in: %q", got)
 	}
+}
+
+// startJob starts a runbook on jane@contoso.com through the API as the
+// test's administrator and returns the job id.
+func startJob(t *testing.T, s *server, runbook, script string) string {
+	t.Helper()
+	s.put(runbook, runbooker.LangBash, script)
+	st, _, body := s.call("POST", "/api/external/runbook/"+runbook+"/start", s.cred, `{"UserName":"jane@contoso.com"}`)
+	if st != 200 {
+		t.Fatalf("start %s: %d %s", runbook, st, body)
+	}
+	var r rbhttp.RunResponse
+	if err := json.Unmarshal([]byte(body), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r.JobID
+}
+
+// waitText waits until the text of sel contains want.
+func (b *browser) waitText(sel, want string, within time.Duration) string {
+	b.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		got, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err == nil && strings.Contains(got, want) {
+			return got
+		}
+		if time.Now().After(deadline) {
+			b.shot("failed-waiting")
+			b.t.Fatalf("%s never showed %q (last: %q, %v)", sel, want, got, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestPortalBrowserJobs: flows 4, 5 and 6 of the portal. A supporter
+// watches a job's console fill live while it runs, stops a long job with
+// the Stop button, and finds a job in the list by its id.
+func TestPortalBrowserJobs(t *testing.T) {
+	s := permServer(t)
+	b := newBrowser(t, s, 1280, 900)
+	b.signIn("help@contoso.com")
+	slow := startJob(t, s, "user_security_slow-report", "#!/bin/bash\n# @param UserName string mandatory\n"+
+		"for i in 1 2 3 4 5 6; do echo \"checked mailbox $i of 6 for $1\"; sleep 1; done\necho 'something odd' >&2\n")
+
+	// Flow 4: the console fills while the job runs, then shows the end.
+	b.run("opening the job", chromedp.Navigate(b.url+"/jobs/"+slow), chromedp.WaitVisible(chromedp.ID("console")))
+	b.waitText("#console", "checked mailbox 2 of 6", 20*time.Second)
+	if st := b.text("#job-status"); !strings.Contains(st, "Running") {
+		t.Errorf("while records arrive, the status shows %q", st)
+	}
+	b.shot("console-live")
+	b.waitText("#job-status", "Completed", 30*time.Second)
+	if got := b.text("#console"); !strings.Contains(got, "checked mailbox 6 of 6") || !strings.Contains(got, "something odd") {
+		t.Errorf("the finished console: %q", got)
+	}
+	b.shot("console-done")
+
+	// Flow 5: Stop ends a long job.
+	long := startJob(t, s, "user_security_sleeper", "#!/bin/bash\n# @param UserName string mandatory\necho 'waiting'\nsleep 60\n")
+	b.run("opening the long job", chromedp.Navigate(b.url+"/jobs/"+long), chromedp.WaitVisible(chromedp.ID("console")))
+	b.waitText("#console", "waiting", 20*time.Second)
+	b.shot("long-job")
+	b.run("pressing Stop", chromedp.Click(chromedp.ID("stop-button")))
+	b.waitText("#job-status", "Stopped", 20*time.Second)
+	b.shot("stopped")
+
+	// Flow 6: the list finds a job by its id.
+	b.run("opening the job list", chromedp.Navigate(b.url+"/jobs"), chromedp.WaitVisible(chromedp.ID("jobs-table")))
+	b.shot("list")
+	b.run("searching by id",
+		chromedp.SendKeys(chromedp.ID("job-search"), slow),
+		chromedp.Submit(chromedp.ID("job-search")),
+		chromedp.WaitVisible(chromedp.ID("job-id")),
+	)
+	if got := b.text("#job-id"); !strings.Contains(got, slow) {
+		t.Errorf("the search led to %q, not job %s", got, slow)
+	}
+	b.shot("found")
 }
