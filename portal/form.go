@@ -528,8 +528,11 @@ func (x *runField) Describedby() string {
 // left empty.
 func (x *runField) Help() string {
 	parts := []string{}
-	if x.Description != "" {
-		parts = append(parts, x.Description)
+	if d := strings.TrimSpace(x.Description); d != "" {
+		if !strings.ContainsAny(d[len(d)-1:], ".!?:") {
+			d += "."
+		}
+		parts = append(parts, d)
 	}
 	if x.DefaultExpr != "" && x.Value == "" {
 		parts = append(parts, "Left empty, the runbook works it out ("+x.DefaultExpr+").")
