@@ -261,3 +261,32 @@ func TestPortalTargetsRunForm(t *testing.T) {
 		t.Errorf("picker: %d\n%s", st, page)
 	}
 }
+
+func TestPortalTargetsRunOn(t *testing.T) {
+	s := permServer(t)
+	roles := strings.Replace(permRoles, `{"role": "Reader", "user": "reader@contoso.com"}`, `{"role": "Administrator", "user": "reader@contoso.com"}`, 1)
+	if err := s.client.PutSetting(context.Background(), "roles", []byte(roles)); err != nil {
+		t.Fatal(err)
+	}
+	admin := portalClient(t, s, "reader@contoso.com")
+	st, page := pageGet(t, s, admin, "/org")
+	if st != 200 || !strings.Contains(page, `id="cat-general"`) || !strings.Contains(page, `href="/run/org_general_report"`) {
+		t.Fatalf("org page for an administrator: %d\n%s", st, page)
+	}
+	st, page = pageGet(t, s, admin, "/run/org_general_report")
+	if st != 200 || !strings.Contains(page, `id="run-on"`) || !strings.Contains(page, `<option value="parked">`) {
+		t.Fatalf("run form for an administrator has no Run on choice: %d\n%s", st, page)
+	}
+	st, loc, page := pagePost(t, s, admin, "/run/org_general_report", url.Values{"csrf": {csrfOf(t, page)}, "runOn": {"parked"}})
+	if st != 303 {
+		t.Fatalf("start on parked: %d\n%s", st, page)
+	}
+	j, err := s.m.Store.Job(context.Background(), runbooker.DefaultTenant, strings.TrimPrefix(loc, "/jobs/"))
+	if err != nil || j.RunOn != "parked" {
+		t.Errorf("job %+v, %v: want it on parked", j, err)
+	}
+	// Support staff get no such choice.
+	if _, page = pageGet(t, s, portalClient(t, s, "help@contoso.com"), "/run/user_security_reset-mfa?kind=user&id=u-jane"); strings.Contains(page, `id="run-on"`) {
+		t.Error("the helpdesk may choose a worker group")
+	}
+}
