@@ -209,3 +209,46 @@ func TestPortalTargetsFormPieces(t *testing.T) {
 		t.Errorf("choices without a choice %+v", got)
 	}
 }
+
+func TestPortalTargetsFieldHTML(t *testing.T) {
+	p, err := New(nil, []byte("secret"), Config{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	form := outOfOffice()
+	form.Fields = append(form.Fields,
+		catalog.Field{Key: "Notify", Name: "Notify", Label: "Notify", Control: catalog.ControlToggle, Type: runbooker.TypeBool, Default: true},
+		catalog.Field{Key: "Size", Name: "Size", Label: "Size", Control: catalog.ControlSelect, Type: runbooker.TypeString, AllowEdit: true,
+			Options: []catalog.Option{{Display: "Small", Value: "S"}}},
+		catalog.Field{Key: "Manager", Name: "Manager", Label: "Manager", Control: catalog.ControlEntity, Type: runbooker.TypeString,
+			Entity: "user", Returns: "name", Description: "Their manager"})
+	rf := newRunForm(form, &directory.Object{Kind: directory.User, ID: "u-1", UserPrincipalName: "jo@contoso.com"})
+	var b strings.Builder
+	for _, x := range rf.Fields {
+		if err := p.pages["run"].ExecuteTemplate(&b, "targets_field", x); err != nil {
+			t.Fatal(err)
+		}
+	}
+	page := b.String()
+	for _, want := range []string{
+		`<input type="hidden" id="f-UserName" name="p.UserName" value="jo@contoso.com">`,
+		`<input type="date" id="f-Start" name="p.Start.date"`,
+		`<input type="time" id="f-Start-time" name="p.Start.time"`,
+		`<input type="text" id="f-Days" value="3" readonly`,
+		`<select id="f-ui-1" name="p.ui:1" data-effects=`,
+		`<input type="checkbox" role="switch" id="f-Notify" name="p.Notify" value="true" checked`,
+		`<input type="text" id="f-Size" name="p.Size" value="" list="dl-Size"`,
+		`<datalist id="dl-Size"><option value="S">Small</option></datalist>`,
+		`hx-get="/pick/user?returns=name"`,
+		`aria-describedby="h-Manager"`,
+		`<small id="h-Manager">Their manager.</small>`,
+		`<option value="false" selected>Enable Out-of-Office</option>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("no %s in\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, "CallerName") {
+		t.Error("the caller field is rendered")
+	}
+}

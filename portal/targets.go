@@ -351,6 +351,10 @@ func (p *Portal) handleRunForm(w http.ResponseWriter, r *http.Request, me *rbhtt
 // handleRunStart starts the job the posted form describes, or shows the
 // form again with what is wrong next to the fields it concerns.
 func (p *Portal) handleRunStart(w http.ResponseWriter, r *http.Request, me *rbhttp.MeView) {
+	if err := r.ParseForm(); err != nil { // usually parsed by the CSRF check already, not when htmx sent the token as a header
+		p.renderError(w, r, me, http.StatusBadRequest, "The form could not be read.")
+		return
+	}
 	d, ok := p.loadRun(w, r, me)
 	if !ok {
 		return
