@@ -174,15 +174,18 @@ func TestPortalTargetsFormPieces(t *testing.T) {
 		{"DeviceName", "", device, "LAPTOP-1"},
 		{"Who", "name", user, "jo@contoso.com"},
 		{"WhoName", "id", user, "u-1"},
+		{"Who", "userPrincipalName", user, "jo@contoso.com"},
+		{"Who", "displayName", user, "Jo"},
+		{"DeviceId", "deviceId", device, "d-1"},
 	} {
-		if got := contextValue(catalog.Field{Name: c.name, Returns: c.returns}, c.o); got != c.want {
+		if got := contextValue(catalog.Field{Name: c.name, Returns: c.returns, Entity: string(c.o.Kind)}, c.o); got != c.want {
 			t.Errorf("context %s (returns %q) = %q, want %q", c.name, c.returns, got, c.want)
 		}
 	}
 	// A context field without a target becomes a picker.
 	rf := newRunForm(catalog.Form{Fields: []catalog.Field{{Key: "UserName", Name: "UserName", Control: catalog.ControlHidden,
 		Hidden: true, Mandatory: true, Context: true, Entity: "user"}}}, nil)
-	if x := rf.Fields[0]; !x.Picker || x.Control != catalog.ControlEntity || x.Hide || x.Returns != "name" {
+	if x := rf.Fields[0]; !x.Picker || x.Control != catalog.ControlEntity || x.Hide || x.Returns != "userPrincipalName" {
 		t.Errorf("context field without a target: %+v", x)
 	}
 	// The API's messages find their fields.

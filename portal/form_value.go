@@ -146,22 +146,47 @@ func textOf(f catalog.Field, v any) string {
 	return string(b)
 }
 
-// contextReturns is what a context field receives when the form does not
-// say: a name for a parameter called …Name, else the directory id.
+// contextReturns is the attribute a context field receives (the form's
+// `returns`, catalog/FORM.md) or, when the form does not say, RealmJoin's
+// rule: a name for a parameter called …Name, else the directory id.
 func contextReturns(f catalog.Field) string {
 	if f.Returns != "" {
 		return f.Returns
 	}
 	if strings.HasSuffix(strings.ToLower(f.Name), "name") {
-		return "name"
+		if f.Entity == string(directory.User) {
+			return "userPrincipalName"
+		}
+		return "displayName"
 	}
 	return "id"
 }
 
 // contextValue is the target as the context field receives it.
 func contextValue(f catalog.Field, o *directory.Object) string {
-	if contextReturns(f) == "id" {
+	return attribute(o, contextReturns(f))
+}
+
+// attribute is the value of a directory object's attribute as a picker or
+// context field submits it. The directory keeps one id per object, so
+// deviceId (Entra's device id) is that id; an attribute the directory does
+// not hold gives the object's name.
+func attribute(o *directory.Object, attr string) string {
+	switch strings.ToLower(attr) {
+	case "id", "objectid", "deviceid":
 		return o.ID
+	case "userprincipalname", "upn":
+		if o.UserPrincipalName != "" {
+			return o.UserPrincipalName
+		}
+	case "displayname":
+		if o.DisplayName != "" {
+			return o.DisplayName
+		}
+	case "mail":
+		if o.Mail != "" {
+			return o.Mail
+		}
 	}
 	return objectName(o)
 }
@@ -188,8 +213,8 @@ func pickOf(o directory.Object, returns string) pick {
 	if o.UserPrincipalName != "" && o.UserPrincipalName != label {
 		label += " (" + o.UserPrincipalName + ")"
 	}
-	if returns == "id" {
-		return pick{Value: o.ID, Label: label}
+	if returns == "" {
+		returns = "id"
 	}
-	return pick{Value: objectName(&o), Label: label}
+	return pick{Value: attribute(&o, returns), Label: label}
 }

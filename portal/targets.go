@@ -36,15 +36,6 @@ func noDirectory(err error) bool {
 	return statusOf(err) == http.StatusNotFound && strings.Contains(messageOf(err), "no directory")
 }
 
-func hasRight(me *rbhttp.MeView, right string) bool {
-	for _, r := range me.Rights {
-		if string(r) == right {
-			return true
-		}
-	}
-	return false
-}
-
 // searchData is the search page's.
 type searchData struct {
 	Kind, Q     string

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 	"github.com/runbooker/runbooker"
 	rbhttp "github.com/runbooker/runbooker/http"
 )
@@ -181,7 +182,7 @@ func TestPortalBrowserJobs(t *testing.T) {
 	b := newBrowser(t, s, 1280, 900)
 	b.signIn("help@contoso.com")
 	slow := startJob(t, s, "user_security_slow-report", "#!/bin/bash\n# @param UserName string mandatory\n"+
-		"for i in 1 2 3 4 5 6; do echo \"checked mailbox $i of 6 for $1\"; sleep 1; done\necho 'something odd' >&2\n")
+		"for i in 1 2 3 4 5 6; do echo \"checked mailbox $i of 6 for $RB_PARAM_UserName\"; sleep 1; done\necho 'something odd' >&2\n")
 
 	// Flow 4: the console fills while the job runs, then shows the end.
 	b.run("opening the job", chromedp.Navigate(b.url+"/jobs/"+slow), chromedp.WaitVisible(chromedp.ID("console")))
@@ -217,4 +218,71 @@ func TestPortalBrowserJobs(t *testing.T) {
 		t.Errorf("the search led to %q, not job %s", got, slow)
 	}
 	b.shot("found")
+}
+
+// TestPortalBrowserTargetsAndForm: flows 2 and 3. A helpdesk supporter
+// searches the directory, sees that a VIP-protected runbook is missing on
+// the CEO's page but offered on a normal user's, then runs a generated
+// form, with the keyboard only, whose select shows and hides a field.
+func TestPortalBrowserTargetsAndForm(t *testing.T) {
+	s := permServer(t)
+	s.put("user_general_portal-form", runbooker.LangBash, portalFormRunbook)
+	b := newBrowser(t, s, 1280, 900)
+	b.signIn("help@contoso.com")
+
+	// Flow 2.
+	search := func(q string) {
+		b.run("searching "+q,
+			chromedp.Navigate(b.url+"/targets"),
+			chromedp.WaitVisible(chromedp.ID("q")),
+			chromedp.SendKeys(chromedp.ID("q"), q),
+			chromedp.Submit(chromedp.ID("q")),
+			chromedp.WaitVisible(chromedp.CSS("#search-results a")),
+		)
+	}
+	search("ceo")
+	b.shot("search-ceo")
+	b.run("opening the CEO", chromedp.Click(chromedp.CSS("#search-results a")), chromedp.WaitVisible(chromedp.ID("target-name")))
+	b.shot("ceo")
+	if got := b.text("#main"); strings.Contains(got, "Reset Mfa") || !strings.Contains(got, "ceo@contoso.com") {
+		t.Errorf("the CEO's page offers the VIP-protected runbook, or is not the CEO's:\n%s", got)
+	}
+	search("jane")
+	b.run("opening Jane", chromedp.Click(chromedp.CSS("#search-results a")), chromedp.WaitVisible(chromedp.ID("target-runbooks")))
+	b.shot("jane")
+	if got := b.text("#target-runbooks"); !strings.Contains(got, "Reset Mfa") {
+		t.Errorf("Jane's page lacks the runbook the helpdesk may run on her:\n%s", got)
+	}
+
+	// Flow 3, by keyboard: open the form, change the select, fill the field
+	// it shows, send.
+	b.run("opening the form", chromedp.Click(chromedp.ID("run-user_general_portal-form")), chromedp.WaitVisible(chromedp.ID("run-form")))
+	hidden := func() bool {
+		v, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.getElementById("w-Note").hidden`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if !hidden() {
+		t.Error(`"Keep it" leaves the Note field shown`)
+	}
+	b.shot("form-keep")
+	b.run("choosing Replace it with the arrow key",
+		chromedp.Focus(chromedp.ID("f-Mode")),
+		chromedp.KeyEvent(kb.ArrowDown),
+	)
+	if hidden() {
+		t.Fatal(`"Replace it" does not show the Note field`)
+	}
+	b.shot("form-replace")
+	b.run("typing the note and pressing Enter",
+		chromedp.Focus(chromedp.ID("f-Note")),
+		chromedp.KeyEvent("rotated by the helpdesk"),
+		chromedp.KeyEvent(kb.Enter),
+		chromedp.WaitVisible(chromedp.ID("job-status")),
+	)
+	b.waitText("#job-status", "Completed", 30*time.Second)
+	b.waitText("#console", "replace", 10*time.Second)
+	b.shot("job")
 }

@@ -68,17 +68,6 @@ func portalPost(t *testing.T, s *server, hc *http.Client, path string, form url.
 	return resp.StatusCode, resp.Header, b.String()
 }
 
-var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-func pageCSRF(t *testing.T, body string) string {
-	t.Helper()
-	m := csrfField.FindStringSubmatch(body)
-	if m == nil {
-		t.Fatal("no CSRF token in the page")
-	}
-	return html.UnescapeString(m[1])
-}
-
 func TestPortalJobsList(t *testing.T) {
 	s := permServer(t)
 	help := portalClient(t, s, "help@contoso.com")
@@ -340,14 +329,14 @@ func TestPortalJobsStop(t *testing.T) {
 	if strings.Contains(rpage, `id="stop-button"`) {
 		t.Error("the reader gets a Stop button")
 	}
-	if st, _, body := portalPost(t, s, reader, "/jobs/"+id+"/stop", url.Values{"csrf": {pageCSRF(t, rpage)}}); st != http.StatusForbidden || !strings.Contains(body, "CanRunRunbooks") {
+	if st, _, body := portalPost(t, s, reader, "/jobs/"+id+"/stop", url.Values{"csrf": {csrfOf(t, rpage)}}); st != http.StatusForbidden || !strings.Contains(body, "CanRunRunbooks") {
 		t.Errorf("reader stop: %d %s", st, body)
 	}
 	// Without the CSRF token the form is refused.
 	if st, _, _ := portalPost(t, s, help, "/jobs/"+id+"/stop", url.Values{}); st != http.StatusForbidden {
 		t.Errorf("stop without a CSRF token: %d", st)
 	}
-	st, hdr, _ := portalPost(t, s, help, "/jobs/"+id+"/stop", url.Values{"csrf": {pageCSRF(t, page)}})
+	st, hdr, _ := portalPost(t, s, help, "/jobs/"+id+"/stop", url.Values{"csrf": {csrfOf(t, page)}})
 	if st != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "/jobs/"+id) {
 		t.Fatalf("stop: %d %q", st, hdr.Get("Location"))
 	}
@@ -377,7 +366,7 @@ func TestPortalJobsResume(t *testing.T) {
 	if !strings.Contains(page, `id="resume-button"`) || !strings.Contains(page, `id="stop-button"`) || !strings.Contains(page, "parked for the test") {
 		t.Fatalf("a suspended job's page: %s", page)
 	}
-	st, hdr, _ := portalPost(t, s, help, "/jobs/"+id+"/resume", url.Values{"csrf": {pageCSRF(t, page)}})
+	st, hdr, _ := portalPost(t, s, help, "/jobs/"+id+"/resume", url.Values{"csrf": {csrfOf(t, page)}})
 	if st != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "/jobs/"+id) {
 		t.Fatalf("resume: %d %q", st, hdr.Get("Location"))
 	}
@@ -385,7 +374,7 @@ func TestPortalJobsResume(t *testing.T) {
 		t.Fatalf("after Resume: %v %+v", err, j)
 	}
 	// Resuming a job that is not suspended shows the API's reason.
-	if st, _, body := portalPost(t, s, help, "/jobs/"+id+"/resume", url.Values{"csrf": {pageCSRF(t, page)}}); st/100 != 4 || !strings.Contains(body, "could not be resumed") {
+	if st, _, body := portalPost(t, s, help, "/jobs/"+id+"/resume", url.Values{"csrf": {csrfOf(t, page)}}); st/100 != 4 || !strings.Contains(body, "could not be resumed") {
 		t.Errorf("resume of a waiting job: %d %s", st, body)
 	}
 }

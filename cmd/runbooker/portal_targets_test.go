@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/url"
@@ -74,7 +75,7 @@ func csrfOf(t *testing.T, page string) string {
 	if m == nil {
 		t.Fatal("the page has no CSRF token")
 	}
-	return m[1]
+	return html.UnescapeString(m[1])
 }
 
 // element is the opening tag of the element with id, or "".
