@@ -139,6 +139,20 @@ func TestPortalBrowserSignIn(t *testing.T) {
 	if got := b.text(`nav[aria-label="Main"] button`); !strings.Contains(got, "help@contoso.com") {
 		t.Errorf("the page does not say who is signed in: %q", got)
 	}
+	// On a phone the pages fit the screen's width.
+	phone := newBrowser(t, s, 390, 844)
+	phone.signIn("help@contoso.com")
+	for _, path := range []string{"/targets?q=jane", "/jobs", "/targets/user/jane@contoso.com"} {
+		phone.run("opening "+path+" on a phone", chromedp.Navigate(phone.url+path), chromedp.WaitVisible(chromedp.ID("main")))
+		wide, err := chromedp.Run(phone.ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth + 1`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if wide {
+			t.Errorf("%s is wider than a phone's screen", path)
+		}
+		phone.shot("phone" + strings.NewReplacer("/", "-", "?", "-", "=", "-", "@", "-").Replace(path))
+	}
 }
 
 // startJob starts a runbook on jane@contoso.com through the API as the
