@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/gitsync/gittest"
 	rbhttp "github.com/runbooker/runbooker/http"
 )
 
@@ -228,10 +229,19 @@ type sseEvent struct {
 
 // openEvents opens the live event stream of a session; events arrive on the channel.
 func openEvents(t *testing.T, s *server, hc *http.Client, lastID string) <-chan sseEvent {
+	return openEventsAs(t, s, hc, "", lastID)
+}
+
+// openEventsAs is openEvents with an API credential (id:secret) instead of a session.
+func openEventsAs(t *testing.T, s *server, hc *http.Client, cred, lastID string) <-chan sseEvent {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.url+"/api/v1/events", nil)
+	if cred != "" {
+		id, secret, _ := strings.Cut(cred, ":")
+		req.SetBasicAuth(id, secret)
+	}
 	if lastID != "" {
 		req.Header.Set("Last-Event-ID", lastID)
 	}
@@ -358,5 +368,65 @@ func waitJobEnd(t *testing.T, s *server, id string) {
 	eventually(t, 30*time.Second, "job "+id+" to end", func() bool {
 		j, err := s.client.Job(context.Background(), id)
 		return err == nil && j.Status.Terminal()
+	})
+}
+
+// TestPortalAdminEventStreamWorkersAndSync: administrators see workers come
+// and go and syncs finish; an operator does not.
+func TestPortalAdminEventStreamWorkersAndSync(t *testing.T) {
+	s := syncTestServer(t)
+	ctx := context.Background()
+	oc, osecret, err := createCredential(ctx, s.m.Store, runbooker.DefaultTenant, "op", runbooker.RoleOperator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.put("org_general_hello", runbooker.LangBash, "#!/bin/bash\necho hello\n")
+	admin := openEventsAs(t, s, http.DefaultClient, s.cred, "")
+	operator := openEventsAs(t, s, http.DefaultClient, oc.ID+":"+osecret, "")
+
+	g, err := s.client.CreateGroup(ctx, rbhttp.GroupView{Name: "hyb"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _, body := s.call("POST", "/api/worker/v1/register", "", `{"token": "`+g.Token+`", "name": "w1", "hostname": "w1.example"}`)
+	var reg rbhttp.RegisterResponse
+	if st != 200 && st != 201 || json.Unmarshal([]byte(body), &reg) != nil {
+		t.Fatalf("register: %d %s", st, body)
+	}
+	on := nextEvent(t, admin, "worker.online", func(ev sseEvent) bool { return ev.Kind == "worker.online" })
+	if on.Data["name"] != "w1" || on.Data["group"] != "hyb" || on.Data["status"] != "online" {
+		t.Errorf("worker.online: %+v", on.Data)
+	}
+	if st, _, body := s.call("POST", "/api/worker/v1/state", reg.WorkerID+":"+reg.Secret, `{"state": "stopped"}`); st != 204 {
+		t.Fatalf("state: %d %s", st, body)
+	}
+	if off := nextEvent(t, admin, "worker.offline", func(ev sseEvent) bool { return ev.Kind == "worker.offline" }); off.Data["id"] != reg.WorkerID {
+		t.Errorf("worker.offline: %+v", off.Data)
+	}
+
+	up := gittest.New(t)
+	up.Write("main", "org/general/greet.sh", syncedScript)
+	up.Commit("main", "greet")
+	if st, _, body := s.call("POST", "/api/v1/sync/sources", s.cred, `{"id": "rj", "url": "`+up.URL()+`", "branch": "main"}`); st != 201 {
+		t.Fatalf("create source: %d %s", st, body)
+	}
+	if st, _, body := s.call("POST", "/api/v1/sync", s.cred, `{"source": "rj"}`); st != 200 {
+		t.Fatalf("sync: %d %s", st, body)
+	}
+	done := nextEvent(t, admin, "sync.finished", func(ev sseEvent) bool { return ev.Kind == "sync.finished" })
+	if done.Data["source"] != "rj" || done.Data["added"] != float64(1) {
+		t.Errorf("sync.finished: %+v", done.Data)
+	}
+
+	// The operator sees jobs, and nothing of the above before them.
+	run, err := s.client.Start(ctx, "org_general_hello", nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	nextEvent(t, operator, "the operator's job.created", func(ev sseEvent) bool {
+		if ev.Kind != "job.created" && ev.Kind != "job.status" {
+			t.Errorf("the operator saw %s %v", ev.Kind, ev.Data)
+		}
+		return ev.Kind == "job.created" && ev.Data["id"] == run.JobID
 	})
 }

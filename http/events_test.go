@@ -1,0 +1,71 @@
+package http
+
+import (
+	"testing"
+
+	"github.com/runbooker/runbooker"
+)
+
+func TestEventBrokerRing(t *testing.T) {
+	b := newEventBroker()
+	job := &runbooker.Job{ID: "j1", TenantID: "t1", RunbookName: "rb", Status: runbooker.StatusNew}
+
+	// Nothing is kept for a tenant no one listens to.
+	b.publishEngine(runbooker.LiveEvent{Kind: runbooker.LiveJobCreated, TenantID: "t1", Job: job, JobID: "j1"})
+	if _, _, _, last := b.since("t1", 0); last != 0 {
+		t.Fatalf("an event was kept before anyone listened: last %d", last)
+	}
+
+	// A listener now: a job's start names only the job, and is placed by
+	// what the broker knows of it.
+	_, wake, _, _ := b.since("t1", 0)
+	b.publishEngine(runbooker.LiveEvent{Kind: runbooker.LiveJobCreated, TenantID: "t1", Job: job, JobID: "j1", Status: job.Status})
+	select {
+	case <-wake:
+	default:
+		t.Fatal("a listener was not woken")
+	}
+	b.publishEngine(runbooker.LiveEvent{Kind: runbooker.LiveJobStatus, JobID: "j1", Status: runbooker.StatusRunning})
+	b.publishEngine(runbooker.LiveEvent{Kind: runbooker.LiveJobStatus, JobID: "unknown", Status: runbooker.StatusRunning})
+	items, _, lost, last := b.since("t1", 0)
+	if lost || last != 2 || len(items) != 2 {
+		t.Fatalf("since 0: %d items, last %d, lost %v", len(items), last, lost)
+	}
+	if d := items[1].data.(JobEvent); d.Status != runbooker.StatusRunning || d.Runbook != "rb" || items[1].job == nil {
+		t.Errorf("start event: %+v", d)
+	}
+	done := *job
+	done.Status = runbooker.StatusCompleted
+	b.publishEngine(runbooker.LiveEvent{Kind: runbooker.LiveJobStatus, TenantID: "t1", Job: &done, JobID: "j1", Status: done.Status})
+	if _, ok := b.jobs["j1"]; ok {
+		t.Error("a finished job is still tracked")
+	}
+
+	// Workers and syncs of another tenant with no listener are dropped;
+	// the ring keeps the last eventRingSize events.
+	b.publishEngine(runbooker.LiveEvent{Kind: runbooker.LiveWorkerOnline, TenantID: "t2", Worker: &runbooker.Worker{ID: "w"}})
+	if b.tens["t2"] != nil {
+		t.Error("a ring was made for a tenant without listeners")
+	}
+	for range eventRingSize + 10 {
+		b.publishEngine(runbooker.LiveEvent{Kind: runbooker.LiveWorkerOnline, TenantID: "t1", Worker: &runbooker.Worker{ID: "w"}})
+	}
+	items, _, lost, last = b.since("t1", 2)
+	if !lost || last != 3+eventRingSize+10 || len(items) != eventRingSize {
+		t.Errorf("resume from a lost event: %d items, last %d, lost %v", len(items), last, lost)
+	}
+	items, _, lost, _ = b.since("t1", last-5)
+	if lost || len(items) != 5 || items[4].seq != last {
+		t.Errorf("resume of the last 5: %d items, lost %v", len(items), lost)
+	}
+
+	// Ids carry the server's run.
+	if seq, ok := b.resumeSeq(b.eventID(42)); !ok || seq != 42 {
+		t.Errorf("own id: %d %v", seq, ok)
+	}
+	for _, id := range []string{"other-42", "42", b.boot + "-x", ""} {
+		if _, ok := b.resumeSeq(id); ok {
+			t.Errorf("%q taken as an id of this run", id)
+		}
+	}
+}
