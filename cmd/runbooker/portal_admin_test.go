@@ -430,3 +430,97 @@ func TestPortalAdminEventStreamWorkersAndSync(t *testing.T) {
 		return ev.Kind == "job.created" && ev.Data["id"] == run.JobID
 	})
 }
+
+func TestPortalAdminUsersAndCredentials(t *testing.T) {
+	s := adminPermServer(t)
+	jane := portalClient(t, s, "jane@contoso.com")
+
+	// A local account: created, disabled (it can no longer sign in), deleted.
+	if st, body, _ := pagePost(t, s, jane, "/admin/users", "/admin/users",
+		url.Values{"upn": {"temp@contoso.com"}, "displayName": {"Temp"}, "password": {"short"}}); st != http.StatusBadRequest || !strings.Contains(body, "at least 8 characters") {
+		t.Errorf("a short password: %d\n%s", st, body)
+	}
+	if st, _, loc := pagePost(t, s, jane, "/admin/users", "/admin/users",
+		url.Values{"upn": {"temp@contoso.com"}, "displayName": {"Temp"}, "password": {"correct horse temp@contoso.com"}}); st != http.StatusSeeOther {
+		t.Fatalf("create: %d %s", st, loc)
+	}
+	_ = portalClient(t, s, "temp@contoso.com") // signs in
+	if _, body := pageGet(t, s, jane, "/admin/users"); !strings.Contains(body, `id="disable-temp@contoso.com"`) {
+		t.Fatalf("no disable button for the new account:\n%s", body)
+	}
+	if st, _, _ := pagePost(t, s, jane, "/admin/users", "/admin/users/temp@contoso.com/disable", url.Values{}); st != http.StatusSeeOther {
+		t.Fatalf("disable: %d", st)
+	}
+	resp, err := http.Post(s.url+"/api/v1/auth/signin", "application/json",
+		strings.NewReader(`{"userName":"temp@contoso.com","password":"correct horse temp@contoso.com"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Error("a disabled account signed in")
+	}
+	if _, body := pageGet(t, s, jane, "/admin/users"); !strings.Contains(body, `id="enable-temp@contoso.com"`) {
+		t.Error("the disabled account shows no enable button")
+	}
+	if st, _, _ := pagePost(t, s, jane, "/admin/users", "/admin/users/temp@contoso.com/delete", url.Values{}); st != http.StatusSeeOther {
+		t.Fatalf("delete: %d", st)
+	}
+	if _, body := pageGet(t, s, jane, "/admin/users"); strings.Contains(body, "temp@contoso.com") {
+		t.Error("the deleted account is still listed")
+	}
+
+	// An API credential: its secret is shown once and works.
+	st, body, _ := pagePost(t, s, jane, "/admin/credentials", "/admin/credentials", url.Values{"name": {"ci-bot"}, "role": {"operator"}})
+	m := regexp.MustCompile(`id="new-secret">([^<]+)<`).FindStringSubmatch(body)
+	id := regexp.MustCompile(`Credential id: <code>([0-9a-f]+)</code>`).FindStringSubmatch(body)
+	if st != http.StatusOK || m == nil || id == nil {
+		t.Fatalf("create credential: %d\n%s", st, body)
+	}
+	if st, _, _ := s.call("GET", "/api/v1/runbooks", id[1]+":"+m[1], ""); st != http.StatusOK {
+		t.Errorf("the new credential does not work: %d", st)
+	}
+	_, list := pageGet(t, s, jane, "/admin/credentials")
+	if strings.Contains(list, m[1]) || !strings.Contains(list, "ci-bot") {
+		t.Error("the credentials list shows the secret, or not the credential")
+	}
+	if st, _, _ := pagePost(t, s, jane, "/admin/credentials", "/admin/credentials/"+id[1]+"/delete", url.Values{}); st != http.StatusSeeOther {
+		t.Fatalf("delete credential: %d", st)
+	}
+	if st, _, _ := s.call("GET", "/api/v1/runbooks", id[1]+":"+m[1], ""); st != http.StatusUnauthorized {
+		t.Errorf("a deleted credential: %d", st)
+	}
+
+	// The roles page lists the roles with their rights.
+	if _, body := pageGet(t, s, jane, "/admin/roles"); !strings.Contains(body, "Runbook Runner") || !strings.Contains(body, "CanRunRunbooks") || !strings.Contains(body, "jane@contoso.com") {
+		t.Errorf("roles page:\n%s", body)
+	}
+}
+
+func TestPortalAdminSyncPage(t *testing.T) {
+	s := syncTestServer(t)
+	up := gittest.New(t)
+	up.Write("main", "org/general/greet.sh", syncedScript)
+	up.Commit("main", "greet")
+	if st, _, body := s.call("POST", "/api/v1/sync/sources", s.cred, `{"id": "rj", "url": "`+up.URL()+`", "branch": "main"}`); st != 201 {
+		t.Fatalf("create source: %d %s", st, body)
+	}
+	ctx := context.Background()
+	if err := setLocalPassword(ctx, s.m.Store, runbooker.DefaultTenant, "root@contoso.com", "correct horse root@contoso.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.client.PutSetting(ctx, rbhttp.SettingRoles, []byte(`{"assignments": [{"role": "Administrator", "user": "root@contoso.com"}]}`)); err != nil {
+		t.Fatal(err)
+	}
+	root := portalClient(t, s, "root@contoso.com")
+	if _, body := pageGet(t, s, root, "/admin/sync"); !strings.Contains(body, `id="sync-run"`) || !strings.Contains(body, "not synced since this server started") {
+		t.Fatalf("sync page before a sync:\n%s", body)
+	}
+	st, body, _ := pagePost(t, s, root, "/admin/sync", "/admin/sync", url.Values{})
+	if st != http.StatusOK || !strings.Contains(body, `id="sync-report"`) || !strings.Contains(body, "Added: rjgit-org_general_greet") {
+		t.Fatalf("sync: %d\n%s", st, body)
+	}
+	if _, body := pageGet(t, s, root, "/admin/sync"); !strings.Contains(body, "added 1, updated 0, removed 0, errors 0") {
+		t.Errorf("the last sync is not listed:\n%s", body)
+	}
+}
