@@ -290,6 +290,9 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-wake:
 		case <-ping.C:
+			if !s.sessionLives(r.Context(), c) {
+				return // signed out, disabled or expired: the client's reconnect is refused
+			}
 			if _, err := fmt.Fprint(w, ": ping\n\n"); err != nil {
 				return
 			}
@@ -297,6 +300,21 @@ func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// sessionLives reports whether a session listener's session still holds:
+// not signed out, not expired, not idle (a stream does not count as
+// activity). Credential listeners are checked when they connect only.
+func (s *Server) sessionLives(ctx context.Context, c *who) bool {
+	if c.Session == nil {
+		return true
+	}
+	sess, err := s.Store.Session(ctx, c.Session.IDHash)
+	if err != nil {
+		return runbooker.ErrorCode(err) != runbooker.ENOTFOUND // a store hiccup is not a sign-out
+	}
+	now := s.Engine.Now()
+	return now.Before(sess.ExpiresAt) && now.Sub(sess.LastSeenAt) < s.Config.Session.Idle
 }
 
 // eventFor is an event's data if the listener may see it, else nil. Jobs:

@@ -2,6 +2,7 @@ package portal
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/runbooker/runbooker/gitsync"
 	rbhttp "github.com/runbooker/runbooker/http"
@@ -10,8 +11,14 @@ import (
 // syncData is the sync page: the sources with their last sync, and the
 // reports of a sync just run.
 type syncData struct {
-	Sources []gitsync.SourceView
+	Sources []syncSource
 	Reports []*gitsync.Report
+}
+
+// syncSource is a source as the page lists it.
+type syncSource struct {
+	gitsync.SourceView
+	Every string // the interval, "" when synced on request only
 }
 
 func (p *Portal) handleAdminSync(w http.ResponseWriter, r *http.Request, me *rbhttp.MeView) {
@@ -27,7 +34,15 @@ func (p *Portal) showSync(w http.ResponseWriter, r *http.Request, me *rbhttp.MeV
 		}
 		pg.Problem = messageOf(err) // sync is not enabled on this server
 	}
-	pg.Body = &syncData{Sources: out.Sources, Reports: reports}
+	d := &syncData{Reports: reports}
+	for _, src := range out.Sources {
+		row := syncSource{SourceView: src}
+		if src.Interval > 0 {
+			row.Every = time.Duration(src.Interval).String()
+		}
+		d.Sources = append(d.Sources, row)
+	}
+	pg.Body = d
 	p.renderAdmin(w, r, me, http.StatusOK, "admin_sync", "Sync", "/admin/sync", pg)
 }
 
