@@ -219,6 +219,25 @@ func TestPortalAdminAuditListsSignin(t *testing.T) {
 	if _, body := pageGet(t, s, jane, "/admin/audit?since=2000-01-01T00:00"); !strings.Contains(body, `id="audit"`) {
 		t.Error("a since filter in the browser's format shows no entries")
 	}
+	if st, body := pageGet(t, s, jane, "/admin/audit?since=yesterday"); st != http.StatusOK || !strings.Contains(body, `id="admin-problem"`) {
+		t.Errorf("a bad time: %d, want the API's message", st)
+	}
+
+	// Pages of 100, filtered: the next page continues after the last entry.
+	for range 105 {
+		if err := s.client.PutSetting(context.Background(), rbhttp.SettingCustomization, []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, body = pageGet(t, s, jane, "/admin/audit?action=setting.put")
+	next := regexp.MustCompile(`href="(/admin/audit\?[^"]+)" id="audit-next"`).FindStringSubmatch(body)
+	if next == nil || strings.Count(body, "<td>setting.put</td>") != 100 {
+		t.Fatalf("first page: %d entries, next %v", strings.Count(body, "<td>setting.put</td>"), next)
+	}
+	_, body = pageGet(t, s, jane, strings.ReplaceAll(next[1], "&amp;", "&"))
+	if n := strings.Count(body, "<td>setting.put</td>"); n < 5 || n >= 100 || strings.Contains(body, "signin.success") {
+		t.Errorf("second page: %d setting.put entries\n%s", n, body)
+	}
 }
 
 // sseEvent is one event read from the live stream.
