@@ -101,13 +101,19 @@ sudo systemctl daemon-reload
 sudo systemctl enable --now runbooker-worker`
 }
 
-// windowsInstall is the same for Windows, in an elevated PowerShell.
+// windowsInstall is the same for Windows, in an elevated PowerShell. The
+// binary does not speak the Windows service control protocol, so it runs
+// as a scheduled task of SYSTEM started at boot and restarted when it
+// stops, which is what a service would give it.
 func windowsInstall(server, group, token string) string {
-	bin := `"C:\Program Files\Runbooker\runbooker.exe" worker --server ` + server + ` --group "` + group +
+	args := `worker --server ` + server + ` --group "` + strings.ReplaceAll(group, `"`, "") +
 		`" --token-file C:\ProgramData\Runbooker\token --state-dir C:\ProgramData\Runbooker\worker`
 	return `New-Item -ItemType Directory -Force C:\ProgramData\Runbooker | Out-Null
 Set-Content -NoNewline -Path C:\ProgramData\Runbooker\token -Value ` + psQuote(token) + `
 icacls C:\ProgramData\Runbooker /inheritance:r /grant:r "SYSTEM:(OI)(CI)F" "Administrators:(OI)(CI)F" | Out-Null
-New-Service -Name RunbookerWorker -DisplayName "Runbooker worker (` + strings.ReplaceAll(group, `"`, "") + `)" -StartupType Automatic -BinaryPathName ` + psQuote(bin) + `
-Start-Service RunbookerWorker`
+$action = New-ScheduledTaskAction -Execute 'C:\Program Files\Runbooker\runbooker.exe' -Argument ` + psQuote(args) + `
+$trigger = New-ScheduledTaskTrigger -AtStartup
+$settings = New-ScheduledTaskSettingsSet -ExecutionTimeLimit ([TimeSpan]::Zero) -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1)
+Register-ScheduledTask -TaskName 'Runbooker worker' -Action $action -Trigger $trigger -Settings $settings -User 'SYSTEM' -RunLevel Highest -Force | Out-Null
+Start-ScheduledTask -TaskName 'Runbooker worker'`
 }
