@@ -18,6 +18,7 @@ type workersData struct {
 
 type rotated struct {
 	Group, Token, Linux, Windows string
+	PlainHTTP                    bool // workers refuse plain http to another machine without --insecure
 }
 
 func (p *Portal) handleAdminWorkers(w http.ResponseWriter, r *http.Request, me *rbhttp.MeView) {
@@ -54,7 +55,8 @@ func (p *Portal) handleAdminRotate(w http.ResponseWriter, r *http.Request, me *r
 	}
 	server := serverURL(r)
 	rot := &rotated{Group: group, Token: tv.Token,
-		Linux: linuxInstall(server, group, tv.Token), Windows: windowsInstall(server, group, tv.Token)}
+		Linux: linuxInstall(server, group, tv.Token), Windows: windowsInstall(server, group, tv.Token),
+		PlainHTTP: strings.HasPrefix(server, "http:")}
 	p.showWorkers(w, r, me, &adminPage{Notice: "New registration token for " + group + ". Copy it now: it is not shown again. The old token no longer registers workers.",
 		Body: &workersData{Rotated: rot}})
 }
