@@ -39,6 +39,12 @@ const eventRingSize = 512
 // browsers keep it open.
 const eventPing = 25 * time.Second
 
+// workerWatch is how often the workers of a tenant with listeners are read,
+// to tell of workers that went offline by falling silent (a crash, a lost
+// network), which nothing reports as it happens, and of workers that came
+// and went through another server sharing the database.
+const workerWatch = 5 * time.Second
+
 // maxTrackedJobs bounds the jobs whose identity the broker remembers (for
 // events that name only a job id, such as a job's start).
 const maxTrackedJobs = 100_000
@@ -90,6 +96,10 @@ type tenantEvents struct {
 	ring []liveItem // ring[(seq-1) % eventRingSize] holds event seq
 	last int64      // seq of the newest event; 0: none yet
 	wake chan struct{}
+
+	listeners int
+	watching  bool            // a workers watch runs (watchWorkers)
+	online    map[string]bool // worker id → online, as last told; nil until first read
 }
 
 // eventBroker keeps recent events per tenant and wakes listeners. It keeps
@@ -157,10 +167,17 @@ func (b *eventBroker) publishEngine(ev runbooker.LiveEvent) {
 		}
 		b.add(tenant, it)
 	case runbooker.LiveWorkerOnline, runbooker.LiveWorkerOffline:
-		if ev.Worker == nil || b.tens[ev.TenantID] == nil {
+		t := b.tens[ev.TenantID]
+		if ev.Worker == nil || t == nil {
 			return
 		}
 		w := ev.Worker
+		on := ev.Kind == runbooker.LiveWorkerOnline
+		if was, known := t.online[w.ID]; known && was == on {
+			return // told already, by the workers watch
+		} else if t.online != nil {
+			t.online[w.ID] = on
+		}
 		status := "online"
 		if ev.Kind == runbooker.LiveWorkerOffline {
 			status = "offline"
@@ -168,6 +185,87 @@ func (b *eventBroker) publishEngine(ev runbooker.LiveEvent) {
 			status = "draining"
 		}
 		b.add(ev.TenantID, liveItem{kind: ev.Kind, data: WorkerEvent{ID: w.ID, Name: w.Name, Group: w.Group, Status: status, LastSeenAt: w.LastSeenAt}})
+	}
+}
+
+// workersSeen compares a tenant's workers as just read with what listeners
+// were told, and tells them of the changes.
+func (b *eventBroker) workersSeen(tenant string, ws []*runbooker.Worker, now time.Time) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.tens[tenant]
+	if t == nil {
+		return
+	}
+	first := t.online == nil
+	seen := make(map[string]bool, len(ws))
+	for _, w := range ws {
+		on := w.Online(now)
+		seen[w.ID] = on
+		was, known := t.online[w.ID]
+		if first || (known && was == on) || (!known && !on) {
+			continue
+		}
+		kind := runbooker.LiveWorkerOffline
+		if on {
+			kind = runbooker.LiveWorkerOnline
+		}
+		b.add(tenant, liveItem{kind: kind, data: WorkerEvent{ID: w.ID, Name: w.Name, Group: w.Group,
+			Status: workerStatus(w, now), LastSeenAt: w.LastSeenAt}})
+	}
+	t.online = seen
+}
+
+// listen counts a listener of a tenant in, and says whether a workers
+// watch must start for it.
+func (b *eventBroker) listen(tenant string) (startWatch bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.tenant(tenant)
+	t.listeners++
+	if !t.watching {
+		t.watching = true
+		return true
+	}
+	return false
+}
+
+func (b *eventBroker) unlisten(tenant string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.tens[tenant].listeners--
+}
+
+// keepWatching reports whether a tenant's workers watch goes on: while it
+// has listeners. A watch that ends says so under the lock, so the next
+// listener starts a new one.
+func (b *eventBroker) keepWatching(tenant string) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	t := b.tens[tenant]
+	if t.listeners > 0 {
+		return true
+	}
+	t.watching, t.online = false, nil
+	return false
+}
+
+// watchWorkers reads a tenant's workers every workerWatch while it has
+// listeners.
+func (s *Server) watchWorkers(tenant string) {
+	tick := time.NewTicker(workerWatch)
+	defer tick.Stop()
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), workerWatch)
+		ws, err := s.Store.ListWorkers(ctx, tenant, "")
+		cancel()
+		if err == nil {
+			s.events.workersSeen(tenant, ws, s.Engine.Now())
+		}
+		<-tick.C
+		if !s.events.keepWatching(tenant) {
+			return
+		}
 	}
 }
 
@@ -241,6 +339,10 @@ func (s *Server) routeEvents(mux *http.ServeMux) {
 func (s *Server) handleEvents(w http.ResponseWriter, r *http.Request) {
 	c := principal(r.Context())
 	b := s.events
+	if b.listen(c.TenantID) {
+		go s.watchWorkers(c.TenantID)
+	}
+	defer b.unlisten(c.TenantID)
 	rc := http.NewResponseController(w)
 	_ = rc.SetWriteDeadline(time.Time{}) // the stream outlives the server's timeouts
 	_ = rc.SetReadDeadline(time.Time{})

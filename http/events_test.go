@@ -1,7 +1,9 @@
 package http
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/runbooker/runbooker"
 )
@@ -67,5 +69,39 @@ func TestEventBrokerRing(t *testing.T) {
 		if _, ok := b.resumeSeq(id); ok {
 			t.Errorf("%q taken as an id of this run", id)
 		}
+	}
+}
+
+func TestEventBrokerWorkersSeen(t *testing.T) {
+	b := newEventBroker()
+	now := time.Now()
+	w1 := &runbooker.Worker{ID: "w1", TenantID: "t", Name: "one", LastSeenAt: now}
+	w2 := &runbooker.Worker{ID: "w2", TenantID: "t", Name: "two", LastSeenAt: now.Add(-time.Hour)}
+	if !b.listen("t") || b.listen("t") {
+		t.Fatal("one watch per tenant")
+	}
+	kinds := func(from int64) (out []string) {
+		items, _, _, _ := b.since("t", from)
+		for _, it := range items {
+			out = append(out, string(it.kind)+" "+it.data.(WorkerEvent).ID)
+		}
+		return out
+	}
+	b.workersSeen("t", []*runbooker.Worker{w1, w2}, now) // the first read only learns
+	b.publishEngine(runbooker.LiveEvent{Kind: runbooker.LiveWorkerOnline, TenantID: "t", Worker: w1}) // known online: not again
+	if got := kinds(0); len(got) != 0 {
+		t.Fatalf("events after the first read: %v", got)
+	}
+	w3 := &runbooker.Worker{ID: "w3", TenantID: "t", Name: "three", LastSeenAt: now}
+	later := now.Add(runbooker.WorkerOnlineWindow + time.Second)
+	w3.LastSeenAt = later
+	b.workersSeen("t", []*runbooker.Worker{w1, w2, w3}, later)
+	if got := strings.Join(kinds(0), ", "); got != "worker.offline w1, worker.online w3" {
+		t.Errorf("after w1's silence and w3's arrival: %s", got)
+	}
+	b.unlisten("t")
+	b.unlisten("t")
+	if b.keepWatching("t") || !b.listen("t") {
+		t.Error("a tenant without listeners kept its watch")
 	}
 }

@@ -437,6 +437,18 @@ func TestPortalAdminEventStreamWorkersAndSync(t *testing.T) {
 		t.Errorf("sync.finished: %+v", done.Data)
 	}
 
+	// A worker that falls silent is told offline by the workers watch.
+	st, _, body = s.call("POST", "/api/worker/v1/register", "", `{"token": "`+g.Token+`", "name": "w2"}`)
+	var reg2 rbhttp.RegisterResponse
+	if st != 200 && st != 201 || json.Unmarshal([]byte(body), &reg2) != nil {
+		t.Fatalf("register w2: %d %s", st, body)
+	}
+	nextEvent(t, admin, "w2 online", func(ev sseEvent) bool { return ev.Kind == "worker.online" && ev.Data["id"] == reg2.WorkerID })
+	s.clock.Advance(runbooker.WorkerOnlineWindow + time.Minute)
+	if ev := nextEvent(t, admin, "w2 offline by silence", func(ev sseEvent) bool { return ev.Data["id"] == reg2.WorkerID }); ev.Kind != "worker.offline" || ev.Data["status"] != "offline" {
+		t.Errorf("w2 after its silence: %s %+v", ev.Kind, ev.Data)
+	}
+
 	// The operator sees jobs, and nothing of the above before them.
 	run, err := s.client.Start(ctx, "org_general_hello", nil, "")
 	if err != nil {
