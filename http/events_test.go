@@ -87,7 +87,7 @@ func TestEventBrokerWorkersSeen(t *testing.T) {
 		}
 		return out
 	}
-	b.workersSeen("t", []*runbooker.Worker{w1, w2}, now) // the first read only learns
+	b.workersSeen("t", []*runbooker.Worker{w1, w2}, now)                                              // the first read only learns
 	b.publishEngine(runbooker.LiveEvent{Kind: runbooker.LiveWorkerOnline, TenantID: "t", Worker: w1}) // known online: not again
 	if got := kinds(0); len(got) != 0 {
 		t.Fatalf("events after the first read: %v", got)
