@@ -27,10 +27,13 @@ import (
 // left the ring (or that saw another server run) gets a "reload" event
 // telling it to read the state afresh.
 //
-// Only changes made through this server process are streamed. With several
-// servers on one PostgreSQL database a listener does not see the jobs that
-// other servers created, started or finished (the replicas' bus,
-// runbooker.Bus, could carry live events later).
+// Job and sync events are those of this server process only: with several
+// servers on one PostgreSQL database, a listener does not see the jobs that
+// other servers created, started or finished, nor their syncs (the
+// replicas' bus, runbooker.Bus, could carry live events later). Workers are
+// the exception: a per-tenant watch reads their liveness from the database
+// (watchWorkers), so workers of other servers, and workers that fell
+// silent, are told too, within workerWatch.
 
 // eventRingSize is how many recent events per tenant a resume can replay.
 const eventRingSize = 512
