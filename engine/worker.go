@@ -99,8 +99,9 @@ func (e *Engine) TouchWorker(ctx context.Context, w *runbooker.Worker) error {
 }
 
 // emitWorker reports a worker coming online or going offline (seen at now).
-// Going silent is not reported: a worker is offline when unseen for
-// runbooker.WorkerOnlineWindow, which no one observes as it happens.
+// Going silent is not reported here (a worker is offline once unseen for
+// runbooker.WorkerOnlineWindow, which no call observes): the HTTP event
+// stream reads workers' liveness for that.
 func (e *Engine) emitWorker(kind runbooker.LiveEventKind, w *runbooker.Worker, now time.Time) {
 	if w.TenantID == "" {
 		return // the built-in group's agent serves every tenant
