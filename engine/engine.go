@@ -59,6 +59,26 @@ type Engine struct {
 	quota outputQuota
 	// cloudLangs, once set, overrides cfg.CloudLanguages.
 	cloudLangs atomic.Pointer[[]runbooker.Language]
+	onEvent    atomic.Pointer[func(runbooker.LiveEvent)]
+}
+
+// SetOnEvent has the engine report the live events it causes (jobs created
+// and changing status, workers coming and going) to f, which must not
+// block: the HTTP server's event stream. Events of other replicas are not
+// reported.
+func (e *Engine) SetOnEvent(f func(runbooker.LiveEvent)) { e.onEvent.Store(&f) }
+
+func (e *Engine) emit(ev runbooker.LiveEvent) {
+	if f := e.onEvent.Load(); f != nil && *f != nil {
+		(*f)(ev)
+	}
+}
+
+// emitJob reports a job's creation or new status.
+func (e *Engine) emitJob(kind runbooker.LiveEventKind, j *runbooker.Job) {
+	if j != nil {
+		e.emit(runbooker.LiveEvent{Kind: kind, TenantID: j.TenantID, Job: j, JobID: j.ID, Status: j.Status})
+	}
 }
 
 // New returns an engine over store.
@@ -157,12 +177,15 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 			return nil, err
 		}
 		w.C <- &d
+		e.emitJob(runbooker.LiveJobCreated, j)
+		e.emitJob(runbooker.LiveJobStatus, &d)
 		return j, nil // to the caller it was queued (New), as the API promises
 	}
 	if err := e.store.CreateJob(ctx, j); err != nil {
 		return nil, err
 	}
 	e.queued(j.RunOn, p.TenantID, 1)
+	e.emitJob(runbooker.LiveJobCreated, j)
 	return j, nil
 }
 
@@ -199,6 +222,9 @@ func (e *Engine) CreateJobs(ctx context.Context, ps []CreateJobParams) ([]*runbo
 	}
 	for q, n := range counts {
 		e.queued(q.group, q.tenant, n)
+	}
+	for _, j := range js {
+		e.emitJob(runbooker.LiveJobCreated, j)
 	}
 	return js, nil
 }
@@ -342,6 +368,7 @@ func (e *Engine) Stop(ctx context.Context, tenantID, id string) (*runbooker.Job,
 	case runbooker.StatusStopped:
 		e.done(id, Outcome{Job: j})
 	}
+	e.emitJob(runbooker.LiveJobStatus, j)
 	return j, nil
 }
 
@@ -352,6 +379,7 @@ func (e *Engine) Resume(ctx context.Context, tenantID, id string) (*runbooker.Jo
 		return nil, err
 	}
 	e.queued(j.RunOn, j.TenantID, 1)
+	e.emitJob(runbooker.LiveJobStatus, j)
 	return j, nil
 }
 

@@ -76,6 +76,7 @@ func (m *Maintenance) Rescue(ctx context.Context) ([]runbooker.RescuedJob, error
 		case r.To.Terminal():
 			e.done(r.ID, Outcome{})
 		}
+		e.emit(runbooker.LiveEvent{Kind: runbooker.LiveJobStatus, TenantID: r.TenantID, JobID: r.ID, Status: r.To})
 	}
 	return moved, nil
 }
@@ -129,6 +130,7 @@ func (m *Maintenance) SuspendStarved(ctx context.Context) (int, error) {
 			}
 			for _, id := range ids {
 				e.done(id, Outcome{}) // synchronous runs waiting on it stop waiting
+				e.emit(runbooker.LiveEvent{Kind: runbooker.LiveJobStatus, TenantID: t.ID, JobID: id, Status: runbooker.StatusSuspended})
 			}
 			total += len(ids)
 		}

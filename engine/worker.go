@@ -53,6 +53,7 @@ func (e *Engine) Register(ctx context.Context, p RegisterParams) (*runbooker.Wor
 	if err := e.store.CreateWorker(ctx, w); err != nil {
 		return nil, "", err
 	}
+	e.emitWorker(runbooker.LiveWorkerOnline, w, now)
 	return w, secret, nil
 }
 
@@ -88,7 +89,26 @@ func (e *Engine) TouchWorker(ctx context.Context, w *runbooker.Worker) error {
 	if now.Sub(w.LastSeenAt) < touchEvery {
 		return nil // w was read from the store just now: its time is fresh enough
 	}
-	return e.store.TouchWorker(ctx, w.ID, now)
+	if err := e.store.TouchWorker(ctx, w.ID, now); err != nil {
+		return err
+	}
+	if !w.Online(now) { // it was offline until this
+		e.emitWorker(runbooker.LiveWorkerOnline, w, now)
+	}
+	return nil
+}
+
+// emitWorker reports a worker coming online or going offline (seen at now).
+// Going silent is not reported here (a worker is offline once unseen for
+// runbooker.WorkerOnlineWindow, which no call observes): the HTTP event
+// stream reads workers' liveness for that.
+func (e *Engine) emitWorker(kind runbooker.LiveEventKind, w *runbooker.Worker, now time.Time) {
+	if w.TenantID == "" {
+		return // the built-in group's agent serves every tenant
+	}
+	c := *w
+	c.LastSeenAt = now
+	e.emit(runbooker.LiveEvent{Kind: kind, TenantID: w.TenantID, Worker: &c})
 }
 
 // HeldJob returns the job of ref if worker w holds that attempt now: same
@@ -196,6 +216,9 @@ func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Jo
 				TenantID: r.TenantID, Group: r.Group, WorkerID: r.WorkerID, Limit: r.Limit,
 				Now: now, LeaseUntil: now.Add(e.cfg.LeaseTTL), Languages: r.Languages,
 			})
+			for _, j := range jobs {
+				e.emitJob(runbooker.LiveJobStatus, j)
+			}
 			// A claim limited to some languages may leave jobs queued: it
 			// cannot tell that the queue is empty.
 			if err == nil && len(jobs) < r.Limit && r.Languages == nil {
@@ -245,7 +268,11 @@ func (e *Engine) StartJob(ctx context.Context, ref runbooker.JobRef, at time.Tim
 	if at.IsZero() || at.After(now) {
 		at = now
 	}
-	return e.store.StartJob(ctx, ref, at)
+	if err := e.store.StartJob(ctx, ref, at); err != nil {
+		return err
+	}
+	e.emit(runbooker.LiveEvent{Kind: runbooker.LiveJobStatus, JobID: ref.ID, Status: runbooker.StatusRunning})
+	return nil
 }
 
 // Heartbeat extends the leases of the worker's running attempts.
@@ -273,6 +300,7 @@ func (e *Engine) Finish(ctx context.Context, p runbooker.FinishParams) (*runbook
 		out.Records, out.Complete = p.Records, true
 	}
 	e.done(j.ID, out)
+	e.emitJob(runbooker.LiveJobStatus, j)
 	return j, nil
 }
 

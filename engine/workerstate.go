@@ -61,7 +61,23 @@ func (e *Engine) ReportWorker(ctx context.Context, w *runbooker.Worker, state ru
 	if state == w.State && (langs == nil || slices.Equal(langs, w.Languages)) {
 		return e.TouchWorker(ctx, w)
 	}
-	return e.store.ReportWorker(ctx, w.ID, runbooker.WorkerReport{State: state, Languages: langs, Now: e.Now()})
+	now := e.Now()
+	if err := e.store.ReportWorker(ctx, w.ID, runbooker.WorkerReport{State: state, Languages: langs, Now: now}); err != nil {
+		return err
+	}
+	wasOnline := w.Online(now)
+	c := *w
+	c.State = state
+	if langs != nil {
+		c.Languages = langs
+	}
+	switch {
+	case state == runbooker.WorkerStopped && wasOnline:
+		e.emitWorker(runbooker.LiveWorkerOffline, &c, now)
+	case state != runbooker.WorkerStopped && !wasOnline:
+		e.emitWorker(runbooker.LiveWorkerOnline, &c, now)
+	}
+	return nil
 }
 
 // GroupStatus says whether a group has a live worker, for a queued job's

@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -51,7 +52,14 @@ type Syncer struct {
 	locks  map[string]chan struct{} // per tenant, a one-slot semaphore
 	states map[statusKey]Status
 	memos  map[statusKey]memo
+
+	finished atomic.Pointer[func(tenantID, sourceID string, st Status)]
 }
+
+// SetFinished has the syncer tell f of every sync's outcome as it is
+// recorded, whoever started it (the API or the interval service); f must
+// not block. The HTTP server streams it as a live event.
+func (s *Syncer) SetFinished(f func(tenantID, sourceID string, st Status)) { s.finished.Store(&f) }
 
 // Status is the outcome of a source's last sync in this process.
 type Status struct {
@@ -130,6 +138,9 @@ func (s *Syncer) record(tenantID, sourceID string, at time.Time, rep *Report, er
 	s.mu.Lock()
 	s.states[statusKey{tenantID, sourceID}] = st
 	s.mu.Unlock()
+	if f := s.finished.Load(); f != nil && *f != nil {
+		(*f)(tenantID, sourceID, st)
+	}
 }
 
 // Sync syncs one source of a tenant and reports what changed. An error is

@@ -1,10 +1,12 @@
 package http
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -70,6 +72,7 @@ func (s *Server) routeRunbooks(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/runbooks/{name}/source", s.authenticate(access.CanReadRunbookDetails, s.handleGetRunbookSource))
 	mux.HandleFunc("PUT /api/v1/runbooks/{name}", s.authenticate(access.Admin, s.audited("runbook.put", s.handlePutRunbook)))
 	mux.HandleFunc("DELETE /api/v1/runbooks/{name}", s.authenticate(access.Admin, s.audited("runbook.delete", s.handleDeleteRunbook)))
+	mux.HandleFunc("POST /api/v1/runbooks/{name}/form-preview", s.authenticate(access.Admin, s.handleFormPreview))
 	mux.HandleFunc("GET /api/v1/settings/{key}", s.authenticate(access.Admin, s.handleGetSetting))
 	mux.HandleFunc("PUT /api/v1/settings/{key}", s.authenticate(access.Admin, s.audited("setting.put", s.handlePutSetting)))
 }
@@ -202,4 +205,33 @@ func (s *Server) handleDeleteRunbook(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// FormPreview answers POST /api/v1/runbooks/{name}/form-preview: the form a
+// customization document (the body, not stored) would give the runbook.
+type FormPreview struct {
+	Form     catalog.Form           `json:"form"`
+	Warnings []runbooker.ParseError `json:"warnings,omitempty"`
+}
+
+// handleFormPreview lets an administrator see a customization's effect
+// before saving it; a document that does not parse is refused with the
+// same message a PUT of it gets.
+func (s *Server) handleFormPreview(w http.ResponseWriter, r *http.Request) {
+	rb, ok := s.visibleRunbook(w, r)
+	if !ok {
+		return
+	}
+	body, err := readBody(w, r, maxSettingBody)
+	if err == nil && len(bytes.TrimSpace(body)) > 0 {
+		if err = knownSettings[SettingCustomization](body); err != nil {
+			err = runbooker.Errorf(runbooker.EINVALID, "%s: %s", SettingCustomization, strings.TrimPrefix(problemText(err), SettingCustomization+": "))
+		}
+	}
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	form, warnings := catalog.BuildForm(rb.Meta, rb.Name, body)
+	writeJSON(w, http.StatusOK, FormPreview{Form: form, Warnings: warnings})
 }

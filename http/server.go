@@ -63,6 +63,7 @@ type Server struct {
 	srv      *http.Server
 	ln       net.Listener
 	throttle *throttle
+	events   *eventBroker // the live event stream (events.go)
 }
 
 // NewServer returns a server over engine; Open starts it.
@@ -116,6 +117,7 @@ func (s *Server) Handler() http.Handler {
 	s.routeSessions(mux)
 	s.routeAudit(mux)
 	s.routePeople(mux)
+	s.routeEvents(mux)
 	mux.HandleFunc("GET /api/v1/version", s.authenticate("", s.handleVersion))
 	return s.recoverer(mux)
 }
