@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -34,44 +32,16 @@ func adminPermServer(t *testing.T) *server {
 	return s
 }
 
-// pageGet fetches a portal page as a browser would.
-func pageGet(t *testing.T, s *server, hc *http.Client, path string) (int, string) {
-	t.Helper()
-	resp, err := hc.Get(s.url + path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
-}
-
-var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
-
-// pagePost posts a form with the CSRF token of the page at from (none when
-// from is empty), not following the redirect.
-func pagePost(t *testing.T, s *server, hc *http.Client, from, path string, form url.Values) (int, string, string) {
+// adminPost posts a form with the CSRF token of the page at from (none when
+// from is empty), not following the redirect: status, body, Location.
+func adminPost(t *testing.T, s *server, hc *http.Client, from, path string, form url.Values) (int, string, string) {
 	t.Helper()
 	if from != "" {
 		_, page := pageGet(t, s, hc, from)
-		m := csrfField.FindStringSubmatch(page)
-		if m == nil {
-			t.Fatalf("no CSRF token on %s", from)
-		}
-		form.Set("csrf", m[1])
+		form.Set("csrf", csrfOf(t, page))
 	}
-	req, _ := http.NewRequest(http.MethodPost, s.url+path, strings.NewReader(form.Encode()))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Origin", s.url)
-	nc := *hc
-	nc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
-	resp, err := nc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header.Get("Location")
+	st, loc, body := pagePost(t, s, hc, path, form)
+	return st, body, loc
 }
 
 var adminPages = []string{"/admin", "/admin/workers", "/admin/assets", "/admin/settings/customization", "/admin/settings/permissions",
@@ -104,7 +74,7 @@ func TestPortalAdminSettingsErrorMarked(t *testing.T) {
 		{"customization", "{\n  \"Runbooks\": {\n    \"x\": [1,,]\n  }\n}", "3", "13"},
 		{"permissions", "{\n  \"Roles\": {\n    \"X\": {\"Groups\": 5}\n  }\n}", "3", "21"},
 	} {
-		st, body, _ := pagePost(t, s, jane, "/admin/settings/"+tc.key, "/admin/settings/"+tc.key, url.Values{"document": {tc.doc}})
+		st, body, _ := adminPost(t, s, jane, "/admin/settings/"+tc.key, "/admin/settings/"+tc.key, url.Values{"document": {tc.doc}})
 		if st != http.StatusBadRequest {
 			t.Fatalf("%s: saving a broken document: %d\n%s", tc.key, st, body)
 		}
@@ -119,17 +89,17 @@ func TestPortalAdminSettingsErrorMarked(t *testing.T) {
 			t.Errorf("%s: marker %q not under column %s", tc.key, m, tc.col)
 		}
 		// Without the page's CSRF token nothing is saved.
-		if st, _, _ := pagePost(t, s, jane, "", "/admin/settings/"+tc.key, url.Values{"document": {"{}"}}); st != http.StatusForbidden {
+		if st, _, _ := adminPost(t, s, jane, "", "/admin/settings/"+tc.key, url.Values{"document": {"{}"}}); st != http.StatusForbidden {
 			t.Errorf("%s: a post without the CSRF token: %d, want 403", tc.key, st)
 		}
 	}
 	// A good document is saved, and a preview shows a runbook's form.
 	doc := `{"Runbooks": {"user_security_reset-mfa": {"Parameters": {"UserName": {"DisplayName": "Whose MFA"}}}}}`
-	if st, body, loc := pagePost(t, s, jane, "/admin/settings/customization", "/admin/settings/customization/preview",
+	if st, body, loc := adminPost(t, s, jane, "/admin/settings/customization", "/admin/settings/customization/preview",
 		url.Values{"document": {doc}, "runbook": {"user_security_reset-mfa"}}); st != http.StatusOK || !strings.Contains(body, `id="form-preview"`) || !strings.Contains(body, "Whose MFA") {
 		t.Errorf("preview: %d %s\n%s", st, loc, body)
 	}
-	if st, _, loc := pagePost(t, s, jane, "/admin/settings/customization", "/admin/settings/customization", url.Values{"document": {doc}}); st != http.StatusSeeOther {
+	if st, _, loc := adminPost(t, s, jane, "/admin/settings/customization", "/admin/settings/customization", url.Values{"document": {doc}}); st != http.StatusSeeOther {
 		t.Errorf("saving a good document: %d %s", st, loc)
 	}
 	if _, body := pageGet(t, s, jane, "/admin/settings/customization"); !strings.Contains(body, "Whose MFA") {
@@ -152,7 +122,7 @@ func TestPortalAdminRotateTokenShowsInstall(t *testing.T) {
 	if strings.Contains(before, "rbg_") {
 		t.Fatal("the workers page shows a token before any rotation")
 	}
-	st, body, _ := pagePost(t, s, jane, "/admin/workers", "/admin/workers/parked/rotate", url.Values{})
+	st, body, _ := adminPost(t, s, jane, "/admin/workers", "/admin/workers/parked/rotate", url.Values{})
 	if st != http.StatusOK {
 		t.Fatalf("rotate: %d\n%s", st, body)
 	}
@@ -179,18 +149,18 @@ func TestPortalAdminSecretAssetNeverShown(t *testing.T) {
 	s := adminPermServer(t)
 	jane := portalClient(t, s, "jane@contoso.com")
 	const secret = "s3cr3t-Value-9f1c"
-	st, body, loc := pagePost(t, s, jane, "/admin/assets", "/admin/assets",
+	st, body, loc := adminPost(t, s, jane, "/admin/assets", "/admin/assets",
 		url.Values{"type": {"variable"}, "name": {"ApiKey"}, "description": {"the key"}, "encrypted": {"on"}, "value": {secret}})
 	if st != http.StatusSeeOther {
 		t.Fatalf("create: %d %s\n%s", st, loc, body)
 	}
-	st, body, loc = pagePost(t, s, jane, "/admin/assets", "/admin/assets",
+	st, body, loc = adminPost(t, s, jane, "/admin/assets", "/admin/assets",
 		url.Values{"type": {"credential"}, "name": {"Svc"}, "value": {`{"userName": "svc", "password": "` + secret + `"}`}})
 	if st != http.StatusSeeOther {
 		t.Fatalf("create credential: %d %s\n%s", st, loc, body)
 	}
 	// Editing with an empty value keeps the secret.
-	if st, _, loc := pagePost(t, s, jane, "/admin/assets?edit=variable/ApiKey", "/admin/assets",
+	if st, _, loc := adminPost(t, s, jane, "/admin/assets?edit=variable/ApiKey", "/admin/assets",
 		url.Values{"editing": {"1"}, "type": {"variable"}, "name": {"ApiKey"}, "description": {"the key"}, "encrypted": {"on"}, "value": {""}}); st != http.StatusSeeOther || !strings.Contains(loc, "kept") {
 		t.Errorf("edit without a value: %d %s", st, loc)
 	}
@@ -240,12 +210,6 @@ func TestPortalAdminAuditListsSignin(t *testing.T) {
 	}
 }
 
-// sseEvent is one event read from the live stream.
-type sseEvent struct {
-	ID, Kind string
-	Data     map[string]any
-}
-
 // openEvents opens the live event stream of a session; events arrive on the channel.
 func openEvents(t *testing.T, s *server, hc *http.Client, lastID string) <-chan sseEvent {
 	return openEventsAs(t, s, hc, "", lastID)
@@ -275,24 +239,7 @@ func openEventsAs(t *testing.T, s *server, hc *http.Client, cred, lastID string)
 	go func() {
 		defer resp.Body.Close()
 		defer close(ch)
-		sc := bufio.NewScanner(resp.Body)
-		var ev sseEvent
-		for sc.Scan() {
-			line := sc.Text()
-			switch {
-			case line == "":
-				if ev.Kind != "" {
-					ch <- ev
-				}
-				ev = sseEvent{}
-			case strings.HasPrefix(line, "id: "):
-				ev.ID = line[4:]
-			case strings.HasPrefix(line, "event: "):
-				ev.Kind = line[7:]
-			case strings.HasPrefix(line, "data: "):
-				_ = json.Unmarshal([]byte(line[6:]), &ev.Data)
-			}
-		}
+		_ = scanSSE(resp.Body, func(ev sseEvent) { ch <- ev })
 	}()
 	return ch
 }
@@ -467,11 +414,11 @@ func TestPortalAdminUsersAndCredentials(t *testing.T) {
 	jane := portalClient(t, s, "jane@contoso.com")
 
 	// A local account: created, disabled (it can no longer sign in), deleted.
-	if st, body, _ := pagePost(t, s, jane, "/admin/users", "/admin/users",
+	if st, body, _ := adminPost(t, s, jane, "/admin/users", "/admin/users",
 		url.Values{"upn": {"temp@contoso.com"}, "displayName": {"Temp"}, "password": {"short"}}); st != http.StatusBadRequest || !strings.Contains(body, "at least 8 characters") {
 		t.Errorf("a short password: %d\n%s", st, body)
 	}
-	if st, _, loc := pagePost(t, s, jane, "/admin/users", "/admin/users",
+	if st, _, loc := adminPost(t, s, jane, "/admin/users", "/admin/users",
 		url.Values{"upn": {"temp@contoso.com"}, "displayName": {"Temp"}, "password": {"correct horse temp@contoso.com"}}); st != http.StatusSeeOther {
 		t.Fatalf("create: %d %s", st, loc)
 	}
@@ -479,7 +426,7 @@ func TestPortalAdminUsersAndCredentials(t *testing.T) {
 	if _, body := pageGet(t, s, jane, "/admin/users"); !strings.Contains(body, `id="disable-temp@contoso.com"`) {
 		t.Fatalf("no disable button for the new account:\n%s", body)
 	}
-	if st, _, _ := pagePost(t, s, jane, "/admin/users", "/admin/users/temp@contoso.com/disable", url.Values{}); st != http.StatusSeeOther {
+	if st, _, _ := adminPost(t, s, jane, "/admin/users", "/admin/users/temp@contoso.com/disable", url.Values{}); st != http.StatusSeeOther {
 		t.Fatalf("disable: %d", st)
 	}
 	resp, err := http.Post(s.url+"/api/v1/auth/signin", "application/json",
@@ -494,7 +441,7 @@ func TestPortalAdminUsersAndCredentials(t *testing.T) {
 	if _, body := pageGet(t, s, jane, "/admin/users"); !strings.Contains(body, `id="enable-temp@contoso.com"`) {
 		t.Error("the disabled account shows no enable button")
 	}
-	if st, _, _ := pagePost(t, s, jane, "/admin/users", "/admin/users/temp@contoso.com/delete", url.Values{}); st != http.StatusSeeOther {
+	if st, _, _ := adminPost(t, s, jane, "/admin/users", "/admin/users/temp@contoso.com/delete", url.Values{}); st != http.StatusSeeOther {
 		t.Fatalf("delete: %d", st)
 	}
 	if _, body := pageGet(t, s, jane, "/admin/users"); strings.Contains(body, "temp@contoso.com") {
@@ -502,7 +449,7 @@ func TestPortalAdminUsersAndCredentials(t *testing.T) {
 	}
 
 	// An API credential: its secret is shown once and works.
-	st, body, _ := pagePost(t, s, jane, "/admin/credentials", "/admin/credentials", url.Values{"name": {"ci-bot"}, "role": {"operator"}})
+	st, body, _ := adminPost(t, s, jane, "/admin/credentials", "/admin/credentials", url.Values{"name": {"ci-bot"}, "role": {"operator"}})
 	m := regexp.MustCompile(`id="new-secret">([^<]+)<`).FindStringSubmatch(body)
 	id := regexp.MustCompile(`Credential id: <code>([0-9a-f]+)</code>`).FindStringSubmatch(body)
 	if st != http.StatusOK || m == nil || id == nil {
@@ -515,7 +462,7 @@ func TestPortalAdminUsersAndCredentials(t *testing.T) {
 	if strings.Contains(list, m[1]) || !strings.Contains(list, "ci-bot") {
 		t.Error("the credentials list shows the secret, or not the credential")
 	}
-	if st, _, _ := pagePost(t, s, jane, "/admin/credentials", "/admin/credentials/"+id[1]+"/delete", url.Values{}); st != http.StatusSeeOther {
+	if st, _, _ := adminPost(t, s, jane, "/admin/credentials", "/admin/credentials/"+id[1]+"/delete", url.Values{}); st != http.StatusSeeOther {
 		t.Fatalf("delete credential: %d", st)
 	}
 	if st, _, _ := s.call("GET", "/api/v1/runbooks", id[1]+":"+m[1], ""); st != http.StatusUnauthorized {
@@ -547,7 +494,7 @@ func TestPortalAdminSyncPage(t *testing.T) {
 	if _, body := pageGet(t, s, root, "/admin/sync"); !strings.Contains(body, `id="sync-run"`) || !strings.Contains(body, "not synced since this server started") {
 		t.Fatalf("sync page before a sync:\n%s", body)
 	}
-	st, body, _ := pagePost(t, s, root, "/admin/sync", "/admin/sync", url.Values{})
+	st, body, _ := adminPost(t, s, root, "/admin/sync", "/admin/sync", url.Values{})
 	if st != http.StatusOK || !strings.Contains(body, `id="sync-report"`) || !strings.Contains(body, "Added: rjgit-org_general_greet") {
 		t.Fatalf("sync: %d\n%s", st, body)
 	}

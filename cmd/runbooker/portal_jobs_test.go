@@ -162,12 +162,6 @@ func TestPortalJobsForbidden(t *testing.T) {
 
 const printerScript = "#!/bin/bash\n# @param UserName string mandatory - the target\nfor i in 1 2 3 4; do echo \"line $i\"; sleep 0.3; done\necho \"WARNING: careful\"\necho oops >&2\n"
 
-// sseEvent is one server-sent event.
-type sseEvent struct {
-	id, event, data string
-	at              time.Time
-}
-
 // readEvents reads a live stream to its end.
 func readEvents(t *testing.T, s *server, hc *http.Client, path, lastID string, each func(sseEvent)) {
 	t.Helper()
@@ -185,26 +179,7 @@ func readEvents(t *testing.T, s *server, hc *http.Client, path, lastID string, e
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		t.Fatalf("GET %s: %d %s", path, resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
-	sc := bufio.NewScanner(resp.Body)
-	var ev sseEvent
-	for sc.Scan() {
-		line := sc.Text()
-		switch {
-		case line == "":
-			if ev.event != "" {
-				ev.at = time.Now()
-				each(ev)
-			}
-			ev = sseEvent{}
-		case strings.HasPrefix(line, "id: "):
-			ev.id = line[4:]
-		case strings.HasPrefix(line, "event: "):
-			ev.event = line[7:]
-		case strings.HasPrefix(line, "data: "):
-			ev.data = line[6:]
-		}
-	}
-	if err := sc.Err(); err != nil {
+	if err := scanSSE(resp.Body, each); err != nil {
 		t.Fatalf("reading %s: %v", path, err)
 	}
 }
@@ -220,14 +195,14 @@ func TestPortalJobsLive(t *testing.T) {
 	sawRecordWhileRunning := false
 	readEvents(t, s, help, "/jobs/"+id+"/live", "", func(ev sseEvent) {
 		events = append(events, ev)
-		if ev.event == "record" {
+		if ev.Kind == "record" {
 			var r struct {
 				Seq  int64
 				Type string
 				Text string
 			}
-			if err := json.Unmarshal([]byte(ev.data), &r); err != nil {
-				t.Fatalf("record %s: %v", ev.data, err)
+			if err := json.Unmarshal([]byte(ev.Raw), &r); err != nil {
+				t.Fatalf("record %s: %v", ev.Raw, err)
 			}
 			if r.Type == "Output" {
 				texts = append(texts, strings.TrimSpace(r.Text))
@@ -237,11 +212,11 @@ func TestPortalJobsLive(t *testing.T) {
 			}
 		}
 	})
-	if len(events) == 0 || events[len(events)-1].event != "end" {
+	if len(events) == 0 || events[len(events)-1].Kind != "end" {
 		t.Fatalf("the stream does not end with end: %+v", events)
 	}
-	if !strings.Contains(events[len(events)-1].data, `"status":"Completed"`) {
-		t.Errorf("end: %s", events[len(events)-1].data)
+	if !strings.Contains(events[len(events)-1].Raw, `"status":"Completed"`) {
+		t.Errorf("end: %s", events[len(events)-1].Raw)
 	}
 	if strings.Join(texts, ",") != "line 1,line 2,line 3,line 4" {
 		t.Errorf("records %q", texts)
@@ -251,7 +226,7 @@ func TestPortalJobsLive(t *testing.T) {
 	}
 	// A reconnect resumes after the last event it got.
 	var again []string
-	readEvents(t, s, help, "/jobs/"+id+"/live", "2", func(ev sseEvent) { again = append(again, ev.event+":"+ev.id) })
+	readEvents(t, s, help, "/jobs/"+id+"/live", "2", func(ev sseEvent) { again = append(again, ev.Kind+":"+ev.ID) })
 	if strings.Join(again, ",") != "status:,record:3,record:4,record:5,record:6,end:" {
 		t.Errorf("resumed stream: %v", again)
 	}
