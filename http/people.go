@@ -291,6 +291,21 @@ type RoleView struct {
 	BuiltIn bool           `json:"builtIn"`
 }
 
+// RolesView answers GET /api/v1/roles: every role with its rights (the
+// built-in ones first) and who holds which.
+type RolesView struct {
+	Roles       []RoleView              `json:"roles"`
+	Assignments []access.RoleAssignment `json:"assignments"`
+}
+
 func (s *Server) handleListRoles(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, principal(r.Context()).policy.roles)
+	rs := principal(r.Context()).policy.roles
+	v := RolesView{Roles: []RoleView{}, Assignments: rs.Assignments()}
+	for _, role := range rs.All() {
+		v.Roles = append(v.Roles, RoleView{Name: role.Name, Rights: role.Rights, BuiltIn: role.BuiltIn})
+	}
+	if v.Assignments == nil {
+		v.Assignments = []access.RoleAssignment{}
+	}
+	writeJSON(w, http.StatusOK, v)
 }

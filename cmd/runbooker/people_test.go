@@ -320,3 +320,29 @@ func TestTenantDirectorySetting(t *testing.T) {
 		t.Errorf("the server connected to a loopback LDAP server %d times", n)
 	}
 }
+
+// TestRolesView: GET /api/v1/roles lists the built-in and custom roles
+// with their rights, and the assignments.
+func TestRolesView(t *testing.T) {
+	s := permServer(t)
+	doc := `{"roles": [{"name": "Lead", "rights": ["CanRunRunbooks", "CanSyncRunbooksWithUpstream"]}],
+	  "assignments": [{"role": "Lead", "group": "g-helpdesk"}]}`
+	if err := s.client.PutSetting(context.Background(), rbhttp.SettingRoles, []byte(doc)); err != nil {
+		t.Fatal(err)
+	}
+	st, _, body := s.call("GET", "/api/v1/roles", s.cred, "")
+	var v rbhttp.RolesView
+	if err := json.Unmarshal([]byte(body), &v); err != nil || st != 200 {
+		t.Fatalf("%d %s %v", st, body, err)
+	}
+	var names []string
+	for _, r := range v.Roles {
+		names = append(names, r.Name)
+	}
+	if strings.Join(names, ",") != "Administrator,Runbook Runner,Reader,Lead" || len(v.Assignments) != 1 || v.Assignments[0].Group != "g-helpdesk" {
+		t.Errorf("roles view: %s", body)
+	}
+	if !strings.Contains(body, `"CanSyncRunbooksWithUpstream"`) {
+		t.Errorf("the custom role's rights are missing: %s", body)
+	}
+}

@@ -300,3 +300,28 @@ func TestPortalBrowserTargetsAndForm(t *testing.T) {
 	b.waitText("#console", "replace", 10*time.Second)
 	b.shot("job")
 }
+
+// TestPortalBrowserSettingsError: flow 7. An administrator saves a broken
+// customization document and sees where it is broken; the stored document
+// is unchanged.
+func TestPortalBrowserSettingsError(t *testing.T) {
+	s := adminPermServer(t)
+	b := newBrowser(t, s, 1280, 900)
+	b.signIn("jane@contoso.com")
+	b.run("opening the customization editor", chromedp.Navigate(b.url+"/admin/settings/customization"), chromedp.WaitVisible(chromedp.ID("settings-editor")))
+	b.shot("editor")
+	broken := "{\n  \"Parameters\": {\n    \"Mode\": {\"DisplayName\": \"What to do\",,}\n  }\n}\n"
+	b.run("saving a broken document",
+		chromedp.SetValue(chromedp.ID("settings-editor"), broken),
+		chromedp.Click(chromedp.ID("settings-save")),
+		chromedp.WaitVisible(chromedp.ID("settings-error")),
+	)
+	b.shot("error")
+	got := b.text("#settings-error")
+	if !strings.Contains(got, "line 3") || !strings.Contains(b.text("#settings-error .error-at"), "^") {
+		t.Errorf("the error does not show where the document is broken: %q", got)
+	}
+	if doc, err := s.client.Setting(context.Background(), "customization"); err != nil || strings.Contains(string(doc), "What to do") {
+		t.Errorf("the broken document was stored: %s %v", doc, err)
+	}
+}
