@@ -222,6 +222,9 @@ func TestPortalBrowserJobs(t *testing.T) {
 
 	// Flow 6: the list finds a job by its id.
 	b.run("opening the job list", chromedp.Navigate(b.url+"/jobs"), chromedp.WaitVisible(chromedp.ID("jobs-table")))
+	// A job started meanwhile appears without a reload (the event stream).
+	fresh := startJob(t, s, "user_security_reset-mfa", "#!/bin/bash\n# @param UserName string mandatory\necho done\n")
+	b.run("waiting for the new job in the list", chromedp.WaitVisible(chromedp.CSS(`#jobs-table tr[data-job="`+fresh+`"]`)))
 	b.shot("list")
 	b.run("searching by id",
 		chromedp.SendKeys(chromedp.ID("job-search"), slow),

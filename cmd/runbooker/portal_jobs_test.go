@@ -78,7 +78,7 @@ func TestPortalJobsList(t *testing.T) {
 		t.Fatalf("GET /jobs: %d %s", st, body)
 	}
 	for _, want := range []string{`id="jobs-table"`, `href="/jobs/` + id + `"`, "user_security_reset-mfa", "user: ",
-		`class="status status-New"`, "help@contoso.com", `id="job-search"`, `hx-trigger="every 5s"`} {
+		`class="status status-New"`, "help@contoso.com", `id="job-search"`, `data-live-events="job.created job.status"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the list lacks %q", want)
 		}

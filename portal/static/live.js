@@ -1,4 +1,4 @@
-// Runbooker administration: keeps the workers and sync pages current from
+// Runbooker portal: keeps lists (jobs, workers, sync sources) current from
 // the live event stream (GET /api/v1/events). The pages are complete
 // without it; a reload shows the same.
 (function () {
