@@ -76,9 +76,49 @@ func (b *browser) run(what string, actions ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
-// shot saves a PNG of the whole page as <test>-<name>.png.
+// a11yCheck is run on every page a browser test looks at: every visible
+// form control has a label, and every piece of text has at least the WCAG
+// AA contrast with what is behind it (4.5:1; 3:1 for large text). It
+// answers one line per problem.
+const a11yCheck = `(() => {
+  const out = [];
+  const visible = el => !!(el.offsetWidth || el.offsetHeight || el.getClientRects().length);
+  for (const el of document.querySelectorAll('input, select, textarea')) {
+    if (el.type === 'hidden' || !visible(el)) continue;
+    const named = el.getAttribute('aria-label') || el.getAttribute('aria-labelledby') ||
+      (el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]')) || el.closest('label');
+    if (!named) out.push('no label: ' + el.outerHTML.slice(0, 100));
+  }
+  const rgb = c => { const m = c.match(/rgba?\(([^)]+)\)/); if (!m) return null; const v = m[1].split(',').map(parseFloat); return {r: v[0], g: v[1], b: v[2], a: v.length > 3 ? v[3] : 1}; };
+  const lum = c => { const f = x => { x /= 255; return x <= 0.03928 ? x / 12.92 : Math.pow((x + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+  const bg = el => { for (let e = el; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c && c.a > 0.5) return c; } return {r: 255, g: 255, b: 255, a: 1}; };
+  const seen = new Set();
+  for (const el of document.querySelectorAll('body *')) {
+    if (!visible(el) || ['SCRIPT', 'STYLE'].includes(el.tagName)) continue;
+    const own = [...el.childNodes].some(n => n.nodeType === 3 && n.textContent.trim());
+    if (!own) continue;
+    const st = getComputedStyle(el), fg = rgb(st.color), b = bg(el);
+    if (!fg) continue;
+    const l1 = lum(fg), l2 = lum(b), ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+    const size = parseFloat(st.fontSize), bold = parseInt(st.fontWeight, 10) >= 700;
+    const need = (size >= 24 || (bold && size >= 18.66)) ? 3 : 4.5;
+    const key = st.color + '/' + JSON.stringify(b);
+    if (ratio < need && !seen.has(key)) { seen.add(key); out.push('contrast ' + ratio.toFixed(2) + ' < ' + need + ': "' + el.textContent.trim().slice(0, 40) + '" (' + st.color + ')'); }
+  }
+  return out.join('\n');
+})()`
+
+// shot saves a PNG of the whole page as <test>-<name>.png, after checking
+// the page's labels and contrast.
 func (b *browser) shot(name string) {
 	b.t.Helper()
+	if !strings.HasPrefix(name, "failed") {
+		if problems, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](a11yCheck)); err != nil {
+			b.t.Errorf("checking %s: %v", name, err)
+		} else if problems != "" {
+			b.t.Errorf("accessibility of %s:\n%s", name, problems)
+		}
+	}
 	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
 	if err != nil {
 		b.t.Logf("screenshot %s: %v", name, err)
