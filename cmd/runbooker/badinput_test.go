@@ -29,7 +29,7 @@ func TestBadInputNeverGets5xx(t *testing.T) {
 			call{"POST", "/api/worker/v1/register"}, call{"POST", "/api/v1/sync"},
 		)
 	}
-	calls = append(calls, call{"GET", "/no/such/route"}, call{"POST", "/api/v1/jobs/batch"}, call{"POST", "/runbook/org_general_x/run"}, call{"POST", "/runbook/org_general_x/start?runOn=" + url.QueryEscape("../../x")},
+	calls = append(calls, call{"GET", "/api/v1/no/such/route"}, call{"GET", "/runbook/no/such/route"}, call{"POST", "/api/v1/jobs/batch"}, call{"POST", "/runbook/org_general_x/run"}, call{"POST", "/runbook/org_general_x/start?runOn=" + url.QueryEscape("../../x")},
 		call{"PUT", "/api/v1/settings/customization"})
 	for _, c := range calls {
 		for _, b := range bodies {
@@ -41,5 +41,9 @@ func TestBadInputNeverGets5xx(t *testing.T) {
 				t.Errorf("%s %s: %d without a JSON error (%s)", c.method, c.path, st, h.Get("Content-Type"))
 			}
 		}
+	}
+	// Outside the APIs the portal answers, with a page.
+	if st, h, _ := s.call("GET", "/no/such/page", "", ""); st != 404 || !strings.HasPrefix(h.Get("Content-Type"), "text/html") {
+		t.Errorf("an unknown page: %d %s", st, h.Get("Content-Type"))
 	}
 }
