@@ -120,6 +120,29 @@ func TestIdentityEndpointOnHybridAndCloud(t *testing.T) {
 		}
 	}
 
+	// A job of another tenant, which has no identity, in the same built-in group.
+	c, secret, err := createCredential(ctx, s.m.Store, "other", "tester", runbooker.RoleAdmin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := rbhttp.NewClient(s.url, c.ID+":"+secret, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.PutRunbook(ctx, "org_general_identity", runbooker.LangBash, []byte(identityRunbook)); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := other.Start(ctx, "org_general_identity", nil, runbooker.CloudGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if j, err := s.m.Engine.Wait(ctx, "other", resp.JobID); err != nil || j.Status != runbooker.StatusCompleted {
+		t.Fatalf("other tenant's job: %v %+v", err, j)
+	}
+	if out, _ := other.OutputText(ctx, resp.JobID); strings.TrimSpace(out) != "no identity endpoint" {
+		t.Errorf("job of another tenant without identity:\n%s", out)
+	}
+
 	// The authority refusing the app's secret: 502 with its error code and
 	// description, never the secret.
 	if _, err := s.client.PutAsset(ctx, runbooker.AssetCredential, "mi-secret", rbhttp.AssetPut{
