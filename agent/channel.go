@@ -61,7 +61,7 @@ func OpenChannel(src AssetSource, log *slog.Logger) (*Channel, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /assets/{type}/{name}", c.handleGet)
 	mux.HandleFunc("PUT /assets/variable/{name}", c.handleSet)
-	mux.HandleFunc("GET "+identityPath, c.handleIdentity)
+	mux.HandleFunc(identityPath, c.handleIdentity) // GET and POST
 	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 	go func() { _ = c.srv.Serve(ln) }()
 	return c, nil

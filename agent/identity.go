@@ -55,10 +55,18 @@ func identityError(w http.ResponseWriter, status int, code, msg string) {
 }
 
 // handleIdentity is the job's managed-identity endpoint, Azure App Service
-// and Automation style: GET ?resource=…&api-version=2019-08-01 with the
-// X-IDENTITY-HEADER secret. The token is a secret of the job: its output
+// and Automation style: GET ?resource=…&api-version=2019-08-01, or a POST
+// of the same parameters as a form (Azure Automation's documented samples),
+// with the X-IDENTITY-HEADER secret. Like Automation's endpoint it takes a
+// request without api-version (RealmJoin.RunbookHelper probes so) and
+// ignores the Metadata header. The token is a secret of the job: its output
 // masks it.
 func (c *Channel) handleIdentity(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		w.Header().Set("Allow", "GET, POST")
+		identityError(w, http.StatusMethodNotAllowed, "invalid_request", "use GET with query parameters, or POST a form")
+		return
+	}
 	header := r.Header.Get("X-IDENTITY-HEADER")
 	if header == "" {
 		identityError(w, http.StatusUnauthorized, "invalid_request", "the X-IDENTITY-HEADER header (the value of IDENTITY_HEADER) is required")
@@ -75,11 +83,12 @@ func (c *Channel) handleIdentity(w http.ResponseWriter, r *http.Request) {
 		identityError(w, http.StatusUnauthorized, "invalid_request", why)
 		return
 	}
-	q := r.URL.Query()
-	if q.Get("api-version") == "" {
-		identityError(w, http.StatusBadRequest, "invalid_request", "the api-version query parameter is required (2019-08-01)")
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	if err := r.ParseForm(); err != nil {
+		identityError(w, http.StatusBadRequest, "invalid_request", "the request's parameters cannot be read: send resource as a query parameter or an application/x-www-form-urlencoded body")
 		return
 	}
+	q := r.Form // the query, and a POST's form
 	for _, p := range []string{"mi_res_id", "msi_res_id", "object_id"} {
 		if q.Has(p) {
 			identityError(w, http.StatusBadRequest, "invalid_request", p+" names a user-assigned identity; this job has only its tenant's application (client_id "+cj.ident.ClientID+")")

@@ -9,6 +9,7 @@ import (
 	"os"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,8 +87,27 @@ func TestIdentityEndpoint(t *testing.T) {
 	if st, _ := get(q, map[string]string{"X-IDENTITY-HEADER": env[EnvAssetToken]}); st != 401 {
 		t.Errorf("the asset token as identity header: %d", st)
 	}
-	if st, _ := get("?resource=x", hdr); st != 400 {
-		t.Errorf("without api-version: %d", st)
+	// RealmJoin.RunbookHelper's probe: no api-version, a Metadata header.
+	if st, doc := get("?resource=https://graph.microsoft.com/", map[string]string{"X-IDENTITY-HEADER": env[EnvIdentityHeader], "Metadata": "True"}); st != 200 || doc["resource"] != "https://graph.microsoft.com/" {
+		t.Errorf("without api-version: %d %v", st, doc)
+	}
+	// Azure Automation's documented POST of a form.
+	req, _ := http.NewRequest("POST", env[EnvIdentityEndpoint], strings.NewReader("resource=https%3A%2F%2Fmanagement.azure.com%2F"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("X-IDENTITY-HEADER", env[EnvIdentityHeader])
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("POST: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
+		if last := src.asked[len(src.asked)-1]; last.Resource != "https://management.azure.com/" {
+			t.Errorf("POST asked %+v", last)
+		}
+	}
+	req, _ = http.NewRequest("DELETE", env[EnvIdentityEndpoint], nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 405 {
+		t.Errorf("DELETE: %v %v", err, resp)
+	} else {
+		resp.Body.Close()
 	}
 	if st, _ := get(q+"&mi_res_id=/subscriptions/x", hdr); st != 400 {
 		t.Errorf("a user-assigned identity: %d", st)

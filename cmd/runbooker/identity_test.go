@@ -40,6 +40,10 @@ else
   echo "raw $tok"
   echo "sha $(printf %s "$tok" | sha256sum | cut -d' ' -f1)"
 fi
+# Azure Automation's documented POST, and RealmJoin.RunbookHelper's probe
+# (no api-version, a Metadata header).
+echo "post $(curl -s -H "X-IDENTITY-HEADER: $IDENTITY_HEADER" -H 'Metadata: True' --data-urlencode resource=https://graph.microsoft.com/ "$IDENTITY_ENDPOINT" | jq -r .resource)"
+echo "probe $(curl -s -o /dev/null -w '%{http_code}' -H "X-IDENTITY-HEADER: $IDENTITY_HEADER" -H 'Metadata: True' "$IDENTITY_ENDPOINT?resource=https://graph.microsoft.com/")"
 echo "without header $(curl -s -o /dev/null -w '%{http_code}' "$url")"
 echo "wrong header $(curl -s -o /dev/null -w '%{http_code}' -H 'x-identity-header: nope' "$url")"
 echo "lower-case header $(curl -s -o /dev/null -w '%{http_code}' -H "x-identity-header: $IDENTITY_HEADER" "$url")"
@@ -97,13 +101,15 @@ func TestIdentityEndpointOnHybridAndCloud(t *testing.T) {
 	}
 
 	out := run("onprem", nil)
-	if auth.Issued() != 1 {
-		t.Fatalf("authority issued %d tokens, want 1:\n%s", auth.Issued(), out)
+	// https://graph.microsoft.com and https://graph.microsoft.com/ (the
+	// POST and the probe) are two resources: two tokens.
+	if auth.Issued() != 2 {
+		t.Fatalf("authority issued %d tokens, want 2:\n%s", auth.Issued(), out)
 	}
 	tok := auth.Tokens()[0]
 	for _, want := range []string{"account rb-account-1", "status 200",
 		"fields Bearer https://graph.microsoft.com " + auth.ClientID, "raw ***", "sha " + sha(tok),
-		"without header 401", "wrong header 401", "lower-case header 200", "other client 400"} {
+		"post https://graph.microsoft.com/", "probe 200", "without header 401", "wrong header 401", "lower-case header 200", "other client 400"} {
 		if !strings.Contains(out, want+"\n") {
 			t.Errorf("hybrid job output lacks %q:\n%s", want, out)
 		}
@@ -115,7 +121,7 @@ func TestIdentityEndpointOnHybridAndCloud(t *testing.T) {
 	// A second job, on the worker and in the built-in group, gets the
 	// cached token: the authority is not asked again.
 	for _, group := range []string{"onprem", runbooker.CloudGroup} {
-		if out := run(group, nil); !strings.Contains(out, "sha "+sha(tok)+"\n") || !strings.Contains(out, "raw ***\n") || auth.Issued() != 1 {
+		if out := run(group, nil); !strings.Contains(out, "sha "+sha(tok)+"\n") || !strings.Contains(out, "raw ***\n") || auth.Issued() != 2 {
 			t.Errorf("job on %s (issued %d):\n%s", group, auth.Issued(), out)
 		}
 	}
