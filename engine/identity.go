@@ -136,7 +136,14 @@ func (e *Engine) JobIdentityToken(ctx context.Context, w *runbooker.Worker, tena
 	if is == nil {
 		return nil, runbooker.Errorf(runbooker.EUNAVAILABLE, "this server issues no managed-identity tokens")
 	}
-	return is.Token(ctx, entra.TokenParams{Tenant: j.TenantID, Setting: s, Credential: cred, Resource: req.Resource})
+	tok, err := is.Token(ctx, entra.TokenParams{Tenant: j.TenantID, Setting: s, Credential: cred, Resource: req.Resource})
+	if err != nil {
+		// The tenant's administrator must act (a revoked secret, a missing
+		// permission); the job only sees its own failure.
+		e.log.Warn("managed-identity token refused", "tenant", j.TenantID, "job", j.ID, "resource", req.Resource, "err", runbooker.ErrorMessage(err))
+		return nil, err
+	}
+	return tok, nil
 }
 
 // identityAssetErr says which asset of the identity setting is missing;

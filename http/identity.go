@@ -26,9 +26,6 @@ func (s *Server) handleWorkerIdentityToken(w http.ResponseWriter, r *http.Reques
 	ref := runbooker.JobRef{ID: r.PathValue("id"), Attempt: req.Attempt}
 	tok, err := s.Engine.JobIdentityToken(r.Context(), wk, wk.TenantID, ref, req.IdentityRequest)
 	if err != nil {
-		if runbooker.ErrorCode(err) == runbooker.EUNAVAILABLE {
-			s.Log.Warn("managed-identity token refused", "worker", wk.ID, "job", ref.ID, "resource", req.Resource, "err", runbooker.ErrorMessage(err))
-		}
 		s.writeError(w, r, err)
 		return
 	}
