@@ -131,6 +131,20 @@ func TestIdentityEndpoint(t *testing.T) {
 	if st, _ := get(q, hdr); st != 400 {
 		t.Errorf("no identity: %d", st)
 	}
+	// The asset routes beside it keep their own token.
+	assetStatus := func(token string) int {
+		req, _ := http.NewRequest("GET", env[EnvAssetURL]+"/assets/variable/x", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if a, b := assetStatus(env[EnvAssetToken]), assetStatus(env[EnvIdentityHeader]); a != 404 || b != 401 {
+		t.Errorf("asset read with the asset token %d (want 404: none), with the identity header %d (want 401)", a, b)
+	}
 	revoke()
 	if st, _ := get(q, hdr); st != 401 {
 		t.Errorf("after the job ended: %d", st)
