@@ -20,6 +20,9 @@ type Assignment struct {
 	// no more than that (nor than its own per-job cap) and says so in a
 	// Warning record.
 	OutputLimit *int64 `json:"outputLimit,omitempty"`
+	// Identity, when set, says the job's tenant has a managed identity:
+	// the worker gives the job IDENTITY_ENDPOINT and IDENTITY_HEADER.
+	Identity *JobIdentity `json:"identity,omitempty"`
 }
 
 // assignmentJSON is Assignment on the wire, with the job's parameters
@@ -30,6 +33,7 @@ type assignmentJSON struct {
 	Script []byte       `json:"script"`
 	Group  *WorkerGroup `json:"group,omitempty"`
 	Limit  *int64       `json:"outputLimit,omitempty"`
+	Ident  *JobIdentity `json:"identity,omitempty"`
 }
 
 type jobJSON struct {
@@ -39,7 +43,7 @@ type jobJSON struct {
 
 // MarshalJSON implements json.Marshaler.
 func (a Assignment) MarshalJSON() ([]byte, error) {
-	w := assignmentJSON{Script: a.Script, Group: a.Group, Limit: a.OutputLimit}
+	w := assignmentJSON{Script: a.Script, Group: a.Group, Limit: a.OutputLimit, Ident: a.Identity}
 	if a.Job != nil {
 		params, err := EncodeParameters(a.Job.Parameters)
 		if err != nil {
@@ -56,7 +60,7 @@ func (a *Assignment) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
-	*a = Assignment{Script: w.Script, Group: w.Group, OutputLimit: w.Limit}
+	*a = Assignment{Script: w.Script, Group: w.Group, OutputLimit: w.Limit, Identity: w.Ident}
 	if w.Job != nil {
 		a.Job = w.Job.Job
 		if a.Job == nil {

@@ -49,8 +49,9 @@ type Config struct {
 	Interpreters   sandbox.Interpreters
 	Stops          StopRegistry // optional
 	// Prepare, when set, adjusts a job's sandbox spec before it starts (the
-	// asset channel, RunAs) and returns a func to call when the job ended.
-	Prepare func(j *runbooker.Job, g *runbooker.WorkerGroup, spec *sandbox.Spec) (release func(), err error)
+	// asset channel, the managed identity, RunAs) and returns a func to call
+	// when the job ended.
+	Prepare func(as runbooker.Assignment, spec *sandbox.Spec) (release func(), err error)
 	// Masks, when set, returns the secret values job id has read so far;
 	// the sandbox replaces them by *** in its records and exception.
 	Masks func(jobID string) []string

@@ -31,14 +31,18 @@ type Channel struct {
 	ln  net.Listener
 	srv *http.Server
 
-	mu   sync.Mutex
-	jobs map[string]*channelJob // by token hash
+	mu     sync.Mutex
+	jobs   map[string]*channelJob // by token hash
+	idents map[string]*channelJob // by identity header hash (identity.go)
 }
 
 type channelJob struct {
 	job     *runbooker.Job
 	pid     int // the job's first process once started; 0 before
 	secrets []string
+	// ident and identKey are set when the job has a managed identity.
+	ident    *runbooker.JobIdentity
+	identKey string
 }
 
 // Environment variables a runbook finds the channel through.
@@ -53,10 +57,11 @@ func OpenChannel(src AssetSource, log *slog.Logger) (*Channel, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Channel{src: src, log: log, ln: ln, jobs: map[string]*channelJob{}}
+	c := &Channel{src: src, log: log, ln: ln, jobs: map[string]*channelJob{}, idents: map[string]*channelJob{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /assets/{type}/{name}", c.handleGet)
 	mux.HandleFunc("PUT /assets/variable/{name}", c.handleSet)
+	mux.HandleFunc(identityPath, c.handleIdentity) // GET and POST
 	c.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 60 * time.Second}
 	go func() { _ = c.srv.Serve(ln) }()
 	return c, nil
@@ -72,21 +77,29 @@ func (c *Channel) Close() error { return c.srv.Close() }
 // func to call with the process id of the job's first process once it
 // started (from then on only that job's processes may use the token, where
 // the sandbox gives jobs PID namespaces of their own), and a func that
-// revokes the token when the job ends.
-func (c *Channel) Open(j *runbooker.Job) (env map[string]string, bind func(pid int), revoke func()) {
+// revokes the token when the job ends. A job with a managed identity (id
+// not nil) also gets the identity endpoint, bound and revoked the same way.
+func (c *Channel) Open(j *runbooker.Job, id *runbooker.JobIdentity) (env map[string]string, bind func(pid int), revoke func()) {
 	token := runbooker.NewSecret()
 	key := runbooker.HashSecret(token)
-	cj := &channelJob{job: j}
+	cj := &channelJob{job: j, ident: id}
 	c.mu.Lock()
 	c.jobs[key] = cj
 	c.mu.Unlock()
-	return map[string]string{EnvAssetURL: c.URL(), EnvAssetToken: token}, func(pid int) {
+	env = map[string]string{EnvAssetURL: c.URL(), EnvAssetToken: token}
+	if id != nil {
+		for k, v := range c.openIdentity(cj, id) {
+			env[k] = v
+		}
+	}
+	return env, func(pid int) {
 			c.mu.Lock()
 			cj.pid = pid
 			c.mu.Unlock()
 		}, func() {
 			c.mu.Lock()
 			delete(c.jobs, key)
+			delete(c.idents, cj.identKey)
 			c.mu.Unlock()
 		}
 }
@@ -113,24 +126,31 @@ func (c *Channel) lookup(r *http.Request) (*channelJob, string) {
 	}
 	c.mu.Lock()
 	cj := c.jobs[runbooker.HashSecret(token)]
-	pid := 0
-	if cj != nil {
-		pid = cj.pid
-	}
 	c.mu.Unlock()
 	if cj == nil {
 		return nil, "invalid or expired job token"
 	}
+	if why := c.bound(r, cj); why != "" {
+		return nil, why
+	}
+	return cj, ""
+}
+
+// bound checks that a request comes from the job's own processes.
+func (c *Channel) bound(r *http.Request, cj *channelJob) string {
+	c.mu.Lock()
+	pid := cj.pid
+	c.mu.Unlock()
 	local, _ := r.Context().Value(http.LocalAddrContextKey).(net.Addr)
 	remote, err := net.ResolveTCPAddr("tcp", r.RemoteAddr)
 	if pid <= 0 || local == nil || err != nil {
-		return nil, "this job token is not usable before its job started"
+		return "this job token is not usable before its job started"
 	}
 	if ok, err := sandbox.PeerInJob(local, remote, pid); !ok {
-		c.log.Warn("asset request with a job's token from outside that job refused", "job", cj.job.ID, "from", r.RemoteAddr, "err", err)
-		return nil, "this job token belongs to another job's processes"
+		c.log.Warn("channel request with a job's token from outside that job refused", "job", cj.job.ID, "from", r.RemoteAddr, "err", err)
+		return "this job token belongs to another job's processes"
 	}
-	return cj, ""
+	return ""
 }
 
 // jsonType is the channel's content type: Windows PowerShell 5.1 reads

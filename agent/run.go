@@ -101,7 +101,7 @@ func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) {
 		spec.Env = powerShellEnv(j)
 	}
 	if a.cfg.Prepare != nil {
-		release, err := a.cfg.Prepare(j, as.Group, &spec)
+		release, err := a.cfg.Prepare(as, &spec)
 		if err != nil {
 			r.finish(runbooker.FinishParams{Ref: ref, Status: runbooker.StatusFailed, Exception: err.Error()})
 			return

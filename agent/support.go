@@ -52,10 +52,12 @@ func WriteSupport(dir string) (Support, error) {
 const AssetHelper = "automation-asset"
 
 // Preparer returns an agent Prepare func that gives each job the asset
-// channel (its token bound to the job's processes once they start) and the
-// helpers, and applies its group's RunAs user.
-func Preparer(ch *Channel, sup Support) func(j *runbooker.Job, g *runbooker.WorkerGroup, spec *sandbox.Spec) (func(), error) {
-	return func(j *runbooker.Job, g *runbooker.WorkerGroup, spec *sandbox.Spec) (func(), error) {
+// channel (its token bound to the job's processes once they start), the
+// managed-identity endpoint when its tenant has one, and the helpers, and
+// applies its group's RunAs user.
+func Preparer(ch *Channel, sup Support) func(as runbooker.Assignment, spec *sandbox.Spec) (func(), error) {
+	return func(as runbooker.Assignment, spec *sandbox.Spec) (func(), error) {
+		g := as.Group
 		if g != nil && g.RunAs != "" {
 			cred, err := runAs(g.RunAs)
 			if err != nil {
@@ -63,7 +65,7 @@ func Preparer(ch *Channel, sup Support) func(j *runbooker.Job, g *runbooker.Work
 			}
 			spec.RunAs = cred
 		}
-		env, bind, revoke := ch.Open(j)
+		env, bind, revoke := ch.Open(as.Job, as.Identity)
 		if spec.Env == nil {
 			spec.Env = map[string]string{}
 		}

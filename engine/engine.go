@@ -57,6 +57,7 @@ type Engine struct {
 	keys  *keyring.Keyring
 	bus   runbooker.Bus
 	quota outputQuota
+	ident identityState
 	// cloudLangs, once set, overrides cfg.CloudLanguages.
 	cloudLangs atomic.Pointer[[]runbooker.Language]
 	onEvent    atomic.Pointer[func(runbooker.LiveEvent)]

@@ -179,7 +179,8 @@ func (e *Engine) assign(ctx context.Context, group string, jobs []*runbooker.Job
 				Status: runbooker.StatusFailed, Exception: "runbook source not found: " + runbooker.ErrorMessage(err)})
 			continue
 		}
-		as := runbooker.Assignment{Job: j, Script: src, OutputLimit: e.outputLimit(ctx, j.TenantID)}
+		as := runbooker.Assignment{Job: j, Script: src, OutputLimit: e.outputLimit(ctx, j.TenantID),
+			Identity: e.jobIdentity(ctx, j.TenantID)}
 		if g, err := e.DispatchGroup(ctx, j.TenantID, group); err == nil {
 			as.Group = g
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/access"
+	"github.com/runbooker/runbooker/entra"
 	"github.com/runbooker/runbooker/loosejson"
 )
 
@@ -22,9 +23,10 @@ var knownSettings = map[string]func([]byte) error{
 	SettingPermissions:   func(b []byte) error { _, err := access.ParsePermissions(b); return err },
 	SettingRoles:         func(b []byte) error { _, err := access.ParseRoles(b); return err },
 	SettingDirectory:     func(b []byte) error { _, err := parseDirectorySetting(b); return err },
+	entra.SettingKey:     func(b []byte) error { _, err := entra.ParseSetting(b); return err },
 }
 
-const knownSettingNames = "customization, permissions, roles, directory"
+const knownSettingNames = "customization, permissions, roles, directory, identity"
 
 const maxSettingBody = 4 << 20
 
@@ -69,6 +71,9 @@ func (s *Server) handlePutSetting(w http.ResponseWriter, r *http.Request) {
 	if err := s.Store.PutSetting(r.Context(), principal(r.Context()).TenantID, key, body); err != nil {
 		s.writeError(w, r, err)
 		return
+	}
+	if key == entra.SettingKey {
+		s.Engine.ForgetIdentity(principal(r.Context()).TenantID)
 	}
 	w.WriteHeader(http.StatusNoContent)
 }

@@ -55,7 +55,7 @@ func withAssets(t *testing.T, spec sandbox.Spec, vals map[string]string) (sandbo
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = ch.Close() })
-	env, bind, revoke := ch.Open(&runbooker.Job{ID: runbooker.NewUUID()})
+	env, bind, revoke := ch.Open(&runbooker.Job{ID: runbooker.NewUUID()}, nil)
 	t.Cleanup(revoke)
 	spec.Env = env
 	spec.OnStart = bind // the token works for this job's processes only

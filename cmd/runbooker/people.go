@@ -15,9 +15,9 @@ import (
 )
 
 // cmdSettings reads and writes a tenant's settings documents through the
-// API: customization, permissions, roles, directory.
+// API: customization, permissions, roles, directory, identity.
 func cmdSettings(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
-	const use = "usage: runbooker settings get KEY | settings set KEY FILE|-   (KEY: customization, permissions, roles, directory)"
+	const use = "usage: runbooker settings get KEY | settings set KEY FILE|-   (KEY: customization, permissions, roles, directory, identity)"
 	if len(args) == 0 {
 		return fmt.Errorf(use)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/agent"
 	"github.com/runbooker/runbooker/engine"
+	"github.com/runbooker/runbooker/entra"
 	"github.com/runbooker/runbooker/gitsync"
 	rbhttp "github.com/runbooker/runbooker/http"
 	"github.com/runbooker/runbooker/keyring"
@@ -48,6 +49,9 @@ type ServeConfig struct {
 	// SyncAllowedHosts limits the hosts they may name.
 	SyncAllowLocal   bool
 	SyncAllowedHosts gitsync.Hosts
+	// IdentityAllowLocal lets the authorities of tenants' managed
+	// identities (settings/identity) be on loopback or link-local addresses.
+	IdentityAllowLocal bool
 	// RegisterBurst is how many worker registrations one address, and one
 	// token, may make at once before they are slowed to one per 3 s.
 	RegisterBurst int
@@ -84,6 +88,7 @@ func serveFlags(args []string) (ServeConfig, error) {
 	fs.DurationVar(&c.DBStatementTimeout, "db-statement-timeout", postgres.DefaultStatementTimeout, "PostgreSQL: limit of one statement (past it the request gets 503)")
 	fs.StringVar(&c.JobDir, "job-dir", "auto", "where job directories are made; auto: the system temp dir, or /dev/shm when only that is a tmpfs (faster job starts)")
 	fs.BoolVar(&c.SyncAllowLocal, "sync-allow-local", false, "let sync sources name local paths and file:// URLs (single-tenant servers; on with --demo)")
+	fs.BoolVar(&c.IdentityAllowLocal, "identity-allow-local", false, "let the authority of a tenant's managed identity (settings/identity) be on a loopback or link-local address")
 	allowedHosts := fs.String("sync-allowed-hosts", "", "hosts sync sources may name: names, *.domain, IPs, CIDRs, comma-separated (default any; loopback and link-local only when listed)")
 	addIsolationFlags(fs, &c.Isolation)
 	fs.StringVar(&c.Directory, "directory", "", "directory of tenants without one of their own: static:PATH, ldap:URL or msgraph (with --demo: the demo directory)")
@@ -221,6 +226,8 @@ func (m *Main) Run(ctx context.Context) error {
 		m.Engine.SetBus(ctx, m.Bus)
 	}
 	m.Engine.SetKeyring(m.Keyring)
+	// Token lifetimes are real time: the issuer keeps the wall clock.
+	m.Engine.SetIdentityIssuer(entra.NewIssuer(entra.IssuerConfig{AllowLocal: c.IdentityAllowLocal}))
 	// From here on every write goes through the engine's store, so its
 	// caches of runbooks and worker groups learn of changes at once.
 	m.Store = m.Engine.Store()
