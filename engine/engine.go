@@ -360,9 +360,13 @@ func (e *Engine) wait(ctx context.Context, tenantID, id string) (Outcome, error)
 // killed by the worker holding it (at once in this process, at its next
 // heartbeat elsewhere).
 func (e *Engine) Stop(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
-	j, err := e.store.RequestStop(ctx, tenantID, id, e.Now())
+	now := e.Now()
+	j, err := e.store.RequestStop(ctx, tenantID, id, now)
 	if err != nil {
 		return nil, e.storeFailed("stop", err)
+	}
+	if j.Status.Terminal() && j.EndedAt.Before(now) {
+		return j, nil // it had ended before: nothing changed, nothing to report
 	}
 	switch j.Status {
 	case runbooker.StatusStopping:
