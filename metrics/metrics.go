@@ -109,8 +109,8 @@ func New(cfg Config) *Metrics {
 		Help: "Jobs that reached a final status (Completed, Failed, Stopped) through this server, by worker group and status.",
 	}, append(append([]string{}, jobLabels...), "status"))
 	m.dispatchLatency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "runbooker_job_dispatch_latency_seconds",
-		Help: "Time from a job's creation to the start of its (last) attempt's process, observed when the job finishes, by worker group.",
+		Name:    "runbooker_job_dispatch_latency_seconds",
+		Help:    "Time from a job's creation to the start of its (last) attempt's process, observed when the job finishes, by worker group.",
 		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600},
 	}, jobLabels)
 	m.jobDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
