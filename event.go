@@ -15,6 +15,9 @@ type LiveEvent struct {
 	JobID  string
 	Status JobStatus
 	Worker *Worker // worker events
+	// Group is the job's worker group when Job is nil and the reporter
+	// knows it (the rescuer, the starved-queue suspension): for metrics.
+	Group string
 }
 
 // LiveEventKind names a live event, as the event stream's "event:" field.

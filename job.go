@@ -202,3 +202,11 @@ type RescuedJob struct {
 	From     JobStatus `json:"from"`
 	To       JobStatus `json:"to"`
 }
+
+// QueueStat is the queue of one worker group name (all tenants together),
+// as Store.QueueStats reports it for metrics.
+type QueueStat struct {
+	Group           string
+	Queued          int
+	OldestCreatedAt time.Time
+}

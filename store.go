@@ -108,6 +108,11 @@ type JobStore interface {
 	// PurgeJobs deletes terminal jobs (and their records) that ended before
 	// the given time, returning how many were deleted.
 	PurgeJobs(ctx context.Context, endedBefore time.Time) (int, error)
+	// QueueStats returns, per worker group name across all tenants, how
+	// many jobs are queued (New) and when the oldest of them was created,
+	// ordered by group; groups with nothing queued are absent. It reads only
+	// the queue's index: metrics call it at every scrape.
+	QueueStats(ctx context.Context) ([]QueueStat, error)
 }
 
 // SettingStore persists per-tenant settings documents such as the

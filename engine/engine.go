@@ -61,6 +61,7 @@ type Engine struct {
 	// cloudLangs, once set, overrides cfg.CloudLanguages.
 	cloudLangs atomic.Pointer[[]runbooker.Language]
 	onEvent    atomic.Pointer[func(runbooker.LiveEvent)]
+	observer   atomic.Pointer[Observer]
 }
 
 // SetOnEvent has the engine report the live events it causes (jobs created
@@ -72,6 +73,9 @@ func (e *Engine) SetOnEvent(f func(runbooker.LiveEvent)) { e.onEvent.Store(&f) }
 func (e *Engine) emit(ev runbooker.LiveEvent) {
 	if f := e.onEvent.Load(); f != nil && *f != nil {
 		(*f)(ev)
+	}
+	if o := e.observe(); o != nil {
+		o.Event(ev)
 	}
 }
 
@@ -175,7 +179,7 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 		d.WorkerID, d.LeaseExpiresAt = w.workerID, j.CreatedAt.Add(e.cfg.LeaseTTL)
 		if err := e.store.CreateJob(ctx, &d); err != nil {
 			w.C <- nil
-			return nil, err
+			return nil, e.storeFailed("create", err)
 		}
 		w.C <- &d
 		e.emitJob(runbooker.LiveJobCreated, j)
@@ -183,7 +187,7 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 		return j, nil // to the caller it was queued (New), as the API promises
 	}
 	if err := e.store.CreateJob(ctx, j); err != nil {
-		return nil, err
+		return nil, e.storeFailed("create", err)
 	}
 	e.queued(j.RunOn, p.TenantID, 1)
 	e.emitJob(runbooker.LiveJobCreated, j)
@@ -214,7 +218,7 @@ func (e *Engine) CreateJobs(ctx context.Context, ps []CreateJobParams) ([]*runbo
 		js[i] = j
 	}
 	if err := e.store.CreateJobs(ctx, js); err != nil {
-		return nil, err
+		return nil, e.storeFailed("create", err)
 	}
 	type queue struct{ group, tenant string }
 	counts := map[queue]int{}
@@ -357,9 +361,13 @@ func (e *Engine) wait(ctx context.Context, tenantID, id string) (Outcome, error)
 // killed by the worker holding it (at once in this process, at its next
 // heartbeat elsewhere).
 func (e *Engine) Stop(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
-	j, err := e.store.RequestStop(ctx, tenantID, id, e.Now())
+	now := e.Now()
+	j, err := e.store.RequestStop(ctx, tenantID, id, now)
 	if err != nil {
-		return nil, err
+		return nil, e.storeFailed("stop", err)
+	}
+	if j.Status.Terminal() && j.EndedAt.Before(now) {
+		return j, nil // it had ended before: nothing changed, nothing to report
 	}
 	switch j.Status {
 	case runbooker.StatusStopping:
@@ -377,7 +385,7 @@ func (e *Engine) Stop(ctx context.Context, tenantID, id string) (*runbooker.Job,
 func (e *Engine) Resume(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
 	j, err := e.store.ResumeJob(ctx, tenantID, id, e.Now())
 	if err != nil {
-		return nil, err
+		return nil, e.storeFailed("resume", err)
 	}
 	e.queued(j.RunOn, j.TenantID, 1)
 	e.emitJob(runbooker.LiveJobStatus, j)

@@ -65,6 +65,7 @@ func (m *Maintenance) Rescue(ctx context.Context) ([]runbooker.RescuedJob, error
 	e := m.e
 	moved, err := e.store.RescueJobs(ctx, runbooker.RescueParams{Now: e.Now(), MaxAttempts: e.cfg.MaxAttempts})
 	if err != nil {
+		e.storeFailed("rescue", err)
 		e.log.Warn("lease rescue failed", "err", err)
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func (m *Maintenance) Rescue(ctx context.Context) ([]runbooker.RescuedJob, error
 		case r.To.Terminal():
 			e.done(r.ID, Outcome{})
 		}
-		e.emit(runbooker.LiveEvent{Kind: runbooker.LiveJobStatus, TenantID: r.TenantID, JobID: r.ID, Status: r.To})
+		e.emit(runbooker.LiveEvent{Kind: runbooker.LiveJobStatus, TenantID: r.TenantID, JobID: r.ID, Status: r.To, Group: r.RunOn})
 	}
 	return moved, nil
 }
@@ -86,6 +87,7 @@ func (m *Maintenance) Purge(ctx context.Context) (int, error) {
 	e := m.e
 	n, err := e.store.PurgeJobs(ctx, e.Now().Add(-e.cfg.Retention))
 	if err != nil {
+		e.storeFailed("purge", err)
 		e.log.Warn("retention purge failed", "err", err)
 		return 0, err
 	}
@@ -126,11 +128,11 @@ func (m *Maintenance) SuspendStarved(ctx context.Context) (int, error) {
 			ids, err := e.store.SuspendWaiting(ctx, runbooker.SuspendParams{TenantID: t.ID, Group: g.Name,
 				QueuedBefore: now.Add(-after), Reason: reason + "; suspended after waiting " + after.String(), Now: now})
 			if err != nil {
-				return total, err
+				return total, e.storeFailed("suspend", err)
 			}
 			for _, id := range ids {
 				e.done(id, Outcome{}) // synchronous runs waiting on it stop waiting
-				e.emit(runbooker.LiveEvent{Kind: runbooker.LiveJobStatus, TenantID: t.ID, JobID: id, Status: runbooker.StatusSuspended})
+				e.emit(runbooker.LiveEvent{Kind: runbooker.LiveJobStatus, TenantID: t.ID, JobID: id, Status: runbooker.StatusSuspended, Group: g.Name})
 			}
 			total += len(ids)
 		}

@@ -217,6 +217,7 @@ func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Jo
 				TenantID: r.TenantID, Group: r.Group, WorkerID: r.WorkerID, Limit: r.Limit,
 				Now: now, LeaseUntil: now.Add(e.cfg.LeaseTTL), Languages: r.Languages,
 			})
+			err = e.storeFailed("claim", err)
 			for _, j := range jobs {
 				e.emitJob(runbooker.LiveJobStatus, j)
 			}
@@ -270,7 +271,7 @@ func (e *Engine) StartJob(ctx context.Context, ref runbooker.JobRef, at time.Tim
 		at = now
 	}
 	if err := e.store.StartJob(ctx, ref, at); err != nil {
-		return err
+		return e.storeFailed("start", err)
 	}
 	e.emit(runbooker.LiveEvent{Kind: runbooker.LiveJobStatus, JobID: ref.ID, Status: runbooker.StatusRunning})
 	return nil
@@ -279,12 +280,17 @@ func (e *Engine) StartJob(ctx context.Context, ref runbooker.JobRef, at time.Tim
 // Heartbeat extends the leases of the worker's running attempts.
 func (e *Engine) Heartbeat(ctx context.Context, workerID string, refs []runbooker.JobRef) ([]runbooker.LeaseState, error) {
 	now := e.Now()
-	return e.store.ExtendLeases(ctx, runbooker.LeaseParams{WorkerID: workerID, Refs: refs, Now: now, Until: now.Add(e.cfg.LeaseTTL)})
+	states, err := e.store.ExtendLeases(ctx, runbooker.LeaseParams{WorkerID: workerID, Refs: refs, Now: now, Until: now.Add(e.cfg.LeaseTTL)})
+	return states, e.storeFailed("heartbeat", err)
 }
 
 // AppendStreams stores records of an attempt.
 func (e *Engine) AppendStreams(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
-	return e.store.AppendStreams(ctx, ref, recs)
+	if err := e.store.AppendStreams(ctx, ref, recs); err != nil {
+		return e.storeFailed("append", err)
+	}
+	e.streamsStored(recs)
+	return nil
 }
 
 // Finish ends an attempt and wakes whoever waits for the job.
@@ -294,8 +300,9 @@ func (e *Engine) Finish(ctx context.Context, p runbooker.FinishParams) (*runbook
 	}
 	j, err := e.store.FinishJob(ctx, p)
 	if err != nil {
-		return nil, err
+		return nil, e.storeFailed("finish", err)
 	}
+	e.streamsStored(p.Records)
 	out := Outcome{Job: j}
 	if wholeOutput(p.Records) {
 		out.Records, out.Complete = p.Records, true

@@ -54,12 +54,18 @@ type Syncer struct {
 	memos  map[statusKey]memo
 
 	finished atomic.Pointer[func(tenantID, sourceID string, st Status)]
+	observer atomic.Pointer[func(tenantID, sourceID string, st Status)]
 }
 
 // SetFinished has the syncer tell f of every sync's outcome as it is
 // recorded, whoever started it (the API or the interval service); f must
 // not block. The HTTP server streams it as a live event.
 func (s *Syncer) SetFinished(f func(tenantID, sourceID string, st Status)) { s.finished.Store(&f) }
+
+// SetObserver has the syncer tell f of every sync's outcome too, beside
+// SetFinished's function (which the HTTP server takes): metrics count them.
+// f must not block.
+func (s *Syncer) SetObserver(f func(tenantID, sourceID string, st Status)) { s.observer.Store(&f) }
 
 // Status is the outcome of a source's last sync in this process.
 type Status struct {
@@ -139,6 +145,9 @@ func (s *Syncer) record(tenantID, sourceID string, at time.Time, rep *Report, er
 	s.states[statusKey{tenantID, sourceID}] = st
 	s.mu.Unlock()
 	if f := s.finished.Load(); f != nil && *f != nil {
+		(*f)(tenantID, sourceID, st)
+	}
+	if f := s.observer.Load(); f != nil && *f != nil {
 		(*f)(tenantID, sourceID, st)
 	}
 }

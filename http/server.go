@@ -53,6 +53,9 @@ type Server struct {
 	// UI serves every path outside the APIs (the portal); nil answers
 	// them with the JSON 404 of an unknown route.
 	UI http.Handler
+	// Metrics, when set, serves GET /metrics (Prometheus); it does its own
+	// access check (metrics.Protect).
+	Metrics http.Handler
 
 	policies policyCache
 	// hashSlots bounds the password hashes computed at once: each argon2id
@@ -119,6 +122,9 @@ func (s *Server) Handler() http.Handler {
 	s.routePeople(mux)
 	s.routeEvents(mux)
 	mux.HandleFunc("GET /api/v1/version", s.authenticate("", s.handleVersion))
+	if s.Metrics != nil {
+		mux.Handle("GET /metrics", s.Metrics)
+	}
 	return s.recoverer(mux)
 }
 

@@ -70,6 +70,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"JobListPagination", testJobListPagination},
 		{"JobListLimits", testJobListLimits},
 		{"ClaimFIFO", testClaimFIFO},
+		{"QueueStats", testQueueStats},
 		{"DirectDispatch", testDirectDispatch},
 		{"ClaimLanguages", testClaimLanguages},
 		{"SuspendWaitingCountsFromRequeue", testSuspendWaitingCountsFromRequeue},

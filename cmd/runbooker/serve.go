@@ -19,6 +19,7 @@ import (
 	"github.com/runbooker/runbooker/gitsync"
 	rbhttp "github.com/runbooker/runbooker/http"
 	"github.com/runbooker/runbooker/keyring"
+	"github.com/runbooker/runbooker/metrics"
 	"github.com/runbooker/runbooker/portal"
 	"github.com/runbooker/runbooker/postgres"
 	"github.com/runbooker/runbooker/sandbox"
@@ -62,6 +63,7 @@ type ServeConfig struct {
 	// Connect sign-in, and session lifetimes.
 	Directory string // static:PATH, ldap:URL or msgraph
 	People    PeopleFlags
+	Metrics   MetricsFlags // Prometheus at /metrics (metrics.go)
 }
 
 func serveFlags(args []string) (ServeConfig, error) {
@@ -93,6 +95,7 @@ func serveFlags(args []string) (ServeConfig, error) {
 	addIsolationFlags(fs, &c.Isolation)
 	fs.StringVar(&c.Directory, "directory", "", "directory of tenants without one of their own: static:PATH, ldap:URL or msgraph (with --demo: the demo directory)")
 	addPeopleFlags(fs, &c.People)
+	addMetricsFlags(fs, &c.Metrics)
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return c, err
@@ -125,6 +128,9 @@ func serveFlags(args []string) (ServeConfig, error) {
 		return c, fmt.Errorf("--db-pool-size and --db-statement-timeout must be positive")
 	}
 	if err := c.People.check(c.Directory); err != nil {
+		return c, err
+	}
+	if err := c.Metrics.check(); err != nil {
 		return c, err
 	}
 	return c, nil
@@ -185,6 +191,7 @@ type Main struct {
 	Keyring     *keyring.Keyring // master key: seals sync-source credentials
 	Syncer      *gitsync.Syncer  // upstream git sync
 	SyncService *gitsync.Service // syncs sources that have an interval
+	Metrics     *metrics.Metrics // Prometheus metrics; nil without --metrics
 	channel     *agent.Channel   // the built-in group's asset channel
 	jobs        sandbox.Interpreters
 }
@@ -221,6 +228,7 @@ func (m *Main) Run(ctx context.Context) error {
 		ecfg.PollInterval = pgPollInterval
 	}
 	m.Engine = engine.New(st, ecfg, m.Log)
+	m.setUpMetrics()
 	if scaleOut {
 		m.Bus = postgres.NewBus(pg, m.Log.With("component", "bus"))
 		m.Engine.SetBus(ctx, m.Bus)
@@ -259,6 +267,7 @@ func (m *Main) Run(ctx context.Context) error {
 		DirectoryAllowLocal: c.People.DirectoryAllowLocal || c.Demo,
 	}, m.Log)
 	m.HTTP.Syncer = m.Syncer
+	m.mountMetrics()
 	if err := m.setUpPeople(ctx); err != nil {
 		return err
 	}
