@@ -95,6 +95,7 @@ func TestWorkerInstallSystemdUnit(t *testing.T) {
 		"StateDirectory": "runbooker-worker", "Restart": "on-failure", "KillSignal": "SIGTERM", "KillMode": "mixed",
 		"TimeoutStopSec": "180", "After": "network-online.target", "Wants": "network-online.target",
 		"Delegate": "yes", "WantedBy": "multi-user.target", "Type": "exec",
+		"RuntimeDirectory": "runbooker-uids", "RuntimeDirectoryPreserve": "yes",
 	} {
 		if got := keys[k]; len(got) != 1 || got[0] != want {
 			t.Errorf("%s=%q, want %q", k, got, want)

@@ -40,15 +40,18 @@ func runService(ctx context.Context, _ WorkerConfig, stderr io.Writer, run func(
 // rights (setuid and setgid bits, file capabilities, SELinux transitions).
 // It does pass down to every job, so a setuid program (sudo, su, a ping
 // that relies on a file capability) started by a runbook runs without
-// raising anything. Isolated jobs are in that state anyway, since their
-// jail is mounted nosuid; with --isolation off (or without root)
-// NoNewPrivileges is what keeps a runbook from climbing to root through
-// sudo. A group whose runbooks truly need that must run its workers with a
-// drop-in override, knowingly.
+// raising anything. Jailed jobs are in that state anyway, since the jail
+// is mounted nosuid; where a job runs as another user without the jail (a
+// kernel without mount_setattr, or --isolation off with a group's RunAs
+// user), NoNewPrivileges is what keeps its runbook from climbing back to
+// root through sudo. A group whose runbooks truly need sudo must run its
+// workers with a drop-in override (NoNewPrivileges=no), knowingly.
 //
 // File system. ProtectSystem=strict leaves the worker read-only access to
 // the system but for its state directory (StateDirectory=, or the
-// ReadWritePaths= of another --state-dir), an explicit --job-dir, /tmp
+// ReadWritePaths= of another --state-dir), /run/runbooker-uids (where the
+// workers of a machine lock the user ids of their jobs: RuntimeDirectory=,
+// kept across stops, as other workers may hold ids), an explicit --job-dir, /tmp
 // (PrivateTmp=: the default job directories, private to the service and
 // emptied when it stops), /dev/shm and the cgroup tree, which must stay
 // writable (no ProtectControlGroups=): Delegate=yes gives the worker its
@@ -86,6 +89,10 @@ func systemdUnit(c installConfig) string {
 	line("UMask=0077")
 	line("StateDirectory=%s", c.Service)
 	line("StateDirectoryMode=0700")
+	line("# Every worker on the machine locks its jobs' user ids here (shared, kept).")
+	line("RuntimeDirectory=runbooker-uids")
+	line("RuntimeDirectoryMode=0700")
+	line("RuntimeDirectoryPreserve=yes")
 	line("ProtectSystem=strict")
 	if rw := readWritePaths(c); len(rw) > 0 {
 		for i := range rw {
