@@ -55,7 +55,11 @@ func runService(ctx context.Context, _ WorkerConfig, stderr io.Writer, run func(
 // (PrivateTmp=: the default job directories, private to the service and
 // emptied when it stops), /dev/shm and the cgroup tree, which must stay
 // writable (no ProtectControlGroups=): Delegate=yes gives the worker its
-// unit's cgroup to make the per-job groups in. ProtectHome=yes hides /home,
+// unit's cgroup to make the per-job groups in. (On cgroup v2 the kernel
+// hands controllers down only from a group without processes of its own,
+// and the sandbox does not yet move the worker into a leaf below the
+// unit's group: there the per-job limits stay off, which the worker logs
+// at start, and --isolation strict refuses to start.) ProtectHome=yes hides /home,
 // /root and /run/user from the worker and so from every job: jobs have
 // their job directory as HOME, and modules they need are installed for all
 // users.

@@ -46,12 +46,50 @@ func runService(ctx context.Context, c WorkerConfig, stderr io.Writer, run func(
 	}
 	defer f.Close()
 	h := &serviceHandler{ctx: ctx, run: run, log: f}
-	// The name is ignored for a service that has its process to itself.
-	if err := svc.Run("", h); err != nil {
+	if err := svc.Run(ownServiceName(), h); err != nil {
 		fmt.Fprintf(f, "runbooker worker: service control manager: %v\n", err)
 		return err
 	}
 	return h.err
+}
+
+// ownServiceName is the name of the service this process was started as
+// (install's --service, which the worker's flags do not carry): the
+// service manager records the process id of every service it started.
+// "" when it cannot be told, which a service of its own process accepts.
+func ownServiceName() string {
+	m, err := windows.OpenSCManager(nil, nil, windows.SC_MANAGER_ENUMERATE_SERVICE)
+	if err != nil {
+		return ""
+	}
+	defer windows.CloseServiceHandle(m)
+	var buf []byte
+	var need, n uint32
+	for {
+		var p *byte
+		if len(buf) > 0 {
+			p = &buf[0]
+		}
+		err = windows.EnumServicesStatusEx(m, windows.SC_ENUM_PROCESS_INFO, windows.SERVICE_WIN32_OWN_PROCESS,
+			windows.SERVICE_ACTIVE, p, uint32(len(buf)), &need, &n, nil, nil)
+		if err == nil {
+			break
+		}
+		if err != windows.ERROR_MORE_DATA || need <= uint32(len(buf)) {
+			return ""
+		}
+		buf = make([]byte, need)
+	}
+	if n == 0 {
+		return ""
+	}
+	pid := uint32(os.Getpid())
+	for _, s := range unsafe.Slice((*windows.ENUM_SERVICE_STATUS_PROCESS)(unsafe.Pointer(&buf[0])), int(n)) {
+		if s.ServiceStatusProcess.ProcessId == pid {
+			return windows.UTF16PtrToString(s.ServiceName)
+		}
+	}
+	return ""
 }
 
 // serviceHandler runs the worker for the service control manager.
