@@ -233,3 +233,29 @@ func TestWorkerInstallRefuses(t *testing.T) {
 		t.Errorf("install of a registered worker: exit %d\n%s%s", code, stdout, stderr)
 	}
 }
+
+// TestWorkerServiceSameChecks: `runbooker worker` itself still refuses what
+// install refuses, through the checks they share.
+func TestWorkerServiceSameChecks(t *testing.T) {
+	root := installRoot(t)
+	token, empty := filepath.Join(root, "etc/runbooker/token"), filepath.Join(root, "etc/runbooker/empty")
+	if err := os.WriteFile(empty, []byte(" \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--token-file", token}, "--server is required"},
+		{[]string{"--server", "http://rb.example.com", "--token-file", token}, "plain http"},
+		{[]string{"--server", "https://rb.example.com", "--token-file", token, "--capacity", "0"}, "--capacity"},
+		{[]string{"--server", "https://rb.example.com", "--token-file", empty}, "is empty"},
+		{[]string{"--server", "https://rb.example.com", "--token-file", token, "--token", "x"}, "not both"},
+		{[]string{"--server", "https://rb.example.com", "--token-file", token, "--powershell", "bash"}, "--powershell"},
+	} {
+		code, _, stderr := installCLI(t, append([]string{"worker"}, tc.args...)...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("worker %q: exit %d, %q; want an error saying %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
