@@ -204,6 +204,7 @@ func TestWorkerInstallRefuses(t *testing.T) {
 		{"missing token file", "", []string{"--server", "https://rb.example.com", "--token-file", "/etc/runbooker/nope"}, "--token-file"},
 		{"not registered, no token", "", []string{"--server", "https://rb.example.com"}, "--token-file is required"},
 		{"state dir in /home", "", []string{"--server", "https://rb.example.com", "--token-file", "/etc/runbooker/token", "--state-dir", "/home/ops/rb"}, "ProtectHome"},
+		{"binary in /tmp", "", []string{"--server", "https://rb.example.com", "--token-file", "/etc/runbooker/token", "--binary", "/tmp/go-build1/exe/runbooker"}, "PrivateTmp"},
 		{"bad service name", "", []string{"--server", "https://rb.example.com", "--token-file", "/etc/runbooker/token", "--service", "a b"}, "--service"},
 		{"bad isolation", "", []string{"--server", "https://rb.example.com", "--token-file", "/etc/runbooker/token", "--job-memory", "lots"}, "--job-memory"},
 	} {

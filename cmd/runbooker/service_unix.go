@@ -159,6 +159,13 @@ func installService(ctx context.Context, c installConfig, stdout, stderr io.Writ
 			}
 		}
 	}
+	for _, p := range []string{c.Binary, c.Worker.StateDir, c.TokenFile, c.Worker.CA} {
+		for _, d := range []string{"/tmp", "/var/tmp"} {
+			if within(p, d) {
+				return fmt.Errorf("%s is under %s, which the service sees empty (PrivateTmp=yes): install the binary and files in lasting places, such as /usr/local/bin and /etc/runbooker", p, d)
+			}
+		}
+	}
 	for _, a := range c.Args {
 		if strings.ContainsAny(a, "\n\r") {
 			return fmt.Errorf("%q: a line break cannot be part of a service's command line", a)
