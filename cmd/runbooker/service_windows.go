@@ -29,7 +29,8 @@ func defaultServiceStateDir(service string) string {
 
 // runService runs the worker under the service control manager when it
 // was started by it, and in the foreground otherwise. A stop, shutdown or
-// preshutdown request cancels ctx, which drains as SIGTERM does on Linux;
+// preshutdown request cancels the worker's context, which drains as SIGTERM
+// does on Linux;
 // the manager is told the stop is in progress until the worker is done.
 // A service has no console: the log goes to worker.log in the state dir.
 func runService(ctx context.Context, c WorkerConfig, stderr io.Writer, run func(context.Context, io.Writer) error) error {
@@ -45,7 +46,11 @@ func runService(ctx context.Context, c WorkerConfig, stderr io.Writer, run func(
 		return err
 	}
 	defer f.Close()
-	h := &serviceHandler{ctx: ctx, run: run, log: f}
+	// Only the manager stops a service. The Go runtime turns the console
+	// events a service process also receives into SIGTERM, and one of them
+	// comes whenever any user logs off (golang/go#40167): main's signal
+	// context must not drain the worker then.
+	h := &serviceHandler{ctx: context.WithoutCancel(ctx), run: run, log: f}
 	if err := svc.Run(ownServiceName(), h); err != nil {
 		fmt.Fprintf(f, "runbooker worker: service control manager: %v\n", err)
 		return err
@@ -131,7 +136,7 @@ func (h *serviceHandler) Execute(_ []string, reqs <-chan svc.ChangeRequest, stat
 				return true, 1
 			}
 			return false, 0
-		case <-ctxDone: // a stop request, or the caller's context ended
+		case <-ctxDone: // a stop request
 			ctxDone = nil
 			t := time.NewTicker(stopHint / 3)
 			defer t.Stop()
