@@ -29,10 +29,10 @@ func defaultServiceStateDir(service string) string {
 
 // runService runs the worker under the service control manager when it
 // was started by it, and in the foreground otherwise. A stop, shutdown or
-// preshutdown request cancels the worker's context, which drains as SIGTERM
-// does on Linux;
-// the manager is told the stop is in progress until the worker is done.
-// A service has no console: the log goes to worker.log in the state dir.
+// preshutdown request cancels the worker's context, which drains as
+// SIGTERM does on Linux; the manager is told the stop is in progress until
+// the worker is done. A service has no console: the log goes to worker.log
+// in the state dir.
 func runService(ctx context.Context, c WorkerConfig, stderr io.Writer, run func(context.Context, io.Writer) error) error {
 	isService, err := svc.IsWindowsService()
 	if err != nil || !isService {
