@@ -260,3 +260,20 @@ func TestWorkerServiceSameChecks(t *testing.T) {
 		}
 	}
 }
+
+func TestWorkerInstallQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"--capacity=4":          "--capacity=4",
+		"--name=a b":            `"--name=a b"`,
+		`--name=say "hi"\now`:   `"--name=say \"hi\"\\now"`,
+		"--name=$USER at 100%":  `"--name=$$USER at 100%%"`,
+		"--name=$x":             "--name=$$x",
+		"--name=it's;":          `"--name=it's;"`,
+		"":                      `""`,
+		"/srv/runbooker state/": `"/srv/runbooker state/"`,
+	} {
+		if got := systemdQuote(in); got != want {
+			t.Errorf("systemdQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
