@@ -27,6 +27,8 @@ Server:
 Hybrid worker:
   runbooker worker --server URL --group NAME --token-file FILE [--name N] [--state-dir DIR] [--capacity N] [--ca PEM]
                    (or RUNBOOKER_TOKEN; --token TOKEN shows the token in ps)
+  runbooker worker install [worker flags] [--service NAME] [--no-start] [--root DIR]   (systemd unit / Windows service)
+  runbooker worker uninstall [--service NAME]
   runbooker group create NAME [--data DIR] [--default-hybrid] [--run-as USER]   (offline; prints the token)
                    [--token-expires 24h|TIME] [--token-max-uses N]   (also on group rotate-token NAME)
   runbooker rotate-key [--data DIR]

@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -55,7 +56,22 @@ type workerIdentity struct {
 
 func workerFlags(args []string) (WorkerConfig, error) {
 	var c WorkerConfig
-	fs := newFlagSet("worker")
+	fs, tokenFile := workerFlagSet("worker", &c)
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return c, err
+	}
+	if len(rest) > 0 {
+		return c, fmt.Errorf("unexpected argument %q", rest[0])
+	}
+	return c, c.check(*tokenFile, "")
+}
+
+// workerFlagSet declares the worker's flags into c; `worker install` adds
+// its own to the same set. The token file's name is returned apart, as
+// install refers to the file rather than reading the token into c.
+func workerFlagSet(name string, c *WorkerConfig) (*flag.FlagSet, *string) {
+	fs := newFlagSet(name)
 	fs.StringVar(&c.Server, "server", "", "control plane URL (https://…)")
 	fs.StringVar(&c.Group, "group", "", "worker group to join (checked against the token)")
 	fs.StringVar(&c.Token, "token", "", "the group's registration token (first start only; visible in ps: prefer --token-file or RUNBOOKER_TOKEN)")
@@ -72,45 +88,44 @@ func workerFlags(args []string) (WorkerConfig, error) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.JobDir, "job-dir", "auto", "where job directories are made; auto: the system temp dir, or /dev/shm when only that is a tmpfs")
 	addIsolationFlags(fs, &c.Isolation)
-	rest, err := parseFlags(fs, args)
-	if err != nil {
-		return c, err
-	}
-	if len(rest) > 0 {
-		return c, fmt.Errorf("unexpected argument %q", rest[0])
-	}
-	if *tokenFile != "" {
+	return fs, tokenFile
+}
+
+// check validates the parsed flags and reads the token file, looked up
+// under root (a packaging root for `worker install --root`; "" is /).
+func (c *WorkerConfig) check(tokenFile, root string) error {
+	if tokenFile != "" {
 		if c.Token != "" {
-			return c, fmt.Errorf("give the registration token once: --token (or RUNBOOKER_TOKEN) or --token-file, not both")
+			return fmt.Errorf("give the registration token once: --token (or RUNBOOKER_TOKEN) or --token-file, not both")
 		}
-		b, err := os.ReadFile(*tokenFile)
+		b, err := os.ReadFile(filepath.Join(root, tokenFile))
 		if err != nil {
-			return c, fmt.Errorf("--token-file: %w", err)
+			return fmt.Errorf("--token-file: %w", err)
 		}
 		if c.Token = strings.TrimSpace(string(b)); c.Token == "" {
-			return c, fmt.Errorf("--token-file %s is empty", *tokenFile)
+			return fmt.Errorf("--token-file %s is empty", tokenFile)
 		}
 	}
 	if c.Server == "" {
-		return c, fmt.Errorf("--server is required")
+		return fmt.Errorf("--server is required")
 	}
 	u, err := url.Parse(c.Server)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return c, fmt.Errorf("--server %q must be an https:// URL", c.Server)
+		return fmt.Errorf("--server %q must be an https:// URL", c.Server)
 	}
 	if u.Scheme == "http" && !c.Insecure && !isLoopback(u.Hostname()) {
-		return c, fmt.Errorf("--server %s is plain http to a non-loopback host; use https, or --insecure if you really mean it", c.Server)
+		return fmt.Errorf("--server %s is plain http to a non-loopback host; use https, or --insecure if you really mean it", c.Server)
 	}
 	if c.Capacity < 1 {
-		return c, fmt.Errorf("--capacity must be at least 1")
+		return fmt.Errorf("--capacity must be at least 1")
 	}
 	if _, err := c.Isolation.config(nil); err != nil {
-		return c, err
+		return err
 	}
 	if c.PowerShell != "pwsh" && c.PowerShell != "powershell" {
-		return c, fmt.Errorf("--powershell must be pwsh or powershell")
+		return fmt.Errorf("--powershell must be pwsh or powershell")
 	}
-	return c, nil
+	return nil
 }
 
 func isLoopback(host string) bool {
@@ -180,10 +195,21 @@ func identity(ctx context.Context, c WorkerConfig, tlsCfg *tls.Config, langs []r
 }
 
 func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "install" || args[0] == "uninstall") {
+		return cmdWorkerService(ctx, args[0], args[1:], stdout, stderr)
+	}
 	c, err := workerFlags(args)
 	if err != nil {
 		return err
 	}
+	// Under the Windows service control manager a stop or shutdown request
+	// cancels ctx, as SIGTERM does elsewhere, and the log goes to a file.
+	return runService(ctx, c, stderr, func(ctx context.Context, stderr io.Writer) error {
+		return runWorker(ctx, c, stderr)
+	})
+}
+
+func runWorker(ctx context.Context, c WorkerConfig, stderr io.Writer) error {
 	log, err := newLogger(stderr, c.LogLevel)
 	if err != nil {
 		return err
