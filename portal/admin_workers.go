@@ -77,45 +77,21 @@ func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''
 func psQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
 // linuxInstall is a copy-paste installation of a worker as a systemd
-// service; the token goes in a root-only file, read on the first start.
+// service: the token goes in a root-only file, and `runbooker worker
+// install` writes the hardened unit and starts it.
 func linuxInstall(server, group, token string) string {
-	args := "--server " + shellQuote(server) + " --group " + shellQuote(group) +
-		" --token-file /etc/runbooker/token --state-dir /var/lib/runbooker/worker"
 	return `sudo install -d -m 700 /etc/runbooker
 printf '%s\n' ` + shellQuote(token) + ` | sudo tee /etc/runbooker/token >/dev/null
 sudo chmod 600 /etc/runbooker/token
-sudo tee /etc/systemd/system/runbooker-worker.service >/dev/null <<'EOF'
-[Unit]
-Description=Runbooker worker (group ` + group + `)
-After=network-online.target
-Wants=network-online.target
-
-[Service]
-ExecStart=/usr/local/bin/runbooker worker ` + args + `
-StateDirectory=runbooker
-Restart=always
-RestartSec=5
-
-[Install]
-WantedBy=multi-user.target
-EOF
-sudo systemctl daemon-reload
-sudo systemctl enable --now runbooker-worker`
+sudo /usr/local/bin/runbooker worker install --server ` + shellQuote(server) + ` --group ` + shellQuote(group) + ` --token-file /etc/runbooker/token`
 }
 
-// windowsInstall is the same for Windows, in an elevated PowerShell. The
-// binary does not speak the Windows service control protocol, so it runs
-// as a scheduled task of SYSTEM started at boot and restarted when it
-// stops, which is what a service would give it.
+// windowsInstall is the same for Windows, in an elevated PowerShell:
+// `runbooker worker install` registers a Windows service that drains its
+// jobs when stopped and restarts after a failure.
 func windowsInstall(server, group, token string) string {
-	args := `worker --server ` + server + ` --group "` + strings.ReplaceAll(group, `"`, "") +
-		`" --token-file C:\ProgramData\Runbooker\token --state-dir C:\ProgramData\Runbooker\worker`
 	return `New-Item -ItemType Directory -Force C:\ProgramData\Runbooker | Out-Null
 Set-Content -NoNewline -Path C:\ProgramData\Runbooker\token -Value ` + psQuote(token) + `
 icacls C:\ProgramData\Runbooker /inheritance:r /grant:r "SYSTEM:(OI)(CI)F" "Administrators:(OI)(CI)F" | Out-Null
-$action = New-ScheduledTaskAction -Execute 'C:\Program Files\Runbooker\runbooker.exe' -Argument ` + psQuote(args) + `
-$trigger = New-ScheduledTaskTrigger -AtStartup
-$settings = New-ScheduledTaskSettingsSet -ExecutionTimeLimit ([TimeSpan]::Zero) -RestartCount 999 -RestartInterval (New-TimeSpan -Minutes 1)
-Register-ScheduledTask -TaskName 'Runbooker worker' -Action $action -Trigger $trigger -Settings $settings -User 'SYSTEM' -RunLevel Highest -Force | Out-Null
-Start-ScheduledTask -TaskName 'Runbooker worker'`
+& 'C:\Program Files\Runbooker\runbooker.exe' worker install --server ` + psQuote(server) + ` --group ` + psQuote(group) + ` --token-file C:\ProgramData\Runbooker\token`
 }

@@ -131,8 +131,8 @@ func TestPortalAdminRotateTokenShowsInstall(t *testing.T) {
 		t.Fatalf("no new token on the page:\n%s", body)
 	}
 	token := m[1]
-	for _, want := range []string{"runbooker worker --server &#39;" + s.url + "&#39; --group &#39;parked&#39; --token-file /etc/runbooker/token",
-		"systemctl enable --now runbooker-worker", "Register-ScheduledTask -TaskName &#39;Runbooker worker&#39;", `id="install-linux"`, `id="install-windows"`} {
+	for _, want := range []string{"runbooker worker install --server &#39;" + s.url + "&#39; --group &#39;parked&#39; --token-file /etc/runbooker/token",
+		`runbooker.exe&#39; worker install --server &#39;` + s.url + `&#39; --group &#39;parked&#39;`, `id="install-linux"`, `id="install-windows"`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("the install commands lack %q", want)
 		}
