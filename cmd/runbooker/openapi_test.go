@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -18,10 +20,15 @@ import (
 // openAPIChecker sends requests to a server and holds each request and its
 // answer to the OpenAPI document the server serves at /api/openapi.json.
 //
-// kin-openapi validates OpenAPI 3.1 with its JSON Schema 2020-12 validator;
-// the document keeps to what that validates (type arrays such as
-// ["array", "null"] for nil Go slices, no "nullable"). Event streams
-// (text/event-stream) are not validated: they never end.
+// The document is OpenAPI 3.1 but keeps to the subset kin-openapi v0.153
+// validates: its schemas use components $refs and no 2020-12-only keywords,
+// so kin-openapi checks them with its built-in validator, which understands
+// 3.1 type arrays (["array", "null"] for Go slices that may be nil) but
+// rejects null for an empty schema {}; "any JSON value" is therefore
+// spelled as a type array of every type. No "nullable" (3.0 only), no
+// $dynamicRef, no prefixItems. Objects are additionalProperties: false, so
+// a field the document does not name fails the test. The event stream
+// (text/event-stream) is not called here: it never ends.
 type openAPIChecker struct {
 	t      *testing.T
 	s      *server
@@ -207,6 +214,45 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.json("GET", "/api/v1/assets/variable/apikey", admin, "", 200)
 	c.json("DELETE", "/api/v1/assets/variable/apikey", admin, "", 204)
 
+	// The worker protocol, as a worker of the parked group speaks it: the
+	// batch above left jobs queued there.
+	var token struct{ Token string }
+	_ = json.Unmarshal([]byte(c.json("POST", "/api/v1/groups/parked/rotate-token", admin, "", 200)), &token)
+	var reg struct{ WorkerID, Secret string }
+	_ = json.Unmarshal([]byte(c.json("POST", "/api/worker/v1/register", "",
+		`{"token": "`+token.Token+`", "name": "w1", "version": "test", "os": "linux", "arch": "amd64", "hostname": "h1", "languages": ["bash"]}`, 200)), &reg)
+	worker := reg.WorkerID + ":" + reg.Secret
+	var claim struct {
+		Jobs []struct {
+			Job struct {
+				ID      string
+				Attempt int
+			}
+		}
+	}
+	_ = json.Unmarshal([]byte(c.json("POST", "/api/worker/v1/claim", worker, `{"capacity": 1, "waitSeconds": 0}`, 200)), &claim)
+	if len(claim.Jobs) != 1 {
+		t.Fatalf("claim: %d jobs, want 1", len(claim.Jobs))
+	}
+	wj, attempt := "/api/worker/v1/jobs/"+claim.Jobs[0].Job.ID, strconv.Itoa(claim.Jobs[0].Job.Attempt)
+	c.json("POST", "/api/worker/v1/heartbeat", worker, `{"refs": [{"id": "`+claim.Jobs[0].Job.ID+`", "attempt": `+attempt+`}]}`, 200)
+	now := time.Now().UTC().Format(time.RFC3339Nano)
+	c.json("POST", wj+"/start", worker, `{"attempt": `+attempt+`, "startedAt": "`+now+`"}`, 204)
+	c.json("POST", wj+"/streams", worker, `{"attempt": `+attempt+`, "records": [{"seq": 1, "time": "`+now+`", "streamType": "Output", "streamText": "hi"}]}`, 204)
+	c.json("GET", wj+"/assets/variable/region?attempt="+attempt, worker, "", 200)
+	c.json("PUT", wj+"/assets/variable/region?attempt="+attempt, worker, `{"value": "eu-north"}`, 204)
+	c.json("POST", wj+"/finish", worker, `{"attempt": `+attempt+`, "status": "Completed"}`, 200)
+	c.json("POST", "/api/worker/v1/state", worker, `{"state": "draining"}`, 204)
+	c.json("GET", "/api/v1/workers?group=parked", admin, "", 200)
+	c.json("GET", "/api/v1/groups/parked", admin, "", 200)
+	c.json("POST", "/api/worker/v1/claim", reg.WorkerID+":wrong", `{"capacity": 1}`, 401)
+	c.json("DELETE", "/api/v1/workers/"+reg.WorkerID, admin, "", 204)
+
+	// Sync, with no source configured.
+	c.json("GET", "/api/v1/sync/sources", admin, "", 200)
+	c.json("POST", "/api/v1/sync", admin, `{}`, 200)
+	c.json("GET", "/api/v1/sync/sources/no-such-source", admin, "", 404)
+
 	// Settings.
 	c.json("GET", "/api/v1/settings/permissions", admin, "", 200)
 	c.json("GET", "/api/v1/settings/customization", admin, "", 200)
@@ -240,6 +286,7 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.json("POST", "/api/external/runbook/org_general_greet/run", admin, `[1, 2]`, 400)
 	c.json("POST", "/api/external/runbook/org_general_greet/start", admin, `{}`, 400) // Name is mandatory
 	c.json("GET", "/api/v1/me", "nobody:wrong", "", 401)
+	c.json("GET", "/api/v1/auth/oidc/login", "", "", 404) // not configured here
 	c.json("GET", "/api/v1/audit", reader, "", 403)
 	c.json("POST", "/runbook/org_general_greet/start", reader, `{"Name": "x"}`, 403)
 	c.json("GET", "/api/v1/jobs/no-such-job", admin, "", 404)
