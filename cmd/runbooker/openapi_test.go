@@ -252,6 +252,12 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.json("GET", "/api/v1/sync/sources", admin, "", 200)
 	c.json("POST", "/api/v1/sync", admin, `{}`, 200)
 	c.json("GET", "/api/v1/sync/sources/no-such-source", admin, "", 404)
+	c.json("PUT", "/api/v1/sync/sources/upstream", admin,
+		`{"url": "https://git.example.com/runbooks.git", "prefix": "up-", "interval": "15m", "credentials": {"token": "t0ken"}}`, 201)
+	c.json("POST", "/api/v1/sync/sources", admin, `{"id": "other", "url": "https://git.example.com/other.git", "prefix": "other-"}`, 201)
+	c.json("GET", "/api/v1/sync/sources/upstream", admin, "", 200)
+	c.json("GET", "/api/v1/sync/sources", admin, "", 200)
+	c.json("DELETE", "/api/v1/sync/sources/other?keepRunbooks=true", admin, "", 200)
 
 	// Settings.
 	c.json("GET", "/api/v1/settings/permissions", admin, "", 200)
