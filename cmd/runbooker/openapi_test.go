@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -32,6 +33,7 @@ import (
 type openAPIChecker struct {
 	t      *testing.T
 	s      *server
+	doc    *openapi3.T
 	router routers.Router
 }
 
@@ -54,7 +56,7 @@ func newOpenAPIChecker(t *testing.T, s *server) *openAPIChecker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &openAPIChecker{t: t, s: s, router: router}
+	return &openAPIChecker{t: t, s: s, doc: doc, router: router}
 }
 
 // call does a request with cred (id:secret, or "") or through hc (a
@@ -122,6 +124,90 @@ func (c *openAPIChecker) call(hc *http.Client, method, path, cred, contentType, 
 		c.t.Errorf("%s: the %d answer does not match the document: %v\n%s", what, resp.StatusCode, err, got)
 	}
 	return string(got)
+}
+
+// events opens the live event stream as cred, runs during, and checks
+// every event that arrives until each of the kinds in want was seen: its
+// data must match the schema the document's x-events names for its kind.
+func (c *openAPIChecker) events(cred string, during func(), want ...string) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", c.s.url+"/api/v1/events", nil)
+	id, secret, _ := strings.Cut(cred, ":")
+	req.SetBasicAuth(id, secret)
+	route, params, err := c.router.FindRoute(req)
+	if err != nil {
+		c.t.Fatalf("GET /api/v1/events: not in the document: %v", err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	// The body never ends: status and headers are checked here, the
+	// events one by one below.
+	opts := &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc, IncludeResponseStatus: true, ExcludeResponseBody: true}
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route, Options: opts}
+	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: resp.StatusCode, Header: resp.Header, Options: opts}
+	out.SetBodyBytes(nil)
+	if err := openapi3filter.ValidateResponse(ctx, out); err != nil {
+		c.t.Errorf("GET /api/v1/events: the %d answer does not match the document: %v", resp.StatusCode, err)
+	}
+	kinds, _ := route.Operation.Extensions["x-events"].(map[string]any)
+	if len(kinds) == 0 {
+		c.t.Fatal("GET /api/v1/events has no x-events in the document")
+	}
+
+	type event struct{ kind, data string }
+	got := make(chan event)
+	go func() {
+		defer close(got)
+		sc := bufio.NewScanner(resp.Body)
+		var e event
+		for sc.Scan() {
+			line := sc.Text()
+			switch {
+			case strings.HasPrefix(line, "event: "):
+				e.kind = strings.TrimPrefix(line, "event: ")
+			case strings.HasPrefix(line, "data: "):
+				e.data = strings.TrimPrefix(line, "data: ")
+			case line == "" && e.kind != "":
+				select {
+				case got <- e:
+				case <-ctx.Done():
+					return
+				}
+				e = event{}
+			}
+		}
+	}()
+	go during()
+	missing := map[string]bool{}
+	for _, k := range want {
+		missing[k] = true
+	}
+	for len(missing) > 0 {
+		e, ok := <-got
+		if !ok {
+			c.t.Fatalf("the event stream ended without %v", missing)
+		}
+		delete(missing, e.kind)
+		name, _ := kinds[e.kind].(string)
+		ref := c.doc.Components.Schemas[name]
+		if ref == nil {
+			c.t.Errorf("event %s: the document names no schema for it (x-events)", e.kind)
+			continue
+		}
+		var v any
+		if err := json.Unmarshal([]byte(e.data), &v); err != nil {
+			c.t.Errorf("event %s: data is not JSON: %v: %s", e.kind, err, e.data)
+			continue
+		}
+		if err := ref.Value.VisitJSON(v); err != nil {
+			c.t.Errorf("event %s: data does not match %s: %v\n%s", e.kind, name, err, e.data)
+		}
+	}
 }
 
 // json is call with a JSON body (or none).
@@ -194,6 +280,17 @@ func TestOpenAPIResponses(t *testing.T) {
 	_ = json.Unmarshal([]byte(body), &parked)
 	c.json("GET", "/api/v1/jobs/"+parked.JobID, admin, "", 200) // New, with the reason it waits
 	c.json("POST", "/api/v1/jobs/"+parked.JobID+"/stop", admin, "", 200)
+
+	// Live events: a job's creation and status changes.
+	c.events(admin, func() {
+		// Not s.call: this runs outside the test's goroutine, where it must not fail the test.
+		req, _ := http.NewRequest("POST", s.url+"/runbook/org_general_greet/start", strings.NewReader(`{"Name": "events"}`))
+		id, secret, _ := strings.Cut(admin, ":")
+		req.SetBasicAuth(id, secret)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}, "job.created", "job.status")
 
 	// Groups and workers.
 	c.json("GET", "/api/v1/groups", admin, "", 200)
