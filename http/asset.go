@@ -31,7 +31,7 @@ func assetView(a *runbooker.Asset) AssetView {
 	return v
 }
 
-func (s *Server) routeAssets(mux *http.ServeMux) {
+func (s *Server) routeAssets(mux *routeMux) {
 	mux.HandleFunc("GET /api/v1/assets", s.authenticate(access.Admin, s.handleListAssets))
 	mux.HandleFunc("GET /api/v1/assets/{type}/{name}", s.authenticate(access.Admin, s.handleGetAsset))
 	mux.HandleFunc("PUT /api/v1/assets/{type}/{name}", s.authenticate(access.Admin, s.audited("asset.put", s.handlePutAsset)))

@@ -134,7 +134,7 @@ type AuditPage struct {
 	Next    string                  `json:"next,omitempty"`
 }
 
-func (s *Server) routeAudit(mux *http.ServeMux) {
+func (s *Server) routeAudit(mux *routeMux) {
 	mux.HandleFunc("GET /api/v1/audit", s.authenticate(access.Admin, s.handleListAudit))
 }
 

@@ -324,7 +324,7 @@ func (b *eventBroker) resumeSeq(id string) (int64, bool) {
 	return seq, err == nil && seq >= 0
 }
 
-func (s *Server) routeEvents(mux *http.ServeMux) {
+func (s *Server) routeEvents(mux *routeMux) {
 	if s.events == nil {
 		s.events = newEventBroker()
 	}

@@ -22,7 +22,7 @@ type RunResponse struct {
 	Streams []ExternalRecord `json:"streams,omitempty"`
 }
 
-func (s *Server) routeExternal(mux *http.ServeMux, prefix string) {
+func (s *Server) routeExternal(mux *routeMux, prefix string) {
 	mux.HandleFunc("POST "+prefix+"/{runbookName}/run", s.authenticate(access.CanRunRunbooks, s.handleRun))
 	mux.HandleFunc("POST "+prefix+"/{runbookName}/start", s.authenticate(access.CanRunRunbooks, s.handleStart))
 	mux.HandleFunc("GET "+prefix+"/jobs/{jobID}/status", s.authenticate(access.CanReadRunbookDetails, s.handleJobStatus))

@@ -70,7 +70,7 @@ type TokenView struct {
 	TokenMaxUses   int       `json:"tokenMaxUses,omitempty"`
 }
 
-func (s *Server) routeGroups(mux *http.ServeMux) {
+func (s *Server) routeGroups(mux *routeMux) {
 	mux.HandleFunc("GET /api/v1/groups", s.authenticate(access.Admin, s.handleListGroups))
 	mux.HandleFunc("POST /api/v1/groups", s.authenticate(access.Admin, s.audited("group.create", s.handleCreateGroup)))
 	mux.HandleFunc("GET /api/v1/groups/{name}", s.authenticate(access.Admin, s.handleGetGroup))

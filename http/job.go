@@ -12,7 +12,7 @@ import (
 	"github.com/runbooker/runbooker/directory"
 )
 
-func (s *Server) routeJobs(mux *http.ServeMux) {
+func (s *Server) routeJobs(mux *routeMux) {
 	mux.HandleFunc("GET /api/v1/jobs", s.authenticate(access.CanReadRunbookTable, s.handleListJobs))
 	mux.HandleFunc("POST /api/v1/jobs/batch", s.authenticate(access.CanRunRunbooks, s.handleStartBatch))
 	mux.HandleFunc("GET /api/v1/jobs/{id}", s.authenticate(access.CanReadRunbookDetails, s.handleGetJob))

@@ -12,7 +12,7 @@ import (
 	"github.com/runbooker/runbooker/password"
 )
 
-func (s *Server) routePeople(mux *http.ServeMux) {
+func (s *Server) routePeople(mux *routeMux) {
 	A := access.Admin
 	mux.HandleFunc("GET /api/v1/users", s.authenticate(A, s.handleListUsers))
 	mux.HandleFunc("POST /api/v1/users", s.authenticate(A, s.audited("user.create", s.handleCreateUser)))

@@ -66,7 +66,7 @@ func runbookView(rb *runbooker.Runbook) RunbookView {
 	}
 }
 
-func (s *Server) routeRunbooks(mux *http.ServeMux) {
+func (s *Server) routeRunbooks(mux *routeMux) {
 	mux.HandleFunc("GET /api/v1/runbooks", s.authenticate(access.CanSeeRunbooks, s.handleListRunbooks))
 	mux.HandleFunc("GET /api/v1/runbooks/{name}", s.authenticate(access.CanSeeRunbooks, s.handleGetRunbook))
 	mux.HandleFunc("GET /api/v1/runbooks/{name}/source", s.authenticate(access.CanReadRunbookDetails, s.handleGetRunbookSource))

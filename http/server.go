@@ -97,9 +97,43 @@ func (s *Server) SetDirectory(d directory.Directory) {
 	s.policies.fallback = d
 }
 
+// routeMux is the ServeMux the route* functions register on. It remembers
+// every "METHOD /pattern" it is given, so Routes can list what the server
+// serves and a test can hold the OpenAPI document to it: a route added
+// anywhere is registered through here, and the test then asks for it in
+// http/openapi.json.
+type routeMux struct {
+	mux      *http.ServeMux
+	patterns []string
+}
+
+// HandleFunc registers h for pattern and records the pattern.
+func (m *routeMux) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	m.patterns = append(m.patterns, pattern)
+	m.mux.HandleFunc(pattern, h)
+}
+
+// Handle registers h for pattern and records the pattern.
+func (m *routeMux) Handle(pattern string, h http.Handler) {
+	m.patterns = append(m.patterns, pattern)
+	m.mux.Handle(pattern, h)
+}
+
 // Handler returns the complete route table.
 func (s *Server) Handler() http.Handler {
-	mux := http.NewServeMux()
+	h, _ := s.routes()
+	return h
+}
+
+// Routes lists every pattern the server registers, "METHOD /path/{name}"
+// (the catch-all "/" of the portal and unknown routes included).
+func (s *Server) Routes() []string {
+	_, patterns := s.routes()
+	return patterns
+}
+
+func (s *Server) routes() (http.Handler, []string) {
+	mux := &routeMux{mux: http.NewServeMux()}
 	mux.HandleFunc("GET /healthz", s.handleHealth) // deliberately public: load balancers probe it
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if s.UI != nil && !strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/runbook/") {
@@ -122,10 +156,14 @@ func (s *Server) Handler() http.Handler {
 	s.routePeople(mux)
 	s.routeEvents(mux)
 	mux.HandleFunc("GET /api/v1/version", s.authenticate("", s.handleVersion))
+	// Deliberately public, like /healthz: the document describes the API,
+	// it holds nothing of a tenant's.
+	mux.HandleFunc("GET /api/openapi.json", s.handleOpenAPI)
 	if s.Metrics != nil {
+		// Off unless serve --metrics; not in the OpenAPI document (Prometheus's format).
 		mux.Handle("GET /metrics", s.Metrics)
 	}
-	return s.recoverer(mux)
+	return s.recoverer(mux.mux), mux.patterns
 }
 
 // Open listens on addr (host:port; port 0 picks one) and serves in the

@@ -50,7 +50,7 @@ func (c *SessionConfig) defaults() {
 // writes it again: one write a minute per active session, not per request.
 const touchEvery = time.Minute
 
-func (s *Server) routeSessions(mux *http.ServeMux) {
+func (s *Server) routeSessions(mux *routeMux) {
 	// Sign-in is deliberately public: it is how one gets a session.
 	mux.HandleFunc("POST /api/v1/auth/signin", s.handleSignin)
 	mux.HandleFunc("POST /api/v1/auth/signout", s.handleSignout)

@@ -42,7 +42,7 @@ type DeleteSyncSourceResponse struct {
 	Removed []string `json:"removed"`
 }
 
-func (s *Server) routeSync(mux *http.ServeMux) {
+func (s *Server) routeSync(mux *routeMux) {
 	mux.HandleFunc("POST /api/v1/sync", s.authenticate(access.CanSyncRunbooksWithUpstream, s.audited("sync.run", s.withSyncer(s.handleSync))))
 	mux.HandleFunc("GET /api/v1/sync/sources", s.authenticate(access.Admin, s.withSyncer(s.handleListSyncSources)))
 	mux.HandleFunc("POST /api/v1/sync/sources", s.authenticate(access.Admin, s.audited("sync-source.create", s.withSyncer(s.handleCreateSyncSource))))

@@ -74,7 +74,7 @@ type AssetResponse struct {
 
 const maxWorkerBody = 64 << 20
 
-func (s *Server) routeWorkers(mux *http.ServeMux) {
+func (s *Server) routeWorkers(mux *routeMux) {
 	const p = "/api/worker/v1"
 	mux.HandleFunc("POST "+p+"/register", s.handleRegister)
 	mux.HandleFunc("POST "+p+"/claim", s.worker(s.handleClaim))
