@@ -20,6 +20,10 @@ type Assignment struct {
 	// no more than that (nor than its own per-job cap) and says so in a
 	// Warning record.
 	OutputLimit *int64 `json:"outputLimit,omitempty"`
+	// Modules are the uploaded module and package versions the job needs
+	// (the runbook's #Requires -Modules or # requirements: line, resolved
+	// when it was claimed); the worker fetches each by its SHA-256.
+	Modules []ModuleRef `json:"modules,omitempty"`
 }
 
 // assignmentJSON is Assignment on the wire, with the job's parameters
@@ -30,6 +34,7 @@ type assignmentJSON struct {
 	Script []byte       `json:"script"`
 	Group  *WorkerGroup `json:"group,omitempty"`
 	Limit  *int64       `json:"outputLimit,omitempty"`
+	Mods   []ModuleRef  `json:"modules,omitempty"`
 }
 
 type jobJSON struct {
@@ -39,7 +44,7 @@ type jobJSON struct {
 
 // MarshalJSON implements json.Marshaler.
 func (a Assignment) MarshalJSON() ([]byte, error) {
-	w := assignmentJSON{Script: a.Script, Group: a.Group, Limit: a.OutputLimit}
+	w := assignmentJSON{Script: a.Script, Group: a.Group, Limit: a.OutputLimit, Mods: a.Modules}
 	if a.Job != nil {
 		params, err := EncodeParameters(a.Job.Parameters)
 		if err != nil {
@@ -56,7 +61,7 @@ func (a *Assignment) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
-	*a = Assignment{Script: w.Script, Group: w.Group, OutputLimit: w.Limit}
+	*a = Assignment{Script: w.Script, Group: w.Group, OutputLimit: w.Limit, Modules: w.Mods}
 	if w.Job != nil {
 		a.Job = w.Job.Job
 		if a.Job == nil {
