@@ -126,3 +126,15 @@ func matching(toks []Token, i int) int {
 	}
 	return len(toks) - 1
 }
+
+// RequiredModules reads only the #Requires -Modules lines of a script, for
+// callers that need no other metadata (the engine, when a job is
+// claimed). A script the lexer cannot read requires nothing: PowerShell
+// itself refuses to run it.
+func RequiredModules(src []byte) []runbooker.Module {
+	toks, err := Tokenize(src)
+	if err != nil {
+		return nil
+	}
+	return requiredModules(toks)
+}
