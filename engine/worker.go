@@ -179,7 +179,13 @@ func (e *Engine) assign(ctx context.Context, group string, jobs []*runbooker.Job
 				Status: runbooker.StatusFailed, Exception: "runbook source not found: " + runbooker.ErrorMessage(err)})
 			continue
 		}
-		as := runbooker.Assignment{Job: j, Script: src, OutputLimit: e.outputLimit(ctx, j.TenantID)}
+		mods, err := e.ResolveModules(ctx, j.TenantID, j.Language, src)
+		if err != nil {
+			_, _ = e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
+				Status: runbooker.StatusFailed, Exception: runbooker.ErrorMessage(err)})
+			continue
+		}
+		as := runbooker.Assignment{Job: j, Script: src, OutputLimit: e.outputLimit(ctx, j.TenantID), Modules: mods}
 		if g, err := e.DispatchGroup(ctx, j.TenantID, group); err == nil {
 			as.Group = g
 		}

@@ -112,6 +112,7 @@ func (s *Server) Handler() http.Handler {
 	s.routeJobs(mux)
 	s.routeGroups(mux)
 	s.routeAssets(mux)
+	s.routeModules(mux)
 	s.routeWorkers(mux)
 	s.routeSync(mux)
 	s.routeSessions(mux)

@@ -85,6 +85,7 @@ func (s *Server) routeWorkers(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+p+"/jobs/{id}/finish", s.worker(s.handleWorkerFinish))
 	mux.HandleFunc("GET "+p+"/jobs/{id}/assets/{type}/{name}", s.worker(s.handleWorkerAsset))
 	mux.HandleFunc("PUT "+p+"/jobs/{id}/assets/variable/{name}", s.worker(s.handleWorkerSetVariable))
+	mux.HandleFunc("GET "+p+"/modules/{sha256}", s.worker(s.handleWorkerModule))
 }
 
 type workerHandler func(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker)
