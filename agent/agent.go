@@ -51,6 +51,10 @@ type Config struct {
 	// Prepare, when set, adjusts a job's sandbox spec before it starts (the
 	// asset channel, RunAs) and returns a func to call when the job ended.
 	Prepare func(j *runbooker.Job, g *runbooker.WorkerGroup, spec *sandbox.Spec) (release func(), err error)
+	// Modules, when set, gives jobs the uploaded modules their Assignment
+	// names (PSModulePath, PYTHONPATH); a job that needs some fails
+	// without it.
+	Modules *ModuleCache
 	// Masks, when set, returns the secret values job id has read so far;
 	// the sandbox replaces them by *** in its records and exception.
 	Masks func(jobID string) []string

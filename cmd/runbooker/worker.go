@@ -42,6 +42,8 @@ type WorkerConfig struct {
 	LogLevel   string
 	JobDir     string
 	Isolation  IsolationFlags
+	// ModuleCacheAge is how long a module no job used stays cached.
+	ModuleCacheAge time.Duration
 }
 
 // workerIdentity is what a registered worker keeps in its state dir.
@@ -72,6 +74,7 @@ func workerFlags(args []string) (WorkerConfig, error) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.JobDir, "job-dir", "auto", "where job directories are made; auto: the system temp dir, or /dev/shm when only that is a tmpfs")
 	addIsolationFlags(fs, &c.Isolation)
+	fs.DurationVar(&c.ModuleCacheAge, "module-cache-age", 24*time.Hour, "how long a module no job used stays cached (STATE-DIR/modules)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return c, err
@@ -225,9 +228,13 @@ func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	defer ch.Close()
+	mods, err := moduleCache(client, filepath.Join(c.StateDir, "modules"), sup, c.ModuleCacheAge, nil, log)
+	if err != nil {
+		return fmt.Errorf("the module cache: %w", err)
+	}
 	a := agent.New(spool, agent.Config{
 		Capacity: c.Capacity, HeartbeatEvery: c.Heartbeat, MaxRuntime: c.MaxRuntime, PowerShell: c.PowerShell,
-		Interpreters: in, Prepare: agent.Preparer(ch, sup), Masks: ch.Secrets,
+		Interpreters: in, Prepare: agent.Preparer(ch, sup), Masks: ch.Secrets, Modules: mods,
 	}, log.With("worker", id.WorkerID, "group", id.Group))
 	a.Start(ctx)
 	log.Info("worker running", "server", c.Server, "group", id.Group, "capacity", c.Capacity)
