@@ -1,0 +1,112 @@
+package engine_test
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/engine"
+)
+
+func zipOf(t *testing.T, files ...string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for i := 0; i+1 < len(files); i += 2 {
+		w, _ := zw.Create(files[i])
+		_, _ = w.Write([]byte(files[i+1]))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+func psModule(t *testing.T, name, version string) []byte {
+	return zipOf(t, name+"/"+version+"/"+name+".psd1", "@{ ModuleVersion = '"+version+"' }")
+}
+
+func wheel(t *testing.T, name, version string) []byte {
+	return zipOf(t, name+"/__init__.py", "", name+"-"+version+".dist-info/METADATA", "Name: "+name+"\nVersion: "+version+"\n")
+}
+
+func TestUploadModuleChecksWhatTheURLSays(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	up := func(p engine.UploadModuleParams) (*runbooker.ModuleRecord, error) {
+		p.TenantID = runbooker.DefaultTenant
+		return e.UploadModule(ctx, p)
+	}
+	m, err := up(engine.UploadModuleParams{FileName: "h.zip", Content: psModule(t, "Hello", "1.0.0")})
+	if err != nil || m.Kind != runbooker.ModulePowerShell || m.Name != "Hello" || m.Version != "1.0.0" || m.FileName != "h.zip" {
+		t.Fatalf("upload: %+v %v", m, err)
+	}
+	for _, p := range []engine.UploadModuleParams{
+		{Content: psModule(t, "Hello", "1.0.0"), Kind: runbooker.ModulePython},
+		{Content: psModule(t, "Hello", "1.0.0"), Kind: runbooker.ModulePowerShell, Name: "Other"},
+		{Content: psModule(t, "Hello", "1.0.0"), Kind: runbooker.ModulePowerShell, Name: "hello", Version: "2.0"},
+		{Content: []byte("not a zip")},
+	} {
+		if _, err := up(p); runbooker.ErrorCode(err) != runbooker.EINVALID {
+			t.Errorf("upload %+v: %v, want EINVALID", p.Kind+runbooker.ModuleKind(p.Name+p.Version), err)
+		}
+	}
+}
+
+func TestResolveModules(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	tenant := runbooker.DefaultTenant
+	ps := func(src string) ([]runbooker.ModuleRef, error) {
+		return e.ResolveModules(ctx, tenant, runbooker.LangPowerShell, []byte(src))
+	}
+	py := func(src string) ([]runbooker.ModuleRef, error) {
+		return e.ResolveModules(ctx, tenant, runbooker.LangPython, []byte(src))
+	}
+	const requiresHelper = "#Requires -Modules @{ModuleName = 'RealmJoin.RunbookHelper'; ModuleVersion = '0.8.3'}, Az.Accounts\n'hi'\n"
+	// No PowerShell module uploaded: everything comes from the worker's environment, as before.
+	if refs, err := ps(requiresHelper); err != nil || refs != nil {
+		t.Fatalf("without uploads: %v %v", refs, err)
+	}
+	// Python requirements are always resolved against uploads.
+	if _, err := py("# requirements: greet==0.1.0\nimport greet\n"); err == nil ||
+		!strings.Contains(runbooker.ErrorMessage(err), "the runbook requires the Python package greet 0.1.0, which no upload provides") {
+		t.Errorf("missing wheel: %v", err)
+	}
+	for _, v := range []string{"0.1.0", "0.10.0", "0.9.1"} {
+		if _, err := e.UploadModule(ctx, engine.UploadModuleParams{TenantID: tenant, Content: wheel(t, "greet", v)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	refs, err := py("# requirements: Greet\n")
+	if err != nil || len(refs) != 1 || refs[0].Version != "0.10.0" || refs[0].SHA256 == "" {
+		t.Errorf("newest wheel: %+v %v", refs, err)
+	}
+	refs, err = py("# requirements: greet==0.9.1\n")
+	if err != nil || len(refs) != 1 || refs[0].Version != "0.9.1" {
+		t.Errorf("pinned wheel: %+v %v", refs, err)
+	}
+	// Once the tenant uploads a PowerShell module, requirements are checked;
+	// the well-known Azure modules stay the worker's environment's.
+	if _, err := e.UploadModule(ctx, engine.UploadModuleParams{TenantID: tenant, Content: psModule(t, "RealmJoin.RunbookHelper", "0.8.2")}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ps(requiresHelper)
+	if msg := runbooker.ErrorMessage(err); !strings.Contains(msg, "PowerShell module RealmJoin.RunbookHelper 0.8.3, which no upload provides") ||
+		!strings.Contains(msg, "uploaded versions: 0.8.2") {
+		t.Errorf("missing version: %v", err)
+	}
+	if _, err := e.UploadModule(ctx, engine.UploadModuleParams{TenantID: tenant, Content: psModule(t, "RealmJoin.RunbookHelper", "0.8.3")}); err != nil {
+		t.Fatal(err)
+	}
+	refs, err = ps(requiresHelper)
+	if err != nil || len(refs) != 1 || refs[0].Name != "RealmJoin.RunbookHelper" || refs[0].Version != "0.8.3" || refs[0].Kind != runbooker.ModulePowerShell {
+		t.Errorf("resolved: %+v %v", refs, err)
+	}
+	if refs, err := ps("'no requires'\n"); err != nil || refs != nil {
+		t.Errorf("no requirements: %v %v", refs, err)
+	}
+}
