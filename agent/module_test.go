@@ -70,6 +70,7 @@ func TestModuleCacheFetchesOnceAndSweeps(t *testing.T) {
 	src := &fakeModules{files: map[string][]byte{}}
 	clock := &fakeClock{t: time.Now()}
 	dir := t.TempDir()
+	t.Cleanup(func() { removeTree(filepath.Join(dir, "unpacked")) }) // read-only trees
 	c, err := OpenModuleCache(src, ModuleCacheConfig{Dir: filepath.Join(dir, "cache"), UnpackDir: filepath.Join(dir, "unpacked"),
 		MaxAge: 24 * time.Hour, Now: clock.Now}, nil)
 	if err != nil {
