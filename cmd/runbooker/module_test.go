@@ -137,7 +137,7 @@ func TestModulesReachHybridWorkersOnce(t *testing.T) {
 		}
 	}
 	s.put("org_general_greet", runbooker.LangPython, "# requirements: greet==0.1.0\nimport greet\nprint(greet.hello('ada'))\n")
-	s.put("org_general_greet_newest", runbooker.LangPython, "# requirements: greet\nimport greet, os\nprint(greet.hello('bob'))\n")
+	s.put("org_general_greetnewest", runbooker.LangPython, "# requirements: greet\nimport greet, os\nprint(greet.hello('bob'))\n")
 	run := func(name string) *runbooker.Job {
 		t.Helper()
 		resp, err := s.client.Start(ctx, name, nil, "onprem")
@@ -174,7 +174,7 @@ func TestModulesReachHybridWorkersOnce(t *testing.T) {
 	if n := fetches.Load(); n != 1 {
 		t.Errorf("module fetches after the second job: %d, want still 1 (cached)", n)
 	}
-	if out := output(run("org_general_greet_newest")); !strings.Contains(out, "hello bob from greet 0.2.0") {
+	if out := output(run("org_general_greetnewest")); !strings.Contains(out, "hello bob from greet 0.2.0") {
 		t.Errorf("newest: %q", out)
 	}
 	if n := fetches.Load(); n != 2 {
@@ -208,7 +208,7 @@ func TestModulesReachHybridWorkersOnce(t *testing.T) {
 	}
 }
 
-func TestBuiltInGroupRunsUploadedWheel(t *testing.T) {
+func TestModuleWheelOnTheBuiltInGroup(t *testing.T) {
 	s := startServer(t)
 	name, whl := greetWheel(t, "1.0")
 	if _, err := s.client.UploadModule(context.Background(), name, whl); err != nil {
