@@ -255,6 +255,9 @@ func (e *Engine) newJob(ctx context.Context, p CreateJobParams) (*runbooker.Job,
 	if err != nil {
 		return nil, err
 	}
+	if err := e.CheckModules(ctx, rb); err != nil {
+		return nil, err
+	}
 	now := e.Now()
 	return &runbooker.Job{
 		ID:             runbooker.NewUUID(),

@@ -135,6 +135,23 @@ func (e *Engine) ResolveModules(ctx context.Context, tenantID string, lang runbo
 	case runbooker.ModulePython:
 		reqs, _ = pyparse.Requirements(src)
 	}
+	return e.resolve(ctx, tenantID, kind, reqs)
+}
+
+// CheckModules refuses a job at creation whose runbook requires what no
+// upload provides (the runbook's parsed RequiredModules; the claim checks
+// the pinned source again, as uploads may change meanwhile).
+func (e *Engine) CheckModules(ctx context.Context, rb *runbooker.Runbook) error {
+	kind := runbooker.ModuleKindFor(rb.Language)
+	if kind == "" || len(rb.Meta.RequiredModules) == 0 {
+		return nil
+	}
+	_, err := e.resolve(ctx, rb.TenantID, kind, rb.Meta.RequiredModules)
+	return err
+}
+
+// resolve applies the rule of ResolveModules to parsed requirements.
+func (e *Engine) resolve(ctx context.Context, tenantID string, kind runbooker.ModuleKind, reqs []runbooker.Module) ([]runbooker.ModuleRef, error) {
 	if len(reqs) == 0 {
 		return nil, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/catalog"
 	"github.com/runbooker/runbooker/engine"
 )
 
@@ -108,5 +109,41 @@ func TestResolveModules(t *testing.T) {
 	}
 	if refs, err := ps("'no requires'\n"); err != nil || refs != nil {
 		t.Errorf("no requirements: %v %v", refs, err)
+	}
+}
+
+func TestMissingModuleFailsAtCreationAndAtClaim(t *testing.T) {
+	e, _ := newEngine(t)
+	ctx := context.Background()
+	tenant := runbooker.DefaultTenant
+	if _, _, err := catalog.Put(ctx, e.Store(), catalog.PutInput{TenantID: tenant, Name: "org_general_greet",
+		Language: runbooker.LangPython, Content: []byte("# requirements: greet==0.1.0\nimport greet\n")}); err != nil {
+		t.Fatal(err)
+	}
+	start := func() (*runbooker.Job, error) {
+		return e.CreateJob(ctx, engine.CreateJobParams{TenantID: tenant, RunbookName: "org_general_greet", Caller: "t"})
+	}
+	if _, err := start(); runbooker.ErrorCode(err) != runbooker.EINVALID ||
+		!strings.Contains(runbooker.ErrorMessage(err), "Python package greet 0.1.0, which no upload provides") {
+		t.Fatalf("creation without the wheel: %v", err)
+	}
+	if _, err := e.UploadModule(ctx, engine.UploadModuleParams{TenantID: tenant, Content: wheel(t, "greet", "0.1.0")}); err != nil {
+		t.Fatal(err)
+	}
+	j, err := start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The upload goes away before a worker claims the job: the claim fails it.
+	if err := e.DeleteModule(ctx, tenant, runbooker.ModulePython, "greet", "0.1.0"); err != nil {
+		t.Fatal(err)
+	}
+	as, err := e.Claim(ctx, engine.ClaimRequest{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1})
+	if err != nil || len(as) != 0 {
+		t.Fatalf("claim handed out %d jobs (%v)", len(as), err)
+	}
+	got, err := e.Job(ctx, tenant, j.ID)
+	if err != nil || got.Status != runbooker.StatusFailed || !strings.Contains(got.Exception, "greet 0.1.0, which no upload provides") {
+		t.Errorf("after the claim: %+v %v", got, err)
 	}
 }
