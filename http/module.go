@@ -49,6 +49,10 @@ func (s *Server) handleUploadModule(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	// The audit record names what the file turned out to be.
+	r.SetPathValue("kind", string(m.Kind))
+	r.SetPathValue("name", m.Name)
+	r.SetPathValue("version", m.Version)
 	writeJSON(w, http.StatusCreated, m)
 }
 

@@ -97,6 +97,20 @@ func TestModuleUploadListGetDeleteThroughCLIAndAPI(t *testing.T) {
 	if code, _, errs := s.cli("module", "delete", "py", "greet", "0.1.0"); code != 0 {
 		t.Errorf("delete: %d %s", code, errs)
 	}
+	audit, err := s.m.Store.ListAudit(ctx, runbooker.DefaultTenant, runbooker.AuditFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, a := range audit {
+		actions = append(actions, a.Action+" "+a.Object)
+	}
+	all := strings.Join(actions, "\n")
+	for _, want := range []string{"module.upload py/greet/0.1.0", "module.upload ps/RealmJoin.RunbookHelper/0.8.3", "module.delete py/greet/0.1.0"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("audit log lacks %q:\n%s", want, all)
+		}
+	}
 	if _, err := s.client.Module(ctx, runbooker.ModulePython, "greet", "0.1.0"); runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
 		t.Errorf("after delete: %v", err)
 	}
