@@ -74,6 +74,10 @@ type ModuleRecord struct {
 	Size       int64      `json:"size"`
 	FileName   string     `json:"fileName,omitempty"`
 	UploadedAt time.Time  `json:"uploadedAt"`
+	// Requires are a wheel's dependencies from its Requires-Dist (a name,
+	// or name==version for an exact pin); uploads of them are delivered
+	// with it.
+	Requires []string `json:"requires,omitempty"`
 }
 
 // ModuleRef is a module version a job needs, as its Assignment names it:

@@ -59,7 +59,8 @@ func (e *Engine) UploadModule(ctx context.Context, p UploadModuleParams) (*runbo
 		return nil, runbooker.Errorf(runbooker.EINVALID, "the file is %s %s, not version %s", info.Name, info.Version, p.Version)
 	}
 	m := &runbooker.ModuleRecord{TenantID: p.TenantID, Kind: info.Kind, Name: info.Name, Version: info.Version,
-		SHA256: runbooker.ContentHash(p.Content), FileName: path.Base(strings.ReplaceAll(p.FileName, `\`, "/"))}
+		SHA256: runbooker.ContentHash(p.Content), FileName: path.Base(strings.ReplaceAll(p.FileName, `\`, "/")),
+		Requires: info.Requires}
 	if m.FileName == "." || m.FileName == "/" {
 		m.FileName = ""
 	}
@@ -190,7 +191,50 @@ func (e *Engine) resolve(ctx context.Context, tenantID string, kind runbooker.Mo
 		}
 		refs = append(refs, runbooker.ModuleRef{Kind: kind, Name: best.Name, Version: best.Version, SHA256: best.SHA256})
 	}
-	return refs, nil
+	return withDependencies(refs, byName), nil
+}
+
+// withDependencies adds the uploaded wheels the chosen ones depend on
+// (Requires-Dist), transitively: the pinned version when uploaded, else
+// the newest. A dependency nobody uploaded is left out: the runbook lists
+// it if the worker's Python lacks it.
+func withDependencies(refs []runbooker.ModuleRef, byName map[string][]*runbooker.ModuleRecord) []runbooker.ModuleRef {
+	chosen := map[string]bool{}
+	var queue []*runbooker.ModuleRecord
+	for _, r := range refs {
+		k := runbooker.ModuleNameKey(r.Kind, r.Name)
+		chosen[k] = true
+		for _, m := range byName[k] {
+			if m.Version == r.Version {
+				queue = append(queue, m)
+			}
+		}
+	}
+	for len(queue) > 0 {
+		m := queue[0]
+		queue = queue[1:]
+		for _, dep := range m.Requires {
+			name, pin, _ := strings.Cut(dep, "==")
+			k := runbooker.ModuleNameKey(m.Kind, name)
+			if chosen[k] || len(byName[k]) == 0 {
+				continue
+			}
+			var best *runbooker.ModuleRecord
+			for _, c := range byName[k] {
+				if pin != "" && c.Version == pin {
+					best = c
+					break
+				}
+				if best == nil || runbooker.CompareVersions(c.Version, best.Version) > 0 {
+					best = c
+				}
+			}
+			chosen[k] = true
+			queue = append(queue, best)
+			refs = append(refs, runbooker.ModuleRef{Kind: best.Kind, Name: best.Name, Version: best.Version, SHA256: best.SHA256})
+		}
+	}
+	return refs
 }
 
 // missingModule says which requirement no upload provides, and how to

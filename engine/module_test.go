@@ -90,6 +90,16 @@ func TestResolveModules(t *testing.T) {
 	if err != nil || len(refs) != 1 || refs[0].Version != "0.9.1" {
 		t.Errorf("pinned wheel: %+v %v", refs, err)
 	}
+	// A wheel's uploaded dependencies come with it, pinned where it pins.
+	app := zipOf(t, "app/__init__.py", "", "app-1.0.dist-info/METADATA",
+		"Name: app\nVersion: 1.0\nRequires-Dist: greet (==0.9.1)\nRequires-Dist: six>=1.0\n")
+	if m, err := e.UploadModule(ctx, engine.UploadModuleParams{TenantID: tenant, Content: app}); err != nil || len(m.Requires) != 2 {
+		t.Fatalf("upload app: %+v %v", m, err)
+	}
+	refs, err = py("# requirements: app\n")
+	if err != nil || len(refs) != 2 || refs[0].Name != "app" || refs[1].Name != "greet" || refs[1].Version != "0.9.1" {
+		t.Errorf("with dependencies: %+v %v", refs, err)
+	}
 	// Once the tenant uploads a PowerShell module, requirements are checked;
 	// the well-known Azure modules stay the worker's environment's.
 	if _, err := e.UploadModule(ctx, engine.UploadModuleParams{TenantID: tenant, Content: psModule(t, "RealmJoin.RunbookHelper", "0.8.2")}); err != nil {

@@ -46,6 +46,10 @@ type Info struct {
 	// manifest ("" for the archive's root); unpacking puts its contents
 	// under <Name>/<Version>/. Empty for wheels.
 	Root string
+	// Requires are a wheel's unconditional Requires-Dist dependencies:
+	// the name, or name==version for an exact pin (dependencies of extras
+	// are left out).
+	Requires []string
 }
 
 func invalid(format string, args ...any) error {
@@ -147,7 +151,8 @@ func inspectWheel(zr *zip.Reader, fileName string) (Info, error) {
 		if err != nil {
 			return Info{}, err
 		}
-		name, version := metadataFields(b)
+		name, version, requires := metadataFields(b)
+		info.Requires = requires
 		if name != "" {
 			info.Name = name
 		}
@@ -163,9 +168,10 @@ func inspectWheel(zr *zip.Reader, fileName string) (Info, error) {
 	return info, checkNameVersion(info)
 }
 
-// metadataFields reads Name and Version from a wheel's METADATA (RFC 822
-// headers; the body after the first blank line is the description).
-func metadataFields(b []byte) (name, version string) {
+// metadataFields reads Name, Version and Requires-Dist from a wheel's
+// METADATA (RFC 822 headers; the body after the first blank line is the
+// description).
+func metadataFields(b []byte) (name, version string, requires []string) {
 	for _, line := range strings.Split(string(b), "\n") {
 		line = strings.TrimRight(line, "\r")
 		if line == "" {
@@ -184,10 +190,40 @@ func metadataFields(b []byte) (name, version string) {
 			if version == "" {
 				version = strings.TrimSpace(v)
 			}
+		case "requires-dist":
+			if r := requiresDist(v); r != "" && len(requires) < 200 {
+				requires = append(requires, r)
+			}
 		}
 	}
-	return name, version
+	return name, version, requires
 }
+
+var leadingName = regexp.MustCompile(`^\s*([A-Za-z0-9][A-Za-z0-9._\-]{0,127})`)
+
+// requiresDist is PEP 508's name [extras] (spec) ; marker, loosely.
+var requiresDist = func() func(string) string {
+	re := regexp.MustCompile(`^\s*([A-Za-z0-9][A-Za-z0-9._\-]{0,127})\s*(?:\[[^\]]*\])?\s*\(?\s*(==\s*[A-Za-z0-9._!+\-]+)?\s*\)?\s*$`)
+	return func(v string) string {
+		spec, marker, _ := strings.Cut(v, ";")
+		if strings.Contains(strings.ReplaceAll(marker, " ", ""), "extra==") {
+			return "" // only with an extra the runbook cannot ask for
+		}
+		m := re.FindStringSubmatch(spec)
+		if m == nil {
+			// a range (>=, ~=, …): any uploaded version will do
+			n := leadingName.FindStringSubmatch(spec)
+			if n == nil {
+				return ""
+			}
+			return n[1]
+		}
+		if m[2] != "" {
+			return m[1] + "==" + strings.TrimSpace(strings.TrimPrefix(m[2], "=="))
+		}
+		return m[1]
+	}
+}()
 
 func inspectPowerShell(zr *zip.Reader) (Info, error) {
 	info := Info{Kind: runbooker.ModulePowerShell}

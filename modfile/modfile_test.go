@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -76,7 +77,7 @@ func TestInspect(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tt.want {
+			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("got %+v, want %+v", got, tt.want)
 			}
 		})
@@ -122,5 +123,18 @@ func TestUnpack(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "greet", "__init__.py")); err != nil {
 		t.Error(err)
+	}
+}
+
+func TestWheelRequires(t *testing.T) {
+	meta := "Name: app\nVersion: 1\nRequires-Dist: six\nRequires-Dist: greet (==0.1.0)\nRequires-Dist: charset_normalizer<4,>=2\n" +
+		"Requires-Dist: PySocks!=1.5.7,>=1.5.6; extra == \"socks\"\nRequires-Dist: idna==3.4 ; python_version >= \"3\"\nRequires-Dist: ???\n"
+	info, err := Inspect(archive(t, "app/__init__.py", "", "app-1.dist-info/METADATA", meta), "", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"six", "greet==0.1.0", "charset_normalizer", "idna==3.4"}
+	if strings.Join(info.Requires, ",") != strings.Join(want, ",") {
+		t.Errorf("Requires = %q, want %q", info.Requires, want)
 	}
 }

@@ -28,11 +28,11 @@ func (db *DB) PutModule(ctx context.Context, m *runbooker.ModuleRecord, content 
 		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO modules (tenant_id, kind, name_key, name, version, sha256, size, file_name, uploaded_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (tenant_id, kind, name_key, version) DO UPDATE SET
+		if _, err := tx.Exec(ctx, `INSERT INTO modules (tenant_id, kind, name_key, name, version, sha256, size, file_name, uploaded_at, requires)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (tenant_id, kind, name_key, version) DO UPDATE SET
 			name = excluded.name, sha256 = excluded.sha256, size = excluded.size, file_name = excluded.file_name,
-			uploaded_at = excluded.uploaded_at`,
-			m.TenantID, string(m.Kind), key, m.Name, m.Version, m.SHA256, m.Size, m.FileName, nanos(m.UploadedAt)); err != nil {
+			uploaded_at = excluded.uploaded_at, requires = excluded.requires`,
+			m.TenantID, string(m.Kind), key, m.Name, m.Version, m.SHA256, m.Size, m.FileName, nanos(m.UploadedAt), storeutil.ModuleRequires(m)); err != nil {
 			return err
 		}
 		if old != "" && old != m.SHA256 {

@@ -25,11 +25,11 @@ func (db *DB) PutModule(ctx context.Context, m *runbooker.ModuleRecord, content 
 		if err == nil && old != m.SHA256 {
 			defer db.dropUnusedContent(ctx, tx, m.TenantID, old)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO modules (tenant_id, kind, name_key, name, version, sha256, size, file_name, uploaded_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, kind, name_key, version) DO UPDATE SET
+		_, err = tx.ExecContext(ctx, `INSERT INTO modules (tenant_id, kind, name_key, name, version, sha256, size, file_name, uploaded_at, requires)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant_id, kind, name_key, version) DO UPDATE SET
 			name = excluded.name, sha256 = excluded.sha256, size = excluded.size, file_name = excluded.file_name,
-			uploaded_at = excluded.uploaded_at`,
-			m.TenantID, string(m.Kind), key, m.Name, m.Version, m.SHA256, m.Size, m.FileName, nanos(m.UploadedAt))
+			uploaded_at = excluded.uploaded_at, requires = excluded.requires`,
+			m.TenantID, string(m.Kind), key, m.Name, m.Version, m.SHA256, m.Size, m.FileName, nanos(m.UploadedAt), storeutil.ModuleRequires(m))
 		return err
 	})
 	return storeErr(err, storeutil.ModuleObject(m.Kind, m.Name, m.Version))

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"slices"
 	"testing"
 
 	"github.com/runbooker/runbooker"
@@ -24,6 +25,12 @@ func testModules(t *testing.T, s runbooker.Store) {
 	}
 	put(tenantA, runbooker.ModulePowerShell, "RealmJoin.RunbookHelper", "0.8.3", one)
 	put(tenantA, runbooker.ModulePython, "Greet_Lib", "1.0", one) // the same content, shared
+	withDeps := &runbooker.ModuleRecord{TenantID: tenantB, Kind: runbooker.ModulePython, Name: "app", Version: "2",
+		SHA256: runbooker.ContentHash(two), Requires: []string{"greet-lib", "six==1.16.0"}}
+	ok(t, s.PutModule(ctx, withDeps, two), "PutModule with requirements")
+	if got, err := s.Module(ctx, tenantB, runbooker.ModulePython, "app", "2"); err != nil || !slices.Equal(got.Requires, withDeps.Requires) {
+		t.Errorf("Requires read back: %+v %v", got, err)
+	}
 	put(tenantB, runbooker.ModulePython, "greet-lib", "1.0", two)
 
 	wrong := &runbooker.ModuleRecord{TenantID: tenantA, Kind: runbooker.ModulePython, Name: "x", Version: "1", SHA256: "00"}

@@ -1,19 +1,25 @@
 package storeutil
 
 import (
+	"strings"
+
 	"github.com/runbooker/runbooker"
 )
 
 // ModuleColumns are the columns ScanModule reads, in its order.
-const ModuleColumns = `tenant_id, kind, name, version, sha256, size, file_name, uploaded_at`
+const ModuleColumns = `tenant_id, kind, name, version, sha256, size, file_name, uploaded_at, requires`
 
 // ScanModule reads a module record in ModuleColumns order.
 func ScanModule(s Scanner) (*runbooker.ModuleRecord, error) {
 	var m runbooker.ModuleRecord
 	var kind string
 	var uploaded int64
-	if err := s.Scan(&m.TenantID, &kind, &m.Name, &m.Version, &m.SHA256, &m.Size, &m.FileName, &uploaded); err != nil {
+	var requires string
+	if err := s.Scan(&m.TenantID, &kind, &m.Name, &m.Version, &m.SHA256, &m.Size, &m.FileName, &uploaded, &requires); err != nil {
 		return nil, err
+	}
+	if requires != "" {
+		m.Requires = strings.Split(requires, "\n")
 	}
 	m.Kind, m.UploadedAt = runbooker.ModuleKind(kind), FromNanos(uploaded)
 	return &m, nil
@@ -30,6 +36,9 @@ func CheckModule(m *runbooker.ModuleRecord, content []byte) error {
 	m.Size = int64(len(content))
 	return nil
 }
+
+// ModuleRequires is how Requires is stored: one a line.
+func ModuleRequires(m *runbooker.ModuleRecord) string { return strings.Join(m.Requires, "\n") }
 
 // ModuleObject names a module version in error messages.
 func ModuleObject(kind runbooker.ModuleKind, name, version string) string {

@@ -228,13 +228,19 @@ func TestModuleWheelOnTheBuiltInGroup(t *testing.T) {
 	if _, err := s.client.UploadModule(context.Background(), name, whl); err != nil {
 		t.Fatal(err)
 	}
-	s.put("org_general_cloudgreet", runbooker.LangPython, "# requirements: greet\nimport greet\nprint(greet.hello('cy'))\n")
+	// hello-app depends on greet: the runbook names only hello-app.
+	app := zipFile(t, "hello_app/__init__.py", "import greet\ndef run():\n    print(greet.hello('cy'))\n",
+		"hello_app-2.0.dist-info/METADATA", "Name: hello-app\nVersion: 2.0\nRequires-Dist: greet\n")
+	if _, err := s.client.UploadModule(context.Background(), "hello_app-2.0-py3-none-any.whl", app); err != nil {
+		t.Fatal(err)
+	}
+	s.put("org_general_cloudgreet", runbooker.LangPython, "# requirements: Hello_App\nimport hello_app\nhello_app.run()\n")
 	out := s.runJSON("org_general_cloudgreet", nil)
 	b, _ := json.Marshal(out)
 	if out.Status != string(runbooker.StatusCompleted) || !strings.Contains(string(b), "hello cy from greet 1.0") {
 		t.Errorf("run: %+v", out)
 	}
-	if ents, _ := os.ReadDir(filepath.Join(s.m.Config.DataDir, "modules")); len(ents) != 1 {
+	if ents, _ := os.ReadDir(filepath.Join(s.m.Config.DataDir, "modules")); len(ents) != 2 {
 		t.Errorf("the built-in cache under the data dir holds %d entries", len(ents))
 	}
 }

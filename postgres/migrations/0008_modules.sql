@@ -18,6 +18,7 @@ CREATE TABLE modules (
 	sha256      TEXT NOT NULL,
 	size        bigint NOT NULL,
 	file_name   TEXT NOT NULL DEFAULT '',
+	requires    TEXT NOT NULL DEFAULT '', -- a wheel's Requires-Dist names, one a line (name or name==version)
 	uploaded_at bigint NOT NULL,
 	PRIMARY KEY (tenant_id, kind, name_key, version)
 );

@@ -18,6 +18,7 @@ CREATE TABLE modules (
 	sha256      TEXT NOT NULL,
 	size        INTEGER NOT NULL,
 	file_name   TEXT NOT NULL DEFAULT '',
+	requires    TEXT NOT NULL DEFAULT '', -- a wheel's Requires-Dist names, one a line (name or name==version)
 	uploaded_at INTEGER NOT NULL,
 	PRIMARY KEY (tenant_id, kind, name_key, version)
 );
