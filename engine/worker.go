@@ -180,9 +180,14 @@ func (e *Engine) assign(ctx context.Context, group string, jobs []*runbooker.Job
 			continue
 		}
 		mods, err := e.ResolveModules(ctx, j.TenantID, j.Language, src)
-		if err != nil {
+		if runbooker.ErrorCode(err) == runbooker.EINVALID {
 			_, _ = e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
 				Status: runbooker.StatusFailed, Exception: runbooker.ErrorMessage(err)})
+			continue
+		} else if err != nil {
+			// The store did not answer: the job goes back to the queue
+			// when its lease expires, rather than fail for it.
+			e.log.Warn("resolving a claimed job's modules", "job", j.ID, "err", err)
 			continue
 		}
 		as := runbooker.Assignment{Job: j, Script: src, OutputLimit: e.outputLimit(ctx, j.TenantID), Modules: mods}
