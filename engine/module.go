@@ -178,11 +178,14 @@ func (e *Engine) resolve(ctx context.Context, tenantID string, kind runbooker.Mo
 		}
 		var best *runbooker.ModuleRecord
 		for _, m := range have {
-			if r.Version != "" {
+			switch {
+			case r.Version != "" && !r.Minimum:
 				if m.Version == r.Version {
 					best = m
 				}
-			} else if best == nil || runbooker.CompareVersions(m.Version, best.Version) > 0 {
+			case r.Version != "" && runbooker.CompareVersions(m.Version, r.Version) < 0:
+				// older than the least version that will do
+			case best == nil || runbooker.CompareVersions(m.Version, best.Version) > 0:
 				best = m
 			}
 		}
@@ -243,6 +246,9 @@ func missingModule(kind runbooker.ModuleKind, r runbooker.Module, have []*runboo
 	what := r.Name
 	if r.Version != "" {
 		what += " " + r.Version
+		if r.Minimum {
+			what += " or newer"
+		}
 	}
 	msg := fmt.Sprintf("the runbook requires the %s %s, which no upload provides (runbooker module upload FILE)", kind.Title(), what)
 	if len(have) > 0 {

@@ -106,16 +106,27 @@ func TestResolveModules(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = ps(requiresHelper)
-	if msg := runbooker.ErrorMessage(err); !strings.Contains(msg, "PowerShell module RealmJoin.RunbookHelper 0.8.3, which no upload provides") ||
+	if msg := runbooker.ErrorMessage(err); !strings.Contains(msg, "PowerShell module RealmJoin.RunbookHelper 0.8.3 or newer, which no upload provides") ||
 		!strings.Contains(msg, "uploaded versions: 0.8.2") {
 		t.Errorf("missing version: %v", err)
+	}
+	// ModuleVersion is a minimum, RequiredVersion exact.
+	if _, err := e.UploadModule(ctx, engine.UploadModuleParams{TenantID: tenant, Content: psModule(t, "RealmJoin.RunbookHelper", "0.8.4")}); err != nil {
+		t.Fatal(err)
+	}
+	refs, err = ps(requiresHelper)
+	if err != nil || len(refs) != 1 || refs[0].Name != "RealmJoin.RunbookHelper" || refs[0].Version != "0.8.4" || refs[0].Kind != runbooker.ModulePowerShell {
+		t.Errorf("resolved: %+v %v", refs, err)
+	}
+	const exact = "#Requires -Modules @{ModuleName = 'RealmJoin.RunbookHelper'; RequiredVersion = '0.8.3'}\n"
+	if _, err := ps(exact); !strings.Contains(runbooker.ErrorMessage(err), "RealmJoin.RunbookHelper 0.8.3, which no upload provides") {
+		t.Errorf("RequiredVersion not uploaded: %v", err)
 	}
 	if _, err := e.UploadModule(ctx, engine.UploadModuleParams{TenantID: tenant, Content: psModule(t, "RealmJoin.RunbookHelper", "0.8.3")}); err != nil {
 		t.Fatal(err)
 	}
-	refs, err = ps(requiresHelper)
-	if err != nil || len(refs) != 1 || refs[0].Name != "RealmJoin.RunbookHelper" || refs[0].Version != "0.8.3" || refs[0].Kind != runbooker.ModulePowerShell {
-		t.Errorf("resolved: %+v %v", refs, err)
+	if refs, err := ps(exact); err != nil || len(refs) != 1 || refs[0].Version != "0.8.3" {
+		t.Errorf("RequiredVersion: %+v %v", refs, err)
 	}
 	if refs, err := ps("'no requires'\n"); err != nil || refs != nil {
 		t.Errorf("no requirements: %v %v", refs, err)
