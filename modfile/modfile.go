@@ -352,6 +352,12 @@ func Unpack(data []byte, info Info, dir string, lim Limits) error {
 		if rel == "" || (info.Kind == runbooker.ModulePowerShell && nupkgPackaging(rel)) {
 			continue
 		}
+		if info.Kind == runbooker.ModulePython {
+			var ok bool
+			if rel, ok = wheelPath(rel); !ok {
+				continue
+			}
+		}
 		target := filepath.Join(dest, filepath.FromSlash(rel))
 		if !strings.HasPrefix(target, dest+string(filepath.Separator)) {
 			return invalid("the archive entry %q leaves its directory", f.Name)
@@ -375,6 +381,23 @@ func Unpack(data []byte, info Info, dir string, lim Limits) error {
 		written += n
 	}
 	return nil
+}
+
+// wheelData is a wheel's <name>.data/<scheme>/ directory.
+var wheelData = regexp.MustCompile(`^[^/]+\.data/([^/]+)/(.*)$`)
+
+// wheelPath is where a wheel's entry goes in its importable directory:
+// as it is, or out of .data/purelib and .data/platlib, as pip installs
+// them; the other .data schemes (scripts, headers, data) are left out.
+func wheelPath(rel string) (string, bool) {
+	m := wheelData.FindStringSubmatch(rel)
+	if m == nil {
+		return rel, true
+	}
+	if (m[1] == "purelib" || m[1] == "platlib") && m[2] != "" {
+		return m[2], true
+	}
+	return "", false
 }
 
 // nupkgPackaging reports NuGet's own files, which are no part of the module.

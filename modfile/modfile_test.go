@@ -124,6 +124,23 @@ func TestUnpack(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "greet", "__init__.py")); err != nil {
 		t.Error(err)
 	}
+
+	// .data/purelib goes where pip puts it; scripts do not come along.
+	whl = archive(t, "x-1.data/purelib/x.py", "X = 1", "x-1.data/scripts/run", "#!/bin/sh", "x-1.dist-info/METADATA", "Name: x\nVersion: 1\n")
+	info, err = Inspect(whl, "", Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir = filepath.Join(t.TempDir(), "d")
+	if err := Unpack(whl, info, dir, Limits{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x.py")); err != nil {
+		t.Errorf("purelib: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "x-1.data")); err == nil {
+		t.Error("the .data directory was unpacked as it is")
+	}
 }
 
 func TestWheelRequires(t *testing.T) {
