@@ -23,6 +23,10 @@ type Assignment struct {
 	// Identity, when set, says the job's tenant has a managed identity:
 	// the worker gives the job IDENTITY_ENDPOINT and IDENTITY_HEADER.
 	Identity *JobIdentity `json:"identity,omitempty"`
+	// Modules are the uploaded module and package versions the job needs
+	// (the runbook's #Requires -Modules or # requirements: line, resolved
+	// when it was claimed); the worker fetches each by its SHA-256.
+	Modules []ModuleRef `json:"modules,omitempty"`
 }
 
 // assignmentJSON is Assignment on the wire, with the job's parameters
@@ -34,6 +38,7 @@ type assignmentJSON struct {
 	Group  *WorkerGroup `json:"group,omitempty"`
 	Limit  *int64       `json:"outputLimit,omitempty"`
 	Ident  *JobIdentity `json:"identity,omitempty"`
+	Mods   []ModuleRef  `json:"modules,omitempty"`
 }
 
 type jobJSON struct {
@@ -43,7 +48,7 @@ type jobJSON struct {
 
 // MarshalJSON implements json.Marshaler.
 func (a Assignment) MarshalJSON() ([]byte, error) {
-	w := assignmentJSON{Script: a.Script, Group: a.Group, Limit: a.OutputLimit, Ident: a.Identity}
+	w := assignmentJSON{Script: a.Script, Group: a.Group, Limit: a.OutputLimit, Ident: a.Identity, Mods: a.Modules}
 	if a.Job != nil {
 		params, err := EncodeParameters(a.Job.Parameters)
 		if err != nil {
@@ -60,7 +65,7 @@ func (a *Assignment) UnmarshalJSON(data []byte) error {
 	if err := json.Unmarshal(data, &w); err != nil {
 		return err
 	}
-	*a = Assignment{Script: w.Script, Group: w.Group, OutputLimit: w.Limit, Identity: w.Ident}
+	*a = Assignment{Script: w.Script, Group: w.Group, OutputLimit: w.Limit, Identity: w.Ident, Modules: w.Mods}
 	if w.Job != nil {
 		a.Job = w.Job.Job
 		if a.Job == nil {

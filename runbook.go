@@ -101,10 +101,14 @@ type RunbookMeta struct {
 	Warnings         []ParseError    `json:"warnings,omitempty"`         // non-fatal problems (e.g. broken customization)
 }
 
-// Module is a PowerShell module a runbook requires.
+// Module is a module or package a runbook requires.
 type Module struct {
 	Name    string `json:"name"`
 	Version string `json:"version,omitempty"`
+	// Minimum says Version is the least version that will do (PowerShell's
+	// ModuleVersion), not the one exact version (RequiredVersion, or
+	// Python's ==).
+	Minimum bool `json:"minimum,omitempty"`
 }
 
 // ParseError is a problem found in a runbook's source or customization,

@@ -20,6 +20,7 @@ type Store interface {
 	UserStore
 	SessionStore
 	AuditStore
+	ModuleStore
 	// Ping reports whether the database answers; EUNAVAILABLE when it does not.
 	Ping(ctx context.Context) error
 	Close() error

@@ -52,6 +52,10 @@ type Config struct {
 	// asset channel, the managed identity, RunAs) and returns a func to call
 	// when the job ended.
 	Prepare func(as runbooker.Assignment, spec *sandbox.Spec) (release func(), err error)
+	// Modules, when set, gives jobs the uploaded modules their Assignment
+	// names (PSModulePath, PYTHONPATH); a job that needs some fails
+	// without it.
+	Modules *ModuleCache
 	// Masks, when set, returns the secret values job id has read so far;
 	// the sandbox replaces them by *** in its records and exception.
 	Masks func(jobID string) []string

@@ -57,3 +57,8 @@ func (l *Local) Asset(ctx context.Context, j *runbooker.Job, t runbooker.AssetTy
 func (l *Local) SetVariable(ctx context.Context, j *runbooker.Job, name string, value json.RawMessage) error {
 	return l.Engine.JobSetVariable(ctx, nil, j.TenantID, runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}, name, value)
 }
+
+// Module implements ModuleSource: an uploaded file of the job's tenant.
+func (l *Local) Module(ctx context.Context, j *runbooker.Job, sha256 string) ([]byte, error) {
+	return l.Engine.ModuleContent(ctx, j.TenantID, sha256)
+}

@@ -108,6 +108,19 @@ func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) {
 		}
 		defer release()
 	}
+	if len(as.Modules) > 0 {
+		if a.cfg.Modules == nil {
+			r.finish(runbooker.FinishParams{Ref: ref, Status: runbooker.StatusFailed,
+				Exception: "the runbook requires uploaded modules, but this worker has no module cache"})
+			return
+		}
+		release, err := a.cfg.Modules.Provide(ctx, j, as.Modules, &spec)
+		if err != nil {
+			r.finish(runbooker.FinishParams{Ref: ref, Status: runbooker.StatusFailed, Exception: err.Error()})
+			return
+		}
+		defer release()
+	}
 	res := a.cfg.Interpreters.Run(ctx, spec, r.emit)
 	// The process is gone: its slots can take the next job while this one
 	// is being reported.

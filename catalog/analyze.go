@@ -6,6 +6,7 @@ import (
 
 	runbooker "github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/loosejson"
+	"github.com/runbooker/runbooker/pyparse"
 )
 
 // Limits on what one runbook may be. Past them a script is refused
@@ -86,6 +87,12 @@ func Analyze(in AnalyzeInput) (runbooker.RunbookMeta, runbooker.Language, error)
 			// @param lines takes free-form --Name value arguments: nil
 			// parameters mean "undeclared", so callers' values pass unchecked.
 			meta.Parameters = nil
+		}
+	}
+	if lang == runbooker.LangPython {
+		_, problems := pyparse.Requirements(in.Content)
+		for _, p := range problems {
+			meta.Warnings = append(meta.Warnings, runbooker.ParseError{Source: "requirements", Message: p})
 		}
 	}
 	if lang == runbooker.LangPowerShell {

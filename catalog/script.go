@@ -37,6 +37,7 @@ func parseScript(lang runbooker.Language, src []byte) (*scriptMeta, error) {
 		return &scriptMeta{
 			Synopsis: md.Synopsis, Description: md.Description, Notes: md.Notes,
 			Examples: md.Examples, Parameters: md.Parameters, Customization: md.Customization,
+			RequiredModules: md.RequiredModules,
 		}, err
 	case runbooker.LangBash:
 		md, err := bashparse.Parse(src)

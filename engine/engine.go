@@ -34,6 +34,9 @@ type Config struct {
 	// CloudLanguages are the languages the built-in group's agent has an
 	// interpreter for; nil: assume all (the engine runs without an agent).
 	CloudLanguages []runbooker.Language
+	// ModuleMaxBytes caps an uploaded module or package file (default
+	// 100 MiB); what it unpacks to is capped at ten times that.
+	ModuleMaxBytes int64
 }
 
 func (c *Config) defaults() {
@@ -45,6 +48,9 @@ func (c *Config) defaults() {
 	}
 	if c.Retention <= 0 {
 		c.Retention = 30 * 24 * time.Hour
+	}
+	if c.ModuleMaxBytes <= 0 {
+		c.ModuleMaxBytes = 100 << 20
 	}
 }
 
@@ -252,6 +258,9 @@ func (e *Engine) newJob(ctx context.Context, p CreateJobParams) (*runbooker.Job,
 	}
 	runOn, err := e.route(ctx, rb, p.RunOn)
 	if err != nil {
+		return nil, err
+	}
+	if err := e.CheckModules(ctx, rb); err != nil {
 		return nil, err
 	}
 	now := e.Now()

@@ -179,8 +179,19 @@ func (e *Engine) assign(ctx context.Context, group string, jobs []*runbooker.Job
 				Status: runbooker.StatusFailed, Exception: "runbook source not found: " + runbooker.ErrorMessage(err)})
 			continue
 		}
+		mods, err := e.ResolveModules(ctx, j.TenantID, j.Language, src)
+		if runbooker.ErrorCode(err) == runbooker.EINVALID {
+			_, _ = e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
+				Status: runbooker.StatusFailed, Exception: runbooker.ErrorMessage(err)})
+			continue
+		} else if err != nil {
+			// The store did not answer: the job goes back to the queue
+			// when its lease expires, rather than fail for it.
+			e.log.Warn("resolving a claimed job's modules", "job", j.ID, "err", err)
+			continue
+		}
 		as := runbooker.Assignment{Job: j, Script: src, OutputLimit: e.outputLimit(ctx, j.TenantID),
-			Identity: e.jobIdentity(ctx, j.TenantID)}
+			Identity: e.jobIdentity(ctx, j.TenantID), Modules: mods}
 		if g, err := e.DispatchGroup(ctx, j.TenantID, group); err == nil {
 			as.Group = g
 		}

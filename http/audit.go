@@ -82,7 +82,7 @@ func (s *Server) audited(action string, h http.HandlerFunc) http.HandlerFunc {
 			return
 		}
 		var parts []string
-		for _, k := range []string{"type", "name", "key", "id", "upn"} {
+		for _, k := range []string{"type", "kind", "name", "version", "key", "id", "upn"} {
 			if v := r.PathValue(k); v != "" {
 				parts = append(parts, v)
 			}

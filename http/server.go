@@ -149,6 +149,7 @@ func (s *Server) routes() (http.Handler, []string) {
 	s.routeJobs(mux)
 	s.routeGroups(mux)
 	s.routeAssets(mux)
+	s.routeModules(mux)
 	s.routeWorkers(mux)
 	s.routeSync(mux)
 	s.routeSessions(mux)

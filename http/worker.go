@@ -86,6 +86,7 @@ func (s *Server) routeWorkers(mux *routeMux) {
 	mux.HandleFunc("GET "+p+"/jobs/{id}/assets/{type}/{name}", s.worker(s.handleWorkerAsset))
 	mux.HandleFunc("PUT "+p+"/jobs/{id}/assets/variable/{name}", s.worker(s.handleWorkerSetVariable))
 	mux.HandleFunc("POST "+p+"/jobs/{id}/identity-token", s.worker(s.handleWorkerIdentityToken))
+	mux.HandleFunc("GET "+p+"/modules/{sha256}", s.worker(s.handleWorkerModule))
 }
 
 type workerHandler func(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker)

@@ -127,3 +127,10 @@ func (w *WorkerClient) SetVariable(ctx context.Context, j *runbooker.Job, name s
 		url.PathEscape(ref.ID), url.PathEscape(name), ref.Attempt), map[string]json.RawMessage{"value": value}, nil)
 	return err
 }
+
+// Module fetches an uploaded module or package file of the worker's
+// tenant by its SHA-256. The caller checks the hash.
+func (w *WorkerClient) Module(ctx context.Context, j *runbooker.Job, sha256 string) ([]byte, error) {
+	data, _, err := w.c.do(ctx, http.MethodGet, "/api/worker/v1/modules/"+url.PathEscape(sha256), nil, "", nil)
+	return data, err
+}

@@ -47,7 +47,7 @@ func TestRealmJoinStyleRunbook(t *testing.T) {
 		!strings.HasSuffix(md.Customization, "},\n        }\n    }") || !strings.Contains(md.Customization, "// shown as a dropdown") {
 		t.Errorf("customization at line %d: %q", md.CustomizationLine, md.Customization)
 	}
-	wantMods := []M{{Name: "RealmJoin.RunbookHelper", Version: "0.8.3"}, {Name: "ExchangeOnlineManagement", Version: "3.4.0"}}
+	wantMods := []M{{Name: "RealmJoin.RunbookHelper", Version: "0.8.3", Minimum: true}, {Name: "ExchangeOnlineManagement", Version: "3.4.0", Minimum: true}}
 	if !reflect.DeepEqual(md.RequiredModules, wantMods) {
 		t.Errorf("modules %s", js(md.RequiredModules))
 	}
@@ -75,7 +75,7 @@ func TestRealmJoinStyleRunbook(t *testing.T) {
 func TestTestdataRunbooks(t *testing.T) {
 	t.Run("two-space style with mixed requires", func(t *testing.T) {
 		md := extractFile(t, "device_security_quarantine.ps1")
-		if !reflect.DeepEqual(md.RequiredModules, []M{{Name: "RealmJoin.RunbookHelper", Version: "0.8.5"}, {Name: "ExchangeOnlineManagement"}}) {
+		if !reflect.DeepEqual(md.RequiredModules, []M{{Name: "RealmJoin.RunbookHelper", Version: "0.8.5", Minimum: true}, {Name: "ExchangeOnlineManagement"}}) {
 			t.Errorf("modules %s", js(md.RequiredModules))
 		}
 		if p := param(t, md, "Until"); p.Type != "datetime" || p.DefaultExpr != "((get-date) + (new-timespan -Days 7))" {

@@ -34,7 +34,7 @@ func addModule(mods []runbooker.Module, m runbooker.Module) []runbooker.Module {
 	for i := range mods {
 		if strings.EqualFold(mods[i].Name, m.Name) {
 			if mods[i].Version == "" {
-				mods[i].Version = m.Version
+				mods[i].Version, mods[i].Minimum = m.Version, m.Minimum
 			}
 			return mods
 		}
@@ -98,14 +98,14 @@ func moduleSpec(toks []Token) runbooker.Module {
 		case "modulename":
 			m.Name = v
 		case "moduleversion":
-			m.Version = v
+			m.Version, m.Minimum = v, v != ""
 		case "requiredversion":
 			required = v
 		}
 		i = j
 	}
 	if required != "" {
-		m.Version = required
+		m.Version, m.Minimum = required, false
 	}
 	return m
 }
@@ -125,4 +125,16 @@ func matching(toks []Token, i int) int {
 		}
 	}
 	return len(toks) - 1
+}
+
+// RequiredModules reads only the #Requires -Modules lines of a script, for
+// callers that need no other metadata (the engine, when a job is
+// claimed). A script the lexer cannot read requires nothing: PowerShell
+// itself refuses to run it.
+func RequiredModules(src []byte) []runbooker.Module {
+	toks, err := Tokenize(src)
+	if err != nil {
+		return nil
+	}
+	return requiredModules(toks)
 }

@@ -25,6 +25,9 @@ type Metadata struct {
 	// Customization is the RunbookCustomization block of the docstring,
 	// nil if none.
 	Customization *loosejson.Embedded
+	// RequiredModules are the packages of its `# requirements:` lines
+	// (see Requirements).
+	RequiredModules []runbooker.Module
 
 	argDocs map[string]string // lower-cased parameter name → help text
 }
@@ -66,6 +69,7 @@ func Parse(src []byte) (*Metadata, error) {
 		}
 	}
 	applyArgDocs(meta)
+	meta.RequiredModules, _ = Requirements(src)
 	return meta, nil
 }
 

@@ -109,6 +109,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"AuditConcurrent", testAuditConcurrent},
 		{"AuditFilters", testAuditFilters},
 		{"AuditTamper", testAuditTamper},
+		{"Modules", testModules},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

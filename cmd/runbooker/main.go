@@ -44,6 +44,7 @@ Client (RUNBOOKER_SERVER, RUNBOOKER_CREDENTIAL=ID:SECRET):
   runbooker runbook list|get|delete [NAME]
   runbooker group list|create|rotate-token|delete [NAME]
   runbooker asset list | set TYPE NAME JSON [--encrypted] | get TYPE NAME | delete TYPE NAME
+  runbooker module upload FILE | list | get|delete ps|py NAME VERSION   PowerShell modules, Python wheels
   runbooker whoami                         who the credential is, and its rights
   runbooker targets user|device|group ID   runbooks you may run on that object
   runbooker settings get KEY | set KEY FILE|-   customization, permissions, roles, directory
@@ -107,6 +108,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdGroup(ctx, args[1:], stdout, stderr)
 	case "asset":
 		err = cmdAsset(ctx, args[1:], stdout, stderr)
+	case "module":
+		err = cmdModule(ctx, args[1:], stdout)
 	case "settings":
 		err = cmdSettings(ctx, args[1:], stdin, stdout)
 	case "whoami":

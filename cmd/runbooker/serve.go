@@ -64,6 +64,10 @@ type ServeConfig struct {
 	Directory string // static:PATH, ldap:URL or msgraph
 	People    PeopleFlags
 	Metrics   MetricsFlags // Prometheus at /metrics (metrics.go)
+	// ModuleMaxSize caps an uploaded module file; ModuleCacheAge is how
+	// long the built-in group keeps a module no job used.
+	ModuleMaxSize  int64
+	ModuleCacheAge time.Duration
 }
 
 func serveFlags(args []string) (ServeConfig, error) {
@@ -96,6 +100,8 @@ func serveFlags(args []string) (ServeConfig, error) {
 	fs.StringVar(&c.Directory, "directory", "", "directory of tenants without one of their own: static:PATH, ldap:URL or msgraph (with --demo: the demo directory)")
 	addPeopleFlags(fs, &c.People)
 	addMetricsFlags(fs, &c.Metrics)
+	fs.Int64Var(&c.ModuleMaxSize, "module-max-size", 100<<20, "bytes an uploaded module or wheel may have")
+	fs.DurationVar(&c.ModuleCacheAge, "module-cache-age", 24*time.Hour, "how long a module no job used stays in the built-in group's cache (DATA/modules)")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return c, err
@@ -222,7 +228,8 @@ func (m *Main) Run(ctx context.Context) error {
 		}
 		m.Keyring = kr
 	}
-	ecfg := engine.Config{LeaseTTL: c.LeaseTTL, Retention: c.Retention, Now: m.Clock, TenantOutputQuota: c.OutputQuota}
+	ecfg := engine.Config{LeaseTTL: c.LeaseTTL, Retention: c.Retention, Now: m.Clock, TenantOutputQuota: c.OutputQuota,
+		ModuleMaxBytes: c.ModuleMaxSize}
 	pg, scaleOut := st.(*postgres.DB)
 	if scaleOut {
 		ecfg.PollInterval = pgPollInterval
@@ -251,10 +258,14 @@ func (m *Main) Run(ctx context.Context) error {
 	}
 	m.jobs = in
 	m.Engine.SetCloudLanguages(in.Languages())
+	mods, err := moduleCache(local, filepath.Join(c.DataDir, "modules"), sup, c.ModuleCacheAge, m.Clock, m.Log)
+	if err != nil {
+		return fmt.Errorf("the module cache: %w", err)
+	}
 	m.Agent = agent.New(local, agent.Config{
 		Capacity: c.CloudCapacity, Prefetch: max(1, c.CloudCapacity/2), MaxRuntime: c.MaxRuntime, OutputCap: c.OutputCap,
 		HeartbeatEvery: c.LeaseTTL / 3, Interpreters: in, Stops: m.Engine.Hub(),
-		Prepare: agent.Preparer(m.channel, sup), Masks: m.channel.Secrets, Now: m.Clock,
+		Prepare: agent.Preparer(m.channel, sup), Masks: m.channel.Secrets, Now: m.Clock, Modules: mods,
 	}, m.Log.With("group", runbooker.CloudGroup))
 	m.Agent.Start(ctx)
 	m.Syncer = gitsync.New(m.Store, m.Keyring, gitsync.Config{Dir: filepath.Join(c.DataDir, "git"), Now: m.Clock,

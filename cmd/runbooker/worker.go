@@ -43,6 +43,8 @@ type WorkerConfig struct {
 	LogLevel   string
 	JobDir     string
 	Isolation  IsolationFlags
+	// ModuleCacheAge is how long a module no job used stays cached.
+	ModuleCacheAge time.Duration
 }
 
 // workerIdentity is what a registered worker keeps in its state dir.
@@ -88,6 +90,7 @@ func workerFlagSet(name string, c *WorkerConfig) (*flag.FlagSet, *string) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&c.JobDir, "job-dir", "auto", "where job directories are made; auto: the system temp dir, or /dev/shm when only that is a tmpfs")
 	addIsolationFlags(fs, &c.Isolation)
+	fs.DurationVar(&c.ModuleCacheAge, "module-cache-age", 24*time.Hour, "how long a module no job used stays cached (STATE-DIR/modules)")
 	return fs, tokenFile
 }
 
@@ -251,9 +254,13 @@ func runWorker(ctx context.Context, c WorkerConfig, stderr io.Writer) error {
 		return err
 	}
 	defer ch.Close()
+	mods, err := moduleCache(client, filepath.Join(c.StateDir, "modules"), sup, c.ModuleCacheAge, nil, log)
+	if err != nil {
+		return fmt.Errorf("the module cache: %w", err)
+	}
 	a := agent.New(spool, agent.Config{
 		Capacity: c.Capacity, HeartbeatEvery: c.Heartbeat, MaxRuntime: c.MaxRuntime, PowerShell: c.PowerShell,
-		Interpreters: in, Prepare: agent.Preparer(ch, sup), Masks: ch.Secrets,
+		Interpreters: in, Prepare: agent.Preparer(ch, sup), Masks: ch.Secrets, Modules: mods,
 	}, log.With("worker", id.WorkerID, "group", id.Group))
 	a.Start(ctx)
 	log.Info("worker running", "server", c.Server, "group", id.Group, "capacity", c.Capacity)
