@@ -108,6 +108,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"AuditChain", testAuditChain},
 		{"AuditConcurrent", testAuditConcurrent},
 		{"AuditFilters", testAuditFilters},
+		{"Webhooks", testWebhooks},
 		{"AuditTamper", testAuditTamper},
 		{"Modules", testModules},
 	}

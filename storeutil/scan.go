@@ -175,3 +175,33 @@ func DecodeLanguages(s string) []runbooker.Language {
 	}
 	return out
 }
+
+// WebhookColumns are the columns ScanWebhook reads.
+const WebhookColumns = `id, tenant_id, name, runbook_name, parameters, run_on, enabled, expires_at, created_at, token_hash`
+
+// ScanWebhook reads a row of WebhookColumns.
+func ScanWebhook(s Scanner) (*runbooker.Webhook, error) {
+	var w runbooker.Webhook
+	var params string
+	var enabled, expires, created int64
+	if err := s.Scan(&w.ID, &w.TenantID, &w.Name, &w.RunbookName, &params, &w.RunOn, &enabled, &expires, &created, &w.TokenHash); err != nil {
+		return nil, err
+	}
+	if params != "" {
+		if err := json.Unmarshal([]byte(params), &w.Parameters); err != nil {
+			return nil, fmt.Errorf("webhook %s: parameters: %w", w.ID, err)
+		}
+	}
+	w.Enabled = enabled != 0
+	w.ExpiresAt, w.CreatedAt = FromNanos(expires), FromNanos(created)
+	return &w, nil
+}
+
+// WebhookParams encodes a webhook's fixed parameters as stored.
+func WebhookParams(w *runbooker.Webhook) (string, error) {
+	if len(w.Parameters) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(w.Parameters)
+	return string(b), err
+}
