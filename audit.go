@@ -18,6 +18,7 @@ const (
 	ActorWorker     = "worker"
 	ActorSystem     = "system"
 	ActorAnonymous  = "anonymous"
+	ActorWebhook    = "webhook" // a call of a webhook's secret URL
 )
 
 // AuditEntry is one line of a tenant's audit log: who did what, through

@@ -67,6 +67,7 @@ type Server struct {
 	ln       net.Listener
 	throttle *throttle
 	events   *eventBroker // the live event stream (events.go)
+	hooks    *hookLimiter // per-webhook call rate (webhook.go)
 }
 
 // NewServer returns a server over engine; Open starts it.
@@ -82,7 +83,7 @@ func NewServer(e *engine.Engine, cfg Config, log *slog.Logger) *Server {
 	}
 	cfg.Session.defaults()
 	s := &Server{Engine: e, Store: e.Store(), Log: log, Config: cfg, throttle: newThrottle(cfg.Throttle, e.Now),
-		hashSlots: make(chan struct{}, max(2, runtime.NumCPU()))}
+		hashSlots: make(chan struct{}, max(2, runtime.NumCPU())), hooks: newHookLimiter()}
 	s.policies = policyCache{perms: map[string]parsed[*access.Permissions]{}, roles: map[string]parsed[*access.Roles]{},
 		dirs: map[string]parsed[directory.Directory]{}, dirTTL: cfg.DirectoryTTL}
 	return s
@@ -156,6 +157,7 @@ func (s *Server) routes() (http.Handler, []string) {
 	s.routeAudit(mux)
 	s.routePeople(mux)
 	s.routeEvents(mux)
+	s.routeWebhooks(mux)
 	mux.HandleFunc("GET /api/v1/version", s.authenticate("", s.handleVersion))
 	// Deliberately public, like /healthz: the document describes the API,
 	// it holds nothing of a tenant's.
