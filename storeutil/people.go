@@ -131,7 +131,7 @@ func PrepareAudit(e *runbooker.AuditEntry, now time.Time) error {
 		return runbooker.Errorf(runbooker.EINVALID, "audit entry: tenant, actor and action are required")
 	}
 	switch e.ActorKind {
-	case runbooker.ActorPerson, runbooker.ActorCredential, runbooker.ActorWorker, runbooker.ActorSystem, runbooker.ActorAnonymous:
+	case runbooker.ActorPerson, runbooker.ActorCredential, runbooker.ActorWorker, runbooker.ActorSystem, runbooker.ActorAnonymous, runbooker.ActorWebhook:
 	default:
 		return runbooker.Errorf(runbooker.EINVALID, "audit entry: unknown actor kind %q", e.ActorKind)
 	}
