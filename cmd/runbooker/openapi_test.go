@@ -326,6 +326,20 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.json("GET", "/api/v1/workers", admin, "", 200)
 	c.json("DELETE", "/api/v1/groups/edge", admin, "", 204)
 
+	// Webhooks: create (the token shown once), list, get, change, call, delete.
+	body = c.json("POST", "/api/v1/webhooks", admin, `{"name": "hook", "runbookName": "org_general_greet", "parameters": {"Name": "hook"}}`, 201)
+	var hook struct{ ID, Token string }
+	if err := json.Unmarshal([]byte(body), &hook); err != nil || hook.Token == "" {
+		t.Fatalf("webhook create answer %s: %v", body, err)
+	}
+	c.json("GET", "/api/v1/webhooks", admin, "", 200)
+	c.json("GET", "/api/v1/webhooks/"+hook.ID, admin, "", 200)
+	c.json("PUT", "/api/v1/webhooks/"+hook.ID, admin, `{"enabled": true, "runOn": "parked"}`, 200)
+	c.json("POST", "/webhooks/"+hook.Token, "", `{"from": "openapi"}`, 202)
+	c.json("POST", "/webhooks/no-such-token", "", `{}`, 404)
+	c.json("GET", "/api/v1/webhooks", reader, "", 403)
+	c.json("DELETE", "/api/v1/webhooks/"+hook.ID, admin, "", 204)
+
 	// Assets: a plain variable shows its value, a secret one does not.
 	c.json("PUT", "/api/v1/assets/variable/region", admin, `{"description": "where", "value": "eu-west"}`, 200)
 	c.json("PUT", "/api/v1/assets/variable/apikey", admin, `{"encrypted": true, "value": "s3cret"}`, 200)
