@@ -30,11 +30,6 @@ const WebhookDataParameter = "WebhookData"
 // no expiry (Azure Automation's default).
 const DefaultWebhookLifetime = 365 * 24 * time.Hour
 
-// Usable reports whether the webhook accepts calls at now.
-func (w *Webhook) Usable(now time.Time) bool {
-	return w.Enabled && now.Before(w.ExpiresAt)
-}
-
 // CheckWebhookInput checks the parts of a webhook the store relies on.
 func CheckWebhookInput(w *Webhook) error {
 	switch {

@@ -146,7 +146,7 @@ func TestWebhookStartsPythonRunbookWithWebhookData(t *testing.T) {
 func TestWebhookRefusals(t *testing.T) {
 	s := startServer(t)
 	ctx := context.Background()
-	s.put("org_general_hook-sh", runbooker.LangBash, "#!/bin/bash\necho hi\n")
+	s.put("org_general_hook-sh", runbooker.LangBash, "#!/bin/bash\n# @param Who string - who calls\necho hi\n")
 	mk := func(name string) *rbhttp.WebhookView {
 		t.Helper()
 		h, err := s.client.CreateWebhook(ctx, rbhttp.WebhookRequest{Name: name, RunbookName: "org_general_hook-sh"})
@@ -215,6 +215,38 @@ func TestWebhookRefusals(t *testing.T) {
 		if !reasons[want] {
 			t.Errorf("no audited refusal %q in %v", want, reasons)
 		}
+	}
+
+	// A webhook is checked when saved, as a start would be.
+	for _, c := range []struct {
+		req  string
+		want int
+	}{
+		{`{"name":"bad","runbookName":"org_general_no-such"}`, 404},
+		{`{"name":"bad","runbookName":"org_general_hook-sh","parameters":{"Nope":1}}`, 400},
+		{`{"name":"bad","runbookName":"org_general_hook-sh","runOn":"no-such-group"}`, 400},
+		{`{"name":"bad","runbookName":"org_general_hook-sh","parameters":{"WebhookData":{}}}`, 400},
+		{`{"name":"fast","runbookName":"org_general_hook-sh"}`, 409},
+	} {
+		if st, _, b := s.call("POST", "/api/v1/webhooks", s.cred, c.req); st != c.want {
+			t.Errorf("create %s: %d %s, want %d", c.req, st, b, c.want)
+		}
+	}
+
+	// The CLI: create prints the URL once, list and disable work through the API.
+	code, out, stderr := s.cli("webhook", "create", "cli", "--runbook", "org_general_hook-sh", "--expires", "48h")
+	if code != 0 || !strings.Contains(out, s.url+"/webhooks/") {
+		t.Fatalf("cli create: %d %s %s", code, out, stderr)
+	}
+	code, out, stderr = s.cli("webhook", "list")
+	if code != 0 || !strings.Contains(out, "cli") || strings.Contains(out, "/webhooks/") {
+		t.Errorf("cli list: %d %s %s", code, out, stderr)
+	}
+	if code, out, stderr = s.cli("webhook", "disable", fast.ID); code != 0 || !strings.Contains(out, "disabled") {
+		t.Errorf("cli disable: %d %s %s", code, out, stderr)
+	}
+	if code, _, stderr = s.cli("webhook", "delete", fast.ID); code != 0 {
+		t.Errorf("cli delete: %s", stderr)
 	}
 
 	// The management API is for administrators only.
