@@ -265,4 +265,18 @@ func TestWebhookRefusals(t *testing.T) {
 			t.Errorf("operator %s %s: %d %s", c.method, c.path, st, b)
 		}
 	}
+
+	// The webhook is judged as an unbound operator credential: the
+	// tenant's disabled patterns refuse its jobs.
+	retired := mk("retired")
+	if err := s.client.PutSetting(ctx, "permissions", []byte(`{"DisabledRunbookPatterns": ["org_general_hook*"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	if st, _, b := webhookPost(t, retired.URL, "{}", nil); st != http.StatusForbidden {
+		t.Errorf("a disabled runbook's webhook: %d %s, want 403", st, b)
+	}
+	denied, err := s.m.Store.ListAudit(ctx, runbooker.DefaultTenant, runbooker.AuditFilter{Action: "webhook.call.denied"})
+	if err != nil || len(denied) == 0 || denied[len(denied)-1].Object != retired.ID {
+		t.Errorf("the refused job is not audited: %v", err)
+	}
 }
