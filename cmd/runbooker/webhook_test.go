@@ -111,6 +111,24 @@ func TestWebhookStartsPythonRunbookWithWebhookData(t *testing.T) {
 		}
 	}
 
+	// A Bash runbook that declares nothing gets WebhookData as JSON.
+	s.put("org_general_hook-bash", runbooker.LangBash, "#!/bin/bash\necho \"$1 $2\"\n")
+	bh, err := s.client.CreateWebhook(ctx, rbhttp.WebhookRequest{Name: "bashhook", RunbookName: "org_general_hook-bash"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st, _, body := webhookPost(t, bh.URL, "plain text", nil); st != http.StatusAccepted {
+		t.Fatalf("bash call: %d %s", st, body)
+	} else if err := json.Unmarshal([]byte(body), &resp); err != nil {
+		t.Fatal(err)
+	}
+	bj := s.waitJob(resp.JobIds[0])
+	brecs, _ := s.m.Store.Streams(ctx, runbooker.DefaultTenant, bj.ID, runbooker.StreamFilter{})
+	if bj.Status != runbooker.StatusCompleted || len(brecs) == 0 || !strings.HasPrefix(brecs[0].Text, "--WebhookData {") ||
+		!strings.Contains(brecs[0].Text, `"RequestBody":"plain text"`) || !strings.Contains(brecs[0].Text, `"WebhookName":"bashhook"`) {
+		t.Errorf("bash job %s: %+v", bj.Status, brecs)
+	}
+
 	// Nothing on disk holds the token in plain text.
 	files, _ := filepath.Glob(filepath.Join(s.m.Config.DataDir, "runbooker.db*"))
 	for _, f := range files {
@@ -133,7 +151,7 @@ func TestWebhookStartsPythonRunbookWithWebhookData(t *testing.T) {
 		}
 		switch e.Action {
 		case "webhook.call":
-			called = e.Surface == "webhook" && e.Actor == "webhook onboarding" && e.Object == h.ID
+			called = called || e.Surface == "webhook" && e.Actor == "webhook onboarding" && e.Object == h.ID
 		case "webhook.create":
 			created = true
 		}
