@@ -50,6 +50,9 @@ type Server struct {
 	Syncer *gitsync.Syncer // upstream git sync; nil answers its routes with 503
 	// OIDC signs people in with OpenID Connect; nil when not configured.
 	OIDC *oidcauth.Provider
+	// OnWebhookFired, when set, is told of every job a webhook started
+	// (the metrics count them).
+	OnWebhookFired func()
 	// UI serves every path outside the APIs (the portal); nil answers
 	// them with the JSON 404 of an unknown route.
 	UI http.Handler

@@ -244,6 +244,9 @@ func (s *Server) handleWebhookCall(w http.ResponseWriter, r *http.Request) {
 	}
 	s.record(ctx, r, actor, "webhook.call", h.ID, map[string]any{"webhook": h.Name, "jobId": j.ID,
 		"runbook": j.RunbookName, "bodyBytes": len(body)})
+	if s.OnWebhookFired != nil {
+		s.OnWebhookFired()
+	}
 	writeJSON(w, http.StatusAccepted, WebhookCallResponse{JobIds: []string{j.ID}})
 }
 

@@ -134,17 +134,17 @@ func New(cfg Config) *Metrics {
 		Name: "runbooker_syncs_total",
 		Help: "Git syncs of runbook sources finished in this server, by result (ok, failed).",
 	}, []string{"result"})
-	// Schedules and webhooks do not exist yet: these two are registered now,
-	// at 0, so dashboards and alerts can be written against them; they are
-	// to be fed (ObserveScheduleFiring, ObserveWebhookFiring) when
-	// schedules and webhooks land.
+	// Webhook firings are fed by the HTTP server (ObserveWebhookFiring);
+	// schedule firings are registered at 0, so dashboards and alerts can be
+	// written against them, until schedules feed them
+	// (ObserveScheduleFiring).
 	m.scheduleFirings = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "runbooker_schedule_firings_total",
 		Help: "Jobs started by schedules (not fed yet: schedules are to come).",
 	})
 	m.webhookFirings = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "runbooker_webhook_firings_total",
-		Help: "Jobs started by webhooks (not fed yet: webhooks are to come).",
+		Help: "Jobs started by webhooks.",
 	})
 	for _, op := range storeOps {
 		m.storeErrors.WithLabelValues(op)

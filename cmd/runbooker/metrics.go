@@ -70,6 +70,7 @@ func (m *Main) mountMetrics() {
 	}
 	m.Syncer.SetObserver(func(_, _ string, st gitsync.Status) { m.Metrics.SyncFinished(st.Error != "") })
 	m.HTTP.Metrics = metrics.Protect(m.Metrics.Handler(), m.Config.Metrics.Token)
+	m.HTTP.OnWebhookFired = m.Metrics.ObserveWebhookFiring
 	if m.Config.Metrics.Token == "" {
 		m.Log.Info("metrics at /metrics, for loopback clients only (no token)")
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -104,11 +105,18 @@ func TestMetricsWorkload(t *testing.T) {
 	if _, err := s.client.CreateGroup(ctx, rbhttp.GroupView{Name: "onprem"}); err != nil {
 		t.Fatal(err)
 	}
-	waiting, err := s.client.Start(ctx, "org_general_ok", nil, "onprem")
+	// The job left waiting in onprem is a webhook's.
+	onprem := "onprem"
+	hook, err := s.client.CreateWebhook(ctx, rbhttp.WebhookRequest{Name: "ticketing", RunbookName: "org_general_ok", RunOn: &onprem})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids = append(ids, waiting.JobID)
+	st, _, body := s.call("POST", "/webhooks/"+hook.Token, "", `{"ticket": 42}`)
+	var fired rbhttp.WebhookCallResponse
+	if err := json.Unmarshal([]byte(body), &fired); st != 202 || err != nil || len(fired.JobIds) != 1 {
+		t.Fatalf("webhook call: %d %s", st, body)
+	}
+	ids = append(ids, fired.JobIds[0])
 	s.clock.Advance(2 * time.Minute)
 
 	var fams map[string]*dto.MetricFamily
@@ -141,7 +149,7 @@ func TestMetricsWorkload(t *testing.T) {
 		{"runbooker_store_errors_total", map[string]string{"operation": "finish"}, 0},
 		{"runbooker_syncs_total", map[string]string{"result": "failed"}, 0},
 		{"runbooker_schedule_firings_total", nil, 0},
-		{"runbooker_webhook_firings_total", nil, 0},
+		{"runbooker_webhook_firings_total", nil, 1},
 	} {
 		if got, ok := sample(fams, c.name, c.labels); !ok || got != c.want {
 			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.labels, got, ok, c.want)
