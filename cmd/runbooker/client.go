@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/url"
@@ -323,4 +324,24 @@ func cmdJob(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return reportEnd(ctx, c, id, string(st), stderr)
 	}
 	return fmt.Errorf(use)
+}
+
+// subcommand reads a client command of the form `NAME VERB [flags] ARGS`:
+// it splits off the verb, lets define add the verb's own flags, parses the
+// rest and makes the API client (--server, --credential).
+func subcommand(name, use string, args []string, define func(fs *flag.FlagSet)) (verb string, rest []string, c *rbhttp.Client, err error) {
+	if len(args) == 0 {
+		return "", nil, nil, fmt.Errorf("%s", use)
+	}
+	verb = args[0]
+	fs := newFlagSet(name + " " + verb)
+	client := clientFlags(fs)
+	if define != nil {
+		define(fs)
+	}
+	if rest, err = parseFlags(fs, args[1:]); err != nil {
+		return "", nil, nil, err
+	}
+	c, err = client()
+	return verb, rest, c, err
 }

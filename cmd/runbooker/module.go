@@ -16,17 +16,7 @@ import (
 
 func cmdModule(ctx context.Context, args []string, stdout io.Writer) error {
 	const use = "usage: runbooker module upload FILE | list | get KIND NAME VERSION | delete KIND NAME VERSION   (KIND: ps or py)"
-	if len(args) == 0 {
-		return fmt.Errorf(use)
-	}
-	verb := args[0]
-	fset := newFlagSet("module " + verb)
-	client := clientFlags(fset)
-	rest, err := parseFlags(fset, args[1:])
-	if err != nil {
-		return err
-	}
-	c, err := client()
+	verb, rest, c, err := subcommand("module", use, args, nil)
 	if err != nil {
 		return err
 	}

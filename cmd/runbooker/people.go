@@ -18,17 +18,7 @@ import (
 // API: customization, permissions, roles, directory, identity.
 func cmdSettings(ctx context.Context, args []string, stdin io.Reader, stdout io.Writer) error {
 	const use = "usage: runbooker settings get KEY | settings set KEY FILE|-   (KEY: customization, permissions, roles, directory, identity)"
-	if len(args) == 0 {
-		return fmt.Errorf(use)
-	}
-	verb := args[0]
-	fs := newFlagSet("settings " + verb)
-	client := clientFlags(fs)
-	rest, err := parseFlags(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	c, err := client()
+	verb, rest, c, err := subcommand("settings", use, args, nil)
 	if err != nil {
 		return err
 	}

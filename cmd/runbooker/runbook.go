@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,18 +18,10 @@ import (
 
 func cmdRunbook(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	const use = "usage: runbooker runbook import DIR [--prefix P] | list | get NAME | delete NAME"
-	if len(args) == 0 {
-		return fmt.Errorf(use)
-	}
-	verb := args[0]
-	fset := newFlagSet("runbook " + verb)
-	client := clientFlags(fset)
-	prefix := fset.String("prefix", "", "import: name prefix, e.g. rjgit-")
-	rest, err := parseFlags(fset, args[1:])
-	if err != nil {
-		return err
-	}
-	c, err := client()
+	var prefix *string
+	verb, rest, c, err := subcommand("runbook", use, args, func(fs *flag.FlagSet) {
+		prefix = fs.String("prefix", "", "import: name prefix, e.g. rjgit-")
+	})
 	if err != nil {
 		return err
 	}
