@@ -21,6 +21,7 @@ type Store interface {
 	SessionStore
 	AuditStore
 	ModuleStore
+	ScheduleStore
 	// Ping reports whether the database answers; EUNAVAILABLE when it does not.
 	Ping(ctx context.Context) error
 	Close() error
