@@ -105,7 +105,7 @@ func ParseOccurrence(s string) (Occurrence, error) {
 func ParseWeekday(s string) (time.Weekday, error) {
 	for d := time.Sunday; d <= time.Saturday; d++ {
 		n := d.String()
-		if strings.EqualFold(s, n) || (len(s) >= 3 && strings.EqualFold(s, n[:len(s)]) && len(s) <= len(n)) {
+		if len(s) >= 3 && len(s) <= len(n) && strings.EqualFold(s, n[:len(s)]) {
 			return d, nil
 		}
 	}

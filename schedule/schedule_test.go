@@ -129,3 +129,16 @@ func TestNewRefuses(t *testing.T) {
 		}
 	}
 }
+
+func TestParseWeekday(t *testing.T) {
+	for in, want := range map[string]time.Weekday{"Monday": time.Monday, "thursday": time.Thursday, "SAT": time.Saturday, "sun": time.Sunday} {
+		if got, err := ParseWeekday(in); err != nil || got != want {
+			t.Errorf("ParseWeekday(%q) = %v, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"", "Mo", "Mondays", "Funday"} {
+		if _, err := ParseWeekday(in); err == nil {
+			t.Errorf("ParseWeekday(%q) accepted", in)
+		}
+	}
+}
