@@ -156,6 +156,7 @@ func (s *Server) routes() (http.Handler, []string) {
 	s.routeAudit(mux)
 	s.routePeople(mux)
 	s.routeEvents(mux)
+	s.routeSchedules(mux)
 	mux.HandleFunc("GET /api/v1/version", s.authenticate("", s.handleVersion))
 	// Deliberately public, like /healthz: the document describes the API,
 	// it holds nothing of a tenant's.

@@ -45,6 +45,7 @@ Client (RUNBOOKER_SERVER, RUNBOOKER_CREDENTIAL=ID:SECRET):
   runbooker group list|create|rotate-token|delete [NAME]
   runbooker asset list | set TYPE NAME JSON [--encrypted] | get TYPE NAME | delete TYPE NAME
   runbooker module upload FILE | list | get|delete ps|py NAME VERSION   PowerShell modules, Python wheels
+  runbooker schedule list | get | set | delete | link | unlink | defaults   schedules and the runbooks linked to them
   runbooker whoami                         who the credential is, and its rights
   runbooker targets user|device|group ID   runbooks you may run on that object
   runbooker settings get KEY | set KEY FILE|-   customization, permissions, roles, directory
@@ -110,6 +111,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdAsset(ctx, args[1:], stdout, stderr)
 	case "module":
 		err = cmdModule(ctx, args[1:], stdout)
+	case "schedule":
+		err = cmdSchedule(ctx, args[1:], stdout)
 	case "settings":
 		err = cmdSettings(ctx, args[1:], stdin, stdout)
 	case "whoami":
