@@ -74,6 +74,7 @@ type Engine struct {
 	cloudLangs atomic.Pointer[[]runbooker.Language]
 	onEvent    atomic.Pointer[func(runbooker.LiveEvent)]
 	observer   atomic.Pointer[Observer]
+	schedCheck atomic.Pointer[ScheduleCheck]
 }
 
 // SetOnEvent has the engine report the live events it causes (jobs created

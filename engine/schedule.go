@@ -149,6 +149,15 @@ func (e *Engine) DefaultSchedules(ctx context.Context, tenantID string) ([]runbo
 	return out, nil
 }
 
+// ScheduleCheck says whether a tenant's runbook may still be started by a
+// schedule (the HTTP server's: the tenant's scheduling patterns as they
+// are now); an error (EFORBIDDEN) skips the occurrence.
+type ScheduleCheck func(ctx context.Context, tenantID string, rb *runbooker.Runbook) error
+
+// SetScheduleCheck has every scheduled run checked by f before its job is
+// created.
+func (e *Engine) SetScheduleCheck(f ScheduleCheck) { e.schedCheck.Store(&f) }
+
 // LinkParams links a runbook to a schedule.
 type LinkParams struct {
 	ID           string // empty: a new job schedule; else the one to replace
@@ -267,7 +276,14 @@ func (e *Engine) fire(ctx context.Context, js runbooker.JobSchedule, now time.Ti
 	if !following.IsZero() {
 		following = following.UTC()
 	}
+	var authorize func(context.Context, *runbooker.Runbook, map[string]any) (*runbooker.JobTarget, error)
+	if check := e.schedCheck.Load(); check != nil && *check != nil {
+		authorize = func(ctx context.Context, rb *runbooker.Runbook, _ map[string]any) (*runbooker.JobTarget, error) {
+			return nil, (*check)(ctx, js.TenantID, rb)
+		}
+	}
 	j, err := e.CreateJob(ctx, CreateJobParams{
+		Authorize:   authorize,
 		ID:          runbooker.ScheduledJobID(js.ID, occurrence),
 		TenantID:    js.TenantID,
 		RunbookName: js.RunbookName,

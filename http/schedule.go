@@ -127,6 +127,23 @@ func (s *Server) handleLink(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusCreated, js)
 }
 
+// schedulable is the engine's check before each scheduled run: the
+// runbook must still match the tenant's scheduling patterns as they are
+// now (a permissions document changed since the link stops its runs).
+func (s *Server) schedulable(ctx context.Context, tenantID string, rb *runbooker.Runbook) error {
+	pol, err := s.policyFor(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	if pol.permsErr != nil {
+		return runbooker.Errorf(runbooker.EFORBIDDEN, "the tenant's permissions document cannot be read: %s", runbooker.ErrorMessage(pol.permsErr))
+	}
+	if !pol.perms.Schedulable(rb.Name) {
+		return runbooker.Errorf(runbooker.EFORBIDDEN, "runbook %q cannot be scheduled in this tenant any more", rb.Name)
+	}
+	return nil
+}
+
 func (s *Server) handleUnlink(w http.ResponseWriter, r *http.Request) {
 	if err := s.Engine.Unlink(r.Context(), principal(r.Context()).TenantID, r.PathValue("id")); err != nil {
 		s.writeError(w, r, err)

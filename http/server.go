@@ -85,6 +85,7 @@ func NewServer(e *engine.Engine, cfg Config, log *slog.Logger) *Server {
 		hashSlots: make(chan struct{}, max(2, runtime.NumCPU()))}
 	s.policies = policyCache{perms: map[string]parsed[*access.Permissions]{}, roles: map[string]parsed[*access.Roles]{},
 		dirs: map[string]parsed[directory.Directory]{}, dirTTL: cfg.DirectoryTTL}
+	e.SetScheduleCheck(s.schedulable)
 	return s
 }
 

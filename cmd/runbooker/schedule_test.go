@@ -115,6 +115,22 @@ func TestScheduleEndToEnd(t *testing.T) {
 		t.Fatalf("next run after catch-up %v (%v), want %v", got.NextRun, err, start.Add(4*24*time.Hour))
 	}
 
+	// A runbook the permissions document no longer lets be scheduled is
+	// not started: the occurrence passes without a job.
+	if err := s.client.PutSetting(ctx, "permissions", []byte(`{"SchedulingDisabledRunbookPatterns": ["org_general_report_*"]}`)); err != nil {
+		t.Fatal(err)
+	}
+	s.clock.Advance(24 * time.Hour)
+	if all := jobs(); len(all) != 2 {
+		t.Fatalf("%d jobs after scheduling was disabled, want still 2", len(all))
+	}
+	if got, err := s.client.Schedule(ctx, "nightly"); err != nil || !got.NextRun.Equal(start.Add(5*24*time.Hour)) {
+		t.Fatalf("next run after a refused occurrence %v (%v)", got.NextRun, err)
+	}
+	if err := s.client.PutSetting(ctx, "permissions", []byte(`{}`)); err != nil {
+		t.Fatal(err)
+	}
+
 	// The CLI goes through the same API.
 	if code, out, errs := s.cli("schedule", "list"); code != 0 || !strings.Contains(out, "nightly") || !strings.Contains(out, "Monthly") {
 		t.Fatalf("schedule list: %d %q %q", code, out, errs)
