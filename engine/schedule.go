@@ -238,24 +238,33 @@ func (e *Engine) Unlink(ctx context.Context, tenantID, id string) error {
 // Occurrences missed while no server was up fire once, as a catch-up.
 func (e *Engine) FireSchedules(ctx context.Context) (int, error) {
 	now := e.Now()
-	due, err := e.store.DueJobSchedules(ctx, now, dueBatch)
-	if err != nil {
-		e.log.Warn("due job schedules", "err", err)
-		return 0, err
-	}
 	started := 0
 	recs := map[string]*schedule.Schedule{}
-	for _, js := range due {
-		ok, err := e.fire(ctx, js, now, recs)
+	// A full batch is followed by the next at once (10,000 job schedules
+	// due in the same minute must not wait 50 loop periods), as long as
+	// the batch moved something on.
+	for {
+		due, err := e.store.DueJobSchedules(ctx, now, dueBatch)
 		if err != nil {
-			e.log.Warn("job schedule not fired", "jobSchedule", js.ID, "tenant", js.TenantID, "err", err)
-			continue
+			e.log.Warn("due job schedules", "err", err)
+			return started, err
 		}
-		if ok {
-			started++
+		moved := 0
+		for _, js := range due {
+			ok, err := e.fire(ctx, js, now, recs)
+			if err != nil {
+				e.log.Warn("job schedule not fired", "jobSchedule", js.ID, "tenant", js.TenantID, "err", err)
+				continue
+			}
+			moved++
+			if ok {
+				started++
+			}
+		}
+		if len(due) < dueBatch || moved == 0 || ctx.Err() != nil {
+			return started, nil
 		}
 	}
-	return started, nil
 }
 
 func (e *Engine) fire(ctx context.Context, js runbooker.JobSchedule, now time.Time, recs map[string]*schedule.Schedule) (bool, error) {

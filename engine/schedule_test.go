@@ -231,3 +231,25 @@ func TestScheduleTwoServersFireEachOccurrenceOnce(t *testing.T) {
 	}
 	t.Logf("server 1 started %d, server 2 %d", total[0], total[1])
 }
+
+// More job schedules due at once than one batch holds all fire in one pass.
+func TestScheduleFiresMoreThanABatchInOnePass(t *testing.T) {
+	e, c := newEngine(t)
+	ctx := context.Background()
+	s := &runbooker.Schedule{TenantID: runbooker.DefaultTenant, Name: "burst", Frequency: "Day", Interval: 1,
+		StartTime: c.Now().Add(time.Minute), Enabled: true}
+	if _, err := e.PutSchedule(ctx, s); err != nil {
+		t.Fatal(err)
+	}
+	const n = 450
+	for range n {
+		if _, err := e.LinkRunbook(ctx, engine.LinkParams{TenantID: runbooker.DefaultTenant, ScheduleName: "burst",
+			RunbookName: "org_general_x", Params: map[string]any{"n": 1}, Caller: "t"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.Add(time.Minute)
+	if got, err := e.FireSchedules(ctx); err != nil || got != n {
+		t.Fatalf("one pass started %d (%v), want %d", got, err, n)
+	}
+}
