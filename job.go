@@ -73,6 +73,11 @@ type Job struct {
 	// Target is the directory object the job acts on (the user whose
 	// mailbox, the device to wipe); nil when it acts on none in particular.
 	Target *JobTarget `json:"target,omitempty"`
+	// Schedule names the schedule that started the job ("" for none);
+	// CatchUp says it ran late for occurrences missed while no server
+	// was up.
+	Schedule string `json:"schedule,omitempty"`
+	CatchUp  bool   `json:"catchUp,omitempty"`
 }
 
 // JobTarget names the directory object a job acts on, as it was when the

@@ -22,6 +22,7 @@ type Store interface {
 	AuditStore
 	ModuleStore
 	WebhookStore
+	ScheduleStore
 	// Ping reports whether the database answers; EUNAVAILABLE when it does not.
 	Ping(ctx context.Context) error
 	Close() error

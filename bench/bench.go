@@ -214,6 +214,7 @@ func (b *harness) runAll(ctx context.Context) ([]Figure, error) {
 		// be measured instead.
 		{"dispatch", b.dispatch}, {"remote", b.remoteDispatch}, {"sync", b.syncRun},
 		{"throughput", b.throughput}, {"queue", b.queueOnly}, {"output", b.bigOutput}, {"idle", b.idleWorkers},
+		{"schedules", b.scheduleDispatch},
 	}
 	only := map[string]bool{}
 	for _, n := range strings.Split(b.cfg.Only, ",") {

@@ -190,3 +190,19 @@ func TestPercentile(t *testing.T) {
 		t.Error("Percentile sorted its argument")
 	}
 }
+
+// The schedules figure measures dispatch with 10,000 job schedules stored
+// next to dispatch without them, on the same server. Whether it is met is
+// the bench's report, not this test's: a timing goal is never asserted.
+func TestBenchScheduleFigureHasItsBaseline(t *testing.T) {
+	figs := runBench(t, "schedules", "")
+	f, ok := figs["dispatch p50 with 10000 job schedules"]
+	if !ok || f.Value <= 0 || f.Baseline <= 0 || f.Ratio <= 0 {
+		t.Fatalf("schedules figure: %+v (all: %v)", f, figs)
+	}
+	pass, ok := figs["scheduler pass p50 over 10000 job schedules, none due"]
+	if !ok || pass.Value <= 0 {
+		t.Fatalf("scheduler pass figure: %+v", pass)
+	}
+	t.Logf("%+v; %+v", f, pass)
+}

@@ -37,6 +37,9 @@ type Config struct {
 	// ModuleMaxBytes caps an uploaded module or package file (default
 	// 100 MiB); what it unpacks to is capped at ten times that.
 	ModuleMaxBytes int64
+	// ScheduleEvery is about how often (jittered) each server looks for
+	// due job schedules (default 5 s).
+	ScheduleEvery time.Duration
 }
 
 func (c *Config) defaults() {
@@ -48,6 +51,9 @@ func (c *Config) defaults() {
 	}
 	if c.Retention <= 0 {
 		c.Retention = 30 * 24 * time.Hour
+	}
+	if c.ScheduleEvery <= 0 {
+		c.ScheduleEvery = 5 * time.Second
 	}
 	if c.ModuleMaxBytes <= 0 {
 		c.ModuleMaxBytes = 100 << 20
@@ -68,6 +74,7 @@ type Engine struct {
 	cloudLangs atomic.Pointer[[]runbooker.Language]
 	onEvent    atomic.Pointer[func(runbooker.LiveEvent)]
 	observer   atomic.Pointer[Observer]
+	schedCheck atomic.Pointer[ScheduleCheck]
 }
 
 // SetOnEvent has the engine report the live events it causes (jobs created
@@ -169,6 +176,12 @@ type CreateJobParams struct {
 	// or the error that refuses the job (EFORBIDDEN with the reason, or
 	// EINVALID naming a parameter whose target the directory does not know).
 	Authorize func(ctx context.Context, rb *runbooker.Runbook, params map[string]any) (*runbooker.JobTarget, error)
+	// ID, when set, is the job's id instead of a new one: a scheduled job's
+	// (runbooker.ScheduledJobID), so that a second creation fails.
+	ID string
+	// Schedule and CatchUp are recorded on the job (Job.Schedule, Job.CatchUp).
+	Schedule string
+	CatchUp  bool
 }
 
 // CreateJob validates the parameters against the runbook's declared ones,
@@ -264,8 +277,14 @@ func (e *Engine) newJob(ctx context.Context, p CreateJobParams) (*runbooker.Job,
 		return nil, err
 	}
 	now := e.Now()
+	id := p.ID
+	if id == "" {
+		id = runbooker.NewUUID()
+	}
 	return &runbooker.Job{
-		ID:             runbooker.NewUUID(),
+		ID:             id,
+		Schedule:       p.Schedule,
+		CatchUp:        p.CatchUp,
 		TenantID:       p.TenantID,
 		RunbookName:    rb.Name,
 		RunbookVersion: rb.Version,

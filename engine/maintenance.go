@@ -23,13 +23,14 @@ func NewMaintenance(e *Engine) *Maintenance { return &Maintenance{e: e} }
 // Start launches the loops.
 func (m *Maintenance) Start(ctx context.Context) {
 	ctx, m.cancel = context.WithCancel(ctx)
-	m.wg.Add(3)
+	m.wg.Add(4)
 	// The first rescue waits one lease period: after this server was down,
 	// workers need a heartbeat's time to renew leases that expired meanwhile
 	// before their jobs are taken from them.
 	go m.loop(ctx, m.e.cfg.LeaseTTL, m.e.cfg.LeaseTTL/3, func(ctx context.Context) { _, _ = m.Rescue(ctx) })
 	go m.loop(ctx, 0, time.Hour, func(ctx context.Context) { _, _ = m.Purge(ctx) })
 	go m.loop(ctx, 0, time.Minute, func(ctx context.Context) { _, _ = m.SuspendStarved(ctx) })
+	go m.loop(ctx, 0, m.e.cfg.ScheduleEvery, func(ctx context.Context) { _, _ = m.e.FireSchedules(ctx) })
 }
 
 // Stop ends the loops and waits for them.

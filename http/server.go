@@ -89,6 +89,7 @@ func NewServer(e *engine.Engine, cfg Config, log *slog.Logger) *Server {
 		hashSlots: make(chan struct{}, max(2, runtime.NumCPU())), hooks: newHookLimiter()}
 	s.policies = policyCache{perms: map[string]parsed[*access.Permissions]{}, roles: map[string]parsed[*access.Roles]{},
 		dirs: map[string]parsed[directory.Directory]{}, dirTTL: cfg.DirectoryTTL}
+	e.SetScheduleCheck(s.schedulable)
 	return s
 }
 
@@ -161,6 +162,7 @@ func (s *Server) routes() (http.Handler, []string) {
 	s.routePeople(mux)
 	s.routeEvents(mux)
 	s.routeWebhooks(mux)
+	s.routeSchedules(mux)
 	mux.HandleFunc("GET /api/v1/version", s.authenticate("", s.handleVersion))
 	// Deliberately public, like /healthz: the document describes the API,
 	// it holds nothing of a tenant's.

@@ -17,7 +17,7 @@ import (
 // jobCols is the column list every job query selects, in scanJob's order.
 const jobCols = `pk, id, tenant_id, runbook_name, runbook_version, language, parameters, run_on, caller,
 	status, status_reason, exception, attempt, lost_count, worker_id,
-	created_at, started_at, ended_at, last_modified_at, lease_expires_at, log_verbose, ` + storeutil.JobTargetColumns
+	created_at, started_at, ended_at, last_modified_at, lease_expires_at, log_verbose, ` + storeutil.JobTargetColumns + `, schedule_name, catch_up`
 
 // heldStatuses are the states in which an attempt holds a lease; fenced
 // calls succeed only then.
@@ -204,7 +204,7 @@ func scanJob(s scanner, extra ...any) (*runbooker.Job, int64, error) {
 	var tKind, tID, tName *string
 	dest := append([]any{&pk, &j.ID, &j.TenantID, &j.RunbookName, &j.RunbookVersion, &lang, &params, &j.RunOn,
 		&j.Caller, &status, &j.StatusReason, &j.Exception, &attempt, &lost, &j.WorkerID,
-		&created, &started, &ended, &modified, &lease, &j.LogVerbose, &tKind, &tID, &tName}, extra...)
+		&created, &started, &ended, &modified, &lease, &j.LogVerbose, &tKind, &tID, &tName, &j.Schedule, &j.CatchUp}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, 0, err
 	}

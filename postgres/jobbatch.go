@@ -19,7 +19,7 @@ func (db *DB) startBatchers() {
 }
 
 const insertJobCols = `id, tenant_id, runbook_name, runbook_version, language, parameters,
-	run_on, caller, status, status_reason, attempt, worker_id, created_at, last_modified_at, lease_expires_at, log_verbose, ` + storeutil.JobTargetColumns
+	run_on, caller, status, status_reason, attempt, worker_id, created_at, last_modified_at, lease_expires_at, log_verbose, ` + storeutil.JobTargetColumns + `, schedule_name, catch_up`
 
 // insertJobs stores the jobs of a batch in one statement. When one of them
 // is refused (a duplicate id) each is inserted alone, so that only that one
@@ -53,23 +53,25 @@ func (db *DB) insertMany(ctx context.Context, js []*runbooker.Job, params []stri
 	runOns, callers, statuses, reasons, workers := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	attempts, created, leases, verbose := make([]int32, n), make([]int64, n), make([]*int64, n), make([]bool, n)
 	tKinds, tIDs, tNames := make([]*string, n), make([]*string, n), make([]*string, n)
+	schedules, catchUps := make([]string, n), make([]bool, n)
 	for i, j := range js {
 		ids[i], tenants[i], names[i], versions[i], langs[i] = j.ID, j.TenantID, j.RunbookName, j.RunbookVersion, string(j.Language)
 		runOns[i], callers[i], statuses[i] = j.RunOn, j.Caller, string(j.Status)
 		reasons[i], attempts[i], workers[i] = cleanText(j.StatusReason), int32(j.Attempt), j.WorkerID
 		created[i], leases[i], verbose[i] = nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt), j.LogVerbose
 		tKinds[i], tIDs[i], tNames[i] = storeutil.TargetArgs(j.Target)
+		schedules[i], catchUps[i] = j.Schedule, j.CatchUp
 	}
 	_, err := db.pool.Exec(ctx, `INSERT INTO jobs (`+insertJobCols+`)
 		SELECT id, tenant, name, version, lang, params, run_on, caller, status, reason, attempt, worker, created, created, lease, log_v,
-			t_kind, t_id, t_name
+			t_kind, t_id, t_name, sched, catch_up
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 			$9::text[], $10::text[], $11::integer[], $12::text[], $13::bigint[], $14::bigint[], $15::boolean[],
-			$16::text[], $17::text[], $18::text[])
+			$16::text[], $17::text[], $18::text[], $19::text[], $20::boolean[])
 			AS r(id, tenant, name, version, lang, params, run_on, caller, status, reason, attempt, worker, created, lease, log_v,
-				t_kind, t_id, t_name)`,
+				t_kind, t_id, t_name, sched, catch_up)`,
 		ids, tenants, names, versions, langs, params, runOns, callers, statuses, reasons, attempts, workers, created, leases, verbose,
-		tKinds, tIDs, tNames)
+		tKinds, tIDs, tNames, schedules, catchUps)
 	return err
 }
 
@@ -84,10 +86,10 @@ func (db *DB) insertJob(ctx context.Context, nj newJob) error {
 	j := nj.j
 	kind, id, name := storeutil.TargetArgs(j.Target)
 	_, err := db.pool.Exec(ctx, `INSERT INTO jobs (`+insertJobCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		j.ID, j.TenantID, j.RunbookName, j.RunbookVersion, string(j.Language), nj.params, j.RunOn,
 		j.Caller, string(j.Status), cleanText(j.StatusReason), j.Attempt, j.WorkerID, nanos(j.CreatedAt),
-		nullNanos(j.LeaseExpiresAt), j.LogVerbose, kind, id, name)
+		nullNanos(j.LeaseExpiresAt), j.LogVerbose, kind, id, name, j.Schedule, j.CatchUp)
 	return storeErr(err, fmt.Sprintf("job %s", j.ID))
 }
 

@@ -13,7 +13,7 @@ import (
 // jobCols is the column list every job query selects, in scanJob's order.
 const jobCols = `pk, id, tenant_id, runbook_name, runbook_version, language, parameters, run_on, caller,
 	status, status_reason, exception, attempt, lost_count, worker_id,
-	created_at, started_at, ended_at, last_modified_at, lease_expires_at, log_verbose, ` + storeutil.JobTargetColumns
+	created_at, started_at, ended_at, last_modified_at, lease_expires_at, log_verbose, ` + storeutil.JobTargetColumns + `, schedule_name, catch_up`
 
 // heldStatuses are the states in which an attempt holds a lease; fenced
 // calls succeed only then.
@@ -21,7 +21,7 @@ const heldStatuses = `('Activating', 'Running', 'Stopping')`
 
 const insertJobSQL = `INSERT INTO jobs (id, tenant_id, runbook_name, runbook_version, language, parameters,
 	run_on, caller, status, status_reason, attempt, worker_id, created_at, last_modified_at, lease_expires_at, log_verbose,
-	` + storeutil.JobTargetColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	` + storeutil.JobTargetColumns + `, schedule_name, catch_up) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
 // CreateJob implements runbooker.JobStore. The job is queued (New) with
 // attempt and lost count 0, or handed to j.WorkerID (direct dispatch). An
@@ -43,7 +43,7 @@ func (db *DB) insertJob(ctx context.Context, j *runbooker.Job, pj []byte) error 
 	kind, id, name := storeutil.TargetArgs(j.Target)
 	_, err := db.st.insertJob.ExecContext(ctx, j.ID, j.TenantID, j.RunbookName,
 		j.RunbookVersion, string(j.Language), pj, j.RunOn, j.Caller, string(j.Status), j.StatusReason,
-		j.Attempt, j.WorkerID, nanos(j.CreatedAt), nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt), j.LogVerbose, kind, id, name)
+		j.Attempt, j.WorkerID, nanos(j.CreatedAt), nanos(j.CreatedAt), nullNanos(j.LeaseExpiresAt), j.LogVerbose, kind, id, name, j.Schedule, j.CatchUp)
 	return err
 }
 
@@ -198,7 +198,7 @@ func scanJob(s scanner, extra ...any) (*runbooker.Job, int64, error) {
 	var tKind, tID, tName *string
 	dest := append([]any{&pk, &j.ID, &j.TenantID, &j.RunbookName, &j.RunbookVersion, &lang, &params, &j.RunOn,
 		&j.Caller, &status, &j.StatusReason, &j.Exception, &j.Attempt, &j.LostCount, &j.WorkerID,
-		&created, &started, &ended, &modified, &lease, &j.LogVerbose, &tKind, &tID, &tName}, extra...)
+		&created, &started, &ended, &modified, &lease, &j.LogVerbose, &tKind, &tID, &tName, &j.Schedule, &j.CatchUp}, extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, 0, err
 	}

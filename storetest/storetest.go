@@ -111,6 +111,8 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"Webhooks", testWebhooks},
 		{"AuditTamper", testAuditTamper},
 		{"Modules", testModules},
+		{"Schedules", testSchedules},
+		{"JobSchedulesAdvance", testJobSchedulesAdvance},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

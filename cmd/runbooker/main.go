@@ -46,6 +46,7 @@ Client (RUNBOOKER_SERVER, RUNBOOKER_CREDENTIAL=ID:SECRET):
   runbooker asset list | set TYPE NAME JSON [--encrypted] | get TYPE NAME | delete TYPE NAME
   runbooker module upload FILE | list | get|delete ps|py NAME VERSION   PowerShell modules, Python wheels
   runbooker webhook create NAME --runbook RB [-p K=V]... [--expires D|TIME] | list | get|enable|disable|delete ID
+  runbooker schedule list | get | set | delete | link | unlink | defaults   schedules and the runbooks linked to them
   runbooker whoami                         who the credential is, and its rights
   runbooker targets user|device|group ID   runbooks you may run on that object
   runbooker settings get KEY | set KEY FILE|-   customization, permissions, roles, directory
@@ -113,6 +114,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdModule(ctx, args[1:], stdout)
 	case "webhook":
 		err = cmdWebhook(ctx, args[1:], stdout)
+	case "schedule":
+		err = cmdSchedule(ctx, args[1:], stdout)
 	case "settings":
 		err = cmdSettings(ctx, args[1:], stdin, stdout)
 	case "whoami":

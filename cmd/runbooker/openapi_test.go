@@ -339,6 +339,22 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.json("POST", "/webhooks/no-such-token", "", `{}`, 404)
 	c.json("GET", "/api/v1/webhooks", reader, "", 403)
 	c.json("DELETE", "/api/v1/webhooks/"+hook.ID, admin, "", 204)
+	// Schedules and job schedules.
+	c.call(nil, "PUT", "/api/v1/runbooks/org_general_greet_scheduled?language=bash", admin, "text/plain", greet, 201)
+	c.json("PUT", "/api/v1/schedules/nightly", admin, `{"startTime": "2030-01-01T02:30:00Z", "frequency": "Month", "interval": 1,
+		"timeZone": "Europe/Berlin", "monthlyOccurrences": [{"occurrence": "Last", "day": "Friday"}], "isEnabled": true}`, 200)
+	c.json("POST", "/api/v1/schedules/defaults", admin, "", 200)
+	c.json("GET", "/api/v1/schedules", admin, "", 200)
+	c.json("GET", "/api/v1/schedules/nightly", admin, "", 200)
+	c.json("POST", "/api/v1/jobschedules", admin, `{"scheduleName": "nightly", "runbookName": "org_general_greet", "parameters": {"Name": "x"}}`, 403)
+	var link struct{ ID string }
+	body = c.json("POST", "/api/v1/jobschedules", admin, `{"scheduleName": "nightly", "runbookName": "org_general_greet_scheduled", "parameters": {"Name": "x"}}`, 201)
+	if err := json.Unmarshal([]byte(body), &link); err != nil || link.ID == "" {
+		t.Fatalf("link answer %s: %v", body, err)
+	}
+	c.json("GET", "/api/v1/jobschedules?schedule=nightly", admin, "", 200)
+	c.json("DELETE", "/api/v1/jobschedules/"+link.ID, admin, "", 204)
+	c.json("DELETE", "/api/v1/schedules/nightly", admin, "", 204)
 
 	// Assets: a plain variable shows its value, a secret one does not.
 	c.json("PUT", "/api/v1/assets/variable/region", admin, `{"description": "where", "value": "eu-west"}`, 200)
