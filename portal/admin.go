@@ -30,6 +30,8 @@ func (p *Portal) routeAdmin(mux *http.ServeMux) {
 	mux.HandleFunc("POST /admin/credentials", p.person(p.handleAdminCredentialCreate))
 	mux.HandleFunc("POST /admin/credentials/{id}/delete", p.person(p.handleAdminCredentialDelete))
 	mux.HandleFunc("GET /admin/audit", p.person(p.handleAdminAudit))
+	mux.HandleFunc("GET /admin/schedules", p.person(p.handleAdminSchedules))
+	mux.HandleFunc("POST /admin/schedules/defaults", p.person(p.handleAdminScheduleDefaults))
 }
 
 // adminSection is one entry of the overview and the section menu.
@@ -45,6 +47,7 @@ var adminSections = []adminSection{
 	{"/admin/roles", "Roles", "Portal roles, their rights, and who holds them."},
 	{"/admin/settings/directory", "Directory", "Where users, groups and devices are looked up."},
 	{"/admin/sync", "Sync", "Git repositories runbooks come from."},
+	{"/admin/schedules", "Schedules", "When scheduled runbooks run next."},
 	{"/admin/users", "Users", "Local accounts that sign in with a password."},
 	{"/admin/credentials", "API credentials", "Keys for programs that call the API."},
 	{"/admin/audit", "Audit log", "Who did what, and when."},

@@ -502,3 +502,32 @@ func TestPortalAdminSyncPage(t *testing.T) {
 		t.Errorf("the last sync is not listed:\n%s", body)
 	}
 }
+
+// TestPortalAdminSchedules: the schedules page lists schedules and the
+// runbooks linked to them with their next runs, and creates the defaults.
+func TestPortalAdminSchedules(t *testing.T) {
+	s := adminPermServer(t)
+	jane := portalClient(t, s, "jane@contoso.com")
+	st, body, loc := adminPost(t, s, jane, "/admin/schedules", "/admin/schedules/defaults", url.Values{})
+	if st != http.StatusSeeOther {
+		t.Fatalf("create defaults: %d %s", st, body)
+	}
+	s.put("org_general_report_scheduled", runbooker.LangBash, "#!/bin/bash\necho report\n")
+	if st, _, body := s.call("POST", "/api/v1/jobschedules", s.cred, `{"scheduleName": "Daily", "runbookName": "org_general_report_scheduled"}`); st/100 != 2 {
+		t.Fatalf("link: %d %s", st, body)
+	}
+	st, page := pageGet(t, s, jane, loc)
+	if st != 200 {
+		t.Fatalf("schedules page: %d", st)
+	}
+	for _, want := range []string{`id="schedules"`, "Hourly", "Monthly", `id="job-schedules"`, "org_general_report_scheduled", "The default schedules exist."} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the schedules page lacks %q", want)
+		}
+	}
+	// A supporter sees the next runs but may not create schedules.
+	help := portalClient(t, s, "help@contoso.com")
+	if st, page := pageGet(t, s, help, "/admin/schedules"); st != 200 || !strings.Contains(page, "org_general_report_scheduled") || strings.Contains(page, `id="create-defaults"`) {
+		t.Errorf("a supporter on the schedules page: %d", st)
+	}
+}
