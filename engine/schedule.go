@@ -304,6 +304,9 @@ func (e *Engine) fire(ctx context.Context, js runbooker.JobSchedule, now time.Ti
 	})
 	switch code := runbooker.ErrorCode(err); {
 	case err == nil:
+		if o, ok := e.observe().(interface{ ScheduleFired() }); ok {
+			o.ScheduleFired()
+		}
 	case code == runbooker.ECONFLICT:
 		// Another server (or this one before a restart) created it.
 	case code == runbooker.EINVALID || code == runbooker.ENOTFOUND || code == runbooker.EFORBIDDEN:

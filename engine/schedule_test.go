@@ -253,3 +253,32 @@ func TestScheduleFiresMoreThanABatchInOnePass(t *testing.T) {
 		t.Fatalf("one pass started %d (%v), want %d", got, err, n)
 	}
 }
+
+// firingCounter is an observer that counts the jobs schedules started.
+type firingCounter struct{ fired int }
+
+func (f *firingCounter) Event(runbooker.LiveEvent) {}
+func (f *firingCounter) StreamsStored(int, int64)  {}
+func (f *firingCounter) StoreError(string)         {}
+func (f *firingCounter) ScheduleFired()            { f.fired++ }
+
+// The scheduler tells an observer that can hear it of each job it started
+// (the metrics count them), and not of occurrences it did not run.
+func TestScheduleFiringsReachTheObserver(t *testing.T) {
+	e, c := newEngine(t)
+	obs := &firingCounter{}
+	e.SetObserver(obs)
+	link(t, e, &runbooker.Schedule{Name: "hourly", Frequency: "Hour", Interval: 1, StartTime: c.Now().Add(time.Hour)})
+	for range 3 {
+		c.Add(time.Hour)
+		if _, err := e.FireSchedules(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := e.FireSchedules(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if obs.fired != 3 {
+		t.Errorf("the observer heard of %d firings, want 3", obs.fired)
+	}
+}

@@ -134,13 +134,11 @@ func New(cfg Config) *Metrics {
 		Name: "runbooker_syncs_total",
 		Help: "Git syncs of runbook sources finished in this server, by result (ok, failed).",
 	}, []string{"result"})
-	// Webhook firings are fed by the HTTP server (ObserveWebhookFiring);
-	// schedule firings are registered at 0, so dashboards and alerts can be
-	// written against them, until schedules feed them
-	// (ObserveScheduleFiring).
+	// Webhook firings are fed by the HTTP server (ObserveWebhookFiring),
+	// schedule firings by the engine's scheduler (ScheduleFired).
 	m.scheduleFirings = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "runbooker_schedule_firings_total",
-		Help: "Jobs started by schedules (not fed yet: schedules are to come).",
+		Help: "Jobs started by schedules.",
 	})
 	m.webhookFirings = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "runbooker_webhook_firings_total",
@@ -260,3 +258,7 @@ func (m *Metrics) ObserveScheduleFiring() { m.scheduleFirings.Inc() }
 // ObserveWebhookFiring counts a job a webhook started: for the webhooks to
 // come.
 func (m *Metrics) ObserveWebhookFiring() { m.webhookFirings.Inc() }
+
+// ScheduleFired is how the engine's observer hook reports a job a schedule
+// started (engine/schedule.go asks its observer for this method).
+func (m *Metrics) ScheduleFired() { m.ObserveScheduleFiring() }
