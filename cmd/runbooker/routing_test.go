@@ -106,16 +106,25 @@ func TestRemoteStopAndLateWorker(t *testing.T) {
 	w1.signal(syscall.SIGSTOP)
 	w2 := startWorker(t, s.url, token, t.TempDir())
 	id2 := w2.id(t)
-	eventually(t, 20*time.Second, "the job to move to the second worker", func() bool {
-		j, _ := s.client.Job(ctx, resp.JobID)
-		return j.WorkerID == id2 && j.Attempt == 2 && j.Status == runbooker.StatusRunning
+	// The frozen worker's last long poll may still be parked on the server
+	// when the rescuer queues the job again, and take it (attempt 2) before
+	// its lease runs out once more: the second worker then gets attempt 3.
+	var last *runbooker.Job
+	defer func() {
+		if t.Failed() && last != nil {
+			t.Logf("the job was last seen %s, attempt %d, worker %s (second worker %s)", last.Status, last.Attempt, last.WorkerID, id2)
+		}
+	}()
+	eventually(t, 30*time.Second, "the job to move to the second worker", func() bool {
+		last, _ = s.client.Job(ctx, resp.JobID)
+		return last != nil && last.WorkerID == id2 && last.Attempt >= 2 && last.Status == runbooker.StatusRunning
 	})
 	w1.signal(syscall.SIGCONT)
 	eventually(t, 10*time.Second, "the late worker to kill its copy", func() bool { return processGone(pid) })
 	if _, err := s.client.StopJob(ctx, resp.JobID); err != nil {
 		t.Fatal(err)
 	}
-	if j := s.waitJob(resp.JobID); j.Status != runbooker.StatusStopped || j.Attempt != 2 {
+	if j := s.waitJob(resp.JobID); j.Status != runbooker.StatusStopped || j.Attempt < 2 {
 		t.Errorf("second attempt: %s attempt %d", j.Status, j.Attempt)
 	}
 	eventually(t, 10*time.Second, "the late worker to report losing its lease", func() bool {
