@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -16,30 +17,32 @@ func cmdSchedule(ctx context.Context, args []string, stdout io.Writer) error {
 	const use = "usage: runbooker schedule list | get NAME | set NAME --start TIME [--frequency OneTime|Hour|Day|Week|Month] [--interval N] " +
 		"[--time-zone ZONE] [--expiry TIME] [--week-days Mon,Fri] [--month-days 1,15,-1] [--occurrences Last:Friday,First:Monday] " +
 		"[--description TEXT] [--disabled] | delete NAME | link SCHEDULE RUNBOOK [-p K=V]... [--run-on GROUP] | unlink ID | defaults"
-	if len(args) == 0 {
-		return fmt.Errorf(use)
-	}
-	verb := args[0]
-	fs := newFlagSet("schedule " + verb)
-	client := clientFlags(fs)
-	start := fs.String("start", "", "set: first occurrence, RFC 3339")
-	expiry := fs.String("expiry", "", "set: no occurrence after this time, RFC 3339")
-	freq := fs.String("frequency", "OneTime", "set: OneTime, Hour, Day, Week or Month")
-	interval := fs.Int("interval", 1, "set: every N hours, days, weeks or months")
-	zone := fs.String("time-zone", "UTC", "set: IANA time zone of the start's wall-clock time")
-	weekDays := fs.String("week-days", "", "set: Week: days, comma-separated (Monday,Friday)")
-	monthDays := fs.String("month-days", "", "set: Month: days 1..31 or -1 (the last), comma-separated")
-	occ := fs.String("occurrences", "", "set: Month: First..Fourth or Last with a day, such as Last:Friday")
-	desc := fs.String("description", "", "set: description")
-	disabled := fs.Bool("disabled", false, "set: store the schedule disabled")
-	runOn := fs.String("run-on", "", "link: worker group")
+	var start *string
+	var expiry *string
+	var freq *string
+	var interval *int
+	var zone *string
+	var weekDays *string
+	var monthDays *string
+	var occ *string
+	var desc *string
+	var disabled *bool
+	var runOn *string
 	var ps multiFlag
-	fs.Var(&ps, "p", "link: parameter Key=Value or Key:=JSON (repeatable)")
-	rest, err := parseFlags(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	c, err := client()
+	verb, rest, c, err := subcommand("schedule", use, args, func(fs *flag.FlagSet) {
+		start = fs.String("start", "", "set: first occurrence, RFC 3339")
+		expiry = fs.String("expiry", "", "set: no occurrence after this time, RFC 3339")
+		freq = fs.String("frequency", "OneTime", "set: OneTime, Hour, Day, Week or Month")
+		interval = fs.Int("interval", 1, "set: every N hours, days, weeks or months")
+		zone = fs.String("time-zone", "UTC", "set: IANA time zone of the start's wall-clock time")
+		weekDays = fs.String("week-days", "", "set: Week: days, comma-separated (Monday,Friday)")
+		monthDays = fs.String("month-days", "", "set: Month: days 1..31 or -1 (the last), comma-separated")
+		occ = fs.String("occurrences", "", "set: Month: First..Fourth or Last with a day, such as Last:Friday")
+		desc = fs.String("description", "", "set: description")
+		disabled = fs.Bool("disabled", false, "set: store the schedule disabled")
+		runOn = fs.String("run-on", "", "link: worker group")
+		fs.Var(&ps, "p", "link: parameter Key=Value or Key:=JSON (repeatable)")
+	})
 	if err != nil {
 		return err
 	}

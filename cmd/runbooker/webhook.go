@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"time"
@@ -11,23 +12,18 @@ import (
 
 func cmdWebhook(ctx context.Context, args []string, stdout io.Writer) error {
 	const use = "usage: runbooker webhook create NAME --runbook RB [-p K=V]... [--run-on GROUP] [--expires D|TIME] [--disabled] | list | get ID | enable ID | disable ID | delete ID"
-	if len(args) == 0 {
-		return fmt.Errorf(use)
-	}
-	verb := args[0]
-	fs := newFlagSet("webhook " + verb)
-	client := clientFlags(fs)
-	runbook := fs.String("runbook", "", "create: the runbook each call starts")
+	var runbook *string
 	var ps multiFlag
-	fs.Var(&ps, "p", "create: a fixed parameter, Key=Value or Key:=JSON (repeatable)")
-	runOn := fs.String("run-on", "", "create: worker group (default: the runbook's)")
-	expires := fs.String("expires", "", "create: expires after this long (such as 720h) or at this RFC 3339 time (default a year)")
-	disabled := fs.Bool("disabled", false, "create: create it disabled")
-	rest, err := parseFlags(fs, args[1:])
-	if err != nil {
-		return err
-	}
-	c, err := client()
+	var runOn *string
+	var expires *string
+	var disabled *bool
+	verb, rest, c, err := subcommand("webhook", use, args, func(fs *flag.FlagSet) {
+		runbook = fs.String("runbook", "", "create: the runbook each call starts")
+		fs.Var(&ps, "p", "create: a fixed parameter, Key=Value or Key:=JSON (repeatable)")
+		runOn = fs.String("run-on", "", "create: worker group (default: the runbook's)")
+		expires = fs.String("expires", "", "create: expires after this long (such as 720h) or at this RFC 3339 time (default a year)")
+		disabled = fs.Bool("disabled", false, "create: create it disabled")
+	})
 	if err != nil {
 		return err
 	}
