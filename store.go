@@ -123,5 +123,8 @@ type JobStore interface {
 type SettingStore interface {
 	// Setting returns the document stored under key, ENOTFOUND when absent.
 	Setting(ctx context.Context, tenantID, key string) ([]byte, error)
+	// Settings returns the documents stored under keys, in one read; an
+	// absent key is absent from the map.
+	Settings(ctx context.Context, tenantID string, keys []string) (map[string][]byte, error)
 	PutSetting(ctx context.Context, tenantID, key string, value []byte) error
 }

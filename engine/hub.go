@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/runbooker/runbooker"
@@ -14,14 +16,14 @@ import (
 type Hub struct {
 	mu     sync.Mutex
 	groups map[string][]*Waiter
-	hints  map[string]map[string]*queueHint // group → tenant ("" = any) → hint
+	hints  map[string]map[hintKey]*queueHint // group → (tenant, languages) → hint
 	done   map[string]*doneWait
 	stops  map[string]func()
 }
 
 // NewHub returns an empty hub.
 func NewHub() *Hub {
-	return &Hub{groups: map[string][]*Waiter{}, hints: map[string]map[string]*queueHint{}, done: map[string]*doneWait{}, stops: map[string]func(){}}
+	return &Hub{groups: map[string][]*Waiter{}, hints: map[string]map[hintKey]*queueHint{}, done: map[string]*doneWait{}, stops: map[string]func(){}}
 }
 
 // Waiter is a claimer parked on a long poll. It receives nil ("look in
@@ -140,34 +142,72 @@ type queueHint struct {
 	empty bool
 }
 
-// QueueHint returns the hint of (group, tenant): empty is true only when a
-// claim found the queue empty and nothing was queued since. A claimer may
-// then park without asking the store; an unknown group is never empty.
-func (h *Hub) QueueHint(group, tenantID string) (gen uint64, empty bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if x := h.hints[group][tenantID]; x != nil {
-		return x.gen, x.empty
-	}
-	return 0, false
+// hintKey names whose view of a group's queue a hint is: claims of one
+// tenant ("" = any) limited to some languages ("" = any; else the sorted
+// list) find the queue empty independently of claims of other languages.
+type hintKey struct {
+	tenant string
+	langs  string
 }
 
-// QueueEmpty records that a claim of (group, tenant) that started at gen
-// found the queue empty.
-func (h *Hub) QueueEmpty(group, tenantID string, gen uint64) {
+func keyOf(tenantID string, langs []runbooker.Language) hintKey {
+	if langs == nil {
+		return hintKey{tenant: tenantID}
+	}
+	ls := make([]string, len(langs))
+	for i, l := range langs {
+		ls[i] = string(l)
+	}
+	sort.Strings(ls)
+	return hintKey{tenant: tenantID, langs: "[" + strings.Join(ls, ",") + "]"}
+}
+
+// QueueHint returns the hint of (group, tenant) for claims of any language.
+func (h *Hub) QueueHint(group, tenantID string) (gen uint64, empty bool) {
+	return h.QueueHintFor(group, tenantID, nil)
+}
+
+// QueueHintFor returns the hint of (group, tenant) for claims limited to
+// langs (nil: any): empty is true only when such a claim found no job it
+// could take and nothing was queued since. A claimer may then park without
+// asking the store; an unknown group is never empty.
+func (h *Hub) QueueHintFor(group, tenantID string, langs []runbooker.Language) (gen uint64, empty bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// The hint is made on first use, so that jobs queued while this claim
+	// runs move its gen on, and the claim's "found none" is not recorded.
+	x := h.hint(group, keyOf(tenantID, langs))
+	return x.gen, x.empty
+}
+
+// hint returns the hint of group and k, made (not empty) when missing.
+// Callers hold h.mu.
+func (h *Hub) hint(group string, k hintKey) *queueHint {
 	m := h.hints[group]
 	if m == nil {
-		m = map[string]*queueHint{}
+		m = map[hintKey]*queueHint{}
 		h.hints[group] = m
 	}
-	x := m[tenantID]
+	x := m[k]
 	if x == nil {
-		x = &queueHint{gen: gen}
-		m[tenantID] = x
+		x = &queueHint{}
+		m[k] = x
 	}
-	if x.gen == gen {
+	return x
+}
+
+// QueueEmpty records that a claim of (group, tenant) of any language that
+// started at gen found the queue empty.
+func (h *Hub) QueueEmpty(group, tenantID string, gen uint64) {
+	h.QueueEmptyFor(group, tenantID, nil, gen)
+}
+
+// QueueEmptyFor records that a claim of (group, tenant) limited to langs
+// (nil: any) that started at gen found no job it could take.
+func (h *Hub) QueueEmptyFor(group, tenantID string, langs []runbooker.Language, gen uint64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if x := h.hint(group, keyOf(tenantID, langs)); x.gen == gen {
 		x.empty = true
 	}
 }
@@ -176,8 +216,8 @@ func (h *Hub) QueueEmpty(group, tenantID string, gen uint64) {
 // invalidate: the tenant's own and the any-tenant one; every tenant's when
 // the tenant is unknown (""). Callers hold h.mu.
 func (h *Hub) markQueued(group, tenantID string) {
-	for t, x := range h.hints[group] {
-		if tenantID == "" || t == "" || t == tenantID {
+	for k, x := range h.hints[group] {
+		if tenantID == "" || k.tenant == "" || k.tenant == tenantID {
 			x.gen++
 			x.empty = false
 		}

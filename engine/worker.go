@@ -219,7 +219,7 @@ func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Jo
 		// When the last claim found the queue empty and nothing was queued
 		// since, park at once: the next job comes by direct dispatch or a
 		// wake-up, and an idle long poll costs the store nothing.
-		gen, empty := e.hub.QueueHint(r.Group, r.TenantID)
+		gen, empty := e.hub.QueueHintFor(r.Group, r.TenantID, r.Languages)
 		var jobs []*runbooker.Job
 		var err error
 		if !empty || polled || deadline == nil {
@@ -232,10 +232,10 @@ func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Jo
 			for _, j := range jobs {
 				e.emitJob(runbooker.LiveJobStatus, j)
 			}
-			// A claim limited to some languages may leave jobs queued: it
-			// cannot tell that the queue is empty.
-			if err == nil && len(jobs) < r.Limit && r.Languages == nil {
-				e.hub.QueueEmpty(r.Group, r.TenantID, gen)
+			// A claim limited to some languages may leave jobs of others
+			// queued: it records that none of its own languages are.
+			if err == nil && len(jobs) < r.Limit {
+				e.hub.QueueEmptyFor(r.Group, r.TenantID, r.Languages, gen)
 			}
 		}
 		polled = false

@@ -84,27 +84,23 @@ func (s *Server) setting(ctx context.Context, tenant, key string) ([]byte, error
 	return v, err
 }
 
-// policyFor reads the tenant's permissions, roles and directory.
+// policyFor reads the tenant's permissions, roles and directory, the three
+// documents in one store read.
 func (s *Server) policyFor(ctx context.Context, tenant string) (*policy, error) {
 	pc := &s.policies
 	p := &policy{}
-	raw, err := s.setting(ctx, tenant, SettingPermissions)
+	docs, err := s.Store.Settings(ctx, tenant, policyKeys)
 	if err != nil {
 		return nil, err
 	}
-	p.perms, p.permsErr = cachedParse(&pc.mu, pc.perms, tenant, raw, parsePermissions)
-	if raw, err = s.setting(ctx, tenant, SettingRoles); err != nil {
-		return nil, err
-	}
-	p.roles, err = cachedParse(&pc.mu, pc.roles, tenant, raw, access.ParseRoles)
+	p.perms, p.permsErr = cachedParse(&pc.mu, pc.perms, tenant, docs[SettingPermissions], parsePermissions)
+	p.roles, err = cachedParse(&pc.mu, pc.roles, tenant, docs[SettingRoles], access.ParseRoles)
 	if err != nil {
 		// Validated when stored; a document that no longer parses grants nothing.
 		s.Log.Warn("the tenant's roles document does not parse; nobody holds a role", "tenant", tenant, "err", err)
 		p.roles, _ = access.ParseRoles(nil)
 	}
-	if raw, err = s.setting(ctx, tenant, SettingDirectory); err != nil {
-		return nil, err
-	}
+	raw := docs[SettingDirectory]
 	if raw == nil {
 		p.dir = pc.fallback
 		return p, nil
@@ -117,6 +113,9 @@ func (s *Server) policyFor(ctx context.Context, tenant string) (*policy, error) 
 	}
 	return p, nil
 }
+
+// policyKeys are the settings documents policyFor reads.
+var policyKeys = []string{SettingPermissions, SettingRoles, SettingDirectory}
 
 func parsePermissions(raw []byte) (*access.Permissions, error) {
 	return access.ParsePermissions(raw)

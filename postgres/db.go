@@ -53,12 +53,14 @@ const (
 // DB is a Runbooker store in one PostgreSQL database. It is safe for
 // concurrent use, by goroutines and by other processes on the same database.
 type DB struct {
-	pool      *pgxpool.Pool
-	connCfg   *pgx.ConnConfig // for the bus's dedicated listening connection
-	now       func() time.Time
-	closeOnce sync.Once
-	creates   *batcher[newJob, struct{}]                       // CreateJob, batched under load
-	finishes  *batcher[runbooker.FinishParams, *runbooker.Job] // FinishJob, batched under load
+	pool       *pgxpool.Pool
+	connCfg    *pgx.ConnConfig // for the bus's dedicated listening connection
+	now        func() time.Time
+	closeOnce  sync.Once
+	creates    *batcher[newJob, struct{}]                           // CreateJob, batched under load
+	finishes   *batcher[runbooker.FinishParams, *runbooker.Job]     // FinishJob, batched under load
+	audits     *batcher[runbooker.AuditEntry, runbooker.AuditEntry] // AppendAudit, one batch at a time
+	auditHeads auditHeads
 }
 
 var _ runbooker.Store = (*DB)(nil)

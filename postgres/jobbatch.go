@@ -16,6 +16,8 @@ const batchesInFlight = 2
 func (db *DB) startBatchers() {
 	db.creates = &batcher[newJob, struct{}]{run: db.insertJobs, inFlight: batchesInFlight, maxBatch: 500}
 	db.finishes = &batcher[runbooker.FinishParams, *runbooker.Job]{run: db.finishJobs, inFlight: batchesInFlight, maxBatch: 500}
+	// Audit batches run one at a time: each chains on the entries of the one before.
+	db.audits = &batcher[runbooker.AuditEntry, runbooker.AuditEntry]{run: db.appendAudits, inFlight: 1, maxBatch: 200}
 }
 
 const insertJobCols = `id, tenant_id, runbook_name, runbook_version, language, parameters,

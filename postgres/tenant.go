@@ -50,6 +50,31 @@ func (db *DB) Setting(ctx context.Context, tenantID, key string) ([]byte, error)
 	return v, nil
 }
 
+// Settings implements runbooker.SettingStore.
+func (db *DB) Settings(ctx context.Context, tenantID string, keys []string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	rows, err := db.pool.Query(ctx, `SELECT key, value FROM settings WHERE tenant_id = $1 AND key = ANY($2::text[])`, tenantID, keys)
+	if err != nil {
+		return nil, storeErr(err, "settings")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, storeErr(err, "settings")
+		}
+		if v == nil {
+			v = []byte{}
+		}
+		out[k] = v
+	}
+	return out, storeErr(rows.Err(), "settings")
+}
+
 // PutSetting implements runbooker.SettingStore. The value replaces any
 // earlier one, verbatim.
 func (db *DB) PutSetting(ctx context.Context, tenantID, key string, value []byte) error {

@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/runbooker/runbooker"
 )
@@ -18,6 +19,36 @@ func (db *DB) Setting(ctx context.Context, tenantID, key string) ([]byte, error)
 		v = []byte{}
 	}
 	return v, nil
+}
+
+// Settings implements runbooker.SettingStore.
+func (db *DB) Settings(ctx context.Context, tenantID string, keys []string) (map[string][]byte, error) {
+	out := map[string][]byte{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	q := `SELECT key, value FROM settings WHERE tenant_id = ? AND key IN (?` + strings.Repeat(", ?", len(keys)-1) + `)`
+	args := []any{tenantID}
+	for _, k := range keys {
+		args = append(args, k)
+	}
+	rows, err := db.rq.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, storeErr(err, "settings")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k string
+		var v []byte
+		if err := rows.Scan(&k, &v); err != nil {
+			return nil, storeErr(err, "settings")
+		}
+		if v == nil {
+			v = []byte{}
+		}
+		out[k] = v
+	}
+	return out, storeErr(rows.Err(), "settings")
 }
 
 // PutSetting implements runbooker.SettingStore. The value replaces any

@@ -66,6 +66,27 @@ func testSettings(t *testing.T, s runbooker.Store) {
 	if string(got) != string(doc2) {
 		t.Fatalf("tenant B's put changed tenant A's setting to %q", got)
 	}
+
+	// Several documents in one read: only the tenant's own, absent keys absent.
+	ok(t, s.PutSetting(ctx, tenantA, "roles", []byte{}), "PutSetting empty roles")
+	many, err := s.Settings(ctx, tenantA, []string{"customization", "roles", "permissions"})
+	ok(t, err, "Settings")
+	if len(many) != 2 || string(many["customization"]) != string(doc2) || many["roles"] == nil || len(many["roles"]) != 0 {
+		t.Fatalf("Settings = %q, want customization %q and an empty (not absent) roles", many, doc2)
+	}
+	if _, ok := many["permissions"]; ok {
+		t.Fatalf("Settings holds the absent key permissions")
+	}
+	many, err = s.Settings(ctx, tenantB, []string{"roles"})
+	ok(t, err, "Settings of tenant B")
+	if len(many) != 0 {
+		t.Fatalf("Settings of tenant B = %q, want none (roles is tenant A's)", many)
+	}
+	many, err = s.Settings(ctx, tenantA, nil)
+	ok(t, err, "Settings of no keys")
+	if len(many) != 0 {
+		t.Fatalf("Settings of no keys = %q", many)
+	}
 }
 
 // Credentials: create, get by id from any tenant, list and delete per tenant.
