@@ -25,6 +25,7 @@ type cachingStore struct {
 	groups   map[[2]string]cached[*runbooker.WorkerGroup]
 	contents map[[2]string][]byte // by tenant and version
 	size     int                  // bytes in contents
+	creds    map[string]cached[*runbooker.Credential]
 }
 
 // contentCacheBytes bounds the cached runbook sources.
@@ -64,7 +65,7 @@ type cached[T any] struct {
 
 func newCachingStore(s runbooker.Store) *cachingStore {
 	return &cachingStore{Store: s, runbooks: map[[2]string]cached[*runbooker.Runbook]{},
-		groups: map[[2]string]cached[*runbooker.WorkerGroup]{}}
+		groups: map[[2]string]cached[*runbooker.WorkerGroup]{}, creds: map[string]cached[*runbooker.Credential]{}}
 }
 
 // runbook returns the runbook from the cache when fresh. The value is
@@ -169,4 +170,56 @@ func (c *cachingStore) UseGroupToken(ctx context.Context, tokenHash string, now 
 func (c *cachingStore) DeleteGroup(ctx context.Context, tenantID, name string) error {
 	defer c.forgetGroup(tenantID, name)
 	return c.Store.DeleteGroup(ctx, tenantID, name)
+}
+
+// Credential implements runbooker.CredentialStore from the cache when
+// fresh: every API request looks its credential up. A credential deleted
+// through this process is forgotten at once; one deleted through another
+// replica stops working within cacheTTL. The value is shared: callers must
+// not modify it.
+func (c *cachingStore) Credential(ctx context.Context, id string) (*runbooker.Credential, error) {
+	c.mu.Lock()
+	e, ok := c.creds[id]
+	c.mu.Unlock()
+	if ok && time.Since(e.at) < cacheTTL {
+		return e.v, nil
+	}
+	t0 := time.Now()
+	cred, err := c.Store.Credential(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.creds) > 10000 {
+		clear(c.creds)
+	}
+	c.creds[id] = cached[*runbooker.Credential]{cred, t0}
+	c.mu.Unlock()
+	return cred, nil
+}
+
+// DeleteCredential implements runbooker.CredentialStore and drops the
+// cached copy.
+func (c *cachingStore) DeleteCredential(ctx context.Context, tenantID, id string) error {
+	defer c.forgetCredentials(id)
+	return c.Store.DeleteCredential(ctx, tenantID, id)
+}
+
+// DeleteUser implements runbooker.UserStore and drops every cached
+// credential: the user's bound credentials may go with them.
+func (c *cachingStore) DeleteUser(ctx context.Context, tenantID, upn string) error {
+	defer c.forgetCredentials()
+	return c.Store.DeleteUser(ctx, tenantID, upn)
+}
+
+// forgetCredentials drops the cached credentials ids, or all of them.
+func (c *cachingStore) forgetCredentials(ids ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(ids) == 0 {
+		clear(c.creds)
+	}
+	for _, id := range ids {
+		delete(c.creds, id)
+	}
 }

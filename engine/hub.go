@@ -4,6 +4,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/runbooker/runbooker"
 )
@@ -19,6 +20,7 @@ type Hub struct {
 	hints  map[string]map[hintKey]*queueHint // group → (tenant, languages) → hint
 	done   map[string]*doneWait
 	stops  map[string]func()
+	recent recentOutcomes // jobs that ended in this process lately
 }
 
 // NewHub returns an empty hub.
@@ -294,12 +296,16 @@ type Outcome struct {
 }
 
 // JobDone wakes everyone waiting for job id to end, handing them out (its
-// Job may be nil: they then read the job from the store).
+// Job may be nil: they then read the job from the store). An outcome with a
+// terminal job is also remembered for a while (Recent).
 func (h *Hub) JobDone(id string, out Outcome) {
 	h.mu.Lock()
 	w, ok := h.done[id]
 	if ok {
 		delete(h.done, id)
+	}
+	if out.Job != nil && out.Job.Status.Terminal() {
+		h.recent.add(id, out, time.Now())
 	}
 	h.mu.Unlock()
 	if ok {
@@ -330,4 +336,65 @@ func (h *Hub) StopJob(id string) bool {
 		kill()
 	}
 	return ok
+}
+
+// Recent returns the outcome of job id if it ended in this process within
+// recentFor: a terminal job never changes again (only the retention purge,
+// days later, deletes it), so a waiter that comes late need not read it
+// back from the store.
+func (h *Hub) Recent(id string) (Outcome, bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.recent.get(id, time.Now())
+}
+
+// recentOutcomes remembers the last recentCap outcomes, each for recentFor.
+// Records are kept only when small: a late waiter of a big output reads it
+// from the store page by page.
+type recentOutcomes struct {
+	m    map[string]recentOutcome
+	ring []string // ids, oldest at next
+	next int
+}
+
+type recentOutcome struct {
+	out Outcome
+	at  time.Time
+}
+
+const (
+	recentCap         = 4096
+	recentFor         = time.Minute
+	recentRecordBytes = 16 << 10
+)
+
+func (r *recentOutcomes) add(id string, out Outcome, now time.Time) {
+	if r.m == nil {
+		r.m, r.ring = make(map[string]recentOutcome, recentCap), make([]string, recentCap)
+	}
+	if out.Complete {
+		n := 0
+		for _, rec := range out.Records {
+			n += len(rec.Text) + len(rec.Value)
+		}
+		if n > recentRecordBytes {
+			out.Records, out.Complete = nil, false
+		}
+	}
+	if _, ok := r.m[id]; !ok {
+		if old := r.ring[r.next]; old != "" {
+			delete(r.m, old)
+		}
+		r.ring[r.next] = id
+		r.next = (r.next + 1) % recentCap
+	}
+	r.m[id] = recentOutcome{out, now}
+}
+
+func (r *recentOutcomes) get(id string, now time.Time) (Outcome, bool) {
+	e, ok := r.m[id]
+	if !ok || now.Sub(e.at) > recentFor {
+		return Outcome{}, false
+	}
+	return e.out, true
 }

@@ -1,0 +1,121 @@
+package engine_test
+
+import (
+	"context"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/catalog"
+	"github.com/runbooker/runbooker/engine"
+	"github.com/runbooker/runbooker/sqlite"
+)
+
+// readCounter counts the store reads a waiter could make.
+type readCounter struct {
+	runbooker.Store
+	jobs, streams, creds atomic.Int64
+}
+
+func (s *readCounter) Credential(ctx context.Context, id string) (*runbooker.Credential, error) {
+	s.creds.Add(1)
+	return s.Store.Credential(ctx, id)
+}
+
+func (s *readCounter) Job(ctx context.Context, tenantID, id string) (*runbooker.Job, error) {
+	s.jobs.Add(1)
+	return s.Store.Job(ctx, tenantID, id)
+}
+
+func (s *readCounter) Streams(ctx context.Context, tenantID, id string, f runbooker.StreamFilter) ([]runbooker.StreamRecord, error) {
+	s.streams.Add(1)
+	return s.Store.Streams(ctx, tenantID, id, f)
+}
+
+// A job that ended in this process lately is answered from memory: a
+// waiter that comes after the finish reads neither the job nor its output
+// back, and a waiter of another tenant still gets nothing.
+func TestWaitAfterFinishReadsNothing(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, tenant := range []string{runbooker.DefaultTenant, "other"} {
+		if err := st.EnsureTenant(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, _, err := catalog.Put(ctx, st, catalog.PutInput{TenantID: runbooker.DefaultTenant, Name: "org_general_x",
+		Language: runbooker.LangBash, Content: []byte("echo hi\n")}); err != nil {
+		t.Fatal(err)
+	}
+	rc := &readCounter{Store: st}
+	e := engine.New(rc, engine.Config{LeaseTTL: 10 * time.Second}, nil)
+	j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x", Caller: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := e.Store().ClaimJobs(ctx, runbooker.ClaimParams{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1, Now: e.Now(), LeaseUntil: e.Now().Add(time.Minute)})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %v, %d jobs", err, len(jobs))
+	}
+	recs := []runbooker.StreamRecord{{Seq: 1, Time: e.Now(), Type: runbooker.StreamOutput, Text: "hi"}}
+	if _, err := e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: jobs[0].Attempt},
+		Status: runbooker.StatusCompleted, Records: recs}); err != nil {
+		t.Fatal(err)
+	}
+	rc.jobs.Store(0)
+	got, out, err := e.WaitOutput(ctx, runbooker.DefaultTenant, j.ID)
+	if err != nil || got.Status != runbooker.StatusCompleted || len(out) != 1 || out[0].Text != "hi" {
+		t.Fatalf("WaitOutput = %v, %v, %v", got, out, err)
+	}
+	if n, m := rc.jobs.Load(), rc.streams.Load(); n != 0 || m != 0 {
+		t.Fatalf("a waiter after the finish read the store %d times for the job and %d for its output", n, m)
+	}
+	if _, err := e.Wait(ctx, "other", j.ID); runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
+		t.Fatalf("another tenant's Wait = %v, want ENOTFOUND", err)
+	}
+	if rc.jobs.Load() != 1 {
+		t.Fatalf("another tenant's Wait was answered from memory, not by the store")
+	}
+}
+
+// Every API request looks up its credential: the engine's store serves it
+// from memory while fresh, and forgets it the moment it is deleted through
+// this process.
+func TestCredentialLookupsCachedUntilDeleted(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
+		t.Fatal(err)
+	}
+	rc := &readCounter{Store: st}
+	s := engine.New(rc, engine.Config{}, nil).Store()
+	c := &runbooker.Credential{ID: runbooker.NewID(), TenantID: runbooker.DefaultTenant, Name: "ci", Role: runbooker.RoleOperator,
+		SecretHash: runbooker.HashSecret("s3cret"), CreatedAt: time.Now()}
+	if err := s.CreateCredential(ctx, c); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if got, err := s.Credential(ctx, c.ID); err != nil || got.Name != "ci" {
+			t.Fatalf("Credential = %v, %v", got, err)
+		}
+	}
+	if n := rc.creds.Load(); n != 1 {
+		t.Fatalf("three lookups read the store %d times, want 1", n)
+	}
+	if err := s.DeleteCredential(ctx, runbooker.DefaultTenant, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Credential(ctx, c.ID); runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
+		t.Fatalf("a deleted credential still authenticates: %v", err)
+	}
+}
