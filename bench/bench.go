@@ -58,6 +58,12 @@ type Config struct {
 	Only        string // comma-separated figures to run; "": all
 	IdleWorkers int    // simulated idle long-polling workers
 	JobDir      string // where job directories are made (as serve --job-dir)
+	// Peers are other job queues measured on the queue-only work in the
+	// same run (peers.go): "river" or "river=PATH"; PostgreSQL only.
+	Peers string
+
+	dbServer string // DB as given: the server peers make their databases on
+	peers    []peer // Peers, resolved
 }
 
 // Server is the control plane a bench run asks Env.Start for.
@@ -112,6 +118,19 @@ func Run(ctx context.Context, c Config, env Env, stdout, log io.Writer) error {
 	}
 	if c.DB == "" {
 		c.DB = "sqlite:" + filepath.Join(c.DataDir, "bench.db")
+	}
+	c.dbServer = c.DB
+	if c.Peers != "" {
+		if !isPostgresURL(c.DB) {
+			return fmt.Errorf("--peers: the peers run on PostgreSQL only; give --db postgres://…")
+		}
+		for _, spec := range strings.Split(c.Peers, ",") {
+			name, prog, err := peerProgram(ctx, strings.TrimSpace(spec), c.DataDir)
+			if err != nil {
+				return err
+			}
+			c.peers = append(c.peers, peer{name, prog})
+		}
 	}
 	db, dropDB, err := database(ctx, c.DB)
 	if err != nil {

@@ -29,20 +29,57 @@ func (b *harness) queueOnly(ctx context.Context) ([]Figure, error) {
 	// The batched run goes first, on the fresh database (River's bench, its
 	// comparison, empties its tables before it starts).
 	b.progress("queue only: %d jobs created in batches of %d, claimed and finished, no processes", n, queueBatch)
-	batched, err := b.queueRun(ctx, "bench-noop-batch", n, queueBatch)
+	batched, err := b.queueRun(ctx, "bench-noop-batch", n, queueBatch, false)
 	if err != nil {
 		return nil, err
 	}
 	b.progress("queue only: %d jobs created one per call, claimed and finished, no processes", n)
-	single, err := b.queueRun(ctx, "bench-noop", n, 1)
+	single, err := b.queueRun(ctx, "bench-noop", n, 1, false)
 	if err != nil {
 		return nil, err
 	}
-	return []Figure{
+	figs := []Figure{
 		{Name: "queue only (no processes)", Value: single, Unit: "jobs/s", Target: "≥ 5,000 jobs/s", Met: single >= 5000},
 		{Name: fmt.Sprintf("queue only, created in batches of %d", queueBatch), Value: batched, Unit: "jobs/s", Target: "≥ 5,000 jobs/s", Met: batched >= 5000},
-	}, nil
+	}
+	if b.cfg.Peers == "" {
+		return figs, nil
+	}
+	b.progress("queue only: %d jobs created first, then claimed and finished (burn-down), no processes", n)
+	burn, err := b.queueRun(ctx, "bench-noop-burndown", n, MaxBatchCreate, true)
+	if err != nil {
+		return nil, err
+	}
+	figs = append(figs, Figure{Name: "queue only, burn-down of created jobs", Value: burn, Unit: "jobs/s", Target: "≥ 5,000 jobs/s", Met: burn >= 5000})
+	for _, p := range b.cfg.peers {
+		name, prog := p.name, p.prog
+		b.progress("queue only: %s on the same three runs, %d jobs each, %d jobs worked at once", name, n, queueClaimers*queueSlots)
+		pf, err := runPeer(ctx, prog, b.cfg.dbServer, n, queueClaimers*queueSlots, queueBatch)
+		if err != nil {
+			return nil, err
+		}
+		// Each of our figures gets the peer's as its baseline: ratio > 1
+		// is ahead.
+		for i, run := range []string{"percall", "batched", "burndown"} {
+			f := &figs[i]
+			f.Baseline, f.Ratio = pf[run], f.Value/pf[run]
+			f.Target += ", ahead of " + name
+			f.Met = f.Met && f.Ratio > 1
+			figs = append(figs, Figure{Name: name + ": " + peerRunNames[run], Value: pf[run], Unit: "jobs/s", Target: "(peer, same work)", Met: true})
+		}
+	}
+	return figs, nil
 }
+
+// peerRunNames say what each peer run measured, as our figures' names do.
+var peerRunNames = map[string]string{
+	"percall":  "queue only, inserted one per call",
+	"batched":  fmt.Sprintf("queue only, inserted in batches of %d", queueBatch),
+	"burndown": "queue only, burn-down of inserted jobs (its own benchmark)",
+}
+
+// MaxBatchCreate is the batch size of the burn-down run's creation.
+const MaxBatchCreate = 1000
 
 // queueBatch is the batch size of the batched queue-only figure.
 const queueBatch = 500
@@ -51,7 +88,10 @@ const queueBatch = 500
 // creating batch jobs per call, while queueClaimers no-op workers claim up
 // to queueSlots jobs at a time and finish each as its own call, as worker
 // slots do. It returns jobs per second.
-func (b *harness) queueRun(ctx context.Context, group string, n, batch int) (float64, error) {
+//
+// With before, every job is created first (not timed) and only the claims
+// and finishes are timed: a burn-down, as River's own benchmark runs.
+func (b *harness) queueRun(ctx context.Context, group string, n, batch int, before bool) (float64, error) {
 	e := b.cp.Engine
 	var created, finished atomic.Int64
 	errs := make(chan error, 8)
@@ -79,10 +119,11 @@ func (b *harness) queueRun(ctx context.Context, group string, n, batch int) (flo
 	t0 := time.Now()
 	// Producers and finishers run concurrently, as API requests and worker
 	// slots do in a real deployment; the store batches their commits.
+	var pwg sync.WaitGroup
 	for p := 0; p < producers; p++ {
-		wg.Add(1)
+		pwg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer pwg.Done()
 			for cctx.Err() == nil {
 				k := min(int64(batch), int64(n)-(created.Add(int64(batch))-int64(batch)))
 				if k <= 0 {
@@ -104,6 +145,15 @@ func (b *harness) queueRun(ctx context.Context, group string, n, batch int) (flo
 				}
 			}
 		}()
+	}
+	if before {
+		pwg.Wait()
+		select {
+		case err := <-errs:
+			return 0, err
+		default:
+		}
+		t0 = time.Now()
 	}
 	// Each no-op worker claims up to queueSlots jobs. As in the agent, a
 	// slot is free again once its job's work is done (for a no-op job, at
@@ -143,6 +193,7 @@ func (b *harness) queueRun(ctx context.Context, group string, n, batch int) (flo
 		}(c)
 	}
 	wg.Wait()
+	pwg.Wait()
 	select {
 	case err := <-errs:
 		return 0, err

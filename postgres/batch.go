@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -78,6 +79,19 @@ func (b *batcher[In, Out]) lead(own *batchCall[In, Out]) {
 			b.mu.Unlock()
 			go b.lead(nil)
 			return
+		}
+		if len(b.queue) == 1 && !served && b.running > 1 {
+			// Another batch is being written: calls arriving with this
+			// one (the finishes of one claim's jobs) are likely on their
+			// way. Let them join rather than commit alone.
+			b.mu.Unlock()
+			runtime.Gosched()
+			b.mu.Lock()
+			if len(b.queue) == 0 {
+				b.running--
+				b.mu.Unlock()
+				return
+			}
 		}
 		n := min(len(b.queue), b.maxBatch)
 		batch := b.queue[:n:n]

@@ -27,6 +27,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&c.Concurrency, "concurrency", 2*runtime.NumCPU(), "built-in group capacity and raw spawn concurrency")
 	fs.StringVar(&c.DataDir, "data", "", "data directory (default: a fresh temp dir, removed afterwards)")
 	fs.StringVar(&c.DB, "db", "", "database (default sqlite in the data dir)")
+	fs.StringVar(&c.Peers, "peers", "", "also measure these job queues on the queue-only work, PostgreSQL only: river (built from bench/river, or river=PATH)")
 	fs.StringVar(&c.Only, "only", "", "run only these figures, comma-separated: dispatch,sync,throughput,queue,output,remote,idle")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if _, err := parseFlags(fs, args); err != nil {
