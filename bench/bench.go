@@ -307,6 +307,7 @@ func (b *harness) dispatchFigures(ctx context.Context, group, label string) ([]F
 func (b *harness) syncRun(ctx context.Context) ([]Figure, error) {
 	b.progress("sync run vs bare bash start: %d each, alternated", b.cfg.Latency)
 	var runs, bare []time.Duration
+	var phases [4][]time.Duration // request → created → started → ended → answered
 	for i := 0; i < b.cfg.Latency; i++ {
 		t0 := time.Now()
 		if err := exec.CommandContext(ctx, b.bash, "-c", "echo ok").Run(); err != nil {
@@ -318,11 +319,22 @@ func (b *harness) syncRun(ctx context.Context) ([]Figure, error) {
 		if err != nil {
 			return nil, err
 		}
+		t1 := time.Now()
 		if resp.Status != string(runbooker.StatusCompleted) {
 			return nil, fmt.Errorf("bench run ended %s", resp.Status)
 		}
-		runs = append(runs, time.Since(t0))
+		runs = append(runs, t1.Sub(t0))
+		// Where the time went, from the job's own timestamps (read after
+		// the clock stopped).
+		if j, err := b.cp.Store.Job(ctx, b.tenant, resp.JobID); err == nil {
+			marks := []time.Time{t0, j.CreatedAt, j.StartedAt, j.EndedAt, t1}
+			for k := range phases {
+				phases[k] = append(phases[k], marks[k+1].Sub(marks[k]))
+			}
+		}
 	}
+	b.progress("sync run phases, p50: request → job created %v, → process started %v, → job ended %v, → answer received %v",
+		Percentile(phases[0], 0.5), Percentile(phases[1], 0.5), Percentile(phases[2], 0.5), Percentile(phases[3], 0.5))
 	r, base := Percentile(runs, 0.5), Percentile(bare, 0.5)
 	ratio := float64(r) / float64(base)
 	return []Figure{{Name: "sync run p50 (trivial bash)", Value: ms(r), Unit: "ms", Baseline: ms(base), Ratio: ratio,
