@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"time"
 
@@ -26,6 +27,7 @@ type cachingStore struct {
 	contents map[[2]string][]byte // by tenant and version
 	size     int                  // bytes in contents
 	creds    map[string]cached[*runbooker.Credential]
+	settings map[[2]string]cached[map[string][]byte] // by tenant and joined keys
 }
 
 // contentCacheBytes bounds the cached runbook sources.
@@ -65,7 +67,8 @@ type cached[T any] struct {
 
 func newCachingStore(s runbooker.Store) *cachingStore {
 	return &cachingStore{Store: s, runbooks: map[[2]string]cached[*runbooker.Runbook]{},
-		groups: map[[2]string]cached[*runbooker.WorkerGroup]{}, creds: map[string]cached[*runbooker.Credential]{}}
+		groups: map[[2]string]cached[*runbooker.WorkerGroup]{}, creds: map[string]cached[*runbooker.Credential]{},
+		settings: map[[2]string]cached[map[string][]byte]{}}
 }
 
 // runbook returns the runbook from the cache when fresh. The value is
@@ -222,4 +225,46 @@ func (c *cachingStore) forgetCredentials(ids ...string) {
 	for _, id := range ids {
 		delete(c.creds, id)
 	}
+}
+
+// Settings implements runbooker.SettingStore from the cache when fresh:
+// every request reads its tenant's access documents. A document put
+// through this process applies to the next request; one put through
+// another replica within cacheTTL. The map is shared: callers must not
+// modify it.
+func (c *cachingStore) Settings(ctx context.Context, tenantID string, keys []string) (map[string][]byte, error) {
+	k := [2]string{tenantID, strings.Join(keys, "\x00")}
+	c.mu.Lock()
+	e, ok := c.settings[k]
+	c.mu.Unlock()
+	if ok && time.Since(e.at) < cacheTTL {
+		return e.v, nil
+	}
+	t0 := time.Now()
+	docs, err := c.Store.Settings(ctx, tenantID, keys)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.settings) > 10000 {
+		clear(c.settings)
+	}
+	c.settings[k] = cached[map[string][]byte]{docs, t0}
+	c.mu.Unlock()
+	return docs, nil
+}
+
+// PutSetting implements runbooker.SettingStore and drops the tenant's
+// cached documents.
+func (c *cachingStore) PutSetting(ctx context.Context, tenantID, key string, value []byte) error {
+	defer func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		for k := range c.settings {
+			if k[0] == tenantID {
+				delete(c.settings, k)
+			}
+		}
+	}()
+	return c.Store.PutSetting(ctx, tenantID, key, value)
 }

@@ -16,7 +16,12 @@ import (
 // readCounter counts the store reads a waiter could make.
 type readCounter struct {
 	runbooker.Store
-	jobs, streams, creds atomic.Int64
+	jobs, streams, creds, settings atomic.Int64
+}
+
+func (s *readCounter) Settings(ctx context.Context, tenantID string, keys []string) (map[string][]byte, error) {
+	s.settings.Add(1)
+	return s.Store.Settings(ctx, tenantID, keys)
 }
 
 func (s *readCounter) Credential(ctx context.Context, id string) (*runbooker.Credential, error) {
@@ -117,5 +122,50 @@ func TestCredentialLookupsCachedUntilDeleted(t *testing.T) {
 	}
 	if _, err := s.Credential(ctx, c.ID); runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
 		t.Fatalf("a deleted credential still authenticates: %v", err)
+	}
+}
+
+// The access documents every request reads come from memory while fresh; a
+// document put through this process applies to the very next read.
+func TestSettingsCachedUntilPut(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	for _, tenant := range []string{runbooker.DefaultTenant, "other"} {
+		if err := st.EnsureTenant(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc := &readCounter{Store: st}
+	s := engine.New(rc, engine.Config{}, nil).Store()
+	keys := []string{"permissions", "roles"}
+	read := func(tenant string) string {
+		t.Helper()
+		docs, err := s.Settings(ctx, tenant, keys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(docs["permissions"])
+	}
+	if err := s.PutSetting(ctx, runbooker.DefaultTenant, "permissions", []byte(`{"a":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	if read(runbooker.DefaultTenant) != `{"a":1}` || read(runbooker.DefaultTenant) != `{"a":1}` {
+		t.Fatal("Settings did not return the document put")
+	}
+	if n := rc.settings.Load(); n != 1 {
+		t.Fatalf("two reads went to the store %d times, want 1", n)
+	}
+	if read("other") != "" {
+		t.Fatal("another tenant read tenant default's document")
+	}
+	if err := s.PutSetting(ctx, runbooker.DefaultTenant, "permissions", []byte(`{"a":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(runbooker.DefaultTenant); got != `{"a":2}` {
+		t.Fatalf("after a put the next read saw %s", got)
 	}
 }
