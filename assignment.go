@@ -27,6 +27,11 @@ type Assignment struct {
 	// (the runbook's #Requires -Modules or # requirements: line, resolved
 	// when it was claimed); the worker fetches each by its SHA-256.
 	Modules []ModuleRef `json:"modules,omitempty"`
+	// Ready, when set (in process only, never on the wire), must return
+	// nil before the job's process may start: the job was handed over
+	// while the write creating it was still committing (engine direct
+	// dispatch to the built-in worker), and Ready waits for that write.
+	Ready func() error `json:"-"`
 }
 
 // assignmentJSON is Assignment on the wire, with the job's parameters

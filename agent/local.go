@@ -24,7 +24,9 @@ func (l *Local) Claim(ctx context.Context, limit int) ([]runbooker.Assignment, e
 	if wait <= 0 {
 		wait = 30 * time.Second
 	}
-	return l.Engine.Claim(ctx, engine.ClaimRequest{Group: l.Group, WorkerID: l.WorkerID, Limit: limit, Wait: wait})
+	// Early: this agent waits for Assignment.Ready itself, so a job handed
+	// to it directly is handed while its creation commits.
+	return l.Engine.Claim(ctx, engine.ClaimRequest{Group: l.Group, WorkerID: l.WorkerID, Limit: limit, Wait: wait, Early: true})
 }
 
 // Start implements Transport.

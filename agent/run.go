@@ -57,7 +57,7 @@ func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) {
 	case <-ctx.Done():
 	}
 	defer releaseRun()
-	r := &reporter{a: a, ref: ref, cancel: cancel}
+	r := &reporter{a: a, ref: ref, cancel: cancel, ready: as.Ready}
 	spec := sandbox.Spec{
 		JobID:      j.ID,
 		Language:   j.Language,
@@ -121,10 +121,17 @@ func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) {
 		}
 		defer release()
 	}
+	spec.Ready = as.Ready
 	res := a.cfg.Interpreters.Run(ctx, spec, r.emit)
 	// The process is gone: its slots can take the next job while this one
 	// is being reported.
 	freeSlot()
+	if res.Aborted {
+		releaseRun()
+		r.stopTimer()
+		a.log.Warn("job dropped before it started: its creation was not stored", "job", j.ID, "err", res.Exception)
+		return
+	}
 	releaseRun()
 	cause := context.Cause(ctx)
 	if r.isLost() || errors.Is(cause, errLeaseLost) {
@@ -147,6 +154,7 @@ type reporter struct {
 	a      *Agent
 	ref    runbooker.JobRef
 	cancel context.CancelCauseFunc
+	ready  func() error // Assignment.Ready: nothing is reported before it returns nil
 
 	sendMu sync.Mutex // serialises transport calls: records stay in order
 
@@ -236,6 +244,11 @@ func (r *reporter) stopTimer() {
 // finish reports the end, with any held-back records and the start time.
 func (r *reporter) finish(fp runbooker.FinishParams) {
 	r.stopTimer()
+	if r.ready != nil {
+		if err := r.ready(); err != nil {
+			return // the job was never stored: there is nothing to finish
+		}
+	}
 	r.sendMu.Lock() // waits for a release that is under way
 	defer r.sendMu.Unlock()
 	r.mu.Lock()

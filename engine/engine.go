@@ -7,6 +7,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -75,6 +76,21 @@ type Engine struct {
 	onEvent    atomic.Pointer[func(runbooker.LiveEvent)]
 	observer   atomic.Pointer[Observer]
 	schedCheck atomic.Pointer[ScheduleCheck]
+	// committing holds, by job id, the creations handed to an early claimer
+	// before their write committed; assign takes each out as the job's
+	// Assignment.Ready.
+	committing sync.Map // string → *creation
+}
+
+// creation is the outcome of a job's creating write, once done is closed.
+type creation struct {
+	done chan struct{}
+	err  error
+}
+
+func (c *creation) wait() error {
+	<-c.done
+	return c.err
 }
 
 // SetOnEvent has the engine report the live events it causes (jobs created
@@ -196,11 +212,26 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 	if w := e.hub.TakeWaiterFor(j.RunOn, p.TenantID, j.Language); w != nil {
 		d := *j
 		d.WorkerID, d.LeaseExpiresAt = w.workerID, j.CreatedAt.Add(e.cfg.LeaseTTL)
-		if err := e.store.CreateJob(ctx, &d); err != nil {
+		if w.early {
+			// An in-process claimer prepares the job (its directory, files
+			// and sandbox) while the write commits, and starts it only once
+			// Assignment.Ready says the job is stored.
+			c := &creation{done: make(chan struct{})}
+			e.committing.Store(d.ID, c)
+			handed := d
+			handed.Status, handed.Attempt, handed.NextSeq, handed.LastModifiedAt = runbooker.StatusActivating, 1, 1, d.CreatedAt
+			w.C <- &handed
+			c.err = e.store.CreateJob(ctx, &d)
+			close(c.done)
+			if c.err != nil {
+				return nil, e.storeFailed("create", c.err)
+			}
+		} else if err := e.store.CreateJob(ctx, &d); err != nil {
 			w.C <- nil
 			return nil, e.storeFailed("create", err)
+		} else {
+			w.C <- &d
 		}
-		w.C <- &d
 		e.emitJob(runbooker.LiveJobCreated, j)
 		e.emitJob(runbooker.LiveJobStatus, &d)
 		return j, nil // to the caller it was queued (New), as the API promises

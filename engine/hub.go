@@ -37,6 +37,7 @@ type Waiter struct {
 	langs    []runbooker.Language // nil: runs any language
 	armed    bool
 	listed   bool
+	early    bool // takes jobs before their creation commits (ClaimRequest.Early)
 }
 
 // Register parks a claimer of group. cancel unregisters it and reports
@@ -51,7 +52,13 @@ func (h *Hub) Register(group, tenantID, workerID string) (*Waiter, func() bool) 
 // queued job of the group wakes all the group's claimers, as the job may be
 // one it cannot run.
 func (h *Hub) RegisterFor(group, tenantID, workerID string, langs []runbooker.Language) (*Waiter, func() bool) {
-	w := &Waiter{C: make(chan *runbooker.Job, 1), tenantID: tenantID, workerID: workerID, langs: langs, listed: true}
+	return h.register(group, tenantID, workerID, langs, false)
+}
+
+// register is RegisterFor; early marks a claimer that may be handed a job
+// whose creation is still committing (ClaimRequest.Early).
+func (h *Hub) register(group, tenantID, workerID string, langs []runbooker.Language, early bool) (*Waiter, func() bool) {
+	w := &Waiter{C: make(chan *runbooker.Job, 1), tenantID: tenantID, workerID: workerID, langs: langs, listed: true, early: early}
 	h.mu.Lock()
 	h.groups[group] = append(h.groups[group], w)
 	h.mu.Unlock()

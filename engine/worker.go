@@ -142,6 +142,11 @@ type ClaimRequest struct {
 	// Languages the worker can run; nil: any. For the built-in group nil
 	// means the server's own (Config.CloudLanguages).
 	Languages []runbooker.Language
+	// Early says the claimer runs in this process and calls
+	// Assignment.Ready before it starts a job: a job dispatched directly to
+	// it is handed over while the write creating it still commits, so the
+	// worker prepares the job meanwhile.
+	Early bool
 }
 
 // Claim hands up to Limit queued jobs of the group to the worker, waiting up
@@ -173,16 +178,25 @@ func (e *Engine) assign(ctx context.Context, group string, jobs []*runbooker.Job
 	ctx = context.WithoutCancel(ctx)
 	out := make([]runbooker.Assignment, 0, len(jobs))
 	for _, j := range jobs {
+		var ready func() error
+		if c, ok := e.committing.LoadAndDelete(j.ID); ok {
+			ready = c.(*creation).wait
+		}
+		fail := func(exception string) {
+			if ready != nil && ready() != nil {
+				return // never stored: nothing to fail
+			}
+			_, _ = e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
+				Status: runbooker.StatusFailed, Exception: exception})
+		}
 		src, err := e.store.RunbookContent(ctx, j.TenantID, j.RunbookVersion)
 		if err != nil {
-			_, _ = e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
-				Status: runbooker.StatusFailed, Exception: "runbook source not found: " + runbooker.ErrorMessage(err)})
+			fail("runbook source not found: " + runbooker.ErrorMessage(err))
 			continue
 		}
 		mods, err := e.ResolveModules(ctx, j.TenantID, j.Language, src)
 		if runbooker.ErrorCode(err) == runbooker.EINVALID {
-			_, _ = e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt},
-				Status: runbooker.StatusFailed, Exception: runbooker.ErrorMessage(err)})
+			fail(runbooker.ErrorMessage(err))
 			continue
 		} else if err != nil {
 			// The store did not answer: the job goes back to the queue
@@ -191,7 +205,7 @@ func (e *Engine) assign(ctx context.Context, group string, jobs []*runbooker.Job
 			continue
 		}
 		as := runbooker.Assignment{Job: j, Script: src, OutputLimit: e.outputLimit(ctx, j.TenantID),
-			Identity: e.jobIdentity(ctx, j.TenantID), Modules: mods}
+			Identity: e.jobIdentity(ctx, j.TenantID), Modules: mods, Ready: ready}
 		if g, err := e.DispatchGroup(ctx, j.TenantID, group); err == nil {
 			as.Group = g
 		}
@@ -215,7 +229,7 @@ func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Jo
 	defer stop()
 	polled := false
 	for {
-		w, cancel := e.hub.RegisterFor(r.Group, r.TenantID, r.WorkerID, r.Languages)
+		w, cancel := e.hub.register(r.Group, r.TenantID, r.WorkerID, r.Languages, r.Early)
 		// When the last claim found the queue empty and nothing was queued
 		// since, park at once: the next job comes by direct dispatch or a
 		// wake-up, and an idle long poll costs the store nothing.

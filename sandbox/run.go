@@ -75,6 +75,13 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	}
 	defer errR.Close()
 	cmd.Stdout, cmd.Stderr = outW, errW
+	if spec.Ready != nil {
+		if err := spec.Ready(); err != nil {
+			outW.Close()
+			errW.Close()
+			return Result{Status: runbooker.StatusFailed, Exception: err.Error(), ExitCode: -1, NextSeq: spec.FirstSeq, Aborted: true}
+		}
+	}
 	err = lease.start(cmd.SysProcAttr, cmd.Start)
 	outW.Close() // the child has its own copies now
 	errW.Close()

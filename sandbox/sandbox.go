@@ -88,6 +88,12 @@ type Spec struct {
 	// OnStart, when set, is called with the process id right after the
 	// process started, before any output is read.
 	OnStart func(pid int)
+	// Ready, when set, is called once everything is prepared, just before
+	// the process starts; an error aborts the run with no process started
+	// (Result.Aborted). The built-in worker is handed a job while the write
+	// that creates it is still committing, and prepares it meanwhile: Ready
+	// waits for that write, so no runbook runs before its job is stored.
+	Ready func() error
 }
 
 // Credential is an operating-system identity a runbook process runs as. It
@@ -121,4 +127,7 @@ type Result struct {
 	// NextSeq is one more than the last sequence number used: the FirstSeq
 	// of a later attempt that must not collide with this one.
 	NextSeq int64
+	// Aborted says Spec.Ready refused: no process started and the job is
+	// not to be reported (Exception says why).
+	Aborted bool
 }

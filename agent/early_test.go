@@ -1,0 +1,97 @@
+package agent_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/agent"
+	"github.com/runbooker/runbooker/catalog"
+	"github.com/runbooker/runbooker/engine"
+	"github.com/runbooker/runbooker/sandbox"
+	"github.com/runbooker/runbooker/sqlite"
+)
+
+// refusingStore fails the next CreateJob once refuse is set.
+type refusingStore struct {
+	runbooker.Store
+	refuse atomic.Bool
+}
+
+func (s *refusingStore) CreateJob(ctx context.Context, j *runbooker.Job) error {
+	if s.refuse.Swap(false) {
+		time.Sleep(20 * time.Millisecond) // the agent prepares the job meanwhile
+		return runbooker.Errorf(runbooker.EUNAVAILABLE, "the database went away")
+	}
+	return s.Store.CreateJob(ctx, j)
+}
+
+// The built-in agent is handed a job while its creation commits and
+// prepares it meanwhile; when the creation fails, the runbook never runs
+// and nothing is reported, and the next job runs as usual.
+func TestBuiltInAgentRunsNothingWhoseCreationFailed(t *testing.T) {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "ran")
+	if _, _, err := catalog.Put(ctx, st, catalog.PutInput{TenantID: runbooker.DefaultTenant, Name: "org_general_touch",
+		Language: runbooker.LangBash, Content: []byte("touch " + marker + "\n")}); err != nil {
+		t.Fatal(err)
+	}
+	rs := &refusingStore{Store: st}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	e := engine.New(rs, engine.Config{LeaseTTL: 10 * time.Second}, quiet)
+	in := sandbox.ResolveInterpreters()
+	if in.Bash == "" {
+		t.Skip("no bash")
+	}
+	in.TempRoot = t.TempDir()
+	a := agent.New(&agent.Local{Engine: e, Group: runbooker.CloudGroup, WorkerID: "cloud-test"},
+		agent.Config{Capacity: 1, Interpreters: in, Stops: e.Hub()}, quiet)
+	a.Start(ctx)
+	defer a.Stop(5 * time.Second)
+	armed := func() {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !e.Hub().TakeWaiterProbe(runbooker.CloudGroup, runbooker.DefaultTenant) {
+			if time.Now().After(deadline) {
+				t.Fatal("the built-in agent never parked")
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	armed()
+	rs.refuse.Store(true)
+	req := engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_touch", Caller: "t"}
+	if _, err := e.CreateJob(ctx, req); runbooker.ErrorCode(err) != runbooker.EUNAVAILABLE {
+		t.Fatalf("CreateJob with the store refusing = %v", err)
+	}
+	armed() // the agent dropped the job and parked again
+	if _, err := os.Stat(marker); !os.IsNotExist(err) {
+		t.Fatalf("the runbook of a job never stored ran (%v)", err)
+	}
+	j, err := e.CreateJob(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	if j, err = e.Wait(wctx, runbooker.DefaultTenant, j.ID); err != nil || j.Status != runbooker.StatusCompleted {
+		t.Fatalf("the next job: %v, %v", j, err)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the next job did not run: %v", err)
+	}
+}
