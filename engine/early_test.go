@@ -2,14 +2,11 @@ package engine_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/runbooker/runbooker"
-	"github.com/runbooker/runbooker/catalog"
 	"github.com/runbooker/runbooker/engine"
-	"github.com/runbooker/runbooker/sqlite"
 )
 
 // slowCreate holds every CreateJob until release says how it ends.
@@ -33,18 +30,7 @@ func TestEarlyClaimerGetsTheJobBeforeItsWriteCommits(t *testing.T) {
 	for _, fails := range []bool{false, true} {
 		t.Run(map[bool]string{false: "stored", true: "refused"}[fails], func(t *testing.T) {
 			ctx := context.Background()
-			st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
-				t.Fatal(err)
-			}
-			if _, _, err := catalog.Put(ctx, st, catalog.PutInput{TenantID: runbooker.DefaultTenant, Name: "org_general_x",
-				Language: runbooker.LangBash, Content: []byte("echo hi\n")}); err != nil {
-				t.Fatal(err)
-			}
+			st := testStore(t, []string{runbooker.DefaultTenant}, map[string]string{"org_general_x": "echo hi\n"})
 			sc := &slowCreate{Store: st, release: make(chan error)}
 			e := engine.New(sc, engine.Config{LeaseTTL: 10 * time.Second}, nil)
 			claimed := make(chan []runbooker.Assignment, 1)
@@ -91,7 +77,7 @@ func TestEarlyClaimerGetsTheJobBeforeItsWriteCommits(t *testing.T) {
 			if err := <-created; (err != nil) != fails {
 				t.Fatalf("CreateJob = %v, want failure %v", err, fails)
 			}
-			_, err = st.Job(ctx, runbooker.DefaultTenant, as[0].ID)
+			_, err := st.Job(ctx, runbooker.DefaultTenant, as[0].ID)
 			if fails && runbooker.ErrorCode(err) != runbooker.ENOTFOUND || !fails && err != nil {
 				t.Fatalf("the job in the store: %v", err)
 			}

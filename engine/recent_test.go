@@ -44,20 +44,7 @@ func (s *readCounter) Streams(ctx context.Context, tenantID, id string, f runboo
 // back, and a waiter of another tenant still gets nothing.
 func TestWaitAfterFinishReadsNothing(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	for _, tenant := range []string{runbooker.DefaultTenant, "other"} {
-		if err := st.EnsureTenant(ctx, tenant); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if _, _, err := catalog.Put(ctx, st, catalog.PutInput{TenantID: runbooker.DefaultTenant, Name: "org_general_x",
-		Language: runbooker.LangBash, Content: []byte("echo hi\n")}); err != nil {
-		t.Fatal(err)
-	}
+	st := testStore(t, []string{runbooker.DefaultTenant, "other"}, map[string]string{"org_general_x": "echo hi\n"})
 	rc := &readCounter{Store: st}
 	e := engine.New(rc, engine.Config{LeaseTTL: 10 * time.Second}, nil)
 	j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x", Caller: "t"})
@@ -94,15 +81,7 @@ func TestWaitAfterFinishReadsNothing(t *testing.T) {
 // this process.
 func TestCredentialLookupsCachedUntilDeleted(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
-		t.Fatal(err)
-	}
-	rc := &readCounter{Store: st}
+	rc := &readCounter{Store: testStore(t, []string{runbooker.DefaultTenant}, nil)}
 	s := engine.New(rc, engine.Config{}, nil).Store()
 	c := &runbooker.Credential{ID: runbooker.NewID(), TenantID: runbooker.DefaultTenant, Name: "ci", Role: runbooker.RoleOperator,
 		SecretHash: runbooker.HashSecret("s3cret"), CreatedAt: time.Now()}
@@ -129,17 +108,7 @@ func TestCredentialLookupsCachedUntilDeleted(t *testing.T) {
 // document put through this process applies to the very next read.
 func TestSettingsCachedUntilPut(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	for _, tenant := range []string{runbooker.DefaultTenant, "other"} {
-		if err := st.EnsureTenant(ctx, tenant); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rc := &readCounter{Store: st}
+	rc := &readCounter{Store: testStore(t, []string{runbooker.DefaultTenant, "other"}, nil)}
 	s := engine.New(rc, engine.Config{}, nil).Store()
 	keys := []string{"permissions", "roles"}
 	read := func(tenant string) string {
@@ -168,4 +137,28 @@ func TestSettingsCachedUntilPut(t *testing.T) {
 	if got := read(runbooker.DefaultTenant); got != `{"a":2}` {
 		t.Fatalf("after a put the next read saw %s", got)
 	}
+}
+
+// testStore opens a fresh SQLite store holding the tenants and, in the
+// default tenant, bash runbooks by name.
+func testStore(t *testing.T, tenants []string, runbooks map[string]string) *sqlite.DB {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	for _, tenant := range tenants {
+		if err := st.EnsureTenant(ctx, tenant); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, src := range runbooks {
+		if _, _, err := catalog.Put(ctx, st, catalog.PutInput{TenantID: runbooker.DefaultTenant, Name: name,
+			Language: runbooker.LangBash, Content: []byte(src)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return st
 }
