@@ -74,25 +74,33 @@ func newCachingStore(s runbooker.Store) *cachingStore {
 // runbook returns the runbook from the cache when fresh. The value is
 // shared: callers must not modify it.
 func (c *cachingStore) runbook(ctx context.Context, tenantID, name string) (*runbooker.Runbook, error) {
-	k := [2]string{tenantID, name}
+	return lookup(c, c.runbooks, [2]string{tenantID, name}, func() (*runbooker.Runbook, error) {
+		return c.Store.Runbook(ctx, tenantID, name)
+	})
+}
+
+// lookup returns m[k] when fresh, else what fetch reads, cached when it
+// succeeded (a failure is not cached). m is one of c's maps, under c.mu.
+func lookup[K comparable, V any](c *cachingStore, m map[K]cached[V], k K, fetch func() (V, error)) (V, error) {
 	c.mu.Lock()
-	e, ok := c.runbooks[k]
+	e, ok := m[k]
 	c.mu.Unlock()
 	if ok && time.Since(e.at) < cacheTTL {
 		return e.v, nil
 	}
 	t0 := time.Now()
-	rb, err := c.Store.Runbook(ctx, tenantID, name)
+	v, err := fetch()
 	if err != nil {
-		return nil, err
+		var zero V
+		return zero, err
 	}
 	c.mu.Lock()
-	if len(c.runbooks) > 10000 {
-		clear(c.runbooks)
+	if len(m) > 10000 {
+		clear(m)
 	}
-	c.runbooks[k] = cached[*runbooker.Runbook]{rb, t0}
+	m[k] = cached[V]{v, t0}
 	c.mu.Unlock()
-	return rb, nil
+	return v, nil
 }
 
 // group returns the worker group from the cache when fresh (shared value).
@@ -181,24 +189,7 @@ func (c *cachingStore) DeleteGroup(ctx context.Context, tenantID, name string) e
 // replica stops working within cacheTTL. The value is shared: callers must
 // not modify it.
 func (c *cachingStore) Credential(ctx context.Context, id string) (*runbooker.Credential, error) {
-	c.mu.Lock()
-	e, ok := c.creds[id]
-	c.mu.Unlock()
-	if ok && time.Since(e.at) < cacheTTL {
-		return e.v, nil
-	}
-	t0 := time.Now()
-	cred, err := c.Store.Credential(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.creds) > 10000 {
-		clear(c.creds)
-	}
-	c.creds[id] = cached[*runbooker.Credential]{cred, t0}
-	c.mu.Unlock()
-	return cred, nil
+	return lookup(c, c.creds, id, func() (*runbooker.Credential, error) { return c.Store.Credential(ctx, id) })
 }
 
 // DeleteCredential implements runbooker.CredentialStore and drops the
@@ -233,25 +224,9 @@ func (c *cachingStore) forgetCredentials(ids ...string) {
 // another replica within cacheTTL. The map is shared: callers must not
 // modify it.
 func (c *cachingStore) Settings(ctx context.Context, tenantID string, keys []string) (map[string][]byte, error) {
-	k := [2]string{tenantID, strings.Join(keys, "\x00")}
-	c.mu.Lock()
-	e, ok := c.settings[k]
-	c.mu.Unlock()
-	if ok && time.Since(e.at) < cacheTTL {
-		return e.v, nil
-	}
-	t0 := time.Now()
-	docs, err := c.Store.Settings(ctx, tenantID, keys)
-	if err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	if len(c.settings) > 10000 {
-		clear(c.settings)
-	}
-	c.settings[k] = cached[map[string][]byte]{docs, t0}
-	c.mu.Unlock()
-	return docs, nil
+	return lookup(c, c.settings, [2]string{tenantID, strings.Join(keys, "\x00")}, func() (map[string][]byte, error) {
+		return c.Store.Settings(ctx, tenantID, keys)
+	})
 }
 
 // PutSetting implements runbooker.SettingStore and drops the tenant's
