@@ -71,7 +71,10 @@ type Agent struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
-	running map[string]*run // by job id
+	// running holds the attempts this agent runs, by attempt: a worker that
+	// was frozen past its lease may hold an old attempt of a job and, from a
+	// long poll answered while it was frozen, a newer one of the same job.
+	running map[runbooker.JobRef]*run
 
 	slots    chan struct{}   // claimed and not yet ended: Capacity + Prefetch
 	runSlots chan struct{}   // processes running: Capacity
@@ -112,7 +115,7 @@ func New(t Transport, cfg Config, log *slog.Logger) *Agent {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Agent{t: t, cfg: cfg, log: log, running: map[string]*run{},
+	return &Agent{t: t, cfg: cfg, log: log, running: map[runbooker.JobRef]*run{},
 		slots: make(chan struct{}, cfg.Capacity+max(cfg.Prefetch, 0)), runSlots: make(chan struct{}, cfg.Capacity)}
 }
 
@@ -260,17 +263,17 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 		for _, s := range states {
 			switch {
 			case s.Lost:
-				a.cancelJob(s.Ref.ID, errLeaseLost)
+				a.cancelJob(s.Ref, errLeaseLost)
 			case s.Status == runbooker.StatusStopping:
-				a.cancelJob(s.Ref.ID, errStopRequested)
+				a.cancelJob(s.Ref, errStopRequested)
 			}
 		}
 	}
 }
 
-func (a *Agent) cancelJob(id string, cause error) {
+func (a *Agent) cancelJob(ref runbooker.JobRef, cause error) {
 	a.mu.Lock()
-	r := a.running[id]
+	r := a.running[ref]
 	a.mu.Unlock()
 	if r != nil {
 		r.cancel(cause)

@@ -33,11 +33,11 @@ func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) {
 	ctx, cancel := context.WithCancelCause(a.jobCtx)
 	defer cancel(nil)
 	a.mu.Lock()
-	a.running[j.ID] = &run{ref: ref, cancel: cancel}
+	a.running[ref] = &run{ref: ref, cancel: cancel}
 	a.mu.Unlock()
 	defer func() {
 		a.mu.Lock()
-		delete(a.running, j.ID)
+		delete(a.running, ref)
 		a.mu.Unlock()
 	}()
 	if a.cfg.Stops != nil {
