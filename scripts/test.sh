@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: formatting, vet, the Windows build of the
-# binaries and
-# the type check of every package's tests for Windows, the race detector on the concurrent packages, then every test.
+# binaries and the type check of every package's tests for Windows, the race
+# detector on the concurrent packages, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
