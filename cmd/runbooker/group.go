@@ -53,7 +53,7 @@ func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	verb := args[0]
 	fs := newFlagSet("group " + verb)
 	client := clientFlags(fs)
-	dataDir := fs.String("data", "./data", "create: data directory")
+	dataDir := fs.String("data", defaultDir("data"), "create: data directory")
 	db := fs.String("db", "", "create: database (default sqlite:DATA/runbooker.db)")
 	tenant := fs.String("tenant", runbooker.DefaultTenant, "create: tenant")
 	defHybrid := fs.Bool("default-hybrid", false, "create: runbooks named *_hybrid go to this group")
@@ -297,7 +297,7 @@ func cmdAsset(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // first: it holds the keyring in memory.
 func cmdRotateKey(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("rotate-key")
-	dataDir := fs.String("data", "./data", "data directory")
+	dataDir := fs.String("data", defaultDir("data"), "data directory")
 	db := fs.String("db", "", "database (default sqlite:DATA/runbooker.db)")
 	keyFile := fs.String("master-key-file", "", "master key file (default DATA/master.key)")
 	if _, err := parseFlags(fs, args); err != nil {

@@ -15,16 +15,14 @@ import (
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/mgr"
+
+	"github.com/runbooker/runbooker/privdir"
 )
 
 // defaultServiceStateDir is under ProgramData, readable by SYSTEM and the
 // administrators only (install sets its ACL).
 func defaultServiceStateDir(service string) string {
-	base := os.Getenv("ProgramData")
-	if base == "" {
-		base = `C:\ProgramData`
-	}
-	return filepath.Join(base, "Runbooker", service)
+	return filepath.Join(windowsDataRoot(os.Getenv("ProgramData")), service)
 }
 
 // runService runs the worker under the service control manager when it
@@ -38,8 +36,8 @@ func runService(ctx context.Context, c WorkerConfig, stderr io.Writer, run func(
 	if err != nil || !isService {
 		return run(ctx, stderr)
 	}
-	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
-		return err
+	if err := privdir.MkdirAll(c.StateDir); err != nil {
+		return fmt.Errorf("--state-dir: %w", err)
 	}
 	f, err := os.OpenFile(filepath.Join(c.StateDir, "worker.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -170,8 +168,11 @@ func installService(ctx context.Context, c installConfig, stdout, stderr io.Writ
 		s.Close()
 		return fmt.Errorf("the service %s exists already: runbooker worker uninstall --service %s first", c.Service, c.Service)
 	}
-	if err := privateDir(c.Worker.StateDir); err != nil {
-		return fmt.Errorf("state dir %s: %w", c.Worker.StateDir, err)
+	// LocalSystem runs the service: the folder is its and the
+	// administrators' (under ProgramData every user could otherwise read
+	// the worker's credential).
+	if err := privdir.MkdirAllFor(c.Worker.StateDir, privdir.SIDSystem); err != nil {
+		return fmt.Errorf("--state-dir: %w", err)
 	}
 	s, err := m.CreateService(c.Service, c.Binary, mgr.Config{
 		DisplayName:      "Runbooker worker " + c.Service,
@@ -217,24 +218,6 @@ func installService(ctx context.Context, c installConfig, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "%s is starting; its log: %s\n", c.Service, filepath.Join(c.Worker.StateDir, "worker.log"))
 	return nil
-}
-
-// privateDir makes dir, open to SYSTEM and the administrators only: under
-// ProgramData every user could otherwise read the worker's credential.
-func privateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	sd, err := windows.SecurityDescriptorFromString("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)")
-	if err != nil {
-		return err
-	}
-	dacl, _, err := sd.DACL()
-	if err != nil {
-		return err
-	}
-	return windows.SetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT,
-		windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil)
 }
 
 // uninstallService stops the service (the worker drains) and deletes it.

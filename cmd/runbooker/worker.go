@@ -21,6 +21,7 @@ import (
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/agent"
 	rbhttp "github.com/runbooker/runbooker/http"
+	"github.com/runbooker/runbooker/privdir"
 )
 
 // version is the build's version, reported by workers.
@@ -79,7 +80,7 @@ func workerFlagSet(name string, c *WorkerConfig) (*flag.FlagSet, *string) {
 	fs.StringVar(&c.Token, "token", "", "the group's registration token (first start only; visible in ps: prefer --token-file or RUNBOOKER_TOKEN)")
 	tokenFile := fs.String("token-file", "", "file holding the group's registration token (first start only)")
 	fs.StringVar(&c.Name, "name", "", "worker name (default: host name)")
-	fs.StringVar(&c.StateDir, "state-dir", "./worker-state", "where the worker keeps its credential and undelivered reports")
+	fs.StringVar(&c.StateDir, "state-dir", defaultDir("worker-state"), "where the worker keeps its credential and undelivered reports")
 	fs.IntVar(&c.Capacity, "capacity", 2*runtime.NumCPU(), "jobs run at once")
 	fs.StringVar(&c.CA, "ca", "", "PEM file of the CA that signed the server's certificate")
 	fs.BoolVar(&c.Insecure, "insecure", false, "allow plain http to a non-loopback server")
@@ -187,8 +188,8 @@ func identity(ctx context.Context, c WorkerConfig, tlsCfg *tls.Config, langs []r
 	}
 	id := &workerIdentity{Server: c.Server, WorkerID: resp.WorkerID, Secret: resp.Secret, TenantID: resp.TenantID, Group: resp.Group}
 	b, _ := json.MarshalIndent(id, "", "  ")
-	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
-		return nil, err
+	if err := privdir.MkdirAll(c.StateDir); err != nil {
+		return nil, fmt.Errorf("--state-dir: %w", err)
 	}
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return nil, err
@@ -222,10 +223,12 @@ func runWorker(ctx context.Context, c WorkerConfig, stderr io.Writer) error {
 		return err
 	}
 	// The state dir holds the worker's credential and its undelivered
-	// reports; no job may read it. The interpreters are found first, as the
-	// worker reports them when it registers.
-	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
-		return err
+	// reports; no job may read it (on Windows a folder that grants anyone
+	// but SYSTEM, Administrators and the worker's account is refused). The
+	// interpreters are found first, as the worker reports them when it
+	// registers.
+	if err := privdir.MkdirAll(c.StateDir); err != nil {
+		return fmt.Errorf("--state-dir: %w", err)
 	}
 	in, sup, err := setUpJobs(c.JobDir, c.Isolation, []string{c.StateDir}, log)
 	if err != nil {
