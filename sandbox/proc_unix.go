@@ -65,3 +65,7 @@ func handOver(dir string, names []string, runAs *Credential) error {
 	}
 	return nil
 }
+
+// setCommandLine is for Windows, where a program parses its command line
+// itself; Unix passes the arguments as they are.
+func setCommandLine(*exec.Cmd, string) {}

@@ -70,3 +70,7 @@ func (g *procGroup) close() { windows.CloseHandle(g.job) }
 func handOver(string, []string, *Credential) error { return nil }
 
 func peekExit(int) bool { return false }
+
+// setCommandLine gives cmd its command line as it is, instead of the one
+// os/exec would build from its arguments.
+func setCommandLine(cmd *exec.Cmd, line string) { cmd.SysProcAttr.CmdLine = line }

@@ -61,6 +61,9 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	if err != nil {
 		return failed(spec, "%v", err)
 	}
+	if p.quoteAll {
+		setCommandLine(cmd, msysCommandLine(append([]string{p.path}, p.args...)))
+	}
 	defer grp.close()
 	lease.apply(cmd.SysProcAttr)
 	outR, outW, err := newPipe()
