@@ -53,6 +53,10 @@ type Interpreters struct {
 	work string
 	// iso is the jobs' isolation; nil when there is none.
 	iso *isolation
+	// left are job directories to remove at the next sweep; sweep sweeps
+	// every SweepEvery once Isolate ran.
+	left  *leftovers
+	sweep *sweeper
 }
 
 // ResolveInterpreters finds the interpreters on PATH, once per worker. It
@@ -85,6 +89,7 @@ func ResolveInterpreters() Interpreters {
 		in.WindowsPowerShell = resolveLink(lookPath("powershell"))
 	}
 	in.guard = newWatchdog(in.Bash)
+	in.left = &leftovers{}
 	return in
 }
 

@@ -37,7 +37,7 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	if err != nil {
 		return failed(spec, "cannot create the job directory: %v", err)
 	}
-	defer removeJobDir(dir)
+	defer in.removeJobDir(dir)
 	p, err := in.planFor(spec, dir)
 	if err != nil {
 		return failed(spec, "%v", err)
@@ -328,10 +328,18 @@ func dirSafe(id string) string {
 }
 
 // removeJobDir removes a job directory even where the runbook took away
-// permissions.
-func removeJobDir(dir string) {
+// permissions, retrying with backoff where files stay open for a moment
+// after their processes ended (Windows: removeDelays). It reports whether
+// the directory is gone.
+func removeJobDir(dir string) bool {
+	return removeWithRetry(dir, removeDelays, removeOnce) == nil
+}
+
+// removeOnce is one attempt at removing dir, making its folders writable
+// when the first try fails.
+func removeOnce(dir string) error {
 	if os.RemoveAll(dir) == nil {
-		return
+		return nil
 	}
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
@@ -339,5 +347,5 @@ func removeJobDir(dir string) {
 		}
 		return nil
 	})
-	_ = os.RemoveAll(dir)
+	return os.RemoveAll(dir)
 }
