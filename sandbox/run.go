@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -336,16 +337,31 @@ func removeJobDir(dir string) bool {
 }
 
 // removeOnce is one attempt at removing dir, making its folders writable
-// when the first try fails.
+// when the first try fails. Last it removes entry by entry, deepest first,
+// with the plain delete calls: os.RemoveAll's handle-relative deletes on
+// Windows need FileDispositionInformationEx, which some file systems (and
+// Wine) lack.
 func removeOnce(dir string) error {
 	if os.RemoveAll(dir) == nil {
 		return nil
 	}
+	var paths []string
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
 			_ = os.Chmod(p, 0o700)
 		}
+		paths = append(paths, p)
 		return nil
 	})
-	return os.RemoveAll(dir)
+	err := os.RemoveAll(dir)
+	if err == nil {
+		return nil
+	}
+	for i := len(paths) - 1; i >= 0; i-- {
+		_ = os.Remove(paths[i])
+	}
+	if _, statErr := os.Lstat(dir); errors.Is(statErr, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }
