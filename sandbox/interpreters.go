@@ -36,6 +36,13 @@ type Interpreters struct {
 	// (Windows only); Bash runbooks then fail saying so.
 	BashRefused string
 
+	// HostScript, when set, is the PowerShell host script jobs run, installed
+	// (and signed) where Windows' script rules allow it, instead of a copy
+	// in each job directory: AppLocker and WDAC run scripts in %TEMP% in
+	// ConstrainedLanguage mode, and a Group Policy execution policy of
+	// AllSigned refuses an unsigned host. CheckHostScript checks it.
+	HostScript string
+
 	// TempRoot is the directory in which job directories are made; empty
 	// means os.TempDir(). Creating and removing a directory costs hundreds
 	// of microseconds on some disks and a few on a tmpfs, which matters for
@@ -153,6 +160,7 @@ type plan struct {
 	args  []string          // arguments after argv[0]
 	files map[string][]byte // written into the job directory
 	env   []string          // variables for this language and these parameters
+	host  string            // the PowerShell host script
 	// quoteAll quotes every argument on the Windows command line: Git
 	// Bash's runtime glob-expands unquoted ones (see msysCommandLine).
 	quoteAll bool
@@ -214,12 +222,16 @@ func (in Interpreters) planFor(spec Spec, dir string) (plan, error) {
 		if !bytes.HasPrefix(src, utf8BOM) { // Windows PowerShell reads BOM-less scripts as ANSI
 			src = append(append([]byte{}, utf8BOM...), src...)
 		}
-		p.files = map[string][]byte{script: src, hostFile: hostPs1, paramsFile: js}
+		p.files = map[string][]byte{script: src, paramsFile: js}
+		p.host = in.HostScript
+		if p.host == "" {
+			p.files[hostFile], p.host = hostPs1, filepath.Join(dir, hostFile)
+		}
 		p.args = []string{"-NoLogo", "-NoProfile", "-NonInteractive"}
 		if runtime.GOOS == "windows" {
 			p.args = append(p.args, "-ExecutionPolicy", "Bypass")
 		}
-		p.args = append(p.args, "-File", filepath.Join(dir, hostFile),
+		p.args = append(p.args, "-File", p.host,
 			"-ScriptPath", filepath.Join(dir, script), "-ParamsPath", filepath.Join(dir, paramsFile))
 		return p, in.need(p.path, name)
 	}

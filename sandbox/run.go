@@ -99,6 +99,9 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 		spec.OnStart(cmd.Process.Pid)
 	}
 	j := &job{spec: spec, cmd: cmd, grp: grp, guard: guard, lease: lease, out: outR, err: errR, col: newCollector(spec, emit)}
+	if p.host != "" {
+		j.col.host.name = filepath.Base(p.host)
+	}
 	return j.supervise(ctx)
 }
 

@@ -97,7 +97,7 @@ func installFlags(args []string) (installConfig, error) {
 		c.Worker.StateDir = defaultServiceStateDir(c.Service)
 	}
 	w := &c.Worker
-	for _, p := range []*string{&w.StateDir, tokenFile, &w.CA, &w.JobDir} {
+	for _, p := range []*string{&w.StateDir, tokenFile, &w.CA, &w.JobDir, &w.HostScript} {
 		if *p != "" && !(p == &w.JobDir && *p == "auto") {
 			if *p, err = filepath.Abs(*p); err != nil {
 				return c, err
