@@ -6,6 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/runbooker/runbooker"
+	rbhttp "github.com/runbooker/runbooker/http"
 )
 
 func TestWorkerHostScriptCommandAndFlag(t *testing.T) {
@@ -31,5 +34,19 @@ func TestWorkerHostScriptCommandAndFlag(t *testing.T) {
 	}
 	if err := cmdWorker(t.Context(), []string{"host-script"}, &out, &out); err == nil || !strings.Contains(err.Error(), "usage") {
 		t.Errorf("host-script without a path: %v", err)
+	}
+}
+
+func TestGroupSetRunAsWarnsOfWindowsWorkers(t *testing.T) {
+	var b bytes.Buffer
+	workers := []rbhttp.WorkerView{{Worker: runbooker.Worker{Name: "WIN-01", OS: "windows"}}, {Worker: runbooker.Worker{Name: "lin-01", OS: "linux"}}}
+	warnWindowsWorkers(&b, "onprem", "svc", workers)
+	if got := b.String(); !strings.Contains(got, "WIN-01") || strings.Contains(got, "lin-01") || !strings.Contains(got, `"svc"`) {
+		t.Errorf("warning: %q", got)
+	}
+	b.Reset()
+	warnWindowsWorkers(&b, "onprem", "svc", workers[1:])
+	if b.Len() != 0 {
+		t.Errorf("a warning without Windows workers: %q", b.String())
 	}
 }
