@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -154,7 +155,8 @@ func (h *serviceHandler) Execute(_ []string, reqs <-chan svc.ChangeRequest, stat
 }
 
 // installService registers the worker as an automatic Windows service
-// running as LocalSystem, restarted by the manager when it fails.
+// running as LocalSystem (or --account), restarted by the manager when it
+// fails.
 func installService(ctx context.Context, c installConfig, stdout, stderr io.Writer) error {
 	if c.Root != "" {
 		return errors.New("--root is for writing a systemd unit; a Windows service is registered with the service control manager")
@@ -168,11 +170,13 @@ func installService(ctx context.Context, c installConfig, stdout, stderr io.Writ
 		s.Close()
 		return fmt.Errorf("the service %s exists already: runbooker worker uninstall --service %s first", c.Service, c.Service)
 	}
-	// LocalSystem runs the service: the folder is its and the
-	// administrators' (under ProgramData every user could otherwise read
-	// the worker's credential).
-	if err := privdir.MkdirAllFor(c.Worker.StateDir, privdir.SIDSystem); err != nil {
-		return fmt.Errorf("--state-dir: %w", err)
+	password := ""
+	if c.PasswordFile != "" {
+		b, err := os.ReadFile(c.PasswordFile)
+		if err != nil {
+			return fmt.Errorf("--account-password-file: %w", err)
+		}
+		password = strings.TrimRight(string(b), "\r\n")
 	}
 	s, err := m.CreateService(c.Service, c.Binary, mgr.Config{
 		DisplayName:      "Runbooker worker " + c.Service,
@@ -180,6 +184,8 @@ func installService(ctx context.Context, c installConfig, stdout, stderr io.Writ
 		StartType:        mgr.StartAutomatic,
 		DelayedAutoStart: true, // after the network is up
 		Dependencies:     []string{"Tcpip", "Dnscache"},
+		ServiceStartName: c.Account, // "": LocalSystem
+		Password:         password,
 	}, c.Args...)
 	if err != nil {
 		return fmt.Errorf("creating the service: %w", err)
@@ -188,6 +194,20 @@ func installService(ctx context.Context, c installConfig, stdout, stderr io.Writ
 	fail := func(err error) error {
 		_ = s.Delete()
 		return err
+	}
+	// The state folder is the service account's and the administrators'
+	// (under ProgramData every user could otherwise read the worker's
+	// credential). A virtual account exists once its service does.
+	account := privdir.SIDSystem
+	if c.Account != "" {
+		sid, _, _, err := windows.LookupSID("", strings.TrimPrefix(c.Account, `.\`))
+		if err != nil {
+			return fail(fmt.Errorf("--account %s: %w", c.Account, err))
+		}
+		account = sid.String()
+	}
+	if err := privdir.MkdirAllFor(c.Worker.StateDir, account); err != nil {
+		return fail(fmt.Errorf("--state-dir: %w", err))
 	}
 	// Restart after 5 s, 30 s, then every minute; a day without a failure
 	// starts the count again. Exiting with an error counts as a failure.
