@@ -97,6 +97,10 @@ var (
 	errShutdown      = errors.New("worker shut down before the job finished")
 )
 
+// refusedRetry is how long an agent whose claims the server refuses (see
+// the EFORBIDDEN case of claimLoop) waits before it asks again.
+const refusedRetry = time.Minute
+
 // claimGather bounds how long a busy agent waits to claim several jobs at
 // once; its running and prefetched jobs keep the slots busy meanwhile.
 const claimGather = 3 * time.Millisecond
@@ -213,14 +217,22 @@ func (a *Agent) claimLoop() {
 			if a.claimCtx.Err() != nil {
 				return
 			}
-			if runbooker.ErrorCode(err) == runbooker.EUNAUTHORIZED {
+			wait := backoff
+			switch runbooker.ErrorCode(err) {
+			case runbooker.EUNAUTHORIZED:
 				a.log.Error("the server rejects this worker's credential: it was removed from its group; "+
 					"register again with a new state dir and the group's token", "err", err)
-			} else {
+			case runbooker.EFORBIDDEN:
+				// The server refuses to hand this worker jobs it cannot
+				// run (a Windows worker in a group with a RunAs user);
+				// ask again now and then, as the group may change.
+				a.log.Error("the server hands this worker no jobs", "reason", runbooker.ErrorMessage(err), "retry_in", refusedRetry)
+				wait = refusedRetry
+			default:
 				a.log.Warn("claim failed", "err", err, "retry_in", backoff)
 			}
 			select {
-			case <-time.After(backoff):
+			case <-time.After(wait):
 			case <-a.claimCtx.Done():
 				return
 			}

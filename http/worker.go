@@ -167,6 +167,10 @@ func (s *Server) handleClaim(w http.ResponseWriter, r *http.Request, wk *runbook
 		return
 	}
 	wait := time.Duration(min(max(req.WaitSeconds, 0), 30)) * time.Second
+	if err := s.runAsRefusal(r, wk); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	if err := s.Engine.TouchWorker(r.Context(), wk); err != nil {
 		s.writeError(w, r, err)
 		return
@@ -196,6 +200,28 @@ func (s *Server) handleClaim(w http.ResponseWriter, r *http.Request, wk *runbook
 		}
 	}
 	writeJSON(w, http.StatusOK, resp)
+}
+
+// runAsRefusal keeps a Windows worker from claiming the jobs of a group
+// with a RunAs user, which it cannot run as (only a Linux worker running
+// as root switches users): it would fail every one. The jobs stay queued
+// for a worker that can; the worker is not counted as seen, so a group
+// with no other is not live and its queued jobs are Suspended (resumable)
+// after its SuspendAfter rather than failed. The worker logs the message;
+// the server logs a warning naming both.
+func (s *Server) runAsRefusal(r *http.Request, wk *runbooker.Worker) error {
+	if wk.OS != "windows" {
+		return nil
+	}
+	g, err := s.Engine.DispatchGroup(r.Context(), wk.TenantID, wk.Group)
+	if err != nil || g == nil || g.RunAs == "" {
+		return nil // no group settings: nothing to refuse
+	}
+	s.Log.Warn("a Windows worker cannot run the jobs of a group with a RunAs user: it claims none",
+		"worker", wk.ID, "name", wk.Name, "tenant", wk.TenantID, "group", wk.Group, "run_as", g.RunAs)
+	return runbooker.Errorf(runbooker.EFORBIDDEN, "worker group %q runs its jobs as the user %q, and a Windows worker "+
+		"cannot switch users: this worker claims none of the group's jobs. Clear the group's RunAs "+
+		"(runbooker group set %s --run-as \"\"), or register this worker in a group without one", wk.Group, g.RunAs, wk.Group)
 }
 
 func (s *Server) handleHeartbeat(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {

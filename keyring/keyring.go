@@ -17,6 +17,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/runbooker/runbooker/privdir"
 )
 
 // KeySize is the size of a master key: 256 bits.
@@ -157,7 +159,9 @@ func (k *Keyring) Keys() [][]byte {
 
 // Load reads the keyring from the environment value (RUNBOOKER_MASTER_KEY)
 // when given, else from path; when neither exists, it generates a key into
-// path with mode 0600 (first start) and reports created = true.
+// path, private to this account (first start), and reports created = true.
+// A key file others may read is refused: on Unix by its mode, on Windows,
+// which ignores modes, by its access-control list (package privdir).
 func Load(envValue, path string) (k *Keyring, created bool, err error) {
 	if envValue != "" {
 		keys, err := Parse([]byte(envValue))
@@ -169,7 +173,7 @@ func Load(envValue, path string) (k *Keyring, created bool, err error) {
 	}
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		if err := privdir.MkdirAll(filepath.Dir(path)); err != nil {
 			return nil, false, err
 		}
 		key := Generate()
@@ -181,8 +185,8 @@ func Load(envValue, path string) (k *Keyring, created bool, err error) {
 	} else if err != nil {
 		return nil, false, err
 	}
-	if st, err := os.Stat(path); err == nil && st.Mode().Perm()&0o077 != 0 {
-		return nil, false, fmt.Errorf("master key file %s is readable by others (mode %v); chmod 600 it", path, st.Mode().Perm())
+	if err := privdir.CheckFile(path); err != nil {
+		return nil, false, fmt.Errorf("master key %w", err)
 	}
 	keys, err := Parse(data)
 	if err != nil {
@@ -192,14 +196,15 @@ func Load(envValue, path string) (k *Keyring, created bool, err error) {
 	return k, false, err
 }
 
-// WriteFile atomically writes keys to path with mode 0600.
+// WriteFile atomically writes keys to path, readable by this account only
+// (mode 0600; on Windows a protected access-control list).
 func WriteFile(path string, keys ...[]byte) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".master-key-*")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
+	if err := privdir.ProtectFile(tmp.Name()); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -57,7 +57,7 @@ func TestRotationKeepsOldValuesReadable(t *testing.T) {
 	}
 }
 
-func TestLoadGeneratesOnceWithMode0600(t *testing.T) {
+func TestLoadGeneratesOncePrivate(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "data", "master.key")
 	k, created, err := Load("", path)
 	if err != nil || !created {
@@ -73,11 +73,15 @@ func TestLoadGeneratesOnceWithMode0600(t *testing.T) {
 	if err != nil || created || k2.Current() != k.Current() {
 		t.Fatalf("second load: %v created=%v", err, created)
 	}
-	if runtime.GOOS != "windows" {
-		_ = os.Chmod(path, 0o644)
-		if _, _, err := Load("", path); err == nil {
-			t.Error("a world-readable key file was accepted")
-		}
+	openToOthers(t, path)
+	if _, _, err := Load("", path); err == nil {
+		t.Error("a world-readable key file was accepted")
+	}
+	if err := WriteFile(path, k.Keys()...); err != nil {
+		t.Fatal(err)
+	}
+	if k4, _, err := Load("", path); err != nil || k4.Current() != k.Current() {
+		t.Errorf("the rewritten key file: %v", err)
 	}
 	env := string(Format(Generate()))
 	k3, created, err := Load(env, path)

@@ -25,6 +25,7 @@ type collector struct {
 	mask         *masker
 	helpers      []string // Spec.Helpers, for Bash runbooks
 	helperFailed string   // the shell's message about a helper that did not start
+	host         hostRefusal
 }
 
 func newCollector(spec Spec, emit Emitter) *collector {
@@ -60,6 +61,7 @@ func (c *collector) add(ch chunk) bool {
 			if c.helperFailed == "" && len(c.helpers) > 0 {
 				c.helperFailed = c.failedHelper(r.Text)
 			}
+			c.host.see(r.Text)
 		}
 		size := int64(len(r.Text) + len(r.Value))
 		if c.dropped > 0 || c.used+size > c.cap {
@@ -152,6 +154,8 @@ func (c *collector) failure(state string) string {
 	// masked with it too.
 	c.exception, c.lastError = c.mask.text(c.exception), c.mask.text(c.lastError)
 	switch {
+	case c.host.refused() && c.exception == "": // the host never ran
+		return c.host.exception()
 	case oneLine(c.exception) != "":
 		return oneLine(c.exception)
 	case oneLine(c.lastError) != "":

@@ -36,9 +36,11 @@
 // "ERROR: ", "PROGRESS: " or "INFORMATION: " is a record of that stream with
 // the prefix removed; a frame line (below) is what it says; any other line is
 // an Output record. Every line is one record, empty lines included; a
-// trailing "\r" is removed; invalid UTF-8 and NUL bytes become U+FFFD. A plain
-// line longer than MaxLineBytes is split into several records of the same
-// stream.
+// trailing "\r" is removed; invalid UTF-8 and NUL bytes become U+FFFD. On
+// Windows a line that is not valid UTF-8 is first read in the OEM code page
+// (else the ANSI one), which native tools write to pipes in, when that is a
+// single-byte code page. A plain line longer than MaxLineBytes is split into
+// several records of the same stream.
 //
 // # Frame lines
 //

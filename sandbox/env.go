@@ -3,6 +3,7 @@ package sandbox
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 )
 
@@ -53,12 +54,7 @@ func environment(dir, pathPrefix, shell string, extra []string, spec Spec) []str
 
 // allowedEnv reports whether the worker's variable k may reach a runbook.
 func allowedEnv(k string) bool {
-	for _, a := range allowEnv {
-		if envKeyEqual(k, a) {
-			return true
-		}
-	}
-	return hasPrefixFold(k, "LC_")
+	return allowedIn(allowEnv, k, runtime.GOOS == "windows") || hasPrefixFold(k, "LC_")
 }
 
 func hasPrefixFold(s, prefix string) bool {

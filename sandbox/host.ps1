@@ -10,6 +10,37 @@
 # RealmJoin.RunbookHelper sets $Global:ErrorActionPreference = 'Stop').
 param([string]$ScriptPath, [string]$ParamsPath)
 
+# Policies under which the host or the runbook cannot run are reported
+# first, and only with what ConstrainedLanguage mode allows (no .NET calls):
+# an Exception frame on stdout, then exit 1.
+function Stop-RbPolicy([string]$Message) {
+    $rbText = $Message.Replace('\', '\\').Replace('"', '\"')
+    Write-Output ([string][char]0x1e + 'RB:{"t":"Exception","text":"' + $rbText + '"}')
+    exit 1
+}
+# AppLocker and WDAC run the scripts their rules do not trust (such as a
+# copy in %TEMP%) in ConstrainedLanguage mode, where the host cannot work.
+$rbMode = [string]$ExecutionContext.SessionState.LanguageMode
+if ($rbMode -ne 'FullLanguage') {
+    Stop-RbPolicy ('PowerShell runs the Runbooker host script ' + $PSCommandPath + ' in ' + $rbMode + ' mode, in which it cannot work: ' +
+        'AppLocker or Windows Defender Application Control (WDAC) allows full PowerShell only to the scripts its rules trust. ' +
+        'Install the host script where they do (runbooker worker host-script "C:\Program Files\Runbooker\rbhost.ps1", signed with ' +
+        'Set-AuthenticodeSignature if the rules name a publisher) and start the worker with --host-script naming it.')
+}
+# An execution policy set by Group Policy overrides -ExecutionPolicy
+# Bypass. The host marks the runbook (see Add-RbMarks), so the runbook is
+# never a signed script: AllSigned and Restricted refuse it.
+foreach ($rbScope in 'MachinePolicy', 'UserPolicy') {
+    $rbPolicy = ''
+    try { $rbPolicy = [string](Get-ExecutionPolicy -Scope $rbScope) } catch { }
+    if ($rbPolicy -eq 'AllSigned' -or $rbPolicy -eq 'Restricted') {
+        Stop-RbPolicy ('Group Policy sets the PowerShell execution policy to ' + $rbPolicy + ' (scope ' + $rbScope + '), which overrides ' +
+            'the worker''s -ExecutionPolicy Bypass: PowerShell would refuse the runbook, which is not a signed script. Set the policy ' +
+            'to RemoteSigned or Unrestricted for this computer (Computer Configuration > Administrative Templates > Windows Components > ' +
+            'Windows PowerShell > Turn on Script Execution), or run the worker where the policy does not apply.')
+    }
+}
+
 try { [Console]::OutputEncoding = New-Object System.Text.UTF8Encoding $false } catch { }
 if ($PSVersionTable.PSVersion.Major -ge 7) { try { $PSStyle.OutputRendering = 'PlainText' } catch { } }
 # Loaded now, so that loading them later (with verbose records on) logs nothing.

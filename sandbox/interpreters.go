@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"strings"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -33,6 +32,16 @@ type Interpreters struct {
 	Python            string
 	PowerShell        string // pwsh, PowerShell 7
 	WindowsPowerShell string // powershell.exe 5.1, Windows only
+	// BashRefused is the bash on PATH passed over because it is WSL's
+	// (Windows only); Bash runbooks then fail saying so.
+	BashRefused string
+
+	// HostScript, when set, is the PowerShell host script jobs run, installed
+	// (and signed) where Windows' script rules allow it, instead of a copy
+	// in each job directory: AppLocker and WDAC run scripts in %TEMP% in
+	// ConstrainedLanguage mode, and a Group Policy execution policy of
+	// AllSigned refuses an unsigned host. CheckHostScript checks it.
+	HostScript string
 
 	// TempRoot is the directory in which job directories are made; empty
 	// means os.TempDir(). Creating and removing a directory costs hundreds
@@ -51,6 +60,10 @@ type Interpreters struct {
 	work string
 	// iso is the jobs' isolation; nil when there is none.
 	iso *isolation
+	// left are job directories to remove at the next sweep; sweep sweeps
+	// every SweepEvery once Isolate ran.
+	left  *leftovers
+	sweep *sweeper
 }
 
 // ResolveInterpreters finds the interpreters on PATH, once per worker. It
@@ -62,7 +75,11 @@ type Interpreters struct {
 // without.
 func ResolveInterpreters() Interpreters {
 	var in Interpreters
-	in.Bash = resolveLink(lookPath("bash"))
+	if runtime.GOOS == "windows" {
+		in.Bash, in.BashRefused = pickBash(lookPathAll("bash"), os.Getenv("SystemRoot"))
+	} else {
+		in.Bash = resolveLink(lookPath("bash"))
+	}
 	for _, name := range []string{"python3", "python"} {
 		found := lookPath(name)
 		if found == "" {
@@ -79,6 +96,7 @@ func ResolveInterpreters() Interpreters {
 		in.WindowsPowerShell = resolveLink(lookPath("powershell"))
 	}
 	in.guard = newWatchdog(in.Bash)
+	in.left = &leftovers{}
 	return in
 }
 
@@ -91,6 +109,22 @@ func lookPath(name string) string {
 		return abs
 	}
 	return p
+}
+
+// lookPathAll finds every name on PATH, in PATH order.
+func lookPathAll(name string) []string {
+	var out []string
+	for _, dir := range filepath.SplitList(os.Getenv("PATH")) {
+		if dir == "" {
+			continue
+		}
+		if p, err := exec.LookPath(filepath.Join(dir, name)); err == nil {
+			if abs, err := filepath.Abs(p); err == nil {
+				out = append(out, abs)
+			}
+		}
+	}
+	return out
 }
 
 func resolveLink(p string) string {
@@ -126,6 +160,10 @@ type plan struct {
 	args  []string          // arguments after argv[0]
 	files map[string][]byte // written into the job directory
 	env   []string          // variables for this language and these parameters
+	host  string            // the PowerShell host script
+	// quoteAll quotes every argument on the Windows command line: Git
+	// Bash's runtime glob-expands unquoted ones (see msysCommandLine).
+	quoteAll bool
 }
 
 // Script, launcher and parameter file names inside the job directory.
@@ -144,7 +182,10 @@ func (in Interpreters) planFor(spec Spec, dir string) (plan, error) {
 		if err != nil {
 			return plan{}, err
 		}
-		p := plan{path: in.Bash, files: bp.files, env: bp.env}
+		if in.Bash == "" && in.BashRefused != "" {
+			return plan{}, wslBashError(in.BashRefused)
+		}
+		p := plan{path: in.Bash, files: bp.files, env: bp.env, quoteAll: runtime.GOOS == "windows"}
 		if inlineBash(spec.Script) {
 			p.args = append([]string{"-c", string(spec.Script), script}, bp.argv...)
 		} else {
@@ -156,8 +197,7 @@ func (in Interpreters) planFor(spec Spec, dir string) (plan, error) {
 		}
 		return p, in.need(p.path, "bash")
 	case runbooker.LangPython:
-		p := plan{path: in.Python, files: map[string][]byte{script: spec.Script},
-			env: []string{"PYTHONUTF8=1", "PYTHONIOENCODING=utf-8"}}
+		p := plan{path: in.Python, files: map[string][]byte{script: spec.Script}, env: pythonEnv(runtime.GOOS)}
 		params := ""
 		if len(spec.Params) > 0 {
 			js, err := pythonParamsJSON(spec.Params)
@@ -169,15 +209,11 @@ func (in Interpreters) planFor(spec Spec, dir string) (plan, error) {
 		p.args = []string{"-B", "-c", launcherPy, script, params}
 		return p, in.need(p.path, "python3")
 	case runbooker.LangPowerShell:
-		p := plan{path: in.PowerShell, env: []string{"POWERSHELL_TELEMETRY_OPTOUT=1", "POWERSHELL_UPDATECHECK=Off"}}
-		name := "pwsh"
-		switch strings.ToLower(spec.PowerShell) {
-		case "", "pwsh":
-		case "powershell":
-			p.path, name = in.WindowsPowerShell, "powershell.exe (Windows PowerShell 5.1)"
-		default:
-			return plan{}, fmt.Errorf("unknown PowerShell edition %q (want pwsh or powershell)", spec.PowerShell)
+		path, name, err := powerShellFor(runtime.GOOS, spec.PowerShell, in.PowerShell, in.WindowsPowerShell)
+		if err != nil {
+			return plan{}, err
 		}
+		p := plan{path: path, env: []string{"POWERSHELL_TELEMETRY_OPTOUT=1", "POWERSHELL_UPDATECHECK=Off"}}
 		js, err := powerShellParamsJSON(spec.Params)
 		if err != nil {
 			return plan{}, err
@@ -186,12 +222,16 @@ func (in Interpreters) planFor(spec Spec, dir string) (plan, error) {
 		if !bytes.HasPrefix(src, utf8BOM) { // Windows PowerShell reads BOM-less scripts as ANSI
 			src = append(append([]byte{}, utf8BOM...), src...)
 		}
-		p.files = map[string][]byte{script: src, hostFile: hostPs1, paramsFile: js}
+		p.files = map[string][]byte{script: src, paramsFile: js}
+		p.host = in.HostScript
+		if p.host == "" {
+			p.files[hostFile], p.host = hostPs1, filepath.Join(dir, hostFile)
+		}
 		p.args = []string{"-NoLogo", "-NoProfile", "-NonInteractive"}
 		if runtime.GOOS == "windows" {
 			p.args = append(p.args, "-ExecutionPolicy", "Bypass")
 		}
-		p.args = append(p.args, "-File", filepath.Join(dir, hostFile),
+		p.args = append(p.args, "-File", p.host,
 			"-ScriptPath", filepath.Join(dir, script), "-ParamsPath", filepath.Join(dir, paramsFile))
 		return p, in.need(p.path, name)
 	}

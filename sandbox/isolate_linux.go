@@ -133,6 +133,7 @@ func (in Interpreters) Close() {
 			iso.cg.remove()
 		}
 	}
+	in.sweep.close()
 	if in.work != "" {
 		removeJobDir(in.work)
 	}

@@ -26,6 +26,7 @@ func (in *Interpreters) Isolate(cfg IsolationConfig) (Protections, error) {
 
 // Close removes the worker's work directory.
 func (in Interpreters) Close() {
+	in.sweep.close()
 	if in.work != "" {
 		removeJobDir(in.work)
 	}

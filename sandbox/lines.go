@@ -36,6 +36,10 @@ type lineReader struct {
 	pause time.Duration
 	gate  *gate // stdout only
 
+	// decode reads a line that is not valid UTF-8 in the system's code page
+	// (Windows); nil replaces its bad bytes with U+FFFD.
+	decode func(string) string
+
 	cont runbooker.StreamType // stream of a split line whose rest follows; "" at a line start
 	skip bool                 // dropping the rest of an oversize frame line
 	out  chunk                // being filled
@@ -51,7 +55,7 @@ type partRecord struct {
 }
 
 func newLineReader(stderr bool) *lineReader {
-	lr := &lineReader{stderr: stderr, maxLine: MaxLineBytes, maxFrame: MaxFrameBytes, now: time.Now}
+	lr := &lineReader{stderr: stderr, maxLine: MaxLineBytes, maxFrame: MaxFrameBytes, now: time.Now, decode: nativeDecode}
 	if !stderr {
 		lr.pause = 200 * time.Microsecond
 	}
@@ -175,7 +179,7 @@ func (lr *lineReader) overflow(buf []byte, end int) ([]byte, int) {
 	t := lr.now()
 	for end > lr.maxLine {
 		cut := cutPoint(buf[:lr.maxLine])
-		lr.piece(sanitize(buf[:cut]), t)
+		lr.piece(lr.sanitize(string(buf[:cut])), t)
 		end = copy(buf, buf[cut:end])
 	}
 	return buf, end
@@ -207,7 +211,7 @@ func (lr *lineReader) line(raw string, clean bool, t time.Time) {
 		if clean {
 			return s
 		}
-		return sanitizeString(s)
+		return lr.sanitize(s)
 	}
 	switch {
 	case lr.skip: // the tail of an oversize frame
@@ -302,15 +306,18 @@ func cutPoint[T string | []byte](b T) int {
 	return n
 }
 
-// sanitize converts b to a string that is valid UTF-8 without NUL bytes,
-// which every store (PostgreSQL text in particular) and JSON can carry.
-func sanitize(b []byte) string {
-	if utf8.Valid(b) && bytes.IndexByte(b, 0) < 0 {
-		return string(b)
+// sanitize is sanitizeString after reading a line that is not UTF-8 in
+// the code page of lr.decode, when there is one.
+func (lr *lineReader) sanitize(s string) string {
+	if lr.decode != nil && !utf8.ValidString(s) {
+		s = lr.decode(s)
 	}
-	return sanitizeString(string(b))
+	return sanitizeString(s)
 }
 
+// sanitizeString converts s to a string that is valid UTF-8 without NUL
+// bytes, which every store (PostgreSQL text in particular) and JSON can
+// carry.
 func sanitizeString(s string) string {
 	if utf8.ValidString(s) && strings.IndexByte(s, 0) < 0 {
 		return s

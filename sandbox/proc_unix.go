@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 )
 
 // procGroup is the process group of one job: the runbook's main process
@@ -49,6 +50,10 @@ func (g *procGroup) signal(sig syscall.Signal) {
 
 func (g *procGroup) close() {}
 
+// removeDelays are the waits between attempts at removing a job directory:
+// none on Unix, where a file can be removed while a process has it open.
+var removeDelays []time.Duration
+
 // handOver gives the job directory and its files to the RunAs user.
 func handOver(dir string, names []string, runAs *Credential) error {
 	if runAs == nil {
@@ -65,3 +70,7 @@ func handOver(dir string, names []string, runAs *Credential) error {
 	}
 	return nil
 }
+
+// setCommandLine is for Windows, where a program parses its command line
+// itself; Unix passes the arguments as they are.
+func setCommandLine(*exec.Cmd, string) {}

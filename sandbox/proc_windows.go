@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -63,10 +64,53 @@ func (g *procGroup) started(p *os.Process) error {
 // programs in another process group.
 func (g *procGroup) terminate() { g.kill() }
 
-func (g *procGroup) kill() { _ = windows.TerminateJobObject(g.job, 1) }
+// killWait bounds how long kill waits for the job's processes to be gone.
+const killWait = 10 * time.Second
+
+// kill ends every process of the job and waits until none is left:
+// TerminateJobObject only starts the termination, and the files the
+// processes had open (in the job directory among them) cannot be deleted
+// until they are gone.
+func (g *procGroup) kill() {
+	_ = windows.TerminateJobObject(g.job, 1)
+	waitFor(killWait, func() bool {
+		n, err := g.active()
+		return err != nil || n == 0
+	})
+}
+
+// jobAccounting is JOBOBJECT_BASIC_ACCOUNTING_INFORMATION.
+type jobAccounting struct {
+	TotalUserTime             int64
+	TotalKernelTime           int64
+	ThisPeriodTotalUserTime   int64
+	ThisPeriodTotalKernelTime int64
+	TotalPageFaultCount       uint32
+	TotalProcesses            uint32
+	ActiveProcesses           uint32
+	TotalTerminatedProcesses  uint32
+}
+
+// active is the number of the job's processes that have not ended.
+func (g *procGroup) active() (uint32, error) {
+	var info jobAccounting
+	err := windows.QueryInformationJobObject(g.job, windows.JobObjectBasicAccountingInformation,
+		uintptr(unsafe.Pointer(&info)), uint32(unsafe.Sizeof(info)), nil)
+	return info.ActiveProcesses, err
+}
+
+// removeDelays are the waits between attempts at removing a job directory:
+// a file stays undeletable for a moment after the last handle to it
+// closed when a virus scanner or the indexer looks at it.
+var removeDelays = []time.Duration{10 * time.Millisecond, 20 * time.Millisecond, 40 * time.Millisecond,
+	80 * time.Millisecond, 160 * time.Millisecond, 320 * time.Millisecond, 640 * time.Millisecond}
 
 func (g *procGroup) close() { windows.CloseHandle(g.job) }
 
 func handOver(string, []string, *Credential) error { return nil }
 
 func peekExit(int) bool { return false }
+
+// setCommandLine gives cmd its command line as it is, instead of the one
+// os/exec would build from its arguments.
+func setCommandLine(cmd *exec.Cmd, line string) { cmd.SysProcAttr.CmdLine = line }

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -37,7 +38,7 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	if err != nil {
 		return failed(spec, "cannot create the job directory: %v", err)
 	}
-	defer removeJobDir(dir)
+	defer in.removeJobDir(dir)
 	p, err := in.planFor(spec, dir)
 	if err != nil {
 		return failed(spec, "%v", err)
@@ -60,6 +61,9 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	grp, err := newProcGroup(cmd, cred)
 	if err != nil {
 		return failed(spec, "%v", err)
+	}
+	if p.quoteAll {
+		setCommandLine(cmd, msysCommandLine(append([]string{p.path}, p.args...)))
 	}
 	defer grp.close()
 	lease.apply(cmd.SysProcAttr)
@@ -102,6 +106,9 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 		spec.OnStart(cmd.Process.Pid)
 	}
 	j := &job{spec: spec, cmd: cmd, grp: grp, guard: guard, lease: lease, out: outR, err: errR, col: newCollector(spec, emit)}
+	if p.host != "" {
+		j.col.host.name = filepath.Base(p.host)
+	}
 	return j.supervise(ctx)
 }
 
@@ -332,16 +339,39 @@ func dirSafe(id string) string {
 }
 
 // removeJobDir removes a job directory even where the runbook took away
-// permissions.
-func removeJobDir(dir string) {
+// permissions, retrying with backoff where files stay open for a moment
+// after their processes ended (Windows: removeDelays). It reports whether
+// the directory is gone.
+func removeJobDir(dir string) bool {
+	return removeWithRetry(dir, removeDelays, removeOnce) == nil
+}
+
+// removeOnce is one attempt at removing dir, making its folders writable
+// when the first try fails. Last it removes entry by entry, deepest first,
+// with the plain delete calls: os.RemoveAll's handle-relative deletes on
+// Windows need FileDispositionInformationEx, which some file systems (and
+// Wine) lack.
+func removeOnce(dir string) error {
 	if os.RemoveAll(dir) == nil {
-		return
+		return nil
 	}
+	var paths []string
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
 			_ = os.Chmod(p, 0o700)
 		}
+		paths = append(paths, p)
 		return nil
 	})
-	_ = os.RemoveAll(dir)
+	err := os.RemoveAll(dir)
+	if err == nil {
+		return nil
+	}
+	for i := len(paths) - 1; i >= 0; i-- {
+		_ = os.Remove(paths[i])
+	}
+	if _, statErr := os.Lstat(dir); errors.Is(statErr, fs.ErrNotExist) {
+		return nil
+	}
+	return err
 }

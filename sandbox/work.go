@@ -39,8 +39,9 @@ func newWorkDir(root string) (string, error) {
 	return dir, nil
 }
 
-// setUpWork removes the work directories of workers that are gone and
-// makes this worker's.
+// setUpWork removes the work directories of workers that are gone, makes
+// this worker's and starts sweeping periodically (see Sweep): a job
+// directory that could not be removed when its job ended goes later.
 func (in *Interpreters) setUpWork() error {
 	for _, w := range deadWorkersDirs(in.TempRoot, workPrefix) {
 		removeJobDir(w)
@@ -50,6 +51,10 @@ func (in *Interpreters) setUpWork() error {
 		return err
 	}
 	in.work = work
+	if in.left == nil {
+		in.left = &leftovers{}
+	}
+	in.sweep = startSweeper(*in, SweepEvery)
 	return nil
 }
 

@@ -5,24 +5,12 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/sqlite"
 )
-
-// cpuTime is the CPU time (user + system) the process has used. The
-// per-CPU-second rates it gives stay meaningful on a machine busy with other
-// work, where wall-clock rates mostly measure the neighbours.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
 
 func benchJob(tenant string) *runbooker.Job {
 	return &runbooker.Job{

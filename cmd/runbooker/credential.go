@@ -46,7 +46,7 @@ func cmdCredential(ctx context.Context, args []string, stdout io.Writer) error {
 	role := fs.String("role", "", "admin or operator (default admin; operator with --user)")
 	upn := fs.String("user", "", "the directory user (UPN) the credential acts for, with that person's rights")
 	tenant := fs.String("tenant", runbooker.DefaultTenant, "tenant the credential belongs to")
-	dataDir := fs.String("data", "./data", "data directory")
+	dataDir := fs.String("data", defaultDir("data"), "data directory")
 	db := fs.String("db", "", "database (default sqlite:DATA/runbooker.db)")
 	if _, err := parseFlags(fs, args[1:]); err != nil {
 		return err

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -53,7 +54,7 @@ func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	verb := args[0]
 	fs := newFlagSet("group " + verb)
 	client := clientFlags(fs)
-	dataDir := fs.String("data", "./data", "create: data directory")
+	dataDir := fs.String("data", defaultDir("data"), "create: data directory")
 	db := fs.String("db", "", "create: database (default sqlite:DATA/runbooker.db)")
 	tenant := fs.String("tenant", runbooker.DefaultTenant, "create: tenant")
 	defHybrid := fs.Bool("default-hybrid", false, "create: runbooks named *_hybrid go to this group")
@@ -119,11 +120,15 @@ func cmdGroup(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return err
 		}
+		workers := g.Workers
 		g.Workers, g.Token = nil, ""
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		if set["run-as"] {
 			g.RunAs = *runAs
+			if g.RunAs != "" {
+				warnWindowsWorkers(stderr, g.Name, g.RunAs, workers)
+			}
 		}
 		if set["max-runtime"] {
 			g.MaxRuntimeSeconds = int64(maxRuntime.Seconds())
@@ -297,7 +302,7 @@ func cmdAsset(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 // first: it holds the keyring in memory.
 func cmdRotateKey(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := newFlagSet("rotate-key")
-	dataDir := fs.String("data", "./data", "data directory")
+	dataDir := fs.String("data", defaultDir("data"), "data directory")
 	db := fs.String("db", "", "database (default sqlite:DATA/runbooker.db)")
 	keyFile := fs.String("master-key-file", "", "master key file (default DATA/master.key)")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -344,4 +349,20 @@ func cmdRotateKey(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "re-sealed %d secrets (assets and sync source credentials) under new key %s\n", n, keyring.KeyID(fresh))
 	return nil
+}
+
+// warnWindowsWorkers says which workers of a group run Windows: they
+// cannot run jobs as a RunAs user, and the server hands them none while
+// the group has one.
+func warnWindowsWorkers(stderr io.Writer, group, runAs string, workers []rbhttp.WorkerView) {
+	var names []string
+	for _, w := range workers {
+		if w.OS == "windows" {
+			names = append(names, w.Name)
+		}
+	}
+	if len(names) > 0 {
+		fmt.Fprintf(stderr, "warning: %s of worker group %q run Windows, which cannot run jobs as %q: "+
+			"they claim none of the group's jobs while it has a RunAs user\n", strings.Join(names, ", "), group, runAs)
+	}
 }

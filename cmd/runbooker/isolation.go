@@ -86,6 +86,10 @@ func setUpJobs(jobDir string, f IsolationFlags, hide []string, log *slog.Logger)
 		return sandbox.Interpreters{}, agent.Support{}, err
 	}
 	in := interpreters(jobDir)
+	if in.Bash == "" && in.BashRefused != "" {
+		log.Warn("no bash for runbooks: the one on PATH is WSL's, which cannot pass parameters and assets; put Git Bash on PATH",
+			"wsl_bash", in.BashRefused)
+	}
 	ps, err := in.Isolate(cfg)
 	for _, p := range ps {
 		if p.Active {

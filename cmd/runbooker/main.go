@@ -29,6 +29,7 @@ Hybrid worker:
                    (or RUNBOOKER_TOKEN; --token TOKEN shows the token in ps)
   runbooker worker install [worker flags] [--service NAME] [--no-start] [--root DIR]   (systemd unit / Windows service)
   runbooker worker uninstall [--service NAME]
+  runbooker worker host-script PATH   (the PowerShell host, to install and sign for --host-script)
   runbooker group create NAME [--data DIR] [--default-hybrid] [--run-as USER]   (offline; prints the token)
                    [--token-expires 24h|TIME] [--token-max-uses N]   (also on group rotate-token NAME)
   runbooker rotate-key [--data DIR]

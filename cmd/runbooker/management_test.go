@@ -4,13 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -142,15 +140,6 @@ func TestManagementJobListingAndPagination(t *testing.T) {
 	if len(recs) != 0 {
 		t.Errorf("after last seq: %d records", len(recs))
 	}
-}
-
-// processGone reports whether pid no longer exists (or is a zombie).
-func processGone(pid int) bool {
-	if err := syscall.Kill(pid, 0); err != nil {
-		return true
-	}
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	return err != nil || strings.Contains(string(b), ") Z ")
 }
 
 // grandchildPID reads the pid a runbook printed as "pid N".

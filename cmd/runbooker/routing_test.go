@@ -2,8 +2,8 @@ package main
 
 import (
 	"context"
+	"runtime"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -78,6 +78,9 @@ func TestRoutingDefaultGroupHybridSuffixAndStarvation(t *testing.T) {
 }
 
 func TestRemoteStopAndLateWorker(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		t.Skip("freezing a worker needs SIGSTOP")
+	}
 	s := startServer(t, func(c *ServeConfig) { c.LeaseTTL = 2 * time.Second })
 	token := createGroup(t, s, runbooker.WorkerGroup{Name: "onprem"})
 	w1 := startWorker(t, s.url, token, t.TempDir())
@@ -103,7 +106,7 @@ func TestRemoteStopAndLateWorker(t *testing.T) {
 	// it wakes, the server answers 409 and it kills its copy.
 	resp, _ = s.client.Start(ctx, "org_general_sleeper", nil, "onprem")
 	pid = grandchildPID(t, s, resp.JobID)
-	w1.signal(syscall.SIGSTOP)
+	w1.signal(sigStop)
 	w2 := startWorker(t, s.url, token, t.TempDir())
 	id2 := w2.id(t)
 	// The frozen worker's last long poll may still be parked on the server
@@ -119,7 +122,7 @@ func TestRemoteStopAndLateWorker(t *testing.T) {
 		last, _ = s.client.Job(ctx, resp.JobID)
 		return last != nil && last.WorkerID == id2 && last.Attempt >= 2 && last.Status == runbooker.StatusRunning
 	})
-	w1.signal(syscall.SIGCONT)
+	w1.signal(sigCont)
 	eventually(t, 10*time.Second, "the late worker to kill its copy", func() bool { return processGone(pid) })
 	if _, err := s.client.StopJob(ctx, resp.JobID); err != nil {
 		t.Fatal(err)

@@ -22,6 +22,7 @@ import (
 	"github.com/runbooker/runbooker/metrics"
 	"github.com/runbooker/runbooker/portal"
 	"github.com/runbooker/runbooker/postgres"
+	"github.com/runbooker/runbooker/privdir"
 	"github.com/runbooker/runbooker/sandbox"
 	"github.com/runbooker/runbooker/sqlite"
 )
@@ -74,7 +75,7 @@ func serveFlags(args []string) (ServeConfig, error) {
 	var c ServeConfig
 	fs := newFlagSet("serve")
 	fs.StringVar(&c.Listen, "listen", "127.0.0.1:8080", "address to listen on")
-	fs.StringVar(&c.DataDir, "data", "./data", "data directory (SQLite database, master key)")
+	fs.StringVar(&c.DataDir, "data", defaultDir("data"), "data directory (SQLite database, master key)")
 	fs.StringVar(&c.DB, "db", "", "database: sqlite:PATH (default sqlite:DATA/runbooker.db) or postgres://…")
 	fs.BoolVar(&c.Demo, "demo", false, "import the demo runbooks and print ready-to-paste commands")
 	fs.DurationVar(&c.RunWait, "run-wait", 10*time.Minute, "how long a synchronous run waits before answering 202")
@@ -165,8 +166,8 @@ func openStoreWith(ctx context.Context, db, dataDir string, pg postgres.Config) 
 	switch {
 	case strings.HasPrefix(db, "sqlite:"):
 		path := strings.TrimPrefix(db, "sqlite:")
-		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-			return nil, fmt.Errorf("creating data directory: %w", err)
+		if err := privdir.MkdirAll(filepath.Dir(path)); err != nil {
+			return nil, fmt.Errorf("data directory: %w", err)
 		}
 		return sqlite.Open(ctx, path)
 	case strings.HasPrefix(db, "postgres://"), strings.HasPrefix(db, "postgresql://"):
@@ -208,6 +209,13 @@ func (m *Main) Run(ctx context.Context) error {
 	c := m.Config
 	if m.Log == nil {
 		m.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	// The data directory holds the database, the master key and the
+	// tenants' modules and git clones: private to the server's account.
+	if c.DataDir != "" {
+		if err := privdir.MkdirAll(c.DataDir); err != nil {
+			return fmt.Errorf("--data: %w", err)
+		}
 	}
 	st, err := openStoreWith(ctx, c.DB, c.DataDir, postgres.Config{PoolSize: c.DBPoolSize, StatementTimeout: c.DBStatementTimeout})
 	if err != nil {

@@ -23,6 +23,11 @@ type installConfig struct {
 	Binary    string   // absolute path of the runbooker binary the service runs
 	Root      string   // Linux: write into this root instead of / and run no systemctl
 	NoStart   bool
+	// Account is the Windows account the service runs as ("" for
+	// LocalSystem), resolved by serviceAccount; PasswordFile holds the
+	// password of an account that needs one.
+	Account      string
+	PasswordFile string
 }
 
 // serviceNameRE keeps a service name usable as a unit name, a StateDirectory
@@ -31,7 +36,8 @@ var serviceNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
 
 // installOnly are the flags of install and uninstall that the service's
 // own command line does not get.
-var installOnly = map[string]bool{"service": true, "binary": true, "root": true, "no-start": true}
+var installOnly = map[string]bool{"service": true, "binary": true, "root": true, "no-start": true,
+	"account": true, "account-password-file": true}
 
 func addServiceFlags(fs *flag.FlagSet, c *installConfig) {
 	fs.StringVar(&c.Service, "service", "runbooker-worker", "name of the systemd unit or Windows service")
@@ -73,6 +79,9 @@ func installFlags(args []string) (installConfig, error) {
 	addServiceFlags(fs, &c)
 	fs.StringVar(&c.Binary, "binary", "", "the runbooker binary the service runs (default: this one)")
 	fs.BoolVar(&c.NoStart, "no-start", false, "install and enable the service, but do not start it now")
+	fs.StringVar(&c.Account, "account", "", `Windows: the account the service runs as instead of LocalSystem: virtual (NT SERVICE\SERVICE, no password), `+
+		`NT AUTHORITY\LocalService, or DOMAIN\user with --account-password-file`)
+	fs.StringVar(&c.PasswordFile, "account-password-file", "", "Windows: file holding the password of --account")
 	rest, err := parseFlags(fs, args)
 	if err != nil {
 		return c, err
@@ -96,8 +105,18 @@ func installFlags(args []string) (installConfig, error) {
 	if !set["state-dir"] {
 		c.Worker.StateDir = defaultServiceStateDir(c.Service)
 	}
+	needsPassword := false
+	if c.Account, needsPassword, err = serviceAccount(c.Account, c.Service); err != nil {
+		return c, err
+	}
+	if needsPassword != (c.PasswordFile != "") {
+		if needsPassword {
+			return c, fmt.Errorf("--account %s needs its password: give --account-password-file", c.Account)
+		}
+		return c, fmt.Errorf("--account-password-file: the account %s has no password to give", orDefault(c.Account, "LocalSystem"))
+	}
 	w := &c.Worker
-	for _, p := range []*string{&w.StateDir, tokenFile, &w.CA, &w.JobDir} {
+	for _, p := range []*string{&w.StateDir, tokenFile, &w.CA, &w.JobDir, &w.HostScript} {
 		if *p != "" && !(p == &w.JobDir && *p == "auto") {
 			if *p, err = filepath.Abs(*p); err != nil {
 				return c, err
@@ -168,4 +187,27 @@ func serviceDescription(c installConfig) string {
 		return "Runbooker hybrid worker"
 	}
 	return "Runbooker hybrid worker (group " + group + ")"
+}
+
+// serviceAccount resolves install's --account: "" (or LocalSystem) is
+// LocalSystem, which the service manager names with ""; "virtual" is the
+// service's own virtual account NT SERVICE\<service>, which like the local
+// and network service accounts and group managed service accounts (ending
+// in $) has no password; any other account needs one.
+func serviceAccount(account, service string) (name string, needsPassword bool, err error) {
+	switch strings.ToLower(account) {
+	case "", "localsystem", `nt authority\system`:
+		return "", false, nil
+	case "virtual":
+		return `NT SERVICE\` + service, false, nil
+	case `nt authority\localservice`, `nt authority\local service`, `nt authority\networkservice`, `nt authority\network service`:
+		return account, false, nil
+	}
+	if strings.ContainsAny(account, `"/[]:;|=,+*?<>`) || strings.Count(account, `\`) > 1 || strings.HasPrefix(account, `\`) {
+		return "", false, fmt.Errorf(`--account %q: give DOMAIN\user, .\user for a local account, user@domain, or virtual`, account)
+	}
+	if !strings.Contains(account, `\`) && !strings.Contains(account, "@") {
+		account = `.\` + account // a local account
+	}
+	return account, !strings.HasSuffix(account, "$"), nil
 }

@@ -152,6 +152,9 @@ func installService(ctx context.Context, c installConfig, stdout, stderr io.Writ
 	if c.Root == "" && runtime.GOOS != "linux" {
 		return fmt.Errorf("worker install writes a systemd unit, which needs Linux (or --root DIR to write one for another machine)")
 	}
+	if c.Account != "" {
+		return errors.New("--account is for Windows services; a systemd unit's worker runs as root, which job isolation needs")
+	}
 	for _, p := range []string{c.Binary, c.Worker.StateDir, c.TokenFile, c.Worker.CA, c.Worker.JobDir} {
 		for _, h := range []string{"/home", "/root", "/run/user"} {
 			if within(p, h) {

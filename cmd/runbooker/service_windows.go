@@ -9,22 +9,21 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
 	"golang.org/x/sys/windows/svc"
 	"golang.org/x/sys/windows/svc/mgr"
+
+	"github.com/runbooker/runbooker/privdir"
 )
 
 // defaultServiceStateDir is under ProgramData, readable by SYSTEM and the
 // administrators only (install sets its ACL).
 func defaultServiceStateDir(service string) string {
-	base := os.Getenv("ProgramData")
-	if base == "" {
-		base = `C:\ProgramData`
-	}
-	return filepath.Join(base, "Runbooker", service)
+	return filepath.Join(windowsDataRoot(os.Getenv("ProgramData")), service)
 }
 
 // runService runs the worker under the service control manager when it
@@ -38,8 +37,8 @@ func runService(ctx context.Context, c WorkerConfig, stderr io.Writer, run func(
 	if err != nil || !isService {
 		return run(ctx, stderr)
 	}
-	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
-		return err
+	if err := privdir.MkdirAll(c.StateDir); err != nil {
+		return fmt.Errorf("--state-dir: %w", err)
 	}
 	f, err := os.OpenFile(filepath.Join(c.StateDir, "worker.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
@@ -156,7 +155,8 @@ func (h *serviceHandler) Execute(_ []string, reqs <-chan svc.ChangeRequest, stat
 }
 
 // installService registers the worker as an automatic Windows service
-// running as LocalSystem, restarted by the manager when it fails.
+// running as LocalSystem (or --account), restarted by the manager when it
+// fails.
 func installService(ctx context.Context, c installConfig, stdout, stderr io.Writer) error {
 	if c.Root != "" {
 		return errors.New("--root is for writing a systemd unit; a Windows service is registered with the service control manager")
@@ -170,8 +170,13 @@ func installService(ctx context.Context, c installConfig, stdout, stderr io.Writ
 		s.Close()
 		return fmt.Errorf("the service %s exists already: runbooker worker uninstall --service %s first", c.Service, c.Service)
 	}
-	if err := privateDir(c.Worker.StateDir); err != nil {
-		return fmt.Errorf("state dir %s: %w", c.Worker.StateDir, err)
+	password := ""
+	if c.PasswordFile != "" {
+		b, err := os.ReadFile(c.PasswordFile)
+		if err != nil {
+			return fmt.Errorf("--account-password-file: %w", err)
+		}
+		password = strings.TrimRight(string(b), "\r\n")
 	}
 	s, err := m.CreateService(c.Service, c.Binary, mgr.Config{
 		DisplayName:      "Runbooker worker " + c.Service,
@@ -179,6 +184,8 @@ func installService(ctx context.Context, c installConfig, stdout, stderr io.Writ
 		StartType:        mgr.StartAutomatic,
 		DelayedAutoStart: true, // after the network is up
 		Dependencies:     []string{"Tcpip", "Dnscache"},
+		ServiceStartName: c.Account, // "": LocalSystem
+		Password:         password,
 	}, c.Args...)
 	if err != nil {
 		return fmt.Errorf("creating the service: %w", err)
@@ -187,6 +194,20 @@ func installService(ctx context.Context, c installConfig, stdout, stderr io.Writ
 	fail := func(err error) error {
 		_ = s.Delete()
 		return err
+	}
+	// The state folder is the service account's and the administrators'
+	// (under ProgramData every user could otherwise read the worker's
+	// credential). A virtual account exists once its service does.
+	account := privdir.SIDSystem
+	if c.Account != "" {
+		sid, _, _, err := windows.LookupSID("", strings.TrimPrefix(c.Account, `.\`))
+		if err != nil {
+			return fail(fmt.Errorf("--account %s: %w", c.Account, err))
+		}
+		account = sid.String()
+	}
+	if err := privdir.MkdirAllFor(c.Worker.StateDir, account); err != nil {
+		return fail(fmt.Errorf("--state-dir: %w", err))
 	}
 	// Restart after 5 s, 30 s, then every minute; a day without a failure
 	// starts the count again. Exiting with an error counts as a failure.
@@ -217,24 +238,6 @@ func installService(ctx context.Context, c installConfig, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "%s is starting; its log: %s\n", c.Service, filepath.Join(c.Worker.StateDir, "worker.log"))
 	return nil
-}
-
-// privateDir makes dir, open to SYSTEM and the administrators only: under
-// ProgramData every user could otherwise read the worker's credential.
-func privateDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	sd, err := windows.SecurityDescriptorFromString("D:P(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)")
-	if err != nil {
-		return err
-	}
-	dacl, _, err := sd.DACL()
-	if err != nil {
-		return err
-	}
-	return windows.SetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT,
-		windows.DACL_SECURITY_INFORMATION|windows.PROTECTED_DACL_SECURITY_INFORMATION, nil, nil, dacl, nil)
 }
 
 // uninstallService stops the service (the worker drains) and deletes it.

@@ -39,7 +39,7 @@ type offlineFlags struct {
 func addOfflineFlags(fs *flag.FlagSet) offlineFlags {
 	return offlineFlags{
 		tenant:  fs.String("tenant", runbooker.DefaultTenant, "tenant"),
-		dataDir: fs.String("data", "./data", "data directory"),
+		dataDir: fs.String("data", defaultDir("data"), "data directory"),
 		db:      fs.String("db", "", "database (default sqlite:DATA/runbooker.db)"),
 	}
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/agent"
 	rbhttp "github.com/runbooker/runbooker/http"
+	"github.com/runbooker/runbooker/privdir"
+	"github.com/runbooker/runbooker/sandbox"
 )
 
 // version is the build's version, reported by workers.
@@ -45,6 +47,9 @@ type WorkerConfig struct {
 	Isolation  IsolationFlags
 	// ModuleCacheAge is how long a module no job used stays cached.
 	ModuleCacheAge time.Duration
+	// HostScript is the PowerShell host script installed (and signed)
+	// where Windows' script rules allow it; "" writes a copy per job.
+	HostScript string
 }
 
 // workerIdentity is what a registered worker keeps in its state dir.
@@ -79,7 +84,7 @@ func workerFlagSet(name string, c *WorkerConfig) (*flag.FlagSet, *string) {
 	fs.StringVar(&c.Token, "token", "", "the group's registration token (first start only; visible in ps: prefer --token-file or RUNBOOKER_TOKEN)")
 	tokenFile := fs.String("token-file", "", "file holding the group's registration token (first start only)")
 	fs.StringVar(&c.Name, "name", "", "worker name (default: host name)")
-	fs.StringVar(&c.StateDir, "state-dir", "./worker-state", "where the worker keeps its credential and undelivered reports")
+	fs.StringVar(&c.StateDir, "state-dir", defaultDir("worker-state"), "where the worker keeps its credential and undelivered reports")
 	fs.IntVar(&c.Capacity, "capacity", 2*runtime.NumCPU(), "jobs run at once")
 	fs.StringVar(&c.CA, "ca", "", "PEM file of the CA that signed the server's certificate")
 	fs.BoolVar(&c.Insecure, "insecure", false, "allow plain http to a non-loopback server")
@@ -91,6 +96,8 @@ func workerFlagSet(name string, c *WorkerConfig) (*flag.FlagSet, *string) {
 	fs.StringVar(&c.JobDir, "job-dir", "auto", "where job directories are made; auto: the system temp dir, or /dev/shm when only that is a tmpfs")
 	addIsolationFlags(fs, &c.Isolation)
 	fs.DurationVar(&c.ModuleCacheAge, "module-cache-age", 24*time.Hour, "how long a module no job used stays cached (STATE-DIR/modules)")
+	fs.StringVar(&c.HostScript, "host-script", "", "PowerShell host script to run instead of a copy in each job directory: "+
+		"written by `runbooker worker host-script PATH` where AppLocker/WDAC rules allow scripts, signed for an AllSigned policy")
 	return fs, tokenFile
 }
 
@@ -127,6 +134,11 @@ func (c *WorkerConfig) check(tokenFile, root string) error {
 	}
 	if c.PowerShell != "pwsh" && c.PowerShell != "powershell" {
 		return fmt.Errorf("--powershell must be pwsh or powershell")
+	}
+	if c.HostScript != "" {
+		if err := sandbox.CheckHostScript(filepath.Join(root, c.HostScript)); err != nil {
+			return fmt.Errorf("--host-script: %w", err)
+		}
 	}
 	return nil
 }
@@ -187,8 +199,8 @@ func identity(ctx context.Context, c WorkerConfig, tlsCfg *tls.Config, langs []r
 	}
 	id := &workerIdentity{Server: c.Server, WorkerID: resp.WorkerID, Secret: resp.Secret, TenantID: resp.TenantID, Group: resp.Group}
 	b, _ := json.MarshalIndent(id, "", "  ")
-	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
-		return nil, err
+	if err := privdir.MkdirAll(c.StateDir); err != nil {
+		return nil, fmt.Errorf("--state-dir: %w", err)
 	}
 	if err := os.WriteFile(path, b, 0o600); err != nil {
 		return nil, err
@@ -200,6 +212,9 @@ func identity(ctx context.Context, c WorkerConfig, tlsCfg *tls.Config, langs []r
 func cmdWorker(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) > 0 && (args[0] == "install" || args[0] == "uninstall") {
 		return cmdWorkerService(ctx, args[0], args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "host-script" {
+		return cmdHostScript(args[1:], stdout)
 	}
 	c, err := workerFlags(args)
 	if err != nil {
@@ -222,16 +237,23 @@ func runWorker(ctx context.Context, c WorkerConfig, stderr io.Writer) error {
 		return err
 	}
 	// The state dir holds the worker's credential and its undelivered
-	// reports; no job may read it. The interpreters are found first, as the
-	// worker reports them when it registers.
-	if err := os.MkdirAll(c.StateDir, 0o700); err != nil {
-		return err
+	// reports; no job may read it (on Windows a folder that grants anyone
+	// but SYSTEM, Administrators and the worker's account is refused). The
+	// interpreters are found first, as the worker reports them when it
+	// registers.
+	if err := privdir.MkdirAll(c.StateDir); err != nil {
+		return fmt.Errorf("--state-dir: %w", err)
 	}
 	in, sup, err := setUpJobs(c.JobDir, c.Isolation, []string{c.StateDir}, log)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
+	if c.HostScript != "" {
+		if in.HostScript, err = filepath.Abs(c.HostScript); err != nil {
+			return err
+		}
+	}
 	langs := in.Languages()
 	id, err := identity(ctx, c, tlsCfg, langs, log)
 	if err != nil {
@@ -286,4 +308,32 @@ func tellState(client *rbhttp.WorkerClient, state runbooker.WorkerState, langs [
 	if err := client.SetState(ctx, state, langs); err != nil && runbooker.ErrorCode(err) != runbooker.ENOTFOUND {
 		log.Warn("could not tell the server the worker's state", "state", string(state), "err", err)
 	}
+}
+
+// cmdHostScript is `runbooker worker host-script PATH`: it writes this
+// version's PowerShell host script to PATH, to be signed and named with
+// --host-script.
+func cmdHostScript(args []string, stdout io.Writer) error {
+	fs := newFlagSet("worker host-script")
+	rest, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 1 || rest[0] == "" {
+		return errors.New("usage: runbooker worker host-script PATH (such as \"C:\\Program Files\\Runbooker\\rbhost.ps1\")")
+	}
+	path, err := filepath.Abs(rest[0])
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, sandbox.HostScript(), 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "wrote %s\nsign it where policy asks for signed scripts, in PowerShell:\n"+
+		"  Set-AuthenticodeSignature -FilePath '%s' -Certificate (Get-ChildItem Cert:\\LocalMachine\\My -CodeSigningCert)[0]\n"+
+		"and start the worker with --host-script '%s'\n", path, path, path)
+	return nil
 }

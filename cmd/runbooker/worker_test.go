@@ -50,10 +50,7 @@ func startWorker(t *testing.T, server, token, stateDir string, extra ...string) 
 	cmd.Env = append(os.Environ(), "RUNBOOKER_TEST_AS_MAIN=1")
 	log := &syncBuffer{}
 	cmd.Stdout, cmd.Stderr = log, log
-	// Its own process group: as root the worker runs as two processes (the
-	// second in a mount namespace of its own), and SIGSTOP, which cannot be
-	// passed on, must reach both.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	ownProcessGroup(cmd)
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +69,7 @@ func startWorker(t *testing.T, server, token, stateDir string, extra ...string) 
 
 // signal sends sig to the worker's process group.
 func (w *workerProcess) signal(sig syscall.Signal) {
-	_ = syscall.Kill(-w.cmd.Process.Pid, sig)
+	signalGroup(w.cmd.Process.Pid, sig)
 }
 
 // id reads the worker id the worker stored after registering.
