@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"regexp"
+	"runtime"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -64,8 +65,16 @@ func checkGroupSettings(g *runbooker.WorkerGroup) error {
 	if g.Name == runbooker.CloudGroup && g.DefaultHybrid {
 		return runbooker.Errorf(runbooker.EINVALID, "the built-in group %q cannot be the default hybrid group", g.Name)
 	}
+	if g.Name == runbooker.CloudGroup && g.RunAs != "" && !builtInSwitchesUsers {
+		return runbooker.Errorf(runbooker.EINVALID, "runAs: the built-in group %q runs its jobs on this server, a Windows host, "+
+			"which cannot switch users; run them as %q on a hybrid group of Linux workers instead", g.Name, g.RunAs)
+	}
 	return nil
 }
+
+// builtInSwitchesUsers says whether this server's built-in agent can run
+// jobs as a group's RunAs user: only on Linux and other Unix systems.
+var builtInSwitchesUsers = runtime.GOOS != "windows"
 
 // minJobMemory is the smallest memory limit a group may set: below it not
 // even an interpreter starts.
