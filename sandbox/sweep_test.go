@@ -88,9 +88,9 @@ func TestSweeperRemovesLeftoverJobDirs(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+	s.close() // waits for the sweep under way, which forgets the directory after removing it
 	if len(in.left.list()) != 0 {
 		t.Errorf("leftovers after the sweep: %v", in.left.list())
 	}
-	s.close()
 	s.close() // Close may run twice
 }
