@@ -3,35 +3,66 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"math"
 	"time"
 )
 
-// purgeBatch bounds how many jobs one purge transaction deletes, so a large
-// purge never holds the single writer for long.
-const purgeBatch = 200
+// The retention purge shares the single writer with everything else, so it
+// holds it only in short, bounded transactions: each deletes at most
+// purgeRecords stream records and purgeBatch jobs, and after each the purge
+// leaves the writer alone for a quarter of the time it held it (at least
+// purgePause), so that writes queued meanwhile commit on their own rather
+// than in a group with the next purge batch. A 1,000,000-line job is
+// deleted over two hundred transactions, a million small jobs over ten
+// thousand.
+const (
+	purgeBatch   = 100
+	purgeRecords = 5000
+	purgePause   = 200 * time.Microsecond
+)
 
 // PurgeJobs implements runbooker.JobStore. Only terminal jobs are deleted,
 // with their stream records.
 //
 // There is no index on the end time (it would cost a page write at every
 // finish); a job that ended before the cutoff was created before it, so the
-// listing index (tenant, created) narrows the search, tenant by tenant. A
-// job whose clock-skewed CreatedAt is after the cutoff waits for a later
-// purge.
+// listing index (tenant, created) narrows the search, tenant by tenant, read
+// on the reader connections and resumed after the last job found, so no job
+// is examined twice. A job whose clock-skewed CreatedAt is after the cutoff
+// waits for a later purge.
+//
+// The records of a job go before the job, possibly over several
+// transactions: a purge interrupted between them leaves a terminal job past
+// its retention with part of its records, which the next purge deletes.
 func (db *DB) PurgeJobs(ctx context.Context, endedBefore time.Time) (int, error) {
 	tenants, err := db.jobTenants(ctx)
 	if err != nil {
 		return 0, storeErr(err, "job purge")
 	}
+	cutoff := nanos(endedBefore)
 	total := 0
 	for _, tenant := range tenants {
+		at, pk := int64(math.MinInt64), int64(0)
 		for {
-			n, err := db.purgeSome(ctx, tenant, nanos(endedBefore))
-			total += n
+			pks, err := db.purgeCandidates(ctx, tenant, cutoff, &at, &pk)
 			if err != nil {
 				return total, storeErr(err, "job purge")
 			}
-			if n < purgeBatch {
+			for len(pks) > 0 {
+				t0 := time.Now()
+				var n int
+				n, pks, err = db.purgeSome(ctx, pks)
+				total += n
+				if err != nil {
+					return total, storeErr(err, "job purge")
+				}
+				select {
+				case <-ctx.Done():
+					return total, ctx.Err()
+				case <-time.After(max(time.Since(t0)/4, purgePause)):
+				}
+			}
+			if at == math.MaxInt64 {
 				break
 			}
 		}
@@ -57,39 +88,73 @@ func (db *DB) jobTenants(ctx context.Context) ([]string, error) {
 	}
 }
 
-// purgeSome deletes up to purgeBatch jobs of a tenant, returning how many.
-func (db *DB) purgeSome(ctx context.Context, tenant string, cutoff int64) (int, error) {
-	var n int
-	err := db.write(ctx, func(ctx context.Context, tx querier) error {
-		rows, err := tx.QueryContext(ctx, `SELECT pk FROM jobs WHERE tenant_id = ?1 AND created_at < ?2
-			AND ended_at < ?2 AND status IN ('Completed', 'Failed', 'Stopped') LIMIT ?3`, tenant, cutoff, purgeBatch)
-		if err != nil {
-			return err
+// purgeCandidates returns up to purgeBatch terminal jobs of a tenant that
+// ended before cutoff, oldest first from after (at, pk), and moves (at, pk)
+// to the last one; at is math.MaxInt64 once no more are left.
+func (db *DB) purgeCandidates(ctx context.Context, tenant string, cutoff int64, at, pk *int64) ([]int64, error) {
+	rows, err := db.rq.QueryContext(ctx, `SELECT pk, created_at FROM jobs
+		WHERE tenant_id = ?1 AND created_at < ?2 AND (created_at, pk) > (?3, ?4)
+		AND ended_at < ?2 AND status IN ('Completed', 'Failed', 'Stopped')
+		ORDER BY created_at, pk LIMIT ?5`, tenant, cutoff, *at, *pk, purgeBatch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var pks []int64
+	for rows.Next() {
+		if err := rows.Scan(pk, at); err != nil {
+			return nil, err
 		}
-		var pks []any
-		for rows.Next() {
-			var pk int64
-			if err := rows.Scan(&pk); err != nil {
-				rows.Close()
+		pks = append(pks, *pk)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(pks) < purgeBatch {
+		*at = math.MaxInt64
+	}
+	return pks, nil
+}
+
+// purgeSome deletes, in one transaction, the records of the jobs pks, in
+// order and at most purgeRecords of them, then each job whose records are
+// all gone. It returns how many jobs it deleted and the jobs still to do.
+func (db *DB) purgeSome(ctx context.Context, pks []int64) (int, []int64, error) {
+	var n int
+	var rest []int64
+	err := db.write(ctx, func(ctx context.Context, tx querier) error {
+		n, rest = 0, pks
+		budget := int64(purgeRecords)
+		var done []int64
+		for len(rest) > 0 && budget > 0 {
+			res, err := tx.ExecContext(ctx, `DELETE FROM stream_records WHERE job_pk = ?1 AND seq <= (
+				SELECT max(seq) FROM (SELECT seq FROM stream_records WHERE job_pk = ?1 ORDER BY seq LIMIT ?2))`, rest[0], budget)
+			if err != nil {
 				return err
 			}
-			pks = append(pks, pk)
+			d, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			if d >= budget {
+				break // the budget ran out on this job: it may have more
+			}
+			budget -= d
+			done = append(done, rest[0])
+			rest = rest[1:]
 		}
-		rows.Close()
-		if err := rows.Err(); err != nil || len(pks) == 0 {
-			return err
+		for _, pk := range done {
+			res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE pk = ?`, pk)
+			if err != nil {
+				return err
+			}
+			d, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			n += int(d)
 		}
-		in := `(` + placeholders(len(pks)) + `)`
-		if _, err := tx.ExecContext(ctx, `DELETE FROM stream_records WHERE job_pk IN `+in, pks...); err != nil {
-			return err
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE pk IN `+in, pks...)
-		if err != nil {
-			return err
-		}
-		d, err := res.RowsAffected()
-		n = int(d)
-		return err
+		return nil
 	})
-	return n, err
+	return n, rest, err
 }
