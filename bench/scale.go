@@ -32,7 +32,7 @@ import (
 const scaleRecordJob = 1000
 
 // scaleRuns is how many times each query is timed at each size (after
-// scaleWarmup untimed runs); the figure is the median.
+// scaleWarmup untimed runs); the figure is the median (timeQueries).
 const scaleRuns, scaleWarmup = 30, 3
 
 // scaleBudget bounds the time spent on one slow query at one size.
@@ -162,12 +162,12 @@ func (b *harness) scale(ctx context.Context) ([]Figure, error) {
 			return nil, err
 		}
 		cursor = ""
-		for qi, q := range queries {
-			d, err := timeQuery(ctx, q)
-			if err != nil {
-				return nil, fmt.Errorf("scale: %s at %d jobs: %w", q.name, n, err)
-			}
-			costs[qi] = append(costs[qi], d)
+		d, err := timeQueries(ctx, queries)
+		if err != nil {
+			return nil, fmt.Errorf("scale: at %d jobs: %w", n, err)
+		}
+		for qi := range queries {
+			costs[qi] = append(costs[qi], d[qi])
 		}
 	}
 
@@ -199,27 +199,34 @@ func (b *harness) scale(ctx context.Context) ([]Figure, error) {
 	return append(figs, mf...), nil
 }
 
-// timeQuery runs q scaleWarmup times untimed, then scaleRuns times (or
-// for scaleBudget, at least five times, when it is slow), and returns the
-// median.
-func timeQuery(ctx context.Context, q scaleQuery) (time.Duration, error) {
-	var d []time.Duration
-	t := time.Now()
+// timeQueries times each query scaleRuns times after scaleWarmup untimed
+// runs, in turns (one run of each, then again), so that a busy moment of a
+// shared machine falls on all of them alike, and returns the medians. A
+// query slower than scaleBudget in all stops after five timed runs.
+func timeQueries(ctx context.Context, qs []scaleQuery) ([]time.Duration, error) {
+	d := make([][]time.Duration, len(qs))
+	spent := make([]time.Duration, len(qs))
 	for i := 0; i < scaleWarmup+scaleRuns; i++ {
-		if i > scaleWarmup+5 && time.Since(t) > scaleBudget {
-			break
-		}
-		t0 := time.Now()
-		if _, err := q.run(ctx); err != nil {
-			return 0, err
-		}
-		if i >= scaleWarmup {
-			d = append(d, time.Since(t0))
-		} else if time.Since(t0) > scaleBudget/10 {
-			i = scaleWarmup - 1 // slow: one warm-up is enough
+		for qi, q := range qs {
+			if len(d[qi]) >= 5 && spent[qi] > scaleBudget {
+				continue
+			}
+			t0 := time.Now()
+			if _, err := q.run(ctx); err != nil {
+				return nil, fmt.Errorf("%s: %w", q.name, err)
+			}
+			took := time.Since(t0)
+			spent[qi] += took
+			if i >= scaleWarmup || took > scaleBudget/10 {
+				d[qi] = append(d[qi], took) // a slow query needs no warm-up
+			}
 		}
 	}
-	return Percentile(d, 0.5), nil
+	out := make([]time.Duration, len(qs))
+	for qi := range qs {
+		out[qi] = Percentile(d[qi], 0.5)
+	}
+	return out, nil
 }
 
 // loadJobs stores jobs number from to to-1, in transactions of
