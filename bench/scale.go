@@ -39,10 +39,13 @@ const scaleRuns, scaleWarmup = 30, 3
 const scaleBudget = 3 * time.Second
 
 // Value spreads of the loaded jobs. A filter figure selects a value that
-// only a thousandth of the jobs hold (a runbook rarely run, a caller rarely
-// seen, a small hybrid group), so that a query walking the listing index
-// instead of an index of its own reads a thousand rows for each row it
-// returns: the cost that grows with the history.
+// scaleRare jobs of each load step hold (a runbook rarely run, a caller
+// rarely seen, a small hybrid group, the Stopped status): a full page at
+// every size, ever sparser as the history grows, so that a query walking
+// the listing index instead of an index of its own reads ever more rows
+// for the same page.
+const scaleRare = 150
+
 const (
 	scaleRareRunbook = "org_scale_rare"
 	scaleRareCaller  = "svc-rare@contoso.com"
@@ -126,14 +129,14 @@ func (b *harness) scale(ctx context.Context) ([]Figure, error) {
 			p, err := st.ListJobs(ctx, b.tenant, runbooker.JobFilter{Cursor: cursor})
 			return len(p.Jobs), err
 		}},
-		{"job list, status Stopped (0.3 %)", list(runbooker.JobFilter{Status: []runbooker.JobStatus{runbooker.StatusStopped}})},
+		{"job list, status Stopped (rare)", list(runbooker.JobFilter{Status: []runbooker.JobStatus{runbooker.StatusStopped}})},
 		{"job list, status Activating+Running+Stopping (none)", list(runbooker.JobFilter{Status: []runbooker.JobStatus{
 			runbooker.StatusActivating, runbooker.StatusRunning, runbooker.StatusStopping}})},
 		{"job list, status Completed+Failed (99 %)", list(runbooker.JobFilter{Status: []runbooker.JobStatus{
 			runbooker.StatusCompleted, runbooker.StatusFailed}})},
-		{"job list, runbook (0.1 %)", list(runbooker.JobFilter{RunbookName: scaleRareRunbook})},
-		{"job list, run on (0.1 %)", list(runbooker.JobFilter{RunOn: scaleRareGroup})},
-		{"job list, caller (0.1 %)", list(runbooker.JobFilter{Caller: scaleRareCaller})},
+		{"job list, runbook (rare)", list(runbooker.JobFilter{RunbookName: scaleRareRunbook})},
+		{"job list, run on (rare)", list(runbooker.JobFilter{RunOn: scaleRareGroup})},
+		{"job list, caller (rare)", list(runbooker.JobFilter{Caller: scaleRareCaller})},
 		{"job list, created within one day", list(day)},
 		{"job list, matches nothing (runbook never run)", list(runbooker.JobFilter{RunbookName: scaleNoRunbook})},
 		{fmt.Sprintf("job records, all %d of one job", scaleRecordJob), func(ctx context.Context) (int, error) {
@@ -267,10 +270,10 @@ var scaleLangs = []string{string(runbooker.LangPowerShell), string(runbooker.Lan
 
 // scaleJobAt is job number i of a step of n jobs spread evenly from start
 // to end (creation order follows insertion order, as in life). Statuses:
-// 89.5 % Completed, 10 % Failed, 0.3 % Stopped, 0.2 % Suspended (lost
-// three times). Runbooks: 199 names alike and one run by 0.1 % of the
-// jobs; callers likewise among 50; groups: cloud 80 %, two hybrid groups,
-// and hybrid-lab with 0.1 %.
+// 90 % Completed, 10 % Failed, 0.2 % Suspended (lost three times), and
+// scaleRare Stopped. Runbooks: 199 names alike and one run by scaleRare
+// jobs of the step; callers likewise among 50; groups: cloud 80 %, two
+// hybrid groups, and hybrid-lab with scaleRare jobs.
 func scaleJobAt(i, n int, start, end time.Time) scaleJob {
 	h := splitmix64(uint64(start.UnixNano()) ^ uint64(i)<<20 ^ uint64(n))
 	span := end.Sub(start).Nanoseconds()
@@ -284,22 +287,20 @@ func scaleJobAt(i, n int, start, end time.Time) scaleJob {
 		params:  fmt.Sprintf(`{"UserPrincipalName":"user%d@contoso.com","Confirm":true}`, (h>>16)%5000),
 		created: created, attempt: 1,
 	}
-	r := (h >> 32) % 1000
-	switch {
-	case r == 0:
+	// Each rare value goes to scaleRare jobs of the step, evenly spread,
+	// each to other jobs.
+	every := max(n/scaleRare, 1)
+	rare := func(k int) bool { return i%every == k%every && i/every < scaleRare }
+	j.runbook = fmt.Sprintf("org_scale_%03d", (h>>32)%199)
+	if rare(0) {
 		j.runbook = scaleRareRunbook
-	default:
-		j.runbook = fmt.Sprintf("org_scale_%03d", r%199)
 	}
-	c := (h >> 42) % 1000
-	switch {
-	case c == 0:
+	j.caller = fmt.Sprintf("user%02d@contoso.com", (h>>42)%49)
+	if rare(1) {
 		j.caller = scaleRareCaller
-	default:
-		j.caller = fmt.Sprintf("user%02d@contoso.com", c%49)
 	}
 	switch g := (h >> 52) % 1000; {
-	case g == 0:
+	case rare(2):
 		j.runOn = scaleRareGroup
 	case g < 150:
 		j.runOn = "hybrid-eu"
@@ -311,9 +312,9 @@ func scaleJobAt(i, n int, start, end time.Time) scaleJob {
 	j.worker = j.runOn + "-worker-" + strconv.Itoa(int(h>>60))
 	j.started = created + int64(20*time.Millisecond) + int64(h>>40&0xffff)*1000
 	switch s := (h >> 20) % 1000; {
-	case s < 3:
-		j.status, j.exception = runbooker.StatusStopped, ""
-	case s < 5:
+	case rare(3):
+		j.status = runbooker.StatusStopped
+	case s < 2:
 		j.status, j.reason, j.lost, j.worker = runbooker.StatusSuspended, "the worker was lost 3 times", 3, ""
 	case s < 105:
 		j.status, j.exception = runbooker.StatusFailed, "Get-MgUser: Resource 'user' does not exist or one of its queried reference-property objects are not present."
@@ -350,7 +351,9 @@ func openLoader(ctx context.Context, db string) (loader, error) {
 	if !ok {
 		return nil, fmt.Errorf("scale: cannot load jobs into %q", db)
 	}
-	d, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+	// A page cache of 256 MB: the loader appends to every index of jobs at
+	// once.
+	d, err := sql.Open("sqlite", path+"?_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-262144)&_txlock=immediate")
 	if err != nil {
 		return nil, err
 	}

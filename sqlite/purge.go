@@ -9,15 +9,20 @@ import (
 
 // The retention purge shares the single writer with everything else, so it
 // holds it only in short, bounded transactions: each deletes at most
-// purgeRecords stream records and purgeBatch jobs, and after each the purge
-// leaves the writer alone for a quarter of the time it held it (at least
-// purgePause), so that writes queued meanwhile commit on their own rather
-// than in a group with the next purge batch. A 1,000,000-line job is
-// deleted over two hundred transactions, a million small jobs over ten
-// thousand.
+// purgeRecords stream records per job it may delete, and as many jobs as
+// keep the transaction near purgeHold (from purgeMin to purgeMax jobs, the
+// count adapted after each one). After each the purge leaves the writer
+// alone for a quarter of the time it held it (at least purgePause), so that
+// writes queued meanwhile commit on their own rather than in a group with
+// the next purge transaction. A 1,000,000-line job is deleted over many
+// transactions.
 const (
-	purgeBatch   = 100
-	purgeRecords = 5000
+	purgeBatch   = 500 // candidates read at a time
+	purgeMin     = 5
+	purgeMax     = 500
+	purgeStart   = 50
+	purgeRecords = 50 // records per job of the transaction's jobs, at most
+	purgeHold    = 5 * time.Millisecond
 	purgePause   = 200 * time.Microsecond
 )
 
@@ -40,7 +45,7 @@ func (db *DB) PurgeJobs(ctx context.Context, endedBefore time.Time) (int, error)
 		return 0, storeErr(err, "job purge")
 	}
 	cutoff := nanos(endedBefore)
-	total := 0
+	total, size := 0, purgeStart
 	for _, tenant := range tenants {
 		at, pk := int64(math.MinInt64), int64(0)
 		for {
@@ -50,16 +55,24 @@ func (db *DB) PurgeJobs(ctx context.Context, endedBefore time.Time) (int, error)
 			}
 			for len(pks) > 0 {
 				t0 := time.Now()
-				var n int
-				n, pks, err = db.purgeSome(ctx, pks)
+				k := min(size, len(pks))
+				n, rest, err := db.purgeSome(ctx, pks[:k])
 				total += n
 				if err != nil {
 					return total, storeErr(err, "job purge")
 				}
+				pks = pks[k-len(rest):] // rest is the tail of pks[:k]
+				took := time.Since(t0)
+				switch {
+				case took > purgeHold:
+					size = max(purgeMin, size*3/4)
+				case took < purgeHold/2:
+					size = min(purgeMax, size*5/4+1)
+				}
 				select {
 				case <-ctx.Done():
 					return total, ctx.Err()
-				case <-time.After(max(time.Since(t0)/4, purgePause)):
+				case <-time.After(max(took/4, purgePause)):
 				}
 			}
 			if at == math.MaxInt64 {
@@ -117,14 +130,15 @@ func (db *DB) purgeCandidates(ctx context.Context, tenant string, cutoff int64, 
 }
 
 // purgeSome deletes, in one transaction, the records of the jobs pks, in
-// order and at most purgeRecords of them, then each job whose records are
-// all gone. It returns how many jobs it deleted and the jobs still to do.
+// order and at most purgeRecords × len(pks) of them, then each job whose
+// records are all gone. It returns how many jobs it deleted and the jobs
+// still to do.
 func (db *DB) purgeSome(ctx context.Context, pks []int64) (int, []int64, error) {
 	var n int
 	var rest []int64
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		n, rest = 0, pks
-		budget := int64(purgeRecords)
+		budget := int64(purgeRecords * len(pks))
 		var done []int64
 		for len(rest) > 0 && budget > 0 {
 			res, err := tx.ExecContext(ctx, `DELETE FROM stream_records WHERE job_pk = ?1 AND seq <= (
@@ -143,18 +157,20 @@ func (db *DB) purgeSome(ctx context.Context, pks []int64) (int, []int64, error) 
 			done = append(done, rest[0])
 			rest = rest[1:]
 		}
-		for _, pk := range done {
-			res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE pk = ?`, pk)
-			if err != nil {
-				return err
-			}
-			d, err := res.RowsAffected()
-			if err != nil {
-				return err
-			}
-			n += int(d)
+		if len(done) == 0 {
+			return nil
 		}
-		return nil
+		args := make([]any, len(done))
+		for i, pk := range done {
+			args[i] = pk
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE pk IN (`+placeholders(len(done))+`)`, args...)
+		if err != nil {
+			return err
+		}
+		d, err := res.RowsAffected()
+		n = int(d)
+		return err
 	})
 	return n, rest, err
 }

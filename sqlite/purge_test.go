@@ -43,7 +43,7 @@ func TestPurgeInBoundedBatches(t *testing.T) {
 			}
 			recs := 2
 			if i == 3 {
-				recs = 2*purgeRecords + 345
+				recs = 3*purgeRecords*purgeMax + 345
 			}
 			if _, err := tx.ExecContext(ctx, `UPDATE jobs SET status = ?, ended_at = ? WHERE id = ?`, status, ended, j.ID); err != nil {
 				return err
