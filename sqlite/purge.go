@@ -139,6 +139,29 @@ func (db *DB) purgeSome(ctx context.Context, pks []int64) (int, []int64, error) 
 	err := db.write(ctx, func(ctx context.Context, tx querier) error {
 		n, rest = 0, pks
 		budget := int64(purgeRecords * len(pks))
+		args := make([]any, len(pks))
+		for i, pk := range pks {
+			args[i] = pk
+		}
+		in := `(` + placeholders(len(pks)) + `)`
+		// Mostly the jobs' records fit the budget together: two statements.
+		var recs int64
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM stream_records WHERE job_pk IN `+in, args...).Scan(&recs); err != nil {
+			return err
+		}
+		if recs <= budget {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM stream_records WHERE job_pk IN `+in, args...); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `DELETE FROM jobs WHERE pk IN `+in, args...)
+			if err != nil {
+				return err
+			}
+			d, err := res.RowsAffected()
+			n, rest = int(d), nil
+			return err
+		}
+		// Else job by job, records in order, until the budget is spent.
 		var done []int64
 		for len(rest) > 0 && budget > 0 {
 			res, err := tx.ExecContext(ctx, `DELETE FROM stream_records WHERE job_pk = ?1 AND seq <= (
@@ -160,7 +183,7 @@ func (db *DB) purgeSome(ctx context.Context, pks []int64) (int, []int64, error) 
 		if len(done) == 0 {
 			return nil
 		}
-		args := make([]any, len(done))
+		args = args[:len(done)]
 		for i, pk := range done {
 			args[i] = pk
 		}
