@@ -58,6 +58,8 @@ type Config struct {
 	Only        string // comma-separated figures to run; "": all
 	IdleWorkers int    // simulated idle long-polling workers
 	JobDir      string // where job directories are made (as serve --job-dir)
+	Scale       string // job counts of the scale figures, comma-separated and growing (scale.go)
+	ScaleQueued int    // jobs queued for the scale step's memory figure
 	// Peers are other job queues measured on the queue-only work in the
 	// same run (peers.go): "river" or "river=PATH"; PostgreSQL only.
 	Peers string
@@ -234,6 +236,8 @@ func (b *harness) runAll(ctx context.Context) ([]Figure, error) {
 		{"dispatch", b.dispatch}, {"remote", b.remoteDispatch}, {"sync", b.syncRun},
 		{"throughput", b.throughput}, {"queue", b.queueOnly}, {"output", b.bigOutput}, {"idle", b.idleWorkers},
 		{"schedules", b.scheduleDispatch},
+		// Last: it loads the database with up to millions of jobs.
+		{"scale", b.scale},
 	}
 	only := map[string]bool{}
 	for _, n := range strings.Split(b.cfg.Only, ",") {

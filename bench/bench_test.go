@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -205,4 +206,99 @@ func TestBenchScheduleFigureHasItsBaseline(t *testing.T) {
 		t.Fatalf("scheduler pass figure: %+v", pass)
 	}
 	t.Logf("%+v; %+v", f, pass)
+}
+
+// runScale runs the scale step at tiny sizes and returns its figures.
+func runScale(t *testing.T, db string) map[string]Figure {
+	t.Helper()
+	var out, errb bytes.Buffer
+	c := Config{JSON: true, Latency: 5, Lines: 1, Concurrency: 2, JobDir: t.TempDir(), Only: "scale",
+		Scale: "300,1500", ScaleQueued: 200, DB: db}
+	if err := Run(context.Background(), c, testEnv(t), &out, &errb); err != nil {
+		t.Fatalf("bench: %v\n%s", err, errb.String())
+	}
+	var res struct{ Figures []Figure }
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
+		t.Fatalf("bench output is not JSON: %v\n%s", err, out.String())
+	}
+	figs := map[string]Figure{}
+	for _, f := range res.Figures {
+		figs[f.Name] = f
+	}
+	if !strings.Contains(errb.String(), "bench: scale: 1200 jobs loaded") {
+		t.Errorf("progress: %q", errb.String())
+	}
+	return figs
+}
+
+// checkScaleFigures requires every read at every size, growth against the
+// smallest size, a purge of everything loaded with dispatch measured
+// meanwhile, and the memory figures. Whether the targets are met is the
+// bench's report, not this test's.
+func checkScaleFigures(t *testing.T, figs map[string]Figure) {
+	t.Helper()
+	reads := []string{"job list, no filter", "job list, 2nd page (cursor)", "job list, status Stopped (rare)",
+		"job list, status Activating+Running+Stopping (none)", "job list, status Completed+Failed (99 %)",
+		"job list, runbook (rare)", "job list, run on (rare)", "job list, caller (rare)",
+		"job list, created within one day", "job list, matches nothing (runbook never run)",
+		"job records, all 1000 of one job", "job records, a page of 100"}
+	for _, r := range reads {
+		small, ok := figs[r+", 300 jobs"]
+		if !ok || small.Unit != "ms" || small.Value <= 0 || small.Baseline != 0 || !small.Met {
+			t.Errorf("%s at 300 jobs: %+v (present %v)", r, small, ok)
+		}
+		big, ok := figs[r+", 1500 jobs"]
+		if !ok || big.Value <= 0 || big.Baseline != small.Value || big.Ratio <= 0 ||
+			math.Abs(big.Ratio-big.Value/big.Baseline) > 0.01*big.Ratio+0.01 || big.Met != (big.Ratio <= 3) {
+			t.Errorf("%s at 1500 jobs: %+v (present %v)", r, big, ok)
+		}
+	}
+	var purge Figure
+	for name, f := range figs {
+		var n int
+		if _, err := fmt.Sscanf(name, "retention purge of %d jobs", &n); err == nil {
+			purge = f
+			// Everything loaded is past retention but the Suspended
+			// jobs (0.2 %); the job of 1000 records is terminal too.
+			if n < 1470 || n > 1501 {
+				t.Errorf("purged %d of the 1501 jobs loaded", n)
+			}
+		}
+	}
+	if purge.Unit != "jobs/s" || purge.Value <= 0 {
+		t.Errorf("purge figure: %+v", purge)
+	}
+	for _, name := range []string{"dispatch p50 during the purge (built-in group)", "dispatch p99 during the purge (built-in group)"} {
+		if f, ok := figs[name]; !ok || f.Value <= 0 || f.Baseline <= 0 {
+			t.Errorf("%s: %+v (present %v)", name, f, ok)
+		}
+	}
+	for _, name := range []string{"Go heap in use, 200 jobs queued (bench process = server)", "RSS, 200 jobs queued (bench process = server)"} {
+		if f, ok := figs[name]; !ok || f.Unit != "MB" || f.Value <= 0 || f.Baseline <= 0 {
+			t.Errorf("%s: %+v (present %v)", name, f, ok)
+		}
+	}
+	if want := 2*len(reads) + 3 + 2; len(figs) != want {
+		t.Errorf("scale reported %d figures, want %d", len(figs), want)
+	}
+}
+
+func TestBenchScaleFiguresOnSQLite(t *testing.T) {
+	checkScaleFigures(t, runScale(t, ""))
+}
+
+func TestBenchScaleFiguresOnPostgres(t *testing.T) {
+	pgtest.Require(t)
+	checkScaleFigures(t, runScale(t, pgtest.AdminURL()))
+}
+
+func TestParseScaleSizes(t *testing.T) {
+	if got, err := parseSizes(" 10000, 100_000,1000000 "); err != nil || len(got) != 3 || got[1] != 100000 {
+		t.Errorf("parseSizes = %v, %v", got, err)
+	}
+	for _, bad := range []string{"", "10,5", "10,10", "x", "0"} {
+		if _, err := parseSizes(bad); err == nil {
+			t.Errorf("parseSizes(%q) accepted", bad)
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/runbooker/runbooker"
@@ -81,6 +82,12 @@ func getJob(ctx context.Context, q querier, tenantID, id string) (*runbooker.Job
 // ListJobs implements runbooker.JobStore. Jobs are ordered by CreatedAt,
 // newest first, and then by insertion order, newest first; the cursor holds
 // both, so pages neither skip nor repeat jobs with equal timestamps.
+//
+// Every filter field has an index that starts (tenant, field) and goes on
+// in the listing order (0012_job_list.sql), so a page is a range of one
+// index however long the history. Several statuses are one range each: a
+// page of each, merged (UNION ALL), reads at most a page per status where
+// status IN (…) would read and sort every matching job.
 func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilter) (runbooker.JobPage, error) {
 	var page runbooker.JobPage
 	limit := f.Limit
@@ -88,41 +95,54 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 		limit = 100
 	}
 	limit = min(limit, 1000)
-	q := `SELECT ` + jobCols + ` FROM jobs WHERE tenant_id = ?`
-	args := []any{tenantID}
-	if len(f.Status) > 0 {
-		for _, s := range f.Status {
-			if !s.Valid() {
-				return page, runbooker.Errorf(runbooker.EINVALID, "unknown job status %q", s)
-			}
-			args = append(args, string(s))
-		}
-		q += ` AND status IN (` + placeholders(len(f.Status)) + `)`
+	statuses, err := listStatuses(f.Status)
+	if err != nil {
+		return page, err
 	}
+	var cond string
+	var condArgs []any
 	for _, c := range []struct{ col, val string }{{"runbook_name", f.RunbookName}, {"run_on", f.RunOn}, {"caller", f.Caller}} {
 		if c.val != "" {
-			q += ` AND ` + c.col + ` = ?`
-			args = append(args, c.val)
+			cond += ` AND ` + c.col + ` = ?`
+			condArgs = append(condArgs, c.val)
 		}
 	}
 	if !f.CreatedAfter.IsZero() {
-		q += ` AND created_at > ?`
-		args = append(args, nanos(f.CreatedAfter))
+		cond += ` AND created_at > ?`
+		condArgs = append(condArgs, nanos(f.CreatedAfter))
 	}
 	if !f.CreatedBefore.IsZero() {
-		q += ` AND created_at < ?`
-		args = append(args, nanos(f.CreatedBefore))
+		cond += ` AND created_at < ?`
+		condArgs = append(condArgs, nanos(f.CreatedBefore))
 	}
 	if f.Cursor != "" {
 		at, pk, ok := storeutil.ParseCursor(f.Cursor)
 		if !ok {
 			return page, runbooker.Errorf(runbooker.EINVALID, "invalid job list cursor")
 		}
-		q += ` AND (created_at, pk) < (?, ?)` // a row value: an index range, not a filter
-		args = append(args, at, pk)
+		cond += ` AND (created_at, pk) < (?, ?)` // a row value: an index range, not a filter
+		condArgs = append(condArgs, at, pk)
 	}
-	q += ` ORDER BY created_at DESC, pk DESC LIMIT ?`
-	args = append(args, limit+1) // one more tells whether there is a next page
+	// One more than the page tells whether there is a next page.
+	const order = ` ORDER BY created_at DESC, pk DESC LIMIT ?`
+	var q string
+	var args []any
+	switch len(statuses) {
+	case 0:
+		q = `SELECT ` + jobCols + ` FROM jobs WHERE tenant_id = ?` + cond + order
+		args = append(append([]any{tenantID}, condArgs...), limit+1)
+	case 1:
+		q = `SELECT ` + jobCols + ` FROM jobs WHERE tenant_id = ? AND status = ?` + cond + order
+		args = append(append([]any{tenantID, statuses[0]}, condArgs...), limit+1)
+	default:
+		arms := make([]string, len(statuses))
+		for i, st := range statuses {
+			arms[i] = `SELECT * FROM (SELECT ` + jobCols + ` FROM jobs WHERE tenant_id = ? AND status = ?` + cond + order + `)`
+			args = append(append(append(args, tenantID, st), condArgs...), limit+1)
+		}
+		q = `SELECT * FROM (` + strings.Join(arms, ` UNION ALL `) + `)` + order
+		args = append(args, limit+1)
+	}
 	rows, err := db.rq.QueryContext(ctx, q, args...)
 	if err != nil {
 		return page, storeErr(err, "jobs")
@@ -144,6 +164,22 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 		lastPK = pk
 	}
 	return page, storeErr(rows.Err(), "jobs")
+}
+
+// listStatuses checks a listing's statuses and returns each once.
+func listStatuses(ss []runbooker.JobStatus) ([]any, error) {
+	var out []any
+	seen := map[runbooker.JobStatus]bool{}
+	for _, s := range ss {
+		if !s.Valid() {
+			return nil, runbooker.Errorf(runbooker.EINVALID, "unknown job status %q", s)
+		}
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, string(s))
+		}
+	}
+	return out, nil
 }
 
 // RequestStop implements runbooker.JobStore.

@@ -203,6 +203,71 @@ func testJobListPagination(t *testing.T, s runbooker.Store) {
 	wantNewestFirst(t, seen, want, "paging while jobs are created")
 }
 
+// A listing of several statuses (the engines merge one range per status)
+// is the unfiltered listing with the other statuses left out, in the same
+// order, paged without skips or repeats across equal CreatedAt, whatever
+// order the statuses are named in and if one is named twice.
+func testJobListStatusesPaged(t *testing.T, s runbooker.Store) {
+	ctx := t.Context()
+	for i := range 13 {
+		created := at(float64(i))
+		if i >= 4 && i < 10 {
+			created = at(50) // six jobs share one timestamp
+		}
+		j := createJob(t, s, newJob(tenantA, group, created))
+		if i%3 == 0 {
+			if _, err := s.RequestStop(ctx, tenantA, j.ID, at(60)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	createJob(t, s, newJob(tenantB, group, at(50)))
+	c := claimOne(t, s, tenantA, worker1, at(70), at(100)) // the oldest New job: Activating
+	ok(t, s.StartJob(ctx, ref(c), at(70)), "StartJob")
+	every := listAll(t, s, tenantA, runbooker.JobFilter{})
+	only := func(ss ...runbooker.JobStatus) []string {
+		var out []string
+		for _, j := range every {
+			if slices.Contains(ss, j.Status) {
+				out = append(out, j.ID)
+			}
+		}
+		return out
+	}
+	if len(only(runbooker.StatusStopped)) != 5 || len(only(runbooker.StatusRunning)) != 1 || len(only(runbooker.StatusNew)) != 7 {
+		t.Fatalf("setup: %d Stopped, %d Running, %d New; want 5, 1, 7", len(only(runbooker.StatusStopped)),
+			len(only(runbooker.StatusRunning)), len(only(runbooker.StatusNew)))
+	}
+	for _, tc := range []struct {
+		status []runbooker.JobStatus
+		want   []string
+	}{
+		{[]runbooker.JobStatus{runbooker.StatusStopped, runbooker.StatusNew}, only(runbooker.StatusStopped, runbooker.StatusNew)},
+		{[]runbooker.JobStatus{runbooker.StatusNew, runbooker.StatusRunning, runbooker.StatusStopped, runbooker.StatusNew},
+			only(runbooker.StatusNew, runbooker.StatusRunning, runbooker.StatusStopped)},
+		{[]runbooker.JobStatus{runbooker.StatusRunning, runbooker.StatusFailed}, only(runbooker.StatusRunning)},
+		{[]runbooker.JobStatus{runbooker.StatusFailed, runbooker.StatusCompleted}, nil},
+	} {
+		for _, limit := range []int{1, 2, 5, 12, 13, 14, 0} {
+			got := jobIDs(listAll(t, s, tenantA, runbooker.JobFilter{Status: tc.status, Limit: limit}))
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("status %v, limit %d: got %v, want %v", tc.status, limit, got, tc.want)
+			}
+		}
+		// With another filter and a time range.
+		got := jobIDs(listAll(t, s, tenantA, runbooker.JobFilter{Status: tc.status, RunOn: group, CreatedBefore: at(50.5), Limit: 2}))
+		var want []string
+		for _, id := range tc.want {
+			if j := getJob(t, s, tenantA, id); j.CreatedAt.Before(at(50.5)) {
+				want = append(want, id)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Fatalf("status %v before 50.5s: got %v, want %v", tc.status, got, want)
+		}
+	}
+}
+
 // Limit defaults to 100 and is capped at 1000.
 func testJobListLimits(t *testing.T, s runbooker.Store) {
 	for i := range 1001 {

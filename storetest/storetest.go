@@ -68,6 +68,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"JobCreateMany", testJobCreateMany},
 		{"JobListFilters", testJobListFilters},
 		{"JobListPagination", testJobListPagination},
+		{"JobListStatusesPaged", testJobListStatusesPaged},
 		{"JobListLimits", testJobListLimits},
 		{"ClaimFIFO", testClaimFIFO},
 		{"QueueStats", testQueueStats},

@@ -28,7 +28,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.DataDir, "data", "", "data directory (default: a fresh temp dir, removed afterwards)")
 	fs.StringVar(&c.DB, "db", "", "database (default sqlite in the data dir)")
 	fs.StringVar(&c.Peers, "peers", "", "also measure these job queues on the queue-only work, PostgreSQL only: river (built from bench/river, or river=PATH)")
-	fs.StringVar(&c.Only, "only", "", "run only these figures, comma-separated: dispatch,sync,throughput,queue,output,remote,idle")
+	fs.StringVar(&c.Only, "only", "", "run only these figures, comma-separated: dispatch,sync,throughput,queue,output,remote,idle,schedules,scale")
+	fs.StringVar(&c.Scale, "scale", "10000,100000", "job counts the scale figures are measured at, comma-separated (e.g. 10000,100000,1000000)")
+	fs.IntVar(&c.ScaleQueued, "scale-queued", 10000, "jobs queued for the scale step's memory figure")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
