@@ -70,7 +70,7 @@ type Agent struct {
 	cfg Config
 	log *slog.Logger
 
-	mu      sync.Mutex
+	mu sync.Mutex
 	// running holds the attempts this agent runs, by attempt: a worker that
 	// was frozen past its lease may hold an old attempt of a job and, from a
 	// long poll answered while it was frozen, a newer one of the same job.
