@@ -171,16 +171,11 @@ func keyOf(tenantID string, langs []runbooker.Language) hintKey {
 	return hintKey{tenant: tenantID, langs: "[" + strings.Join(ls, ",") + "]"}
 }
 
-// QueueHint returns the hint of (group, tenant) for claims of any language.
-func (h *Hub) QueueHint(group, tenantID string) (gen uint64, empty bool) {
-	return h.QueueHintFor(group, tenantID, nil)
-}
-
-// QueueHintFor returns the hint of (group, tenant) for claims limited to
+// QueueHint returns the hint of (group, tenant) for claims limited to
 // langs (nil: any): empty is true only when such a claim found no job it
 // could take and nothing was queued since. A claimer may then park without
 // asking the store; an unknown group is never empty.
-func (h *Hub) QueueHintFor(group, tenantID string, langs []runbooker.Language) (gen uint64, empty bool) {
+func (h *Hub) QueueHint(group, tenantID string, langs []runbooker.Language) (gen uint64, empty bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	// The hint is made on first use, so that jobs queued while this claim
@@ -205,15 +200,9 @@ func (h *Hub) hint(group string, k hintKey) *queueHint {
 	return x
 }
 
-// QueueEmpty records that a claim of (group, tenant) of any language that
-// started at gen found the queue empty.
-func (h *Hub) QueueEmpty(group, tenantID string, gen uint64) {
-	h.QueueEmptyFor(group, tenantID, nil, gen)
-}
-
-// QueueEmptyFor records that a claim of (group, tenant) limited to langs
+// QueueEmpty records that a claim of (group, tenant) limited to langs
 // (nil: any) that started at gen found no job it could take.
-func (h *Hub) QueueEmptyFor(group, tenantID string, langs []runbooker.Language, gen uint64) {
+func (h *Hub) QueueEmpty(group, tenantID string, langs []runbooker.Language, gen uint64) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if x := h.hint(group, keyOf(tenantID, langs)); x.gen == gen {

@@ -50,28 +50,28 @@ func TestHubLanguageLimitedQueueHint(t *testing.T) {
 	h := NewHub()
 	bash := []runbooker.Language{runbooker.LangBash}
 	bashPy := []runbooker.Language{runbooker.LangPython, runbooker.LangBash}
-	gen, empty := h.QueueHintFor("g", "", bashPy)
+	gen, empty := h.QueueHint("g", "", bashPy)
 	if empty {
 		t.Fatal("an unknown group's queue is hinted empty")
 	}
-	h.QueueEmptyFor("g", "", bashPy, gen)
-	if _, empty := h.QueueHintFor("g", "", []runbooker.Language{runbooker.LangBash, runbooker.LangPython}); !empty {
+	h.QueueEmpty("g", "", bashPy, gen)
+	if _, empty := h.QueueHint("g", "", []runbooker.Language{runbooker.LangBash, runbooker.LangPython}); !empty {
 		t.Fatal("the same languages in another order do not share the hint")
 	}
-	if _, empty := h.QueueHintFor("g", "", bash); empty {
+	if _, empty := h.QueueHint("g", "", bash); empty {
 		t.Fatal("a bash-only claim took the hint of bash and Python claims")
 	}
-	if _, empty := h.QueueHint("g", ""); empty {
+	if _, empty := h.QueueHint("g", "", nil); empty {
 		t.Fatal("a claim of any language took a language-limited hint")
 	}
 	// A job queued while a claim ran: that claim's "found none" is stale.
-	gen, _ = h.QueueHintFor("g", "", bash)
+	gen, _ = h.QueueHint("g", "", bash)
 	h.JobQueued("g", "t", 1)
-	h.QueueEmptyFor("g", "", bash, gen)
-	if _, empty := h.QueueHintFor("g", "", bash); empty {
+	h.QueueEmpty("g", "", bash, gen)
+	if _, empty := h.QueueHint("g", "", bash); empty {
 		t.Fatal("a claim that raced a queued job left the hint empty")
 	}
-	if _, empty := h.QueueHintFor("g", "", bashPy); empty {
+	if _, empty := h.QueueHint("g", "", bashPy); empty {
 		t.Fatal("a queued job did not clear the bash and Python hint")
 	}
 }

@@ -233,7 +233,7 @@ func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Jo
 		// When the last claim found the queue empty and nothing was queued
 		// since, park at once: the next job comes by direct dispatch or a
 		// wake-up, and an idle long poll costs the store nothing.
-		gen, empty := e.hub.QueueHintFor(r.Group, r.TenantID, r.Languages)
+		gen, empty := e.hub.QueueHint(r.Group, r.TenantID, r.Languages)
 		var jobs []*runbooker.Job
 		var err error
 		if !empty || polled || deadline == nil {
@@ -249,7 +249,7 @@ func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Jo
 			// A claim limited to some languages may leave jobs of others
 			// queued: it records that none of its own languages are.
 			if err == nil && len(jobs) < r.Limit {
-				e.hub.QueueEmptyFor(r.Group, r.TenantID, r.Languages, gen)
+				e.hub.QueueEmpty(r.Group, r.TenantID, r.Languages, gen)
 			}
 		}
 		polled = false

@@ -32,6 +32,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -55,7 +56,7 @@ func main() {
 	}
 	ctx := context.Background()
 	out := map[string]float64{}
-	for _, run := range splitList(*runs) {
+	for _, run := range strings.Split(*runs, ",") {
 		var rate float64
 		var err error
 		switch run {
@@ -81,20 +82,6 @@ func main() {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "river-bench:", err)
 	os.Exit(1)
-}
-
-func splitList(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ',' {
-			if i > start {
-				out = append(out, s[start:i])
-			}
-			start = i + 1
-		}
-	}
-	return out
 }
 
 // noopArgs is the benchmark's job: it does nothing.
