@@ -57,6 +57,9 @@ func main() {
 	ctx := context.Background()
 	out := map[string]float64{}
 	for _, run := range strings.Split(*runs, ",") {
+		if run == "" {
+			continue
+		}
 		var rate float64
 		var err error
 		switch run {
