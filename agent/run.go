@@ -126,9 +126,7 @@ func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) {
 	// The process is gone: its slots can take the next job while this one
 	// is being reported.
 	freeSlot()
-	if res.Aborted {
-		releaseRun()
-		r.stopTimer()
+	if res.Aborted { // no process started: no timer, and the deferred releaseRun frees the run slot
 		a.log.Warn("job dropped before it started: its creation was not stored", "job", j.ID, "err", res.Exception)
 		return
 	}
