@@ -38,7 +38,8 @@ type Channel struct {
 
 type channelJob struct {
 	job     *runbooker.Job
-	pid     int // the job's first process once started; 0 before
+	pid     int           // the job's first process once started; 0 before
+	started chan struct{} // closed when pid is set
 	secrets []string
 	// ident and identKey are set when the job has a managed identity.
 	ident    *runbooker.JobIdentity
@@ -82,7 +83,7 @@ func (c *Channel) Close() error { return c.srv.Close() }
 func (c *Channel) Open(j *runbooker.Job, id *runbooker.JobIdentity) (env map[string]string, bind func(pid int), revoke func()) {
 	token := runbooker.NewSecret()
 	key := runbooker.HashSecret(token)
-	cj := &channelJob{job: j, ident: id}
+	cj := &channelJob{job: j, ident: id, started: make(chan struct{})}
 	c.mu.Lock()
 	c.jobs[key] = cj
 	c.mu.Unlock()
@@ -94,6 +95,9 @@ func (c *Channel) Open(j *runbooker.Job, id *runbooker.JobIdentity) (env map[str
 	}
 	return env, func(pid int) {
 			c.mu.Lock()
+			if cj.pid <= 0 {
+				close(cj.started)
+			}
 			cj.pid = pid
 			c.mu.Unlock()
 		}, func() {
@@ -136,8 +140,19 @@ func (c *Channel) lookup(r *http.Request) (*channelJob, string) {
 	return cj, ""
 }
 
+// bindWait bounds how long a request waits for its job's pid.
+var bindWait = 10 * time.Second
+
 // bound checks that a request comes from the job's own processes.
 func (c *Channel) bound(r *http.Request, cj *channelJob) string {
+	// The job's process runs a moment before the sandbox reports its pid
+	// (it is still being put in its cgroup): a request from it that early
+	// waits for the pid rather than fail.
+	select {
+	case <-cj.started:
+	case <-time.After(bindWait):
+	case <-r.Context().Done():
+	}
 	c.mu.Lock()
 	pid := cj.pid
 	c.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/runbooker/runbooker"
 )
@@ -69,5 +70,44 @@ func TestChannelSpeaksUTF8(t *testing.T) {
 	}
 	if !strings.Contains(string(src.set), "Ærø – ✓") {
 		t.Errorf("the stored value is %s", src.set)
+	}
+}
+
+// A job's process may ask the channel before the sandbox has reported its
+// pid: the request waits for the pid instead of being refused, and one that
+// comes while no process ever starts is refused once the wait is over.
+func TestChannelRequestWaitsForTheJobsStart(t *testing.T) {
+	ch, err := OpenChannel(&unicodeSource{}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	get := func(env map[string]string) (int, string) {
+		req, _ := http.NewRequest("GET", env[EnvAssetURL]+"/assets/variable/Greeting", nil)
+		req.Header.Set("Authorization", "Bearer "+env[EnvAssetToken])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	env, bind, revoke := ch.Open(&runbooker.Job{ID: "job-early"}, nil)
+	defer revoke()
+	go func() {
+		time.Sleep(50 * time.Millisecond)
+		bind(os.Getpid()) // this process stands in for the job's first process
+	}()
+	if st, body := get(env); st != 200 {
+		t.Fatalf("a request just before the pid was known: %d %s", st, body)
+	}
+
+	defer func(d time.Duration) { bindWait = d }(bindWait)
+	bindWait = 20 * time.Millisecond
+	env2, _, revoke2 := ch.Open(&runbooker.Job{ID: "job-never"}, nil)
+	defer revoke2()
+	if st, body := get(env2); st == 200 || !strings.Contains(body, "not usable before its job started") {
+		t.Fatalf("a request for a job that never started: %d %s", st, body)
 	}
 }
