@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -22,13 +23,18 @@ import (
 //
 // On cgroup v2 a job's first process is cloned straight into its group
 // (CLONE_INTO_CGROUP). On v1 there is no such flag, and moving the process
-// after it started would leave out whatever it forked meanwhile; so the
-// thread that starts it joins the job's groups for the length of the fork
-// and leaves again, and the child is born inside.
+// after it started would leave out whatever it forked meanwhile; so each
+// job group has a thread of the worker's living in it (a forker), which
+// starts the job's first process there.
 type cgroups struct {
 	v2      bool
 	parent  []cgroupDir    // v1: one per controller; v2: one
-	pending sync.WaitGroup // job groups being removed
+	pending sync.WaitGroup // job groups being recycled or removed
+	seq     atomic.Uint64  // names new job groups
+
+	mu     sync.Mutex
+	idle   []*jobCgroup // emptied job groups for later jobs
+	closed bool
 }
 
 type cgroupDir struct {
@@ -165,22 +171,59 @@ func (cg *cgroups) describe() string {
 // remove deletes the worker's parent groups, once the job groups are gone.
 func (cg *cgroups) remove() {
 	cg.pending.Wait()
+	cg.mu.Lock()
+	idle := cg.idle
+	cg.idle, cg.closed = nil, true
+	cg.mu.Unlock()
+	for _, j := range idle {
+		j.remove()
+	}
 	for _, d := range cg.parent {
 		_ = os.Remove(d.dir)
 	}
 }
 
-// jobCgroup is the group of one running job.
+// jobCgroup is the group of one job. Making and removing a group costs
+// the kernel more than a trivial job's whole run (on v1 about 0.3 ms for
+// three directories and their limits, and as much again to remove them),
+// so a job's group is kept when the job is over and handed to the next job
+// once it is empty (see recycle).
 type jobCgroup struct {
-	cg    *cgroups
-	dirs  []string // per parent
-	limit Limits
-	fd    int // v2: the open group directory for CLONE_INTO_CGROUP
+	cg      *cgroups
+	dirs    []string // per parent
+	limit   Limits   // as written to the group
+	fd      int      // v2: the open group directory for CLONE_INTO_CGROUP
+	oomBase int      // the group's OOM kill count when this job got it
+	forker  *forker  // v1: the thread that starts the job's first process
+}
+
+// maxIdleGroups bounds the emptied groups a worker keeps for later jobs.
+const maxIdleGroups = 64
+
+// take hands a job a group with limits l: an emptied one if there is one,
+// else a new one.
+func (cg *cgroups) take(l Limits) (*jobCgroup, error) {
+	cg.mu.Lock()
+	var j *jobCgroup
+	if n := len(cg.idle); n > 0 {
+		j, cg.idle = cg.idle[n-1], cg.idle[:n-1]
+	}
+	cg.mu.Unlock()
+	if j == nil {
+		return cg.create("job-"+strconv.FormatUint(cg.seq.Add(1), 10)+"-"+randomSuffix(), l)
+	}
+	if j.limit != l {
+		if err := j.setLimits(l); err != nil {
+			j.remove()
+			return nil, err
+		}
+	}
+	return j, nil
 }
 
 // create makes a job's group with its limits.
 func (cg *cgroups) create(name string, l Limits) (*jobCgroup, error) {
-	j := &jobCgroup{cg: cg, limit: l, fd: -1}
+	j := &jobCgroup{cg: cg, fd: -1}
 	for _, p := range cg.parent {
 		d := filepath.Join(p.dir, name)
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -188,10 +231,6 @@ func (cg *cgroups) create(name string, l Limits) (*jobCgroup, error) {
 			return nil, fmt.Errorf("create the job's cgroup: %w", err)
 		}
 		j.dirs = append(j.dirs, d)
-		if err := j.setLimits(p.ctrl, d); err != nil {
-			j.remove()
-			return nil, err
-		}
 	}
 	if cg.v2 {
 		fd, err := unix.Open(j.dirs[0], unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -200,31 +239,56 @@ func (cg *cgroups) create(name string, l Limits) (*jobCgroup, error) {
 			return nil, err
 		}
 		j.fd = fd
+	} else {
+		f, err := startForker(j.dirs)
+		if err != nil {
+			j.remove()
+			return nil, fmt.Errorf("enter the job's cgroup: %w", err)
+		}
+		j.forker = f
+	}
+	if err := j.setLimits(l); err != nil {
+		j.remove()
+		return nil, err
 	}
 	return j, nil
 }
 
-func (j *jobCgroup) setLimits(ctrl, d string) error {
-	mem := strconv.FormatInt(j.limit.MemoryBytes, 10)
-	procs := strconv.Itoa(j.limit.MaxProcs)
-	var files [][2]string
-	switch ctrl {
-	case "": // v2
-		files = [][2]string{{"memory.max", mem}, {"memory.swap.max", "0"}, {"pids.max", procs},
-			{"cpu.weight", strconv.Itoa(j.limit.CPUWeight)}}
-	case "memory":
-		files = [][2]string{{"memory.limit_in_bytes", mem}, {"memory.memsw.limit_in_bytes", mem}}
-	case "pids":
-		files = [][2]string{{"pids.max", procs}}
-	case "cpu":
-		files = [][2]string{{"cpu.shares", strconv.Itoa(max(2, j.limit.CPUWeight*1024/100))}}
+// setLimits writes l to the group.
+func (j *jobCgroup) setLimits(l Limits) error {
+	mem := strconv.FormatInt(l.MemoryBytes, 10)
+	procs := strconv.Itoa(l.MaxProcs)
+	if j.forker != nil {
+		procs = strconv.Itoa(l.MaxProcs + 1) // the forker thread counts too
 	}
-	for _, f := range files {
-		err := os.WriteFile(filepath.Join(d, f[0]), []byte(f[1]), 0)
-		if err != nil && !(errors.Is(err, os.ErrNotExist) && (f[0] == "memory.memsw.limit_in_bytes" || f[0] == "memory.swap.max")) {
-			return fmt.Errorf("set %s of the job's cgroup: %w", f[0], err)
+	for i, p := range j.cg.parent {
+		var files [][2]string
+		switch p.ctrl {
+		case "": // v2
+			files = [][2]string{{"memory.max", mem}, {"memory.swap.max", "0"}, {"pids.max", procs},
+				{"cpu.weight", strconv.Itoa(l.CPUWeight)}}
+		case "memory":
+			// The combined limit may not go below the memory limit: lower
+			// the memory limit first when shrinking, the combined one first
+			// when growing.
+			files = [][2]string{{"memory.limit_in_bytes", mem}, {"memory.memsw.limit_in_bytes", mem}}
+			if l.MemoryBytes > j.limit.MemoryBytes && j.limit.MemoryBytes > 0 {
+				files[0], files[1] = files[1], files[0]
+			}
+		case "pids":
+			files = [][2]string{{"pids.max", procs}}
+		case "cpu":
+			files = [][2]string{{"cpu.shares", strconv.Itoa(max(2, l.CPUWeight*1024/100))}}
+		}
+		for _, f := range files {
+			err := os.WriteFile(filepath.Join(j.dirs[i], f[0]), []byte(f[1]), 0)
+			if err != nil && !(errors.Is(err, os.ErrNotExist) && (f[0] == "memory.memsw.limit_in_bytes" || f[0] == "memory.swap.max")) {
+				j.limit = Limits{} // partly written: write everything next time
+				return fmt.Errorf("set %s of the job's cgroup: %w", f[0], err)
+			}
 		}
 	}
+	j.limit = l
 	return nil
 }
 
@@ -235,42 +299,91 @@ func (j *jobCgroup) start(attr *syscall.SysProcAttr, start func() error) error {
 		attr.UseCgroupFD, attr.CgroupFD = true, j.fd
 		return start()
 	}
-	runtime.LockOSThread()
-	tid := []byte(strconv.Itoa(unix.Gettid()))
-	for i, d := range j.dirs {
-		if err := os.WriteFile(filepath.Join(d, "tasks"), tid, 0); err != nil {
-			if !j.leave(tid, i) {
-				return err // the thread stays locked and dies with its goroutine
-			}
-			runtime.UnlockOSThread()
-			return fmt.Errorf("enter the job's cgroup: %w", err)
-		}
-	}
-	err := start()
-	if j.leave(tid, len(j.dirs)) {
-		runtime.UnlockOSThread()
-	}
-	// A thread that could not leave is never unlocked: Go ends a locked
-	// thread when its goroutine returns, so it cannot run other work
-	// under the job's limits.
-	return err
+	return j.forker.run(start)
 }
 
-// leave moves the thread back to the worker's groups of the first n
-// controllers.
-func (j *jobCgroup) leave(tid []byte, n int) bool {
-	ok := true
-	for _, p := range j.cg.parent[:n] {
-		if os.WriteFile(filepath.Join(p.own, "tasks"), tid, 0) != nil {
-			ok = false
+// A forker is a thread that lives in one job group (cgroup v1, which has
+// no CLONE_INTO_CGROUP): the processes it starts are born in the group, and
+// it moves into the group once rather than in and out for every job. It is
+// never the process's main thread, whose group decides where the memory of
+// the whole process is charged. A child's Pdeathsig fires when the thread
+// that started it ends: the forker ends only with its group, which holds
+// no process by then.
+type forker struct {
+	reqs chan func() error
+	errs chan error
+	done chan struct{} // closed when the thread has left the groups (or is gone)
+}
+
+// startForker starts a forker thread in the groups dirs.
+func startForker(dirs []string) (*forker, error) {
+	f := &forker{reqs: make(chan func() error), errs: make(chan error), done: make(chan struct{})}
+	ready := make(chan error)
+	go f.loop(dirs, ready)
+	if err := <-ready; err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func (f *forker) loop(dirs []string, ready chan<- error) {
+	runtime.LockOSThread()
+	// Returning locked ends the thread: the runtime never hands a thread
+	// that was in a job's group to other goroutines.
+	if unix.Gettid() == unix.Getpid() {
+		// The main thread: held here while another goroutine gets (and
+		// locks) a thread of its own, which therefore cannot be this one.
+		inner := make(chan error)
+		go f.loop(dirs, inner)
+		err := <-inner
+		runtime.UnlockOSThread()
+		ready <- err
+		return
+	}
+	defer close(f.done)
+	tid := []byte(strconv.Itoa(unix.Gettid()))
+	for _, d := range dirs {
+		if err := os.WriteFile(filepath.Join(d, "tasks"), tid, 0); err != nil {
+			f.leave(dirs, tid)
+			ready <- err
+			return
 		}
 	}
-	return ok
+	ready <- nil
+	for start := range f.reqs {
+		f.errs <- start()
+	}
+	f.leave(dirs, tid)
+}
+
+// leave moves the forker's thread back to the worker's own groups, so
+// that the job groups can be removed at once. (Were a move to fail, the
+// thread would still leave them when it ends, moments later.)
+func (f *forker) leave(dirs []string, tid []byte) {
+	for _, d := range dirs {
+		_ = os.WriteFile(filepath.Join(filepath.Dir(filepath.Dir(d)), "tasks"), tid, 0)
+	}
+}
+
+// run calls start on the forker's thread.
+func (f *forker) run(start func() error) error {
+	f.reqs <- start
+	return <-f.errs
+}
+
+// stop ends the forker's thread, once it has left the groups.
+func (f *forker) stop() {
+	close(f.reqs)
+	<-f.done
 }
 
 // oomKilled reports whether the kernel killed a process of the job for
 // going over its memory limit.
-func (j *jobCgroup) oomKilled() bool {
+func (j *jobCgroup) oomKilled() bool { return j.oomKills() > j.oomBase }
+
+// oomKills reads how many processes the kernel has killed in the group for
+// going over its memory limit.
+func (j *jobCgroup) oomKills() int {
 	file := "memory.oom_control"
 	d := ""
 	for i, p := range j.cg.parent {
@@ -282,17 +395,58 @@ func (j *jobCgroup) oomKilled() bool {
 		file = "memory.events"
 	}
 	if d == "" {
-		return false
+		return 0
 	}
 	b, err := os.ReadFile(filepath.Join(d, file))
 	if err != nil {
-		return false
+		return 0
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if n, ok := strings.CutPrefix(line, "oom_kill "); ok {
 			v, _ := strconv.Atoi(strings.TrimSpace(n))
-			return v > 0
+			return v
 		}
+	}
+	return 0
+}
+
+// recycle keeps the group of a job that is over for a later job when it is
+// empty (every process of the job is gone, as when the job's PID namespace
+// ended) and fewer than maxIdleGroups are kept; else it removes it.
+func (j *jobCgroup) recycle() {
+	if !j.empty() {
+		j.remove()
+		return
+	}
+	j.oomBase = j.oomKills()
+	cg := j.cg
+	cg.mu.Lock()
+	if !cg.closed && len(cg.idle) < maxIdleGroups {
+		cg.idle = append(cg.idle, j)
+		j = nil
+	}
+	cg.mu.Unlock()
+	if j != nil {
+		j.remove()
+	}
+}
+
+// empty reports whether no task is left in the group but the forker.
+func (j *jobCgroup) empty() bool {
+	for i, p := range j.cg.parent {
+		if p.ctrl != "pids" && !j.cg.v2 {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(j.dirs[i], "pids.current"))
+		if err != nil {
+			return false
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		want := 0
+		if j.forker != nil {
+			want = 1
+		}
+		return err == nil && n == want
 	}
 	return false
 }
@@ -302,6 +456,10 @@ func (j *jobCgroup) remove() {
 	if j.fd >= 0 {
 		_ = unix.Close(j.fd)
 		j.fd = -1
+	}
+	if j.forker != nil {
+		j.forker.stop()
+		j.forker = nil
 	}
 	for _, d := range j.dirs {
 		for try := 0; ; try++ {
@@ -323,7 +481,8 @@ func killCgroup(d string) {
 		return
 	}
 	for _, f := range strings.Fields(string(b)) {
-		if pid, err := strconv.Atoi(f); err == nil && pid > 0 {
+		// On v1 a forker's thread lists the worker itself: never kill it.
+		if pid, err := strconv.Atoi(f); err == nil && pid > 0 && pid != os.Getpid() {
 			_ = unix.Kill(pid, unix.SIGKILL)
 		}
 	}

@@ -169,7 +169,7 @@ func (iso *isolation) lease(spec Spec) (*jobLease, error) {
 		l.cred = &Credential{UID: uid, GID: uid, Groups: []uint32{}}
 	}
 	if iso.cg != nil {
-		cg, err := iso.cg.create("job-"+dirSafe(spec.JobID)+"-"+randomSuffix(), l.limits)
+		cg, err := iso.cg.take(l.limits)
 		if err != nil {
 			l.release()
 			return nil, err
@@ -217,8 +217,8 @@ func (l *jobLease) memoryLimit() int64 {
 
 // release gives back the cgroup and the user id; every process of the job
 // must be gone. The id is free at once (the job's PID namespace is empty);
-// the cgroup goes in the background, since the kernel may need a moment
-// before an emptied group can be removed and the job's end should not wait.
+// the cgroup is recycled in the background, so that the job's end does not
+// wait for the check that it is empty (or for its removal when it is not).
 func (l *jobLease) release() {
 	if l == nil {
 		return
@@ -228,7 +228,7 @@ func (l *jobLease) release() {
 		cg.cg.pending.Add(1)
 		go func() {
 			defer cg.cg.pending.Done()
-			cg.remove()
+			cg.recycle()
 		}()
 	}
 	if l.pooled {
