@@ -12,6 +12,7 @@ import (
 
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/engine"
+	"github.com/runbooker/runbooker/postgres"
 )
 
 // queueWorkers is how many jobs the queue-only figure's no-op workers hold
@@ -54,7 +55,9 @@ func (b *harness) queueOnly(ctx context.Context) ([]Figure, error) {
 	for _, p := range b.cfg.peers {
 		name, prog := p.name, p.prog
 		b.progress("queue only: %s on the same three runs, %d jobs each, %d jobs worked at once", name, n, queueClaimers*queueSlots)
-		pf, err := runPeer(ctx, prog, b.cfg.dbServer, n, queueClaimers*queueSlots, queueBatch)
+		// The peer connects as Runbooker does (no TLS to this machine
+		// unless the URL asks for it), so both do the same work.
+		pf, err := runPeer(ctx, prog, postgres.PlainOnLoopback(b.cfg.dbServer), n, queueClaimers*queueSlots, queueBatch)
 		if err != nil {
 			return nil, err
 		}

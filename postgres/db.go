@@ -66,10 +66,12 @@ type DB struct {
 var _ runbooker.Store = (*DB)(nil)
 
 // Open connects to the database named by url (postgres://…), brings its
-// schema up to date and returns the store. Connections are opened lazily
+// schema up to date and returns the store. A server on this machine is
+// reached without TLS unless the URL asks for it (see PlainOnLoopback).
+// Connections are opened lazily
 // and re-opened by themselves after a database restart.
 func Open(ctx context.Context, url string, cfg Config) (*DB, error) {
-	pc, err := pgxpool.ParseConfig(url)
+	pc, err := pgxpool.ParseConfig(PlainOnLoopback(url))
 	if err != nil {
 		return nil, runbooker.Errorf(runbooker.EINVALID, "postgres: invalid database URL: %v", redactErr(err))
 	}
