@@ -195,6 +195,11 @@ type jobCgroup struct {
 	fd      int      // v2: the open group directory for CLONE_INTO_CGROUP
 	oomBase int      // the group's OOM kill count when this job got it
 	forker  *forker  // v1: the thread that starts the job's first process
+
+	// Kept open: a read through an open file costs a fraction of opening
+	// a control file by its path, which every job would do twice.
+	oomFile  *os.File // memory.events (v2) or memory.oom_control (v1)
+	pidsFile *os.File // pids.current
 }
 
 // maxIdleGroups bounds the emptied groups a worker keeps for later jobs.
@@ -251,7 +256,33 @@ func (cg *cgroups) create(name string, l Limits) (*jobCgroup, error) {
 		j.remove()
 		return nil, err
 	}
+	for i, p := range cg.parent {
+		var err error
+		if cg.v2 || p.ctrl == "memory" {
+			name := map[bool]string{true: "memory.events", false: "memory.oom_control"}[cg.v2]
+			if j.oomFile, err = os.Open(filepath.Join(j.dirs[i], name)); err != nil {
+				j.remove()
+				return nil, err
+			}
+		}
+		if cg.v2 || p.ctrl == "pids" {
+			if j.pidsFile, err = os.Open(filepath.Join(j.dirs[i], "pids.current")); err != nil {
+				j.remove()
+				return nil, err
+			}
+		}
+	}
 	return j, nil
+}
+
+// readControl reads a control file of the group from its start.
+func readControl(f *os.File) (string, error) {
+	var buf [512]byte
+	n, err := f.ReadAt(buf[:], 0)
+	if n > 0 {
+		err = nil
+	}
+	return string(buf[:n]), err
 }
 
 // setLimits writes l to the group.
@@ -384,24 +415,14 @@ func (j *jobCgroup) oomKilled() bool { return j.oomKills() > j.oomBase }
 // oomKills reads how many processes the kernel has killed in the group for
 // going over its memory limit.
 func (j *jobCgroup) oomKills() int {
-	file := "memory.oom_control"
-	d := ""
-	for i, p := range j.cg.parent {
-		if p.ctrl == "memory" || j.cg.v2 {
-			d = j.dirs[i]
-		}
-	}
-	if j.cg.v2 {
-		file = "memory.events"
-	}
-	if d == "" {
+	if j.oomFile == nil {
 		return 0
 	}
-	b, err := os.ReadFile(filepath.Join(d, file))
+	text, err := readControl(j.oomFile)
 	if err != nil {
 		return 0
 	}
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		if n, ok := strings.CutPrefix(line, "oom_kill "); ok {
 			v, _ := strconv.Atoi(strings.TrimSpace(n))
 			return v
@@ -433,22 +454,19 @@ func (j *jobCgroup) recycle() {
 
 // empty reports whether no task is left in the group but the forker.
 func (j *jobCgroup) empty() bool {
-	for i, p := range j.cg.parent {
-		if p.ctrl != "pids" && !j.cg.v2 {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(j.dirs[i], "pids.current"))
-		if err != nil {
-			return false
-		}
-		n, err := strconv.Atoi(strings.TrimSpace(string(b)))
-		want := 0
-		if j.forker != nil {
-			want = 1
-		}
-		return err == nil && n == want
+	if j.pidsFile == nil {
+		return false
 	}
-	return false
+	text, err := readControl(j.pidsFile)
+	if err != nil {
+		return false
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(text))
+	want := 0
+	if j.forker != nil {
+		want = 1
+	}
+	return err == nil && n == want
 }
 
 // remove kills whatever is left in the group and deletes it.
@@ -461,6 +479,12 @@ func (j *jobCgroup) remove() {
 		j.forker.stop()
 		j.forker = nil
 	}
+	for _, f := range []*os.File{j.oomFile, j.pidsFile} {
+		if f != nil {
+			_ = f.Close()
+		}
+	}
+	j.oomFile, j.pidsFile = nil, nil
 	for _, d := range j.dirs {
 		for try := 0; ; try++ {
 			err := os.Remove(d)
