@@ -200,6 +200,23 @@ func (l *jobLease) start(attr *syscall.SysProcAttr, start func() error) error {
 	return l.cg.start(attr, start)
 }
 
+// forker is the thread that starts the job's processes in its cgroup (v1),
+// or nil where any thread may.
+func (l *jobLease) forker() *forker {
+	if l == nil || l.cg == nil {
+		return nil
+	}
+	return l.cg.forker
+}
+
+// prepare sets what start would in attr, for a start on the forker's
+// thread (or any thread when there is none).
+func (l *jobLease) prepare(attr *syscall.SysProcAttr) {
+	if l != nil && l.cg != nil && l.cg.cg.v2 {
+		attr.UseCgroupFD, attr.CgroupFD = true, l.cg.fd
+	}
+}
+
 // ownNamespace reports whether the job's first process leads its own PID
 // namespace (where, as PID 1, it ignores signals it has no handler for).
 func (l *jobLease) ownNamespace() bool { return l != nil && l.iso.pidns }

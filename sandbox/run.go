@@ -80,16 +80,37 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	defer errR.Close()
 	cmd.Stdout, cmd.Stderr = outW, errW
 	if spec.Ready != nil {
+		// Start the process held at its exec while Ready waits (see
+		// heldStart), and let it run once Ready says yes.
+		held, err := startHeld(lease, cmd)
+		if err != nil {
+			outW.Close()
+			errW.Close()
+			return failed(spec, "cannot start %s: %v", filepath.Base(p.path), err)
+		}
 		if err := spec.Ready(); err != nil {
 			outW.Close()
 			errW.Close()
+			if held != nil {
+				held.kill(cmd)
+			}
 			return Result{Status: runbooker.StatusFailed, Exception: err.Error(), ExitCode: -1, NextSeq: spec.FirstSeq, Aborted: true}
 		}
+		if held != nil {
+			err = held.let()
+		} else {
+			err = lease.start(cmd.SysProcAttr, cmd.Start)
+		}
+	} else {
+		err = lease.start(cmd.SysProcAttr, cmd.Start)
 	}
-	err = lease.start(cmd.SysProcAttr, cmd.Start)
 	outW.Close() // the child has its own copies now
 	errW.Close()
 	if err != nil {
+		if cmd.Process != nil { // held, and could not be let go
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
 		return failed(spec, "cannot start %s: %v", filepath.Base(p.path), err)
 	}
 	if err := grp.started(cmd.Process); err != nil {

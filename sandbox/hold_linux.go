@@ -1,0 +1,124 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"os/exec"
+	"runtime"
+	"sync/atomic"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// A held start overlaps the start of a job's first process with the wait
+// for Spec.Ready (the write that stores a directly dispatched job): the
+// process is forked and exec'd at once, traced, so the kernel stops it
+// right after the exec, before the interpreter runs a single instruction;
+// once Ready says yes it is let go, untraced. The fork and the exec (a
+// quarter of a millisecond for bash) no longer wait for the write; what
+// the runbook does still does.
+//
+// A tracee answers to the thread that started it, so the start, the wait
+// for the stop and the release all run on one locked thread: the job
+// group's forker on cgroup v1, else a thread locked for the purpose.
+type heldStart struct {
+	on      func(func() error) error // runs a function on the tracer thread
+	release func()                   // gives the thread back
+	pid     int
+}
+
+// holdRefused is set once the kernel refuses tracing (Yama's
+// ptrace_scope, a seccomp policy): jobs then start after Ready.
+var holdRefused atomic.Bool
+
+// startHeld starts cmd stopped at its exec. It returns nil and no error
+// where holding cannot be had; the caller then starts cmd after Ready.
+func startHeld(lease *jobLease, cmd *exec.Cmd) (*heldStart, error) {
+	if holdRefused.Load() {
+		return nil, nil
+	}
+	h := &heldStart{}
+	if f := lease.forker(); f != nil {
+		h.on, h.release = f.run, func() {}
+	} else {
+		h.on, h.release = lockedThread()
+	}
+	cmd.SysProcAttr.Ptrace = true
+	err := h.on(func() error {
+		lease.prepare(cmd.SysProcAttr)
+		if err := cmd.Start(); err != nil {
+			return err
+		}
+		var ws unix.WaitStatus
+		for {
+			_, err := unix.Wait4(cmd.Process.Pid, &ws, unix.WALL, nil)
+			if errors.Is(err, syscall.EINTR) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("wait for the held process: %w", err)
+			}
+			break
+		}
+		if !ws.Stopped() {
+			// Gone before it stopped: Wait must not see it reaped.
+			return fmt.Errorf("the held process ended before it ran (%v)", ws)
+		}
+		return nil
+	})
+	if err != nil {
+		h.release()
+		cmd.SysProcAttr.Ptrace = false
+		if cmd.Process != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			return nil, err
+		}
+		// The child's PTRACE_TRACEME was refused. (Should the EPERM have
+		// another cause, the start after Ready reports it; holding stays
+		// off for this worker either way, which costs only time.)
+		if errors.Is(err, syscall.EPERM) {
+			holdRefused.Store(true) // PTRACE_TRACEME refused in the child
+			return nil, nil
+		}
+		return nil, err
+	}
+	h.pid = cmd.Process.Pid
+	return h, nil
+}
+
+// let lets the held process run, no longer traced.
+func (h *heldStart) let() error {
+	defer h.release()
+	return h.on(func() error { return unix.PtraceDetach(h.pid) })
+}
+
+// kill ends the held process without letting it run a single instruction.
+func (h *heldStart) kill(cmd *exec.Cmd) {
+	defer h.release()
+	_ = unix.Kill(h.pid, unix.SIGKILL)
+	_ = cmd.Wait()
+}
+
+// lockedThread runs functions on one goroutine locked to its thread, until
+// release.
+func lockedThread() (on func(func() error) error, release func()) {
+	reqs, errs := make(chan func() error), make(chan error)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for f := range reqs {
+			errs <- f()
+		}
+	}()
+	var closed atomic.Bool
+	return func(f func() error) error {
+			reqs <- f
+			return <-errs
+		}, func() {
+			if closed.CompareAndSwap(false, true) {
+				close(reqs)
+			}
+		}
+}
