@@ -457,7 +457,7 @@ type pgLoader struct{ c *pgx.Conn }
 func (l *pgLoader) close() { _ = l.c.Close(context.Background()) }
 
 func (l *pgLoader) analyze(ctx context.Context) error {
-	_, err := l.c.Exec(ctx, `ANALYZE jobs, stream_records`)
+	_, err := l.c.Exec(ctx, `ANALYZE jobs, job_index, stream_records`)
 	return err
 }
 
@@ -472,6 +472,11 @@ func (l *pgLoader) load(ctx context.Context, js []scaleJob, recs int) error {
 			rows[i] = js[i].args(true)
 		}
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"jobs"}, jobLoadCols, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		// Each job's listing row (job_index, as the store writes it).
+		if _, err := tx.Exec(ctx, `INSERT INTO job_index (pk, tenant_id, runbook_name, run_on, caller, created_at)
+			SELECT pk, tenant_id, runbook_name, run_on, caller, created_at FROM jobs WHERE pk > $1`, first); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO stream_records (job_pk, seq, time, type, text)

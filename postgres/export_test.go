@@ -1,6 +1,10 @@
 package postgres
 
-import "context"
+import (
+	"context"
+
+	"github.com/runbooker/runbooker/storeutil"
+)
 
 // TerminateListeners kills the event-bus connections of db's database, as
 // a database restart would.
@@ -20,4 +24,10 @@ func (db *DB) QueryName(ctx context.Context, name *string) error {
 func (db *DB) ExecRaw(ctx context.Context, query string) error {
 	_, err := db.pool.Exec(ctx, query)
 	return err
+}
+
+// Migrations returns the schema steps of this build, in order, for the
+// upgrade tests.
+func Migrations() ([]storeutil.Migration, error) {
+	return storeutil.LoadMigrations(migrations, "migrations", "postgres")
 }

@@ -19,6 +19,16 @@ const jobCols = `pk, id, tenant_id, runbook_name, runbook_version, language, par
 	status, status_reason, exception, attempt, lost_count, worker_id,
 	created_at, started_at, ended_at, last_modified_at, lease_expires_at, log_verbose, ` + storeutil.JobTargetColumns + `, schedule_name, catch_up`
 
+// qualifiedJobCols is jobCols of the jobs table aliased j, for queries
+// that join it.
+var qualifiedJobCols = func() string {
+	cols := strings.Split(jobCols, ",")
+	for i, c := range cols {
+		cols[i] = "j." + strings.TrimSpace(c)
+	}
+	return strings.Join(cols, ", ")
+}()
+
 // heldStatuses are the states in which an attempt holds a lease; fenced
 // calls succeed only then.
 const heldStatuses = `('Activating', 'Running', 'Stopping')`
@@ -92,9 +102,10 @@ func getJob(ctx context.Context, q querier, tenantID, id string) (*runbooker.Job
 // both, so pages neither skip nor repeat jobs with equal timestamps.
 //
 // Every filter field has an index that starts (tenant, field) and goes on
-// (created_at, pk) (0011_job_list.sql), so a page is a range of one index
-// however long the history. Several statuses are one range each: a page of
-// each, merged (UNION ALL), reads at most a page per status where
+// (created_at, pk): status on jobs (0011_job_list.sql), the fields that
+// never change on job_index (0012_job_index.sql), so a page is a range of
+// one index however long the history. Several statuses are one range each:
+// a page of each, merged (UNION ALL), reads at most a page per status where
 // status = ANY(…) would read and sort every matching job.
 func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilter) (runbooker.JobPage, error) {
 	var page runbooker.JobPage
@@ -119,17 +130,29 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
-	var cond string
+	// A status alone is a range of jobs_tenant_status. Any other filter,
+	// or none, walks job_index (runbook, group, caller, or the whole
+	// tenant), reading each job by pk and checking its status there.
+	var listed []string
 	for _, c := range []struct{ col, val string }{{"runbook_name", f.RunbookName}, {"run_on", f.RunOn}, {"caller", f.Caller}} {
 		if c.val != "" {
-			cond += ` AND ` + c.col + ` = ` + arg(c.val)
+			listed = append(listed, c.col+` = `+arg(c.val))
 		}
 	}
+	viaIndex := len(listed) > 0 || len(statuses) == 0
+	from, x, cols := ` FROM jobs WHERE tenant_id = $1`, "", jobCols
+	if viaIndex {
+		from, x, cols = ` FROM job_index x JOIN jobs j ON j.pk = x.pk WHERE x.tenant_id = $1`, "x.", qualifiedJobCols
+	}
+	var cond string
+	for _, l := range listed {
+		cond += ` AND ` + x + l
+	}
 	if !f.CreatedAfter.IsZero() {
-		cond += ` AND created_at > ` + arg(nanos(f.CreatedAfter))
+		cond += ` AND ` + x + `created_at > ` + arg(nanos(f.CreatedAfter))
 	}
 	if !f.CreatedBefore.IsZero() {
-		cond += ` AND created_at < ` + arg(nanos(f.CreatedBefore))
+		cond += ` AND ` + x + `created_at < ` + arg(nanos(f.CreatedBefore))
 	}
 	if f.Cursor != "" {
 		at, pk, ok := storeutil.ParseCursor(f.Cursor)
@@ -137,21 +160,26 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 			return page, runbooker.Errorf(runbooker.EINVALID, "invalid job list cursor")
 		}
 		// A row value: an index range on (tenant_id, …, created_at, pk).
-		cond += ` AND (created_at, pk) < (` + arg(at) + `, ` + arg(pk) + `)`
+		cond += ` AND (` + x + `created_at, ` + x + `pk) < (` + arg(at) + `, ` + arg(pk) + `)`
 	}
-	order := ` ORDER BY created_at DESC, pk DESC LIMIT ` + arg(limit+1) // one more tells whether there is a next page
+	limitArg := arg(limit + 1) // one more tells whether there is a next page
+	order := ` ORDER BY ` + x + `created_at DESC, ` + x + `pk DESC LIMIT ` + limitArg
+	status := `status`
+	if viaIndex {
+		status = `j.status`
+	}
 	var q string
 	switch len(statuses) {
 	case 0:
-		q = `SELECT ` + jobCols + ` FROM jobs WHERE tenant_id = $1` + cond + order
+		q = `SELECT ` + cols + from + cond + order
 	case 1:
-		q = `SELECT ` + jobCols + ` FROM jobs WHERE tenant_id = $1 AND status = ` + arg(statuses[0]) + cond + order
+		q = `SELECT ` + cols + from + ` AND ` + status + ` = ` + arg(statuses[0]) + cond + order
 	default:
 		arms := make([]string, len(statuses))
 		for i, st := range statuses {
-			arms[i] = `(SELECT ` + jobCols + ` FROM jobs WHERE tenant_id = $1 AND status = ` + arg(st) + cond + order + `)`
+			arms[i] = `(SELECT ` + cols + from + ` AND ` + status + ` = ` + arg(st) + cond + order + `)`
 		}
-		q = strings.Join(arms, ` UNION ALL `) + order
+		q = strings.Join(arms, ` UNION ALL `) + ` ORDER BY created_at DESC, pk DESC LIMIT ` + limitArg
 	}
 	rows, err := db.pool.Query(ctx, q, args...)
 	if err != nil {

@@ -211,9 +211,11 @@ func (db *DB) PurgeJobs(ctx context.Context, endedBefore time.Time) (int, error)
 				return err
 			}
 			tag, err := tx.Exec(ctx, `WITH doomed AS MATERIALIZED (
-					SELECT pk FROM jobs WHERE status IN ('Completed', 'Failed', 'Stopped') AND ended_at < $1
+					SELECT pk, tenant_id, created_at FROM jobs WHERE status IN ('Completed', 'Failed', 'Stopped') AND ended_at < $1
 					LIMIT $2 FOR UPDATE SKIP LOCKED),
-				records AS (DELETE FROM stream_records WHERE job_pk IN (SELECT pk FROM doomed))
+				records AS (DELETE FROM stream_records WHERE job_pk IN (SELECT pk FROM doomed)),
+				listing AS (DELETE FROM job_index x USING doomed d
+					WHERE x.tenant_id = d.tenant_id AND x.created_at = d.created_at AND x.pk = d.pk)
 				DELETE FROM jobs WHERE pk IN (SELECT pk FROM doomed)`, nanos(endedBefore), purgeBatch)
 			n = int(tag.RowsAffected())
 			return err

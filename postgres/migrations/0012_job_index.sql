@@ -1,0 +1,29 @@
+-- The listing columns of a job (tenant, runbook, run-on group, caller,
+-- creation time) never change, but no update of a jobs row is HOT (status
+-- is in partial-index predicates), so every claim and every finish wrote
+-- a new entry into each index of jobs, the four listing indexes included:
+-- eight B-tree inserts per state change. Here the listing indexes move to
+-- job_index, a narrow row written once when the job is created and deleted
+-- with it, so a state change writes four: the primary key, id, the status
+-- listing and one partial index. An UPDATE of 20,000 jobs took 2.6 times as
+-- long with the eight. Listings walk job_index and read jobs by pk. It has
+-- no primary key of its own (one index fewer to write per job): the purge
+-- finds a job's row by (tenant_id, created_at, pk), job_index_created.
+CREATE TABLE job_index (
+	pk           bigint NOT NULL,
+	tenant_id    text NOT NULL,
+	runbook_name text NOT NULL,
+	run_on       text NOT NULL,
+	caller       text NOT NULL,
+	created_at   bigint NOT NULL
+);
+INSERT INTO job_index (pk, tenant_id, runbook_name, run_on, caller, created_at)
+	SELECT pk, tenant_id, runbook_name, run_on, caller, created_at FROM jobs;
+CREATE INDEX job_index_created ON job_index (tenant_id, created_at, pk);
+CREATE INDEX job_index_runbook ON job_index (tenant_id, runbook_name, created_at, pk);
+CREATE INDEX job_index_run_on ON job_index (tenant_id, run_on, created_at, pk);
+CREATE INDEX job_index_caller ON job_index (tenant_id, caller, created_at, pk);
+DROP INDEX jobs_tenant_created;
+DROP INDEX jobs_tenant_runbook;
+DROP INDEX jobs_tenant_run_on;
+DROP INDEX jobs_tenant_caller;
