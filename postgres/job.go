@@ -244,18 +244,30 @@ func (db *DB) ResumeJob(ctx context.Context, tenantID, id string, now time.Time)
 
 // scanJob reads the columns of jobCols, then any extra ones into extra.
 func scanJob(s scanner, extra ...any) (*runbooker.Job, int64, error) {
-	var j runbooker.Job
-	var pk, created, modified int64
-	var started, ended, lease *int64
-	var lang, params, status string
-	var attempt, lost int32
-	var tKind, tID, tName *string
-	dest := append([]any{&pk, &j.ID, &j.TenantID, &j.RunbookName, &j.RunbookVersion, &lang, &params, &j.RunOn,
-		&j.Caller, &status, &j.StatusReason, &j.Exception, &attempt, &lost, &j.WorkerID,
-		&created, &started, &ended, &modified, &lease, &j.LogVerbose, &tKind, &tID, &tName, &j.Schedule, &j.CatchUp}, extra...)
+	// One allocation for every scan target (each local whose address Scan
+	// takes would be an allocation of its own).
+	r := &struct {
+		j                     runbooker.Job
+		pk, created, modified int64
+		started, ended, lease *int64
+		lang, params, status  string
+		attempt, lost         int32
+		tKind, tID, tName     *string
+		dest                  [28]any // room for two extra targets
+	}{}
+	j := &r.j
+	r.dest = [28]any{&r.pk, &j.ID, &j.TenantID, &j.RunbookName, &j.RunbookVersion, &r.lang, &r.params, &j.RunOn,
+		&j.Caller, &r.status, &j.StatusReason, &j.Exception, &r.attempt, &r.lost, &j.WorkerID,
+		&r.created, &r.started, &r.ended, &r.modified, &r.lease, &j.LogVerbose, &r.tKind, &r.tID, &r.tName, &j.Schedule, &j.CatchUp}
+	dest := append(r.dest[:26], extra...)
 	if err := s.Scan(dest...); err != nil {
 		return nil, 0, err
 	}
+	pk, created, modified := r.pk, r.created, r.modified
+	started, ended, lease := r.started, r.ended, r.lease
+	lang, params, status := r.lang, r.params, r.status
+	attempt, lost := r.attempt, r.lost
+	tKind, tID, tName := r.tKind, r.tID, r.tName
 	j.Attempt, j.LostCount = int(attempt), int(lost)
 	j.Language, j.Status = runbooker.Language(lang), runbooker.JobStatus(status)
 	j.CreatedAt, j.LastModifiedAt = fromNanos(created), fromNanos(modified)
@@ -266,5 +278,6 @@ func scanJob(s scanner, extra ...any) (*runbooker.Job, int64, error) {
 	}
 	j.Parameters = bound
 	j.Target = storeutil.JobTarget(tKind, tID, tName)
-	return &j, pk, nil
+	out := *j // not a pointer into r: a kept job would keep the scan targets
+	return &out, pk, nil
 }
