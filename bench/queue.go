@@ -43,6 +43,14 @@ func (b *harness) queueOnly(ctx context.Context) ([]Figure, error) {
 		{Name: "queue only (no processes)", Value: single, Unit: "jobs/s", Target: "≥ 5,000 jobs/s", Met: single >= 5000},
 		{Name: fmt.Sprintf("queue only, created in batches of %d", queueBatch), Value: batched, Unit: "jobs/s", Target: "≥ 5,000 jobs/s", Met: batched >= 5000},
 	}
+	// The 5,000 a second are SQLite's target (one process, no network).
+	// On PostgreSQL, where every creation waits for its commit's WAL
+	// flush, the target is River's figure on the same work and server.
+	if isPostgresURL(b.cfg.DB) {
+		for i := range figs {
+			figs[i].Target, figs[i].Met = "ahead of River (--peers river)", false
+		}
+	}
 	if b.cfg.Peers == "" {
 		return figs, nil
 	}
@@ -51,7 +59,8 @@ func (b *harness) queueOnly(ctx context.Context) ([]Figure, error) {
 	if err != nil {
 		return nil, err
 	}
-	figs = append(figs, Figure{Name: "queue only, burn-down of created jobs", Value: burn, Unit: "jobs/s", Target: "≥ 5,000 jobs/s", Met: burn >= 5000})
+	// Peers run on PostgreSQL only: the burn-down's target is theirs.
+	figs = append(figs, Figure{Name: "queue only, burn-down of created jobs", Value: burn, Unit: "jobs/s"})
 	for _, p := range b.cfg.peers {
 		name, prog := p.name, p.prog
 		b.progress("queue only: %s on the same three runs, %d jobs each, %d jobs worked at once", name, n, queueClaimers*queueSlots)
@@ -66,8 +75,7 @@ func (b *harness) queueOnly(ctx context.Context) ([]Figure, error) {
 		for i, run := range []string{"percall", "batched", "burndown"} {
 			f := &figs[i]
 			f.Baseline, f.Ratio = pf[run], f.Value/pf[run]
-			f.Target += ", ahead of " + name
-			f.Met = f.Met && f.Ratio > 1
+			f.Target, f.Met = "ahead of "+name, f.Ratio > 1
 			figs = append(figs, Figure{Name: name + ": " + peerRunNames[run], Value: pf[run], Unit: "jobs/s", Target: "(peer, same work)", Met: true})
 		}
 	}
