@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -609,11 +610,15 @@ func (b *harness) queuedMemory(ctx context.Context) ([]Figure, error) {
 var memMu sync.Mutex
 
 // memory returns the Go heap in use after a collection, and the process's
-// resident set (VmRSS; 0 where /proc is missing).
+// resident set (VmRSS; 0 where /proc is missing) once the runtime has
+// returned to the system what the collection freed: what the process keeps,
+// not the garbage of the work just done, which the runtime's scavenger
+// would return a little later anyway (readings taken without it varied by
+// ±10 MB between runs of the same binary).
 func memory() (heap, rss uint64) {
 	memMu.Lock()
 	defer memMu.Unlock()
-	runtime.GC()
+	debug.FreeOSMemory() // a collection, then the freed pages returned
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	if b, err := os.ReadFile("/proc/self/status"); err == nil {
