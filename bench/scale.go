@@ -475,11 +475,6 @@ func (l *pgLoader) load(ctx context.Context, js []scaleJob, recs int) error {
 		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"jobs"}, jobLoadCols, pgx.CopyFromRows(rows)); err != nil {
 			return err
 		}
-		// Each job's listing row (job_index, as the store writes it).
-		if _, err := tx.Exec(ctx, `INSERT INTO job_index (pk, tenant_id, runbook_name, run_on, caller, created_at)
-			SELECT pk, tenant_id, runbook_name, run_on, caller, created_at FROM jobs WHERE pk > $1`, first); err != nil {
-			return err
-		}
 		_, err := tx.Exec(ctx, `INSERT INTO stream_records (job_pk, seq, time, type, text)
 			SELECT j.pk, s.n, j.started_at + s.n * 1000000, 'Output', 'Processed item ' || s.n || ' of job ' || j.id
 			FROM jobs j, generate_series(1, $2::bigint) s(n) WHERE j.pk > $1 AND j.ended_at IS NOT NULL`, first, recs)

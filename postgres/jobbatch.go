@@ -23,13 +23,6 @@ func (db *DB) startBatchers() {
 const insertJobCols = `id, tenant_id, runbook_name, runbook_version, language, parameters,
 	run_on, caller, status, status_reason, attempt, worker_id, created_at, last_modified_at, lease_expires_at, log_verbose, ` + storeutil.JobTargetColumns + `, schedule_name, catch_up`
 
-// withListing makes an INSERT INTO jobs also write each new job's listing
-// row (job_index, 0012_job_index.sql), in the same statement.
-func withListing(insert string) string {
-	return `WITH ins AS (` + insert + ` RETURNING pk, tenant_id, runbook_name, run_on, caller, created_at)
-		INSERT INTO job_index (pk, tenant_id, runbook_name, run_on, caller, created_at) SELECT * FROM ins`
-}
-
 // insertJobs stores the jobs of a batch in one statement. When one of them
 // is refused (a duplicate id) each is inserted alone, so that only that one
 // fails.
@@ -71,14 +64,14 @@ func (db *DB) insertMany(ctx context.Context, js []*runbooker.Job, params []stri
 		tKinds[i], tIDs[i], tNames[i] = storeutil.TargetArgs(j.Target)
 		schedules[i], catchUps[i] = j.Schedule, j.CatchUp
 	}
-	_, err := db.pool.Exec(ctx, withListing(`INSERT INTO jobs (`+insertJobCols+`)
+	_, err := db.pool.Exec(ctx, `INSERT INTO jobs (`+insertJobCols+`)
 		SELECT id, tenant, name, version, lang, params, run_on, caller, status, reason, attempt, worker, created, created, lease, log_v,
 			t_kind, t_id, t_name, sched, catch_up
 		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[],
 			$9::text[], $10::text[], $11::integer[], $12::text[], $13::bigint[], $14::bigint[], $15::boolean[],
 			$16::text[], $17::text[], $18::text[], $19::text[], $20::boolean[])
 			AS r(id, tenant, name, version, lang, params, run_on, caller, status, reason, attempt, worker, created, lease, log_v,
-				t_kind, t_id, t_name, sched, catch_up)`),
+				t_kind, t_id, t_name, sched, catch_up)`,
 		ids, tenants, names, versions, langs, params, runOns, callers, statuses, reasons, attempts, workers, created, leases, verbose,
 		tKinds, tIDs, tNames, schedules, catchUps)
 	return err
@@ -94,8 +87,8 @@ type newJob struct {
 func (db *DB) insertJob(ctx context.Context, nj newJob) error {
 	j := nj.j
 	kind, id, name := storeutil.TargetArgs(j.Target)
-	_, err := db.pool.Exec(ctx, withListing(`INSERT INTO jobs (`+insertJobCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19, $20)`),
+	_, err := db.pool.Exec(ctx, `INSERT INTO jobs (`+insertJobCols+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		j.ID, j.TenantID, j.RunbookName, j.RunbookVersion, string(j.Language), nj.params, j.RunOn,
 		j.Caller, string(j.Status), cleanText(j.StatusReason), j.Attempt, j.WorkerID, nanos(j.CreatedAt),
 		nullNanos(j.LeaseExpiresAt), j.LogVerbose, kind, id, name, j.Schedule, j.CatchUp)

@@ -93,12 +93,25 @@ func TestUpgradeMovesTheListingIndexes(t *testing.T) {
 			t.Errorf("%s: %v, want %v", c.name, got, c.want)
 		}
 	}
-	// The purge takes a job's listing row with it.
+	// A replica of the version before, still running during the upgrade,
+	// inserts jobs knowing nothing of job_index: they are listed all the same.
 	conn, err = pgx.Connect(ctx, postgres.PlainOnLoopback(url))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `INSERT INTO jobs (id, tenant_id, runbook_name, runbook_version, language, parameters, run_on,
+		caller, status, created_at, last_modified_at) VALUES ('older-replica', 't1', 'org_c', 'v1', 'Bash', '{}', 'cloud', 'dave', 'New', $1, $1)`,
+		base.Add(2*time.Hour).UnixNano()); err != nil {
+		t.Fatal(err)
+	}
+	if got := ids(runbooker.JobFilter{Caller: "dave"}); !equalIDs(got, []string{"older-replica"}) {
+		t.Errorf("a job an older replica inserted is listed as %v", got)
+	}
+	if _, err := conn.Exec(ctx, `DELETE FROM jobs WHERE id = 'older-replica'`); err != nil {
+		t.Fatal(err)
+	}
+	// The purge takes a job's listing row with it.
 	if _, err := conn.Exec(ctx, `UPDATE jobs SET ended_at = $1 WHERE id = 'old-1'`, base.Add(time.Minute).UnixNano()); err != nil {
 		t.Fatal(err)
 	}

@@ -210,12 +210,11 @@ func (db *DB) PurgeJobs(ctx context.Context, endedBefore time.Time) (int, error)
 			if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 				return err
 			}
+			// (A trigger deletes the jobs' listing rows: 0012_job_index.sql.)
 			tag, err := tx.Exec(ctx, `WITH doomed AS MATERIALIZED (
-					SELECT pk, tenant_id, created_at FROM jobs WHERE status IN ('Completed', 'Failed', 'Stopped') AND ended_at < $1
+					SELECT pk FROM jobs WHERE status IN ('Completed', 'Failed', 'Stopped') AND ended_at < $1
 					LIMIT $2 FOR UPDATE SKIP LOCKED),
-				records AS (DELETE FROM stream_records WHERE job_pk IN (SELECT pk FROM doomed)),
-				listing AS (DELETE FROM job_index x USING doomed d
-					WHERE x.tenant_id = d.tenant_id AND x.created_at = d.created_at AND x.pk = d.pk)
+				records AS (DELETE FROM stream_records WHERE job_pk IN (SELECT pk FROM doomed))
 				DELETE FROM jobs WHERE pk IN (SELECT pk FROM doomed)`, nanos(endedBefore), purgeBatch)
 			n = int(tag.RowsAffected())
 			return err
