@@ -28,15 +28,17 @@ type heldStart struct {
 	pid     int
 }
 
-// holdRefused is set once the kernel refuses tracing (Yama's
-// ptrace_scope, a seccomp policy): jobs then start after Ready.
+// holdRefused is set once a held start failed (the kernel refuses
+// tracing: Yama's ptrace_scope, a seccomp policy; or anything else): jobs
+// of this worker then start after Ready, the ordinary way.
 var holdRefused atomic.Bool
 
-// startHeld starts cmd stopped at its exec. It returns nil and no error
-// where holding cannot be had; the caller then starts cmd after Ready.
-func startHeld(lease *jobLease, cmd *exec.Cmd) (*heldStart, error) {
+// startHeld starts cmd stopped at its exec. Where holding cannot be had it
+// returns nil, with nothing left running, and cmd is spent: the caller
+// starts a fresh copy (restartable) after Ready.
+func startHeld(lease *jobLease, cmd *exec.Cmd) *heldStart {
 	if holdRefused.Load() {
-		return nil, nil
+		return nil
 	}
 	h := &heldStart{}
 	if f := lease.forker(); f != nil {
@@ -62,36 +64,37 @@ func startHeld(lease *jobLease, cmd *exec.Cmd) (*heldStart, error) {
 			break
 		}
 		if !ws.Stopped() {
-			// Gone before it stopped: Wait must not see it reaped.
 			return fmt.Errorf("the held process ended before it ran (%v)", ws)
 		}
 		return nil
 	})
 	if err != nil {
 		h.release()
-		cmd.SysProcAttr.Ptrace = false
 		if cmd.Process != nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			return nil, err
 		}
-		// The child's PTRACE_TRACEME was refused. (Should the EPERM have
-		// another cause, the start after Ready reports it; holding stays
-		// off for this worker either way, which costs only time.)
-		if errors.Is(err, syscall.EPERM) {
-			holdRefused.Store(true) // PTRACE_TRACEME refused in the child
-			return nil, nil
-		}
-		return nil, err
+		holdRefused.Store(true)
+		return nil
 	}
 	h.pid = cmd.Process.Pid
-	return h, nil
+	return h
 }
 
-// let lets the held process run, no longer traced.
+// detach lets a traced process go (a variable for the test of a refusal).
+var detach = unix.PtraceDetach
+
+// let lets the held process run, no longer traced. Should the kernel
+// refuse, holding is off for this worker from then on; the caller kills
+// the held process, which has not run, and starts the job anew.
 func (h *heldStart) let() error {
-	defer h.release()
-	return h.on(func() error { return unix.PtraceDetach(h.pid) })
+	err := h.on(func() error { return detach(h.pid) })
+	if err == nil {
+		h.release()
+	} else {
+		holdRefused.Store(true)
+	}
+	return err
 }
 
 // kill ends the held process without letting it run a single instruction.
@@ -121,4 +124,18 @@ func lockedThread() (on func(func() error) error, release func()) {
 				close(reqs)
 			}
 		}
+}
+
+// restartable is a fresh, unstarted copy of cmd, not traced, for a start
+// the ordinary way after a held start failed.
+func restartable(cmd *exec.Cmd) *exec.Cmd {
+	c := exec.Command(cmd.Path, cmd.Args[1:]...)
+	c.Args[0] = cmd.Args[0]
+	c.Dir, c.Env, c.Stdout, c.Stderr = cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr
+	if cmd.SysProcAttr != nil {
+		attr := *cmd.SysProcAttr
+		attr.Ptrace = false
+		c.SysProcAttr = &attr
+	}
+	return c
 }

@@ -8,6 +8,7 @@ import "os/exec"
 // process starts once Spec.Ready has answered.
 type heldStart struct{}
 
-func startHeld(*jobLease, *exec.Cmd) (*heldStart, error) { return nil, nil }
-func (h *heldStart) let() error                          { return nil }
-func (h *heldStart) kill(*exec.Cmd)                      {}
+func startHeld(*jobLease, *exec.Cmd) *heldStart { return nil }
+func (h *heldStart) let() error                 { return nil }
+func (h *heldStart) kill(*exec.Cmd)             {}
+func restartable(cmd *exec.Cmd) *exec.Cmd       { return cmd } // never called: nothing is held

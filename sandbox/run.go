@@ -82,11 +82,12 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	if spec.Ready != nil {
 		// Start the process held at its exec while Ready waits (see
 		// heldStart), and let it run once Ready says yes.
-		held, err := startHeld(lease, cmd)
-		if err != nil {
-			outW.Close()
-			errW.Close()
-			return failed(spec, "cannot start %s: %v", filepath.Base(p.path), err)
+		// A held start that fails leaves nothing running, and the job
+		// starts the ordinary way after Ready (from a fresh command: an
+		// exec.Cmd starts once).
+		held := startHeld(lease, cmd)
+		if held == nil {
+			cmd = restartable(cmd)
 		}
 		if err := spec.Ready(); err != nil {
 			outW.Close()
@@ -97,8 +98,13 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 			return Result{Status: runbooker.StatusFailed, Exception: err.Error(), ExitCode: -1, NextSeq: spec.FirstSeq, Aborted: true}
 		}
 		if held != nil {
-			err = held.let()
-		} else {
+			if err = held.let(); err != nil {
+				held.kill(cmd)
+				cmd = restartable(cmd)
+				held = nil
+			}
+		}
+		if held == nil {
 			err = lease.start(cmd.SysProcAttr, cmd.Start)
 		}
 	} else {
