@@ -214,9 +214,9 @@ func placeholders(n int) string {
 
 // stmts are the hot statements, prepared once on the writer connection.
 type stmts struct {
-	begin, commit, savepoint, release, rollbackTo                 *sql.Stmt
-	insertJob, jobByID, claim, claimTenant, start, extend, finish *sql.Stmt
-	insertRecords                                                 [len(recordChunks)]*sql.Stmt
+	begin, commit, savepoint, release, rollbackTo                            *sql.Stmt
+	insertJob, jobByID, claim, claimTenant, claimMark, start, extend, finish *sql.Stmt
+	insertRecords                                                            [len(recordChunks)]*sql.Stmt
 }
 
 // prepareTx prepares the transaction control statements. BEGIN IMMEDIATE:
@@ -237,7 +237,8 @@ func (s *stmts) prepare(ctx context.Context, w *sql.Conn) error {
 	ps := []prep{
 		{&s.insertJob, insertJobSQL},
 		{&s.claim, fmt.Sprintf(claimSQL, "")},
-		{&s.claimTenant, fmt.Sprintf(claimSQL, "AND tenant_id = ?6")},
+		{&s.claimTenant, fmt.Sprintf(claimSQL, "AND tenant_id = ?3")},
+		{&s.claimMark, claimMarkSQL},
 		{&s.start, startSQL},
 		{&s.extend, extendSQL},
 		{&s.finish, finishSQL},
@@ -267,7 +268,7 @@ func prepareAll(ctx context.Context, w *sql.Conn, ps []prep) error {
 
 func (s *stmts) close() {
 	all := append([]*sql.Stmt{s.begin, s.commit, s.savepoint, s.release, s.rollbackTo, s.insertJob, s.jobByID,
-		s.claim, s.claimTenant, s.start, s.extend, s.finish}, s.insertRecords[:]...)
+		s.claim, s.claimTenant, s.claimMark, s.start, s.extend, s.finish}, s.insertRecords[:]...)
 	for _, st := range all {
 		if st != nil {
 			st.Close()

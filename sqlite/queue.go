@@ -13,21 +13,26 @@ import (
 	"github.com/runbooker/runbooker/storeutil"
 )
 
-// claimSQL moves the oldest New jobs of a group to Activating in one
-// statement, so two claimers can never take the same job. %s is an optional
-// tenant condition. The last column is the job's NextSeq.
-const claimSQL = `UPDATE jobs SET status = 'Activating', attempt = attempt + 1, worker_id = ?1,
-	lease_expires_at = ?2, last_modified_at = ?3, status_reason = ''
-	WHERE pk IN (SELECT pk FROM jobs WHERE status = 'New' AND run_on = ?4 %s
-		ORDER BY created_at, pk LIMIT ?5)
-	RETURNING ` + jobCols + `, (SELECT coalesce(max(seq), 0) + 1 FROM stream_records WHERE job_pk = jobs.pk)`
+// claimSQL reads the oldest New jobs of a group, the ones a claim takes,
+// with each job's NextSeq as the last column; claimMarkSQL then moves each
+// to Activating by its row id. Reading first and updating by row id is
+// cheaper than UPDATE … RETURNING, which makes SQLite buffer the result in
+// a temporary table; both run in one write transaction of the single
+// writer, so no other claim comes between. %s is an optional tenant
+// condition (?3).
+const claimSQL = `SELECT ` + jobCols + `, (SELECT coalesce(max(seq), 0) + 1 FROM stream_records WHERE job_pk = jobs.pk)
+	FROM jobs WHERE pk IN (SELECT pk FROM jobs WHERE status = 'New' AND run_on = ?1 %s
+		ORDER BY created_at, pk LIMIT ?2)`
+
+const claimMarkSQL = `UPDATE jobs SET status = 'Activating', attempt = attempt + 1, worker_id = ?1,
+	lease_expires_at = ?2, last_modified_at = ?3, status_reason = '' WHERE pk = ?4`
 
 // claimLanguagesSQL is claimSQL for a claim limited to some languages; it
 // appends their arguments to args.
 func claimLanguagesSQL(p runbooker.ClaimParams, args *[]any) string {
 	cond := ""
 	if p.TenantID != "" {
-		cond = "AND tenant_id = ?6 "
+		cond = "AND tenant_id = ?3 "
 	}
 	marks := []string{}
 	for _, l := range p.Languages {
@@ -66,7 +71,7 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 	var cs []claimed
 	err := db.writeClean(ctx, func(ctx context.Context, tx querier) error {
 		cs = cs[:0]
-		st, args := db.st.claim, []any{p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit}
+		st, args := db.st.claim, []any{p.Group, p.Limit}
 		if p.TenantID != "" {
 			st, args = db.st.claimTenant, append(args, p.TenantID)
 		}
@@ -81,17 +86,33 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 		if err != nil {
 			return err
 		}
-		defer rows.Close()
 		for rows.Next() {
 			var next int64
 			j, pk, err := scanJob(rows, &next)
 			if err != nil {
-				return dirty(err)
+				rows.Close()
+				return err
 			}
 			j.NextSeq = next
 			cs = append(cs, claimed{j, pk})
 		}
-		return dirty(rows.Err())
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		lease, now := nanos(p.LeaseUntil), nanos(p.Now)
+		for i, c := range cs {
+			if _, err := db.st.claimMark.ExecContext(ctx, p.WorkerID, lease, now, c.pk); err != nil {
+				if i == 0 {
+					return err // nothing written yet: clean
+				}
+				return dirty(err)
+			}
+			j := c.j
+			j.Status, j.Attempt, j.WorkerID, j.StatusReason = runbooker.StatusActivating, j.Attempt+1, p.WorkerID, ""
+			j.LeaseExpiresAt, j.LastModifiedAt = fromNanos(lease), fromNanos(now)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, storeErr(err, "job claim")
