@@ -28,10 +28,6 @@ type peer struct{ name, prog string }
 // peerFigures are one peer's jobs per second, by run.
 type peerFigures map[string]float64
 
-// peerRuns are the runs a peer is asked for, as the queue-only figures name
-// them.
-const peerRuns = "percall,batched,burndown"
-
 // peerProgram finds the program of peer spec: "river" (runbooker-river-bench
 // on PATH, else bench/river built from the source tree the bench runs in)
 // or "river=PATH", PATH being the program or its module's directory. A
@@ -85,11 +81,13 @@ func findModule(rel string) string {
 	}
 }
 
-// runPeer runs a peer program on the server and returns its figures.
-func runPeer(ctx context.Context, prog, server string, jobs, workers, batch int) (peerFigures, error) {
+// runPeer runs a peer program on the server for runs (comma-separated:
+// percall, batched, burndown, as the queue-only figures name them) and
+// returns its figures.
+func runPeer(ctx context.Context, prog, server string, jobs, workers, batch int, runs string) (peerFigures, error) {
 	var stdout, stderr bytes.Buffer
 	cmd := exec.CommandContext(ctx, prog, "--db", server, "--jobs", strconv.Itoa(jobs), "--workers", strconv.Itoa(workers),
-		"--batch", strconv.Itoa(batch), "--runs", peerRuns)
+		"--batch", strconv.Itoa(batch), "--runs", runs)
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
 		return nil, fmt.Errorf("%s: %v: %s", filepath.Base(prog), err, strings.TrimSpace(stderr.String()))
@@ -98,7 +96,7 @@ func runPeer(ctx context.Context, prog, server string, jobs, workers, batch int)
 	if err := json.Unmarshal(stdout.Bytes(), &f); err != nil {
 		return nil, fmt.Errorf("%s printed no figures: %v", filepath.Base(prog), err)
 	}
-	for _, run := range strings.Split(peerRuns, ",") {
+	for _, run := range strings.Split(runs, ",") {
 		if f[run] <= 0 {
 			return nil, fmt.Errorf("%s gave no %s figure", filepath.Base(prog), run)
 		}

@@ -44,17 +44,17 @@ func TestPeerProgramResolution(t *testing.T) {
 
 func TestRunPeerReadsItsFigures(t *testing.T) {
 	ctx := context.Background()
-	f, err := runPeer(ctx, fakePeer(t, `{"percall":700.5,"batched":8000,"burndown":9000}`, 0), "postgres://x", 10, 128, 500)
+	f, err := runPeer(ctx, fakePeer(t, `{"percall":700.5,"batched":8000,"burndown":9000}`, 0), "postgres://x", 10, 128, 500, "percall,batched,burndown")
 	if err != nil || f["percall"] != 700.5 || f["batched"] != 8000 || f["burndown"] != 9000 {
 		t.Fatalf("runPeer = %v, %v", f, err)
 	}
-	if _, err := runPeer(ctx, fakePeer(t, `{"percall":700}`, 0), "postgres://x", 10, 128, 500); err == nil || !strings.Contains(err.Error(), "no batched figure") {
+	if _, err := runPeer(ctx, fakePeer(t, `{"percall":700}`, 0), "postgres://x", 10, 128, 500, "percall,batched,burndown"); err == nil || !strings.Contains(err.Error(), "no batched figure") {
 		t.Errorf("a peer missing figures: %v", err)
 	}
-	if _, err := runPeer(ctx, fakePeer(t, `not json`, 0), "postgres://x", 10, 128, 500); err == nil || !strings.Contains(err.Error(), "printed no figures") {
+	if _, err := runPeer(ctx, fakePeer(t, `not json`, 0), "postgres://x", 10, 128, 500, "percall,batched,burndown"); err == nil || !strings.Contains(err.Error(), "printed no figures") {
 		t.Errorf("a peer printing no JSON: %v", err)
 	}
-	if _, err := runPeer(ctx, fakePeer(t, ``, 1), "postgres://x", 10, 128, 500); err == nil || !strings.Contains(err.Error(), "peer complaint") {
+	if _, err := runPeer(ctx, fakePeer(t, ``, 1), "postgres://x", 10, 128, 500, "percall,batched,burndown"); err == nil || !strings.Contains(err.Error(), "peer complaint") {
 		t.Errorf("a failing peer: %v (want its stderr)", err)
 	}
 }
