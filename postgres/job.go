@@ -140,9 +140,9 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 		}
 	}
 	viaIndex := len(listed) > 0 || len(statuses) == 0
-	from, x, cols := ` FROM jobs WHERE tenant_id = $1`, "", jobCols
+	from, x, status, cols := ` FROM jobs WHERE tenant_id = $1`, "", `status`, jobCols
 	if viaIndex {
-		from, x, cols = ` FROM job_index x JOIN jobs j ON j.pk = x.pk WHERE x.tenant_id = $1`, "x.", qualifiedJobCols
+		from, x, status, cols = ` FROM job_index x JOIN jobs j ON j.pk = x.pk WHERE x.tenant_id = $1`, "x.", `j.status`, qualifiedJobCols
 	}
 	var cond string
 	for _, l := range listed {
@@ -164,10 +164,6 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 	}
 	limitArg := arg(limit + 1) // one more tells whether there is a next page
 	order := ` ORDER BY ` + x + `created_at DESC, ` + x + `pk DESC LIMIT ` + limitArg
-	status := `status`
-	if viaIndex {
-		status = `j.status`
-	}
 	var q string
 	switch len(statuses) {
 	case 0:

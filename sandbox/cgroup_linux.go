@@ -245,7 +245,11 @@ func (cg *cgroups) create(name string, l Limits) (*jobCgroup, error) {
 		}
 		j.fd = fd
 	} else {
-		f, err := startForker(j.dirs)
+		owns := make([]string, len(cg.parent))
+		for i, p := range cg.parent {
+			owns[i] = p.own
+		}
+		f, err := startForker(j.dirs, owns)
 		if err != nil {
 			j.remove()
 			return nil, fmt.Errorf("enter the job's cgroup: %w", err)
@@ -259,7 +263,10 @@ func (cg *cgroups) create(name string, l Limits) (*jobCgroup, error) {
 	for i, p := range cg.parent {
 		var err error
 		if cg.v2 || p.ctrl == "memory" {
-			name := map[bool]string{true: "memory.events", false: "memory.oom_control"}[cg.v2]
+			name := "memory.oom_control"
+			if cg.v2 {
+				name = "memory.events"
+			}
 			if j.oomFile, err = os.Open(filepath.Join(j.dirs[i], name)); err != nil {
 				j.remove()
 				return nil, err
@@ -346,18 +353,20 @@ type forker struct {
 	done chan struct{} // closed when the thread has left the groups (or is gone)
 }
 
-// startForker starts a forker thread in the groups dirs.
-func startForker(dirs []string) (*forker, error) {
+// startForker starts a forker thread in the groups dirs; owns are the
+// worker's own groups it returns to when it stops, controller by
+// controller.
+func startForker(dirs, owns []string) (*forker, error) {
 	f := &forker{reqs: make(chan func() error), errs: make(chan error), done: make(chan struct{})}
 	ready := make(chan error)
-	go f.loop(dirs, ready)
+	go f.loop(dirs, owns, ready)
 	if err := <-ready; err != nil {
 		return nil, err
 	}
 	return f, nil
 }
 
-func (f *forker) loop(dirs []string, ready chan<- error) {
+func (f *forker) loop(dirs, owns []string, ready chan<- error) {
 	runtime.LockOSThread()
 	// Returning locked ends the thread: the runtime never hands a thread
 	// that was in a job's group to other goroutines.
@@ -365,7 +374,7 @@ func (f *forker) loop(dirs []string, ready chan<- error) {
 		// The main thread: held here while another goroutine gets (and
 		// locks) a thread of its own, which therefore cannot be this one.
 		inner := make(chan error)
-		go f.loop(dirs, inner)
+		go f.loop(dirs, owns, inner)
 		err := <-inner
 		runtime.UnlockOSThread()
 		ready <- err
@@ -375,7 +384,7 @@ func (f *forker) loop(dirs []string, ready chan<- error) {
 	tid := []byte(strconv.Itoa(unix.Gettid()))
 	for _, d := range dirs {
 		if err := os.WriteFile(filepath.Join(d, "tasks"), tid, 0); err != nil {
-			f.leave(dirs, tid)
+			leave(owns, tid)
 			ready <- err
 			return
 		}
@@ -384,15 +393,15 @@ func (f *forker) loop(dirs []string, ready chan<- error) {
 	for start := range f.reqs {
 		f.errs <- start()
 	}
-	f.leave(dirs, tid)
+	leave(owns, tid)
 }
 
-// leave moves the forker's thread back to the worker's own groups, so
+// leave moves a forker's thread back to the worker's own groups owns, so
 // that the job groups can be removed at once. (Were a move to fail, the
 // thread would still leave them when it ends, moments later.)
-func (f *forker) leave(dirs []string, tid []byte) {
-	for _, d := range dirs {
-		_ = os.WriteFile(filepath.Join(filepath.Dir(filepath.Dir(d)), "tasks"), tid, 0)
+func leave(owns []string, tid []byte) {
+	for _, d := range owns {
+		_ = os.WriteFile(filepath.Join(d, "tasks"), tid, 0)
 	}
 }
 

@@ -105,7 +105,9 @@ func (h *heldStart) kill(cmd *exec.Cmd) {
 }
 
 // lockedThread runs functions on one goroutine locked to its thread, until
-// release.
+// release. Unlike a forker's, the thread is unlocked at the end, not ended:
+// a child's Pdeathsig fires when the thread that started it ends, and the
+// process it traced runs on.
 func lockedThread() (on func(func() error) error, release func()) {
 	reqs, errs := make(chan func() error), make(chan error)
 	go func() {

@@ -79,14 +79,14 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	}
 	defer errR.Close()
 	cmd.Stdout, cmd.Stderr = outW, errW
+	var held *heldStart
 	if spec.Ready != nil {
 		// Start the process held at its exec while Ready waits (see
-		// heldStart), and let it run once Ready says yes.
-		// A held start that fails leaves nothing running, and the job
-		// starts the ordinary way after Ready (from a fresh command: an
-		// exec.Cmd starts once).
-		held := startHeld(lease, cmd)
-		if held == nil {
+		// heldStart), and let it run once Ready says yes. A held start
+		// that fails leaves nothing running, and the job starts the
+		// ordinary way after Ready, from a fresh command (an exec.Cmd
+		// starts once).
+		if held = startHeld(lease, cmd); held == nil {
 			cmd = restartable(cmd)
 		}
 		if err := spec.Ready(); err != nil {
@@ -97,26 +97,17 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 			}
 			return Result{Status: runbooker.StatusFailed, Exception: err.Error(), ExitCode: -1, NextSeq: spec.FirstSeq, Aborted: true}
 		}
-		if held != nil {
-			if err = held.let(); err != nil {
-				held.kill(cmd)
-				cmd = restartable(cmd)
-				held = nil
-			}
+		if held != nil && held.let() != nil {
+			held.kill(cmd)
+			cmd, held = restartable(cmd), nil
 		}
-		if held == nil {
-			err = lease.start(cmd.SysProcAttr, cmd.Start)
-		}
-	} else {
+	}
+	if held == nil {
 		err = lease.start(cmd.SysProcAttr, cmd.Start)
 	}
 	outW.Close() // the child has its own copies now
 	errW.Close()
 	if err != nil {
-		if cmd.Process != nil { // held, and could not be let go
-			_ = cmd.Process.Kill()
-			_ = cmd.Wait()
-		}
 		return failed(spec, "cannot start %s: %v", filepath.Base(p.path), err)
 	}
 	if err := grp.started(cmd.Process); err != nil {
