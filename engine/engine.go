@@ -207,6 +207,28 @@ func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.J
 	if err != nil {
 		return nil, err
 	}
+	return e.createJob(ctx, p, j)
+}
+
+// CreateJobWatched is CreateJob for a caller that waits for the job's end
+// (a synchronous run): the returned Watch subscribes to that end before the
+// job is stored, so that waiting needs no read of the store to learn that
+// the job has not ended yet. The caller must Close the Watch (Wait does).
+func (e *Engine) CreateJobWatched(ctx context.Context, p CreateJobParams) (*runbooker.Job, *Watch, error) {
+	j, err := e.newJob(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	w := e.watch(j.ID)
+	if j, err = e.createJob(ctx, p, j); err != nil {
+		w.Close()
+		return nil, nil, err
+	}
+	return j, w, nil
+}
+
+// createJob stores the job newJob built and hands it to a worker.
+func (e *Engine) createJob(ctx context.Context, p CreateJobParams, j *runbooker.Job) (*runbooker.Job, error) {
 	// Direct dispatch: a claimer parked on this server takes the job in the
 	// same write that creates it, saving a claim and a wake-up.
 	if w := e.hub.TakeWaiterFor(j.RunOn, p.TenantID, j.Language); w != nil {
@@ -394,28 +416,75 @@ func (e *Engine) wait(ctx context.Context, tenantID, id string) (Outcome, error)
 	if out, ok := e.hub.Recent(id); ok && out.Job.TenantID == tenantID {
 		return out, nil // it ended here lately: no store read
 	}
+	return e.watch(id).wait(ctx, tenantID, true)
+}
+
+// Watch is a subscription to the end of one job (Engine.CreateJobWatched).
+type Watch struct {
+	e       *Engine
+	id      string
+	sig     <-chan struct{}
+	result  func() Outcome
+	release func()
+	closed  bool
+}
+
+func (e *Engine) watch(id string) *Watch {
+	w := &Watch{e: e, id: id}
+	w.sig, w.result, w.release = e.hub.DoneSignal(id)
+	return w
+}
+
+// Close ends the subscription; Wait closes it too.
+func (w *Watch) Close() {
+	if !w.closed {
+		w.closed = true
+		w.release()
+	}
+}
+
+// Wait is Engine.WaitEnd for the watched job, of tenantID. Its first look
+// is the subscription itself: the job cannot have ended before it was
+// taken, so the store is read only when a wake-up does not carry the
+// ended job (it ended on another replica), at the fallback poll, and once
+// when ctx ends (to answer with the job as it stands). It closes w.
+func (w *Watch) Wait(ctx context.Context, tenantID string) (Outcome, error) {
+	return w.wait(ctx, tenantID, false)
+}
+
+// wait runs the wait; read says whether to look in the store before the
+// first wake-up.
+func (w *Watch) wait(ctx context.Context, tenantID string, read bool) (Outcome, error) {
+	e := w.e
+	defer w.Close()
 	poll, stop := e.pollTicker()
 	defer stop()
+	var last *runbooker.Job // as last read
 	for {
-		sig, result, release := e.hub.DoneSignal(id)
-		j, err := e.store.Job(ctx, tenantID, id)
-		if err != nil || j.Status.Terminal() {
-			release()
-			return Outcome{Job: j}, err
+		if read {
+			j, err := e.store.Job(ctx, tenantID, w.id)
+			if err != nil || j.Status.Terminal() {
+				return Outcome{Job: j}, err
+			}
+			last = j
 		}
 		select {
-		case <-sig:
+		case <-w.sig:
 			// The finisher hands over the job it just stored: no re-read.
-			if d := result(); d.Job != nil && d.Job.TenantID == tenantID && d.Job.Status.Terminal() {
-				release()
+			if d := w.result(); d.Job != nil && d.Job.TenantID == tenantID && d.Job.Status.Terminal() {
 				return d, nil
 			}
 		case <-poll:
 		case <-ctx.Done():
-			release()
-			return Outcome{Job: j}, nil
+			if last != nil {
+				return Outcome{Job: last}, nil
+			}
+			j, err := e.store.Job(context.WithoutCancel(ctx), tenantID, w.id)
+			return Outcome{Job: j}, err
 		}
-		release()
+		w.release()
+		w.sig, w.result, w.release = e.hub.DoneSignal(w.id)
+		read = true
 	}
 }
 

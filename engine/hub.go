@@ -275,6 +275,13 @@ func (h *Hub) DoneSignal(id string) (<-chan struct{}, func() Outcome, func()) {
 	}
 }
 
+// Subscribed returns how many jobs have waiters subscribed to their end.
+func (h *Hub) Subscribed() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.done)
+}
+
 type doneWait struct {
 	ch   chan struct{}
 	refs int

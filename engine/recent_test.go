@@ -162,3 +162,98 @@ func testStore(t *testing.T, tenants []string, runbooks map[string]string) *sqli
 	}
 	return st
 }
+
+// A job created watched is waited for without a store read: the watch was
+// taken before the job existed, so it cannot miss the end, even one that
+// comes before Wait is called. A wake-up that carries no job (an end on
+// another replica) is read from the store; a wait that runs out answers
+// with the job as stored, and the watch leaves nothing subscribed.
+func TestAWatchedJobIsWaitedForWithoutReadingTheStore(t *testing.T) {
+	ctx := context.Background()
+	st := testStore(t, []string{runbooker.DefaultTenant}, map[string]string{"org_general_x": "echo hi\n"})
+	rc := &readCounter{Store: st}
+	e := engine.New(rc, engine.Config{LeaseTTL: 10 * time.Second}, nil)
+	params := engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x", Caller: "t"}
+	claimFinish := func(id string, recs []runbooker.StreamRecord) {
+		t.Helper()
+		jobs, err := e.Store().ClaimJobs(ctx, runbooker.ClaimParams{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1, Now: e.Now(), LeaseUntil: e.Now().Add(time.Minute)})
+		if err != nil || len(jobs) != 1 || jobs[0].ID != id {
+			t.Fatalf("claim: %v, %v", err, jobs)
+		}
+		if _, err := e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: id, Attempt: jobs[0].Attempt},
+			Status: runbooker.StatusCompleted, Records: recs}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	recs := []runbooker.StreamRecord{{Seq: 1, Time: e.Now(), Type: runbooker.StreamOutput, Text: "hi"}}
+
+	// Ended before Wait: the watch holds the outcome.
+	j, w, err := e.CreateJobWatched(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimFinish(j.ID, recs)
+	rc.jobs.Store(0)
+	out, err := w.Wait(ctx, runbooker.DefaultTenant)
+	if err != nil || out.Job.Status != runbooker.StatusCompleted || !out.Complete || len(out.Records) != 1 || out.Records[0].Text != "hi" {
+		t.Fatalf("Wait after the end = %+v, %v", out, err)
+	}
+	// Ended while Wait waits.
+	j, w, err = e.CreateJobWatched(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		claimFinish(j.ID, recs)
+	}()
+	if out, err = w.Wait(ctx, runbooker.DefaultTenant); err != nil || out.Job.ID != j.ID || out.Job.Status != runbooker.StatusCompleted {
+		t.Fatalf("Wait during the run = %+v, %v", out, err)
+	}
+	if n := rc.jobs.Load(); n != 0 {
+		t.Fatalf("waiting for two watched jobs read the store %d times", n)
+	}
+
+	// An end announced without the job (another replica finished it): read.
+	j, w, err = e.CreateJobWatched(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	jobs, err := e.Store().ClaimJobs(ctx, runbooker.ClaimParams{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1, Now: e.Now(), LeaseUntil: e.Now().Add(time.Minute)})
+	if err != nil || len(jobs) != 1 {
+		t.Fatalf("claim: %v, %v", err, jobs)
+	}
+	if _, err := e.Store().FinishJob(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: jobs[0].Attempt},
+		Status: runbooker.StatusFailed, Exception: "elsewhere", Now: e.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	e.Hub().JobDone(j.ID, engine.Outcome{})
+	if out, err = w.Wait(ctx, runbooker.DefaultTenant); err != nil || out.Job.Status != runbooker.StatusFailed || out.Job.Exception != "elsewhere" {
+		t.Fatalf("Wait for a job ended elsewhere = %+v, %v", out, err)
+	}
+	if n := rc.jobs.Load(); n != 1 {
+		t.Fatalf("an end without the job read the store %d times, want 1", n)
+	}
+
+	// A wait that runs out answers with the job as it stands.
+	j, w, err = e.CreateJobWatched(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+	defer cancel()
+	if out, err = w.Wait(short, runbooker.DefaultTenant); err != nil || out.Job.ID != j.ID || out.Job.Status != runbooker.StatusNew {
+		t.Fatalf("Wait that runs out = %+v, %v", out, err)
+	}
+	// A watch closed without a wait, and every finished one, unsubscribed:
+	// a later end of that job is remembered, not held for a waiter.
+	_, w, err = e.CreateJobWatched(ctx, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	w.Close() // twice is harmless
+	if n := e.Hub().Subscribed(); n != 0 {
+		t.Fatalf("%d job ends still subscribed after every watch ended", n)
+	}
+}

@@ -47,51 +47,69 @@ func readParams(w http.ResponseWriter, r *http.Request) (map[string]any, error) 
 	return params, nil
 }
 
-func (s *Server) createJob(w http.ResponseWriter, r *http.Request) (*runbooker.Job, bool) {
+// createJob creates the job a start or run request asks for; watch also
+// subscribes to its end (Engine.CreateJobWatched). The audit entry is
+// left to the caller (recordJobStart).
+func (s *Server) createJob(w http.ResponseWriter, r *http.Request, watch bool) (*runbooker.Job, *engine.Watch, bool) {
 	params, err := readParams(w, r)
 	if err != nil {
 		s.writeError(w, r, err)
-		return nil, false
+		return nil, nil, false
 	}
 	c := principal(r.Context())
 	name := r.PathValue("runbookName")
-	j, err := s.Engine.CreateJob(r.Context(), engine.CreateJobParams{
+	p := engine.CreateJobParams{
 		TenantID:    c.TenantID,
 		RunbookName: name,
 		Params:      params,
 		RunOn:       r.URL.Query().Get("runOn"),
 		Caller:      c.Name,
 		Authorize:   s.authorizeJob(c),
-	})
+	}
+	var j *runbooker.Job
+	var wt *engine.Watch
+	if watch {
+		j, wt, err = s.Engine.CreateJobWatched(r.Context(), p)
+	} else {
+		j, err = s.Engine.CreateJob(r.Context(), p)
+	}
 	if err != nil {
 		if runbooker.ErrorCode(err) == runbooker.EFORBIDDEN {
 			s.record(r.Context(), r, actorOf(c), "job.start.denied", name, map[string]any{"reason": runbooker.ErrorMessage(err)})
 		}
 		s.writeError(w, r, err)
-		return nil, false
+		return nil, nil, false
 	}
-	s.recordJobStart(r.Context(), r, c, j)
-	return j, true
+	return j, wt, true
 }
 
 func (s *Server) handleStart(w http.ResponseWriter, r *http.Request) {
-	j, ok := s.createJob(w, r)
+	j, _, ok := s.createJob(w, r, false)
 	if !ok {
 		return
 	}
+	s.recordJobStart(r.Context(), r, principal(r.Context()), j)
 	writeJSON(w, http.StatusOK, RunResponse{JobID: j.ID, Status: string(j.Status)})
 }
 
 func (s *Server) handleRun(w http.ResponseWriter, r *http.Request) {
-	j, ok := s.createJob(w, r)
+	j, wt, ok := s.createJob(w, r, true)
 	if !ok {
 		return
 	}
+	// The audit entry is written while the job runs, and is stored before
+	// the answer goes out, as a start's is.
+	audited := make(chan struct{})
+	go func() {
+		defer close(audited)
+		s.recordJobStart(r.Context(), r, principal(r.Context()), j)
+	}()
 	// The job belongs to the platform now: a client that disconnects only
 	// stops waiting, it does not cancel the job.
 	ctx, cancel := context.WithTimeout(r.Context(), s.Config.RunWait)
 	defer cancel()
-	out, err := s.Engine.WaitEnd(ctx, j.TenantID, j.ID)
+	out, err := wt.Wait(ctx, j.TenantID)
+	<-audited
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -237,6 +237,12 @@ func TestAuditRecordsWhoDidWhat(t *testing.T) {
 		t.Fatalf("start: %d %s", st, body)
 	}
 	s.call("POST", "/api/external/runbook/user_security_reset-mfa/start?runOn=parked", help, `{"UserName":"ceo@contoso.com"}`)
+	// A synchronous run's entry is written while the job runs, and is in
+	// the log by the time the answer is (read below without waiting).
+	st, _, body = s.call("POST", "/api/external/runbook/org_general_report/run", s.cred, "")
+	if st != 200 || !strings.Contains(body, `"Completed"`) {
+		t.Fatalf("run: %d %s", st, body)
+	}
 	s.call("POST", "/api/v1/auth/signin", "", `{"userName":"help@contoso.com","password":"not it at all"}`)
 	portalClient(t, s, "vipcrew@contoso.com")
 	page, err := s.client.Audit(context.Background(), runbooker.AuditFilter{})
@@ -252,6 +258,7 @@ func TestAuditRecordsWhoDidWhat(t *testing.T) {
 		"setting.put tester api roles", "setting.put tester api permissions",
 		"runbook.put tester api user_security_reset-mfa", "group.create tester api",
 		"job.start help@contoso.com (credential as help@contoso.com) external user_security_set-password",
+		"job.start tester external org_general_report",
 		"job.start.denied help@contoso.com (credential as help@contoso.com) external user_security_reset-mfa",
 		"signin.failure help@contoso.com portal", "signin.success vipcrew@contoso.com portal",
 	} {
