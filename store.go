@@ -92,6 +92,11 @@ type JobStore interface {
 	// FinishJob ends an attempt. Finishing an attempt that already ended
 	// the same way is not an error (a retried delivery).
 	FinishJob(ctx context.Context, p FinishParams) (*Job, error)
+	// FinishAndClaim is FinishJob followed by ClaimJobs(c) in one write: a
+	// worker slot that ends a job takes its next one in the same commit.
+	// The claimed jobs are the worker's whatever the finish's error says
+	// (a fenced finish still claims); on any other error nothing was done.
+	FinishAndClaim(ctx context.Context, f FinishParams, c ClaimParams) (*Job, []*Job, error)
 
 	// RequestStop stops a New or Suspended job at once (Stopped) and marks an
 	// Activating or Running one Stopping. Terminal jobs are returned as they are.

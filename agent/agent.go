@@ -29,6 +29,16 @@ type Transport interface {
 	Finish(ctx context.Context, p runbooker.FinishParams) error
 }
 
+// FinishClaimer is a Transport that can report an attempt's end and claim
+// the freed slot's next job in one call (and one write of the store). The
+// agent then claims through its claim loop only when that finds nothing.
+type FinishClaimer interface {
+	// FinishAndClaim is Finish, then a claim of up to limit jobs without
+	// waiting. The jobs returned are this worker's even when the error (of
+	// the finish) is not nil.
+	FinishAndClaim(ctx context.Context, p runbooker.FinishParams, limit int) ([]runbooker.Assignment, error)
+}
+
 // StopRegistry lets a transport kill a job at once instead of at the next
 // heartbeat (the engine's hub does this for the built-in group).
 type StopRegistry interface {
@@ -242,14 +252,24 @@ func (a *Agent) claimLoop() {
 		backoff = 100 * time.Millisecond
 		for _, as := range jobs {
 			a.wg.Add(1)
-			go func(as runbooker.Assignment) {
-				defer a.wg.Done()
-				var once sync.Once
-				free := func() { once.Do(func() { <-a.slots }) }
-				defer free()
-				a.runJob(as, free)
-			}(as)
+			go a.runSlot(as)
 		}
+	}
+}
+
+// runSlot runs a claimed job in the slot the claim took, then each job
+// the slot took as that one ended, and frees the slot when it takes none.
+func (a *Agent) runSlot(as runbooker.Assignment) {
+	defer a.wg.Done()
+	for {
+		var once sync.Once
+		free := func() { once.Do(func() { <-a.slots }) }
+		next := a.runJob(as, free)
+		if next == nil {
+			free()
+			return
+		}
+		as = *next
 	}
 }
 

@@ -50,6 +50,13 @@ func (l *Local) Finish(ctx context.Context, p runbooker.FinishParams) error {
 	return err
 }
 
+// FinishAndClaim implements FinishClaimer: the finish and the claim of the
+// slot's next job share one write of the store.
+func (l *Local) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, limit int) ([]runbooker.Assignment, error) {
+	_, as, err := l.Engine.FinishAndClaim(ctx, p, engine.ClaimRequest{Group: l.Group, WorkerID: l.WorkerID, Limit: limit})
+	return as, err
+}
+
 // Asset implements AssetSource for the built-in group.
 func (l *Local) Asset(ctx context.Context, j *runbooker.Job, t runbooker.AssetType, name string) (json.RawMessage, bool, error) {
 	return l.Engine.JobAsset(ctx, nil, j.TenantID, runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}, t, name)

@@ -23,11 +23,13 @@ import (
 // below what a person watching a job's status or output can notice.
 const holdBack = 100 * time.Millisecond
 
-// runJob runs one claimed attempt to its end and reports it; freeSlot is
-// called as soon as the process is gone. Reports go out
-// on a context that outlives cancellation of the job itself, so a stopped
-// job still says it stopped.
-func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) {
+// runJob runs one claimed attempt to its end and reports it. Reports go
+// out on a context that outlives cancellation of the job itself, so a
+// stopped job still says it stopped. freeSlot is called as soon as the
+// process is gone, unless the transport is a FinishClaimer: the report of
+// the end then claims the slot's next job, which runJob returns (nil when
+// there was none; the caller frees the slot).
+func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) *runbooker.Assignment {
 	j := as.Job
 	ref := runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}
 	ctx, cancel := context.WithCancelCause(a.jobCtx)
@@ -104,7 +106,7 @@ func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) {
 		release, err := a.cfg.Prepare(as, &spec)
 		if err != nil {
 			r.finish(runbooker.FinishParams{Ref: ref, Status: runbooker.StatusFailed, Exception: err.Error()})
-			return
+			return nil
 		}
 		defer release()
 	}
@@ -112,30 +114,33 @@ func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) {
 		if a.cfg.Modules == nil {
 			r.finish(runbooker.FinishParams{Ref: ref, Status: runbooker.StatusFailed,
 				Exception: "the runbook requires uploaded modules, but this worker has no module cache"})
-			return
+			return nil
 		}
 		release, err := a.cfg.Modules.Provide(ctx, j, as.Modules, &spec)
 		if err != nil {
 			r.finish(runbooker.FinishParams{Ref: ref, Status: runbooker.StatusFailed, Exception: err.Error()})
-			return
+			return nil
 		}
 		defer release()
 	}
 	spec.Ready = as.Ready
 	res := a.cfg.Interpreters.Run(ctx, spec, r.emit)
 	// The process is gone: its slots can take the next job while this one
-	// is being reported.
-	freeSlot()
+	// is being reported. A FinishClaimer takes it with the report instead.
+	fc, chain := a.t.(FinishClaimer)
+	if chain = chain && !res.Aborted && a.claimCtx.Err() == nil; !chain {
+		freeSlot()
+	}
 	if res.Aborted { // no process started: no timer, and the deferred releaseRun frees the run slot
 		a.log.Warn("job dropped before it started: its creation was not stored", "job", j.ID, "err", res.Exception)
-		return
+		return nil
 	}
 	releaseRun()
 	cause := context.Cause(ctx)
 	if r.isLost() || errors.Is(cause, errLeaseLost) {
 		r.stopTimer()
 		a.log.Warn("lease lost; job abandoned to its newer attempt", "job", j.ID, "attempt", j.Attempt)
-		return
+		return nil
 	}
 	fp := runbooker.FinishParams{Ref: ref, Status: res.Status, Exception: res.Exception}
 	if errors.Is(cause, errShutdown) {
@@ -143,7 +148,11 @@ func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) {
 	} else if errors.Is(cause, errStopRequested) {
 		fp.Status = runbooker.StatusStopped
 	}
-	r.finish(fp)
+	if !chain {
+		r.finish(fp)
+		return nil
+	}
+	return r.finishAndClaim(fp, fc)
 }
 
 // reporter sends one attempt's start, records and finish to the transport,
@@ -241,10 +250,20 @@ func (r *reporter) stopTimer() {
 
 // finish reports the end, with any held-back records and the start time.
 func (r *reporter) finish(fp runbooker.FinishParams) {
+	r.report(fp, nil)
+}
+
+// finishAndClaim is finish that also claims the slot's next job, and
+// returns it (nil for none).
+func (r *reporter) finishAndClaim(fp runbooker.FinishParams, fc FinishClaimer) *runbooker.Assignment {
+	return r.report(fp, fc)
+}
+
+func (r *reporter) report(fp runbooker.FinishParams, fc FinishClaimer) *runbooker.Assignment {
 	r.stopTimer()
 	if r.ready != nil {
 		if err := r.ready(); err != nil {
-			return // the job was never stored: there is nothing to finish
+			return nil // the job was never stored: there is nothing to finish
 		}
 	}
 	r.sendMu.Lock() // waits for a release that is under way
@@ -255,9 +274,20 @@ func (r *reporter) finish(fp runbooker.FinishParams) {
 	}
 	fp.StartedAt = r.startedAt
 	r.mu.Unlock()
-	if err := r.a.t.Finish(r.a.jobCtx, fp); err != nil {
+	if fc == nil {
+		if err := r.a.t.Finish(r.a.jobCtx, fp); err != nil {
+			r.a.log.Warn("finish not recorded", "job", r.ref.ID, "status", fp.Status, "err", err)
+		}
+		return nil
+	}
+	next, err := fc.FinishAndClaim(r.a.jobCtx, fp, 1)
+	if err != nil {
 		r.a.log.Warn("finish not recorded", "job", r.ref.ID, "status", fp.Status, "err", err)
 	}
+	if len(next) == 0 {
+		return nil
+	}
+	return &next[0]
 }
 
 var requiresEdition = regexp.MustCompile(`(?im)^\s*#requires\b[^\r\n]*-psedition\s+(desktop|core)\b`)

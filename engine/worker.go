@@ -327,6 +327,12 @@ func (e *Engine) Finish(ctx context.Context, p runbooker.FinishParams) (*runbook
 	if err != nil {
 		return nil, e.storeFailed("finish", err)
 	}
+	e.finished(j, p)
+	return j, nil
+}
+
+// finished tells the waiters and observers of a job that p ended it.
+func (e *Engine) finished(j *runbooker.Job, p runbooker.FinishParams) {
 	e.streamsStored(p.Records)
 	out := Outcome{Job: j}
 	if wholeOutput(p.Records) {
@@ -334,7 +340,47 @@ func (e *Engine) Finish(ctx context.Context, p runbooker.FinishParams) (*runbook
 	}
 	e.done(j.ID, out)
 	e.emitJob(runbooker.LiveJobStatus, j)
-	return j, nil
+}
+
+// FinishAndClaim is Finish followed by a claim of r without waiting, in
+// one write: a worker slot that ends a job takes its next one with the
+// same commit. When the group's queue is known to be empty (the last claim
+// found nothing and nothing was queued since), it only finishes. The
+// assignments are the worker's even when the error (of the finish) is not
+// nil.
+func (e *Engine) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, r ClaimRequest) (*runbooker.Job, []runbooker.Assignment, error) {
+	if r.Languages == nil && r.Group == runbooker.CloudGroup && r.TenantID == "" {
+		r.Languages = e.cloudLanguages()
+	}
+	r.Languages = claimLanguages(r.Languages)
+	gen, empty := e.hub.QueueHint(r.Group, r.TenantID, r.Languages)
+	if r.Limit <= 0 || empty {
+		j, err := e.Finish(ctx, p)
+		return j, nil, err
+	}
+	if p.Now.IsZero() {
+		p.Now = e.Now()
+	}
+	j, jobs, err := e.store.FinishAndClaim(ctx, p, runbooker.ClaimParams{
+		TenantID: r.TenantID, Group: r.Group, WorkerID: r.WorkerID, Limit: r.Limit,
+		Now: p.Now, LeaseUntil: p.Now.Add(e.cfg.LeaseTTL), Languages: r.Languages,
+	})
+	if j != nil && err == nil {
+		e.finished(j, p)
+	}
+	if err == nil || len(jobs) > 0 {
+		for _, c := range jobs {
+			e.emitJob(runbooker.LiveJobStatus, c)
+		}
+		if len(jobs) < r.Limit {
+			e.hub.QueueEmpty(r.Group, r.TenantID, r.Languages, gen)
+		}
+	}
+	err = e.storeFailed("finish", err)
+	if len(jobs) == 0 {
+		return j, nil, err
+	}
+	return j, e.assign(ctx, r.Group, jobs), err
 }
 
 // wholeOutput reports whether a finish's records are the job's whole

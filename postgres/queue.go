@@ -33,29 +33,14 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 	if p.Group == "" || p.WorkerID == "" {
 		return nil, runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
 	}
-	cond, args := "", []any{p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit}
-	if p.TenantID != "" {
-		cond, args = "AND tenant_id = $6", append(args, p.TenantID)
-	}
-	if p.Languages != nil {
-		langs := make([]string, len(p.Languages))
-		for i, l := range p.Languages {
-			langs[i] = string(l)
-		}
-		args = append(args, langs)
-		cond += fmt.Sprintf(" AND language = ANY($%d::text[])", len(args))
-	}
-	q := fmt.Sprintf(claimSQL, cond)
-	type claimed struct {
-		j  *runbooker.Job
-		pk int64
-	}
-	var cs []claimed
-	rows, err := db.pool.Query(ctx, q, args...)
+	cond, extra := claimCondition(p, 5)
+	args := append([]any{p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit}, extra...)
+	rows, err := db.pool.Query(ctx, fmt.Sprintf(claimSQL, cond), args...)
 	if err != nil {
 		return nil, storeErr(err, "job claim")
 	}
 	defer rows.Close()
+	var cs []claimedJob
 	for rows.Next() {
 		var next int64
 		j, pk, err := scanJob(rows, &next)
@@ -63,12 +48,42 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 			return nil, storeErr(err, "job claim")
 		}
 		j.NextSeq = next
-		cs = append(cs, claimed{j, pk})
+		cs = append(cs, claimedJob{j, pk})
 	}
 	if err := rows.Err(); err != nil {
 		return nil, storeErr(err, "job claim")
 	}
-	// RETURNING yields rows in no promised order.
+	return oldestFirst(cs), nil
+}
+
+// claimCondition is a claim's tenant and language conditions, their
+// parameters numbered after the first n, and those parameters.
+func claimCondition(p runbooker.ClaimParams, n int) (string, []any) {
+	cond, args := "", []any{}
+	if p.TenantID != "" {
+		args = append(args, p.TenantID)
+		cond = fmt.Sprintf("AND tenant_id = $%d", n+len(args))
+	}
+	if p.Languages != nil {
+		langs := make([]string, len(p.Languages))
+		for i, l := range p.Languages {
+			langs[i] = string(l)
+		}
+		args = append(args, langs)
+		cond += fmt.Sprintf(" AND language = ANY($%d::text[])", n+len(args))
+	}
+	return cond, args
+}
+
+// claimedJob is a claimed job with its row id.
+type claimedJob struct {
+	j  *runbooker.Job
+	pk int64
+}
+
+// oldestFirst returns claimed jobs in queue order: RETURNING yields rows in
+// no promised order.
+func oldestFirst(cs []claimedJob) []*runbooker.Job {
 	sort.Slice(cs, func(a, b int) bool {
 		if !cs[a].j.CreatedAt.Equal(cs[b].j.CreatedAt) {
 			return cs[a].j.CreatedAt.Before(cs[b].j.CreatedAt)
@@ -79,7 +94,7 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 	for i, c := range cs {
 		out[i] = c.j
 	}
-	return out, nil
+	return out
 }
 
 // asyncCommit, as a FROM item, makes the statement's transaction commit
@@ -251,6 +266,87 @@ func (db *DB) finishOne(ctx context.Context, p runbooker.FinishParams) (*runbook
 		return nil, storeErr(err, object)
 	}
 	return j, nil
+}
+
+// FinishAndClaim implements runbooker.JobStore in one statement: the
+// finish (with its records) and the claim are CTEs of one query, so a slot
+// that ends a job takes its next one in one round trip and one commit.
+func (db *DB) FinishAndClaim(ctx context.Context, f runbooker.FinishParams, c runbooker.ClaimParams) (*runbooker.Job, []*runbooker.Job, error) {
+	if c.Limit <= 0 {
+		j, err := db.FinishJob(ctx, f)
+		return j, nil, err
+	}
+	switch f.Status {
+	case runbooker.StatusCompleted, runbooker.StatusFailed, runbooker.StatusStopped:
+	default:
+		return nil, nil, runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", f.Ref.ID, f.Status)
+	}
+	if err := storeutil.CheckRecords(f.Ref, f.Records); err != nil {
+		return nil, nil, err
+	}
+	if c.Group == "" || c.WorkerID == "" {
+		return nil, nil, runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
+	}
+	object := fmt.Sprintf("job %s", f.Ref.ID)
+	args := []any{string(f.Status), cleanText(f.Exception), nanos(f.Now.UTC()), nullNanos(f.StartedAt), f.Ref.ID, f.Ref.Attempt}
+	q := `WITH f AS (` + finishSQL + `)`
+	if len(f.Records) > 0 {
+		a := toArrays(f.Records)
+		q += `, ins AS (INSERT INTO stream_records (job_pk, seq, time, type, text, value)
+			SELECT f.pk, r.seq, r.time, r.type, r.text, r.value FROM f, ` + unnestRecords(len(args)+1) + `
+			ON CONFLICT (job_pk, seq) DO NOTHING)`
+		args = append(args, a.seqs, a.times, a.types, a.texts, a.values)
+	}
+	cond, cargs := claimCondition(c, len(args)+5)
+	q += fmt.Sprintf(`, next AS MATERIALIZED (
+			SELECT pk FROM jobs WHERE status = 'New' AND run_on = $%d %s
+			ORDER BY created_at, pk LIMIT $%d FOR UPDATE SKIP LOCKED),
+		c AS (UPDATE jobs SET status = 'Activating', attempt = attempt + 1, worker_id = $%d,
+			lease_expires_at = $%d, last_modified_at = $%d, status_reason = ''
+			WHERE pk IN (SELECT pk FROM next)
+			RETURNING `+jobCols+`, (SELECT coalesce(max(seq), 0) + 1 FROM stream_records WHERE job_pk = jobs.pk) AS next_seq)
+		SELECT `+jobCols+`, 0::bigint, false FROM f
+		UNION ALL SELECT `+jobCols+`, next_seq, true FROM c`, len(args)+1, cond, len(args)+2, len(args)+3, len(args)+4, len(args)+5)
+	args = append(args, c.Group, c.Limit, c.WorkerID, nanos(c.LeaseUntil), nanos(c.Now))
+	args = append(args, cargs...)
+	rows, err := db.pool.Query(ctx, q, args...)
+	if err != nil {
+		return nil, nil, storeErr(err, object)
+	}
+	var j *runbooker.Job
+	var cs []claimedJob
+	for rows.Next() {
+		var next int64
+		var claim bool
+		x, pk, err := scanJob(rows, &next, &claim)
+		if err != nil {
+			rows.Close()
+			return nil, nil, storeErr(err, object)
+		}
+		if claim {
+			x.NextSeq = next
+			cs = append(cs, claimedJob{x, pk})
+		} else {
+			j = x
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, nil, storeErr(err, object)
+	}
+	claimed := oldestFirst(cs)
+	if j != nil {
+		return j, claimed, nil
+	}
+	// The finish applied to nothing: a retried delivery, or fenced off.
+	cur, err := getJobByID(ctx, db.pool, f.Ref.ID)
+	if err != nil {
+		return nil, claimed, err
+	}
+	if cur.Attempt == f.Ref.Attempt && cur.Status == f.Status {
+		return cur, claimed, nil
+	}
+	return nil, claimed, storeutil.Fenced(f.Ref, cur.Status, cur.Attempt)
 }
 
 // getJobByID reads a job in any tenant (worker calls name jobs by id alone).

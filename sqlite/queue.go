@@ -64,60 +64,74 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 	if p.Group == "" || p.WorkerID == "" {
 		return nil, runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
 	}
-	type claimed struct {
-		j  *runbooker.Job
-		pk int64
-	}
 	var cs []claimed
 	err := db.writeClean(ctx, func(ctx context.Context, tx querier) error {
-		cs = cs[:0]
-		st, args := db.st.claim, []any{p.Group, p.Limit}
-		if p.TenantID != "" {
-			st, args = db.st.claimTenant, append(args, p.TenantID)
-		}
-		var rows *sql.Rows
 		var err error
-		if p.Languages != nil {
-			// Rare (a worker without some interpreter): not prepared.
-			rows, err = tx.QueryContext(ctx, claimLanguagesSQL(p, &args), args...)
-		} else {
-			rows, err = st.QueryContext(ctx, args...)
-		}
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var next int64
-			j, pk, err := scanJob(rows, &next)
-			if err != nil {
-				rows.Close()
-				return err
-			}
-			j.NextSeq = next
-			cs = append(cs, claimed{j, pk})
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		lease, now := nanos(p.LeaseUntil), nanos(p.Now)
-		for i, c := range cs {
-			if _, err := db.st.claimMark.ExecContext(ctx, p.WorkerID, lease, now, c.pk); err != nil {
-				if i == 0 {
-					return err // nothing written yet: clean
-				}
-				return dirty(err)
-			}
-			j := c.j
-			j.Status, j.Attempt, j.WorkerID, j.StatusReason = runbooker.StatusActivating, j.Attempt+1, p.WorkerID, ""
-			j.LeaseExpiresAt, j.LastModifiedAt = fromNanos(lease), fromNanos(now)
-		}
-		return nil
+		cs, err = db.claimIn(ctx, tx, p, cs[:0])
+		return err
 	})
 	if err != nil {
 		return nil, storeErr(err, "job claim")
 	}
-	// RETURNING yields rows in no promised order.
+	return oldestFirst(cs), nil
+}
+
+// claimed is a job a claim took, with its row id.
+type claimed struct {
+	j  *runbooker.Job
+	pk int64
+}
+
+// claimIn claims in the writer's transaction tx, appending to cs. A failure
+// after the first update is dirty.
+func (db *DB) claimIn(ctx context.Context, tx querier, p runbooker.ClaimParams, cs []claimed) ([]claimed, error) {
+	st, args := db.st.claim, []any{p.Group, p.Limit}
+	if p.TenantID != "" {
+		st, args = db.st.claimTenant, append(args, p.TenantID)
+	}
+	var rows *sql.Rows
+	var err error
+	if p.Languages != nil {
+		// Rare (a worker without some interpreter): not prepared.
+		rows, err = tx.QueryContext(ctx, claimLanguagesSQL(p, &args), args...)
+	} else {
+		rows, err = st.QueryContext(ctx, args...)
+	}
+	if err != nil {
+		return cs, err
+	}
+	first := len(cs)
+	for rows.Next() {
+		var next int64
+		j, pk, err := scanJob(rows, &next)
+		if err != nil {
+			rows.Close()
+			return cs, err
+		}
+		j.NextSeq = next
+		cs = append(cs, claimed{j, pk})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return cs, err
+	}
+	lease, now := nanos(p.LeaseUntil), nanos(p.Now)
+	for i, c := range cs[first:] {
+		if _, err := db.st.claimMark.ExecContext(ctx, p.WorkerID, lease, now, c.pk); err != nil {
+			if i == 0 {
+				return cs[:first], err // nothing written yet: clean
+			}
+			return cs[:first], dirty(err)
+		}
+		j := c.j
+		j.Status, j.Attempt, j.WorkerID, j.StatusReason = runbooker.StatusActivating, j.Attempt+1, p.WorkerID, ""
+		j.LeaseExpiresAt, j.LastModifiedAt = fromNanos(lease), fromNanos(now)
+	}
+	return cs, nil
+}
+
+// oldestFirst returns the claimed jobs in queue order.
+func oldestFirst(cs []claimed) []*runbooker.Job {
 	sort.Slice(cs, func(a, b int) bool {
 		if !cs[a].j.CreatedAt.Equal(cs[b].j.CreatedAt) {
 			return cs[a].j.CreatedAt.Before(cs[b].j.CreatedAt)
@@ -128,7 +142,7 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 	for i, c := range cs {
 		out[i] = c.j
 	}
-	return out, nil
+	return out
 }
 
 // StartJob implements runbooker.JobStore. Starting an attempt that is
@@ -215,33 +229,83 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 	}
 	var j *runbooker.Job
 	err := db.writeClean(ctx, func(ctx context.Context, tx querier) error {
-		var pk int64
 		var err error
-		j, pk, err = scanJob(db.st.jobByID.QueryRowContext(ctx, p.Ref.ID))
-		if err != nil {
-			return err
-		}
-		if j.Attempt != p.Ref.Attempt || !held(j.Status) {
-			if j.Attempt == p.Ref.Attempt && j.Status == p.Status {
-				return nil // a retried delivery of the finish that already happened
-			}
-			return storeutil.Fenced(p.Ref, j.Status, j.Attempt)
-		}
-		now := p.Now.UTC()
-		if _, err := db.st.finish.ExecContext(ctx, string(p.Status), p.Exception,
-			nanos(now), nullNanos(p.StartedAt), pk); err != nil {
-			return err // the first write: clean
-		}
-		j.Status, j.Exception, j.EndedAt, j.LastModifiedAt, j.LeaseExpiresAt = p.Status, p.Exception, now, now, time.Time{}
-		if j.StartedAt.IsZero() && !p.StartedAt.IsZero() {
-			j.StartedAt = p.StartedAt.UTC()
-		}
-		return dirty(insertRecords(ctx, db.st.insertRecords[:], pk, p.Records))
+		j, _, err = db.finishIn(ctx, p)
+		return err
 	})
 	if err != nil {
 		return nil, storeErr(err, fmt.Sprintf("job %s", p.Ref.ID))
 	}
 	return j, nil
+}
+
+// finishIn ends an attempt in the writer's transaction and says whether
+// it wrote anything. A fenced attempt's error (ECONFLICT) is clean, and so
+// is a failure before the first write.
+func (db *DB) finishIn(ctx context.Context, p runbooker.FinishParams) (*runbooker.Job, bool, error) {
+	j, pk, err := scanJob(db.st.jobByID.QueryRowContext(ctx, p.Ref.ID))
+	if err != nil {
+		return nil, false, err
+	}
+	if j.Attempt != p.Ref.Attempt || !held(j.Status) {
+		if j.Attempt == p.Ref.Attempt && j.Status == p.Status {
+			return j, false, nil // a retried delivery of the finish that already happened
+		}
+		return nil, false, storeutil.Fenced(p.Ref, j.Status, j.Attempt)
+	}
+	now := p.Now.UTC()
+	if _, err := db.st.finish.ExecContext(ctx, string(p.Status), p.Exception,
+		nanos(now), nullNanos(p.StartedAt), pk); err != nil {
+		return nil, false, err // the first write: clean
+	}
+	j.Status, j.Exception, j.EndedAt, j.LastModifiedAt, j.LeaseExpiresAt = p.Status, p.Exception, now, now, time.Time{}
+	if j.StartedAt.IsZero() && !p.StartedAt.IsZero() {
+		j.StartedAt = p.StartedAt.UTC()
+	}
+	return j, true, dirty(insertRecords(ctx, db.st.insertRecords[:], pk, p.Records))
+}
+
+// FinishAndClaim implements runbooker.JobStore: the finish and the claim
+// share one transaction of the writer.
+func (db *DB) FinishAndClaim(ctx context.Context, f runbooker.FinishParams, c runbooker.ClaimParams) (*runbooker.Job, []*runbooker.Job, error) {
+	if c.Limit <= 0 {
+		j, err := db.FinishJob(ctx, f)
+		return j, nil, err
+	}
+	switch f.Status {
+	case runbooker.StatusCompleted, runbooker.StatusFailed, runbooker.StatusStopped:
+	default:
+		return nil, nil, runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", f.Ref.ID, f.Status)
+	}
+	if err := storeutil.CheckRecords(f.Ref, f.Records); err != nil {
+		return nil, nil, err
+	}
+	if c.Group == "" || c.WorkerID == "" {
+		return nil, nil, runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
+	}
+	var j *runbooker.Job
+	var fenced error
+	var cs []claimed
+	err := db.writeClean(ctx, func(ctx context.Context, tx querier) error {
+		cs, fenced = cs[:0], nil
+		var wrote bool
+		var err error
+		j, wrote, err = db.finishIn(ctx, f)
+		if runbooker.ErrorCode(err) == runbooker.ECONFLICT {
+			fenced, err = err, nil // the slot is free all the same
+		}
+		if err != nil {
+			return err
+		}
+		if cs, err = db.claimIn(ctx, tx, c, cs); err != nil && wrote {
+			return dirty(err)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, nil, storeErr(err, fmt.Sprintf("job %s", f.Ref.ID))
+	}
+	return j, oldestFirst(cs), fenced
 }
 
 // held reports whether a job in status s is held by its current attempt.

@@ -231,3 +231,77 @@ func testExtendLeases(t *testing.T, s runbooker.Store) {
 		t.Fatalf("state of a job asked to stop = %+v, want held and Stopping", states)
 	}
 }
+
+// FinishAndClaim ends an attempt (with its records) and claims the next
+// jobs for the same worker in one call, oldest first, as FinishJob and
+// ClaimJobs would one after the other. A fenced finish still claims (the
+// slot is free), a retried one answers as FinishJob does, and a limit of 0
+// only finishes.
+func testFinishAndClaim(t *testing.T, s runbooker.Store) {
+	ctx := t.Context()
+	a := runningJob(t, s, tenantA, at(0))
+	next := []*runbooker.Job{createJob(t, s, newJob(tenantA, group, at(2))), createJob(t, s, newJob(tenantB, group, at(1)))}
+	recs := records(1, 3, at(3))
+	claim := runbooker.ClaimParams{Group: group, WorkerID: worker1, Limit: 1, Now: at(4), LeaseUntil: at(34)}
+	done, got, err := s.FinishAndClaim(ctx, runbooker.FinishParams{Ref: ref(a), Status: runbooker.StatusCompleted, Now: at(4), Records: recs}, claim)
+	ok(t, err, "FinishAndClaim")
+	if done == nil || done.ID != a.ID || done.Status != runbooker.StatusCompleted {
+		t.Fatalf("finished job = %+v", done)
+	}
+	wantTime(t, done.EndedAt, at(4), "EndedAt")
+	stored, err := s.Streams(ctx, tenantA, a.ID, runbooker.StreamFilter{})
+	ok(t, err, "Streams")
+	if len(stored) != 3 || stored[2].Text != "line 3" {
+		t.Fatalf("the finish's records: %+v", stored)
+	}
+	if len(got) != 1 || got[0].ID != next[1].ID || got[0].Status != runbooker.StatusActivating || got[0].Attempt != 1 ||
+		got[0].WorkerID != worker1 || got[0].NextSeq != 1 {
+		t.Fatalf("claimed with the finish: %+v, want the oldest job %s Activating for %s", got, next[1].ID, worker1)
+	}
+	wantTime(t, got[0].LeaseExpiresAt, at(34), "claimed LeaseExpiresAt")
+	wantStatus(t, s, tenantB, next[1].ID, runbooker.StatusActivating)
+	b := got[0]
+
+	// The same finish again (a retried delivery): answered, and claims on.
+	claim.Limit = 5
+	done, got, err = s.FinishAndClaim(ctx, runbooker.FinishParams{Ref: ref(a), Status: runbooker.StatusCompleted, Now: at(5)}, claim)
+	ok(t, err, "retried FinishAndClaim")
+	if done == nil || done.Status != runbooker.StatusCompleted || !slices.Equal(jobIDs(got), []string{next[0].ID}) {
+		t.Fatalf("retried finish: %+v, claimed %v", done, jobIDs(got))
+	}
+	wantTime(t, done.EndedAt, at(4), "EndedAt after a retried finish")
+	b2 := got[0]
+
+	// A fenced finish: refused as FinishJob refuses it, yet the claim holds.
+	c := createJob(t, s, newJob(tenantA, group, at(6)))
+	done, got, err = s.FinishAndClaim(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: a.ID, Attempt: 7}, Status: runbooker.StatusFailed, Now: at(7)}, claim)
+	if runbooker.ErrorCode(err) != runbooker.ECONFLICT || done != nil {
+		t.Fatalf("fenced finish = %+v, %v; want ECONFLICT", done, err)
+	}
+	if !slices.Equal(jobIDs(got), []string{c.ID}) {
+		t.Fatalf("a fenced finish claimed %v, want [%s]", jobIDs(got), c.ID)
+	}
+	wantStatus(t, s, tenantA, c.ID, runbooker.StatusActivating)
+
+	// Tenant and language conditions apply as in ClaimJobs; limit 0 only finishes.
+	d := createJob(t, s, newJob(tenantB, group, at(8)))
+	e := createJob(t, s, newJob(tenantA, group, at(8.5))) // PowerShell
+	claim.TenantID, claim.Languages = tenantA, []runbooker.Language{runbooker.LangBash}
+	_, got, err = s.FinishAndClaim(ctx, runbooker.FinishParams{Ref: ref(b), Status: runbooker.StatusFailed, Exception: "x", Now: at(9)}, claim)
+	ok(t, err, "FinishAndClaim for tenant A")
+	if len(got) != 0 {
+		t.Fatalf("a claim for tenant A took %v", jobIDs(got))
+	}
+	wantStatus(t, s, tenantB, next[1].ID, runbooker.StatusFailed)
+	claim.Limit = 0
+	done, got, err = s.FinishAndClaim(ctx, runbooker.FinishParams{Ref: ref(b2), Status: runbooker.StatusCompleted, Now: at(10)}, claim)
+	ok(t, err, "FinishAndClaim with limit 0")
+	if done.Status != runbooker.StatusCompleted || len(got) != 0 {
+		t.Fatalf("limit 0: %+v, claimed %v", done, jobIDs(got))
+	}
+	wantStatus(t, s, tenantB, d.ID, runbooker.StatusNew)
+	wantStatus(t, s, tenantA, e.ID, runbooker.StatusNew)
+	if _, _, err := s.FinishAndClaim(ctx, runbooker.FinishParams{Ref: ref(c), Status: runbooker.StatusNew}, claim); runbooker.ErrorCode(err) != runbooker.EINVALID {
+		t.Fatalf("finishing as New: %v, want EINVALID", err)
+	}
+}

@@ -78,6 +78,7 @@ func Run(t *testing.T, open func(t *testing.T) runbooker.Store) {
 		{"ClaimTenant", testClaimTenant},
 		{"ClaimNextSeq", testClaimNextSeq},
 		{"ClaimConcurrent", testClaimConcurrent},
+		{"FinishAndClaim", testFinishAndClaim},
 		{"StartJob", testStartJob},
 		{"ExtendLeases", testExtendLeases},
 		{"FinishJob", testFinishJob},
