@@ -138,3 +138,46 @@ func equalIDs(a, b []string) bool {
 	}
 	return true
 }
+
+// Every text column that an index of jobs or job_index holds compares
+// bytewise (migration 0013): under the database's own collation each
+// comparison of a B-tree descent on a job write goes through strcoll.
+func TestJobIndexKeysCompareBytewise(t *testing.T) {
+	url := pgtest.Database(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, url, postgres.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	conn, err := pgx.Connect(ctx, postgres.PlainOnLoopback(url))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT DISTINCT i.indexrelid::regclass::text, a.attname, coalesce(c.collname, '')
+		FROM pg_index i
+		JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)
+		LEFT JOIN pg_collation c ON c.oid = a.attcollation
+		WHERE i.indrelid IN ('jobs'::regclass, 'job_index'::regclass) AND a.atttypid = 'text'::regtype`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for rows.Next() {
+		var index, column, coll string
+		if err := rows.Scan(&index, &column, &coll); err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if coll != "C" {
+			t.Errorf("index %s holds %s under collation %q, want C", index, column, coll)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if n < 8 {
+		t.Fatalf("found %d indexed text columns of jobs and job_index; the query no longer sees them", n)
+	}
+}
