@@ -2,8 +2,6 @@ package agent_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,10 +11,7 @@ import (
 
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/agent"
-	"github.com/runbooker/runbooker/catalog"
 	"github.com/runbooker/runbooker/engine"
-	"github.com/runbooker/runbooker/sandbox"
-	"github.com/runbooker/runbooker/sqlite"
 )
 
 // claimCounter counts the store's claims, alone and with a finish.
@@ -43,27 +38,12 @@ func (s *claimCounter) FinishAndClaim(ctx context.Context, f runbooker.FinishPar
 // again and a new job still reaches it directly.
 func TestASlotTakesItsNextJobWithTheFinish(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
-		t.Fatal(err)
-	}
 	out := filepath.Join(t.TempDir(), "order")
-	if _, _, err := catalog.Put(ctx, st, catalog.PutInput{TenantID: runbooker.DefaultTenant, Name: "org_general_n",
-		Language: runbooker.LangBash, Content: []byte("# @param N int\necho $RB_PARAM_N >> " + out + "\n")}); err != nil {
-		t.Fatal(err)
-	}
-	cs := &claimCounter{Store: st}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := engine.New(cs, engine.Config{LeaseTTL: 10 * time.Second}, quiet)
-	in := sandbox.ResolveInterpreters()
-	if in.Bash == "" {
-		t.Skip("no bash")
-	}
-	in.TempRoot = t.TempDir()
+	var cs *claimCounter
+	e, in, quiet := builtInEngine(t, "org_general_n", "# @param N int\necho $RB_PARAM_N >> "+out+"\n", func(st runbooker.Store) runbooker.Store {
+		cs = &claimCounter{Store: st}
+		return cs
+	})
 	var ids []string
 	create := func(n int) {
 		t.Helper()

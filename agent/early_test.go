@@ -37,27 +37,12 @@ func (s *refusingStore) CreateJob(ctx context.Context, j *runbooker.Job) error {
 // and nothing is reported, and the next job runs as usual.
 func TestBuiltInAgentRunsNothingWhoseCreationFailed(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
-		t.Fatal(err)
-	}
 	marker := filepath.Join(t.TempDir(), "ran")
-	if _, _, err := catalog.Put(ctx, st, catalog.PutInput{TenantID: runbooker.DefaultTenant, Name: "org_general_touch",
-		Language: runbooker.LangBash, Content: []byte("touch " + marker + "\n")}); err != nil {
-		t.Fatal(err)
-	}
-	rs := &refusingStore{Store: st}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	e := engine.New(rs, engine.Config{LeaseTTL: 10 * time.Second}, quiet)
-	in := sandbox.ResolveInterpreters()
-	if in.Bash == "" {
-		t.Skip("no bash")
-	}
-	in.TempRoot = t.TempDir()
+	var rs *refusingStore
+	e, in, quiet := builtInEngine(t, "org_general_touch", "touch "+marker+"\n", func(st runbooker.Store) runbooker.Store {
+		rs = &refusingStore{Store: st}
+		return rs
+	})
 	a := agent.New(&agent.Local{Engine: e, Group: runbooker.CloudGroup, WorkerID: "cloud-test"},
 		agent.Config{Capacity: 1, Interpreters: in, Stops: e.Hub()}, quiet)
 	a.Start(ctx)
@@ -94,4 +79,31 @@ func TestBuiltInAgentRunsNothingWhoseCreationFailed(t *testing.T) {
 	if _, err := os.Stat(marker); err != nil {
 		t.Fatalf("the next job did not run: %v", err)
 	}
+}
+
+// builtInEngine returns an engine on a new SQLite store, seen through wrap,
+// whose default tenant has one Bash runbook, and the interpreters and
+// logger for a built-in agent on it. It skips the test without bash.
+func builtInEngine(t *testing.T, name, script string, wrap func(runbooker.Store) runbooker.Store) (*engine.Engine, sandbox.Interpreters, *slog.Logger) {
+	t.Helper()
+	in := sandbox.ResolveInterpreters()
+	if in.Bash == "" {
+		t.Skip("no bash")
+	}
+	in.TempRoot = t.TempDir()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "e.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := catalog.Put(ctx, st, catalog.PutInput{TenantID: runbooker.DefaultTenant, Name: name,
+		Language: runbooker.LangBash, Content: []byte(script)}); err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	return engine.New(wrap(st), engine.Config{LeaseTTL: 10 * time.Second}, quiet), in, quiet
 }

@@ -30,8 +30,8 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 	if p.Limit <= 0 {
 		return nil, nil
 	}
-	if p.Group == "" || p.WorkerID == "" {
-		return nil, runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
+	if err := storeutil.CheckClaim(p); err != nil {
+		return nil, err
 	}
 	cond, extra := claimCondition(p, 5)
 	args := append([]any{p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit}, extra...)
@@ -231,12 +231,7 @@ var finishWithRecordsSQL = `WITH f AS (` + finishSQL + `),
 // same status, the stored job is returned unchanged: its records were
 // committed with that first finish.
 func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbooker.Job, error) {
-	switch p.Status {
-	case runbooker.StatusCompleted, runbooker.StatusFailed, runbooker.StatusStopped:
-	default:
-		return nil, runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", p.Ref.ID, p.Status)
-	}
-	if err := storeutil.CheckRecords(p.Ref, p.Records); err != nil {
+	if err := storeutil.CheckFinish(p); err != nil {
 		return nil, err
 	}
 	return db.finishes.do(ctx, p)
@@ -276,16 +271,11 @@ func (db *DB) FinishAndClaim(ctx context.Context, f runbooker.FinishParams, c ru
 		j, err := db.FinishJob(ctx, f)
 		return j, nil, err
 	}
-	switch f.Status {
-	case runbooker.StatusCompleted, runbooker.StatusFailed, runbooker.StatusStopped:
-	default:
-		return nil, nil, runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", f.Ref.ID, f.Status)
-	}
-	if err := storeutil.CheckRecords(f.Ref, f.Records); err != nil {
+	if err := storeutil.CheckFinish(f); err != nil {
 		return nil, nil, err
 	}
-	if c.Group == "" || c.WorkerID == "" {
-		return nil, nil, runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
+	if err := storeutil.CheckClaim(c); err != nil {
+		return nil, nil, err
 	}
 	object := fmt.Sprintf("job %s", f.Ref.ID)
 	args := []any{string(f.Status), cleanText(f.Exception), nanos(f.Now.UTC()), nullNanos(f.StartedAt), f.Ref.ID, f.Ref.Attempt}

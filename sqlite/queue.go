@@ -61,8 +61,8 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 	if p.Limit <= 0 {
 		return nil, nil
 	}
-	if p.Group == "" || p.WorkerID == "" {
-		return nil, runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
+	if err := storeutil.CheckClaim(p); err != nil {
+		return nil, err
 	}
 	var cs []claimed
 	err := db.writeClean(ctx, func(ctx context.Context, tx querier) error {
@@ -219,12 +219,7 @@ const extendSQL = `UPDATE jobs SET lease_expires_at = ?1
 // same status, the stored job is returned unchanged: its records were
 // committed with that first finish.
 func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbooker.Job, error) {
-	switch p.Status {
-	case runbooker.StatusCompleted, runbooker.StatusFailed, runbooker.StatusStopped:
-	default:
-		return nil, runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", p.Ref.ID, p.Status)
-	}
-	if err := storeutil.CheckRecords(p.Ref, p.Records); err != nil {
+	if err := storeutil.CheckFinish(p); err != nil {
 		return nil, err
 	}
 	var j *runbooker.Job
@@ -272,16 +267,11 @@ func (db *DB) FinishAndClaim(ctx context.Context, f runbooker.FinishParams, c ru
 		j, err := db.FinishJob(ctx, f)
 		return j, nil, err
 	}
-	switch f.Status {
-	case runbooker.StatusCompleted, runbooker.StatusFailed, runbooker.StatusStopped:
-	default:
-		return nil, nil, runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", f.Ref.ID, f.Status)
-	}
-	if err := storeutil.CheckRecords(f.Ref, f.Records); err != nil {
+	if err := storeutil.CheckFinish(f); err != nil {
 		return nil, nil, err
 	}
-	if c.Group == "" || c.WorkerID == "" {
-		return nil, nil, runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
+	if err := storeutil.CheckClaim(c); err != nil {
+		return nil, nil, err
 	}
 	var j *runbooker.Job
 	var fenced error

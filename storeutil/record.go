@@ -45,3 +45,22 @@ func Fenced(ref runbooker.JobRef, status runbooker.JobStatus, attempt int) error
 	return runbooker.Errorf(runbooker.ECONFLICT, "job %s: attempt %d no longer holds the job (it is %s)",
 		ref.ID, ref.Attempt, status)
 }
+
+// CheckFinish checks a finish before any store writes it: a terminal
+// status and storable records.
+func CheckFinish(p runbooker.FinishParams) error {
+	switch p.Status {
+	case runbooker.StatusCompleted, runbooker.StatusFailed, runbooker.StatusStopped:
+	default:
+		return runbooker.Errorf(runbooker.EINVALID, "job %s: cannot finish as %q", p.Ref.ID, p.Status)
+	}
+	return CheckRecords(p.Ref, p.Records)
+}
+
+// CheckClaim checks that a claim names its group and worker.
+func CheckClaim(p runbooker.ClaimParams) error {
+	if p.Group == "" || p.WorkerID == "" {
+		return runbooker.Errorf(runbooker.EINVALID, "claim: group and worker id are required")
+	}
+	return nil
+}
