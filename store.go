@@ -94,8 +94,9 @@ type JobStore interface {
 	FinishJob(ctx context.Context, p FinishParams) (*Job, error)
 	// FinishAndClaim is FinishJob followed by ClaimJobs(c) in one write: a
 	// worker slot that ends a job takes its next one in the same commit.
-	// The claimed jobs are the worker's whatever the finish's error says
-	// (a fenced finish still claims); on any other error nothing was done.
+	// A finish refused for its job (fenced off: ECONFLICT; no such job:
+	// ENOTFOUND) still claims, and jobs returned are the worker's whatever
+	// the error says; on any other error nothing was done.
 	FinishAndClaim(ctx context.Context, f FinishParams, c ClaimParams) (*Job, []*Job, error)
 
 	// RequestStop stops a New or Suspended job at once (Stopped) and marks an

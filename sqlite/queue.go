@@ -281,8 +281,9 @@ func (db *DB) FinishAndClaim(ctx context.Context, f runbooker.FinishParams, c ru
 		var wrote bool
 		var err error
 		j, wrote, err = db.finishIn(ctx, f)
-		if runbooker.ErrorCode(err) == runbooker.ECONFLICT {
-			fenced, err = err, nil // the slot is free all the same
+		if runbooker.ErrorCode(err) == runbooker.ECONFLICT || errors.Is(err, sql.ErrNoRows) {
+			// Fenced off, or no such job: the slot is free all the same.
+			fenced, err = storeErr(err, fmt.Sprintf("job %s", f.Ref.ID)), nil
 		}
 		if err != nil {
 			return err

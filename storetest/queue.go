@@ -282,6 +282,12 @@ func testFinishAndClaim(t *testing.T, s runbooker.Store) {
 		t.Fatalf("a fenced finish claimed %v, want [%s]", jobIDs(got), c.ID)
 	}
 	wantStatus(t, s, tenantA, c.ID, runbooker.StatusActivating)
+	// So does a finish of a job that does not exist.
+	c2 := createJob(t, s, newJob(tenantA, group, at(6.5)))
+	done, got, err = s.FinishAndClaim(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: "no-such-job", Attempt: 1}, Status: runbooker.StatusFailed, Now: at(7)}, claim)
+	if runbooker.ErrorCode(err) != runbooker.ENOTFOUND || done != nil || !slices.Equal(jobIDs(got), []string{c2.ID}) {
+		t.Fatalf("finish of an unknown job = %+v, claimed %v, %v; want ENOTFOUND and the claim", done, jobIDs(got), err)
+	}
 
 	// Tenant and language conditions apply as in ClaimJobs; limit 0 only finishes.
 	d := createJob(t, s, newJob(tenantB, group, at(8)))
