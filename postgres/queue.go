@@ -12,18 +12,37 @@ import (
 	"github.com/runbooker/runbooker/storeutil"
 )
 
-// claimSQL moves the oldest New jobs of a group to Activating in one
-// statement. FOR UPDATE SKIP LOCKED lets claimers on every replica walk the
-// queue at once without waiting for, or taking, each other's rows; the
-// MATERIALIZED CTE makes sure the locking subquery runs exactly once. %s is
-// an optional tenant condition. The last column is the job's NextSeq.
-const claimSQL = `WITH next AS MATERIALIZED (
-		SELECT pk FROM jobs WHERE status = 'New' AND run_on = $4 %s
-		ORDER BY created_at, pk LIMIT $5 FOR UPDATE SKIP LOCKED)
-	UPDATE jobs SET status = 'Activating', attempt = attempt + 1, worker_id = $1,
-		lease_expires_at = $2, last_modified_at = $3, status_reason = ''
+// claimParts is a claim of p, its parameters numbered from $n+1: next, a
+// CTE of the oldest New jobs of the group, and update, which moves them to
+// Activating and returns each job with its NextSeq last (next_seq); args
+// are their arguments. FOR UPDATE SKIP LOCKED lets claimers on every
+// replica walk the queue at once without waiting for, or taking, each
+// other's rows; the MATERIALIZED CTE makes sure the locking subquery runs
+// exactly once.
+func claimParts(p runbooker.ClaimParams, n int) (next, update string, args []any) {
+	args = []any{p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit}
+	var cond string
+	if p.TenantID != "" {
+		args = append(args, p.TenantID)
+		cond = fmt.Sprintf("AND tenant_id = $%d", n+len(args))
+	}
+	if p.Languages != nil {
+		langs := make([]string, len(p.Languages))
+		for i, l := range p.Languages {
+			langs[i] = string(l)
+		}
+		args = append(args, langs)
+		cond += fmt.Sprintf(" AND language = ANY($%d::text[])", n+len(args))
+	}
+	next = fmt.Sprintf(`next AS MATERIALIZED (
+		SELECT pk FROM jobs WHERE status = 'New' AND run_on = $%d %s
+		ORDER BY created_at, pk LIMIT $%d FOR UPDATE SKIP LOCKED)`, n+4, cond, n+5)
+	update = fmt.Sprintf(`UPDATE jobs SET status = 'Activating', attempt = attempt + 1, worker_id = $%d,
+		lease_expires_at = $%d, last_modified_at = $%d, status_reason = ''
 	WHERE pk IN (SELECT pk FROM next)
-	RETURNING ` + jobCols + `, (SELECT coalesce(max(seq), 0) + 1 FROM stream_records WHERE job_pk = jobs.pk)`
+	RETURNING `+jobCols+`, (SELECT coalesce(max(seq), 0) + 1 FROM stream_records WHERE job_pk = jobs.pk) AS next_seq`, n+1, n+2, n+3)
+	return next, update, args
+}
 
 // ClaimJobs implements runbooker.JobStore. Jobs are returned oldest first.
 func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runbooker.Job, error) {
@@ -33,9 +52,8 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 	if err := storeutil.CheckClaim(p); err != nil {
 		return nil, err
 	}
-	cond, extra := claimCondition(p, 5)
-	args := append([]any{p.WorkerID, nanos(p.LeaseUntil), nanos(p.Now), p.Group, p.Limit}, extra...)
-	rows, err := db.pool.Query(ctx, fmt.Sprintf(claimSQL, cond), args...)
+	next, update, args := claimParts(p, 0)
+	rows, err := db.pool.Query(ctx, `WITH `+next+` `+update, args...)
 	if err != nil {
 		return nil, storeErr(err, "job claim")
 	}
@@ -54,25 +72,6 @@ func (db *DB) ClaimJobs(ctx context.Context, p runbooker.ClaimParams) ([]*runboo
 		return nil, storeErr(err, "job claim")
 	}
 	return oldestFirst(cs), nil
-}
-
-// claimCondition is a claim's tenant and language conditions, their
-// parameters numbered after the first n, and those parameters.
-func claimCondition(p runbooker.ClaimParams, n int) (string, []any) {
-	cond, args := "", []any{}
-	if p.TenantID != "" {
-		args = append(args, p.TenantID)
-		cond = fmt.Sprintf("AND tenant_id = $%d", n+len(args))
-	}
-	if p.Languages != nil {
-		langs := make([]string, len(p.Languages))
-		for i, l := range p.Languages {
-			langs[i] = string(l)
-		}
-		args = append(args, langs)
-		cond += fmt.Sprintf(" AND language = ANY($%d::text[])", n+len(args))
-	}
-	return cond, args
 }
 
 // claimedJob is a claimed job with its row id.
@@ -216,14 +215,36 @@ const finishSQL = `UPDATE jobs SET status = $1, exception = $2, ended_at = $3, l
 	lease_expires_at = NULL, started_at = coalesce(started_at, $4)
 	WHERE id = $5 AND attempt = $6 AND status IN ` + heldStatuses + ` RETURNING ` + jobCols
 
-// finishWithRecordsSQL is finishSQL that also stores the attempt's last
-// records, in the same statement (one round trip, one commit), and only
-// when the finish itself applies.
-var finishWithRecordsSQL = `WITH f AS (` + finishSQL + `),
-	ins AS (INSERT INTO stream_records (job_pk, seq, time, type, text, value)
-		SELECT f.pk, r.seq, r.time, r.type, r.text, r.value FROM f, ` + unnestRecords(7) + `
-		ON CONFLICT (job_pk, seq) DO NOTHING)
-	SELECT ` + jobCols + ` FROM f`
+// finishWith begins a statement that ends p's attempt: the CTE f
+// (finishSQL) and, when p carries records, ins, which stores them in the
+// same statement (one round trip, one commit) and only when the finish
+// itself applies; args are their arguments.
+func finishWith(p runbooker.FinishParams) (q string, args []any) {
+	args = []any{string(p.Status), cleanText(p.Exception), nanos(p.Now.UTC()), nullNanos(p.StartedAt), p.Ref.ID, p.Ref.Attempt}
+	q = `WITH f AS (` + finishSQL + `)`
+	if len(p.Records) > 0 {
+		a := toArrays(p.Records)
+		q += `, ins AS (INSERT INTO stream_records (job_pk, seq, time, type, text, value)
+		SELECT f.pk, r.seq, r.time, r.type, r.text, r.value FROM f, ` + unnestRecords(len(args)+1) + `
+		ON CONFLICT (job_pk, seq) DO NOTHING)`
+		args = append(args, a.seqs, a.times, a.types, a.texts, a.values)
+	}
+	return q, args
+}
+
+// unfinished answers a finish that applied to nothing: the same attempt
+// already ended the same way (a retried delivery: the job as stored), or
+// the attempt was fenced off.
+func unfinished(ctx context.Context, q querier, p runbooker.FinishParams) (*runbooker.Job, error) {
+	cur, err := getJobByID(ctx, q, p.Ref.ID)
+	if err != nil {
+		return nil, err
+	}
+	if cur.Attempt == p.Ref.Attempt && cur.Status == p.Status {
+		return cur, nil
+	}
+	return nil, storeutil.Fenced(p.Ref, cur.Status, cur.Attempt)
+}
 
 // FinishJob implements runbooker.JobStore. It ends an attempt that still
 // holds the job (Activating, Running or Stopping) and stores p.Records in
@@ -239,26 +260,18 @@ func (db *DB) FinishJob(ctx context.Context, p runbooker.FinishParams) (*runbook
 
 // finishOne is FinishJob for one call, outside any batch.
 func (db *DB) finishOne(ctx context.Context, p runbooker.FinishParams) (*runbooker.Job, error) {
-	object := fmt.Sprintf("job %s", p.Ref.ID)
-	args := []any{string(p.Status), cleanText(p.Exception), nanos(p.Now.UTC()), nullNanos(p.StartedAt), p.Ref.ID, p.Ref.Attempt}
-	q := finishSQL
-	if len(p.Records) > 0 {
-		a := toArrays(p.Records)
-		q, args = finishWithRecordsSQL, append(args, a.seqs, a.times, a.types, a.texts, a.values)
+	q, args := finishWith(p)
+	if len(p.Records) == 0 {
+		q = finishSQL // the plain UPDATE, without a CTE around it
+	} else {
+		q += ` SELECT ` + jobCols + ` FROM f`
 	}
 	j, _, err := scanJob(db.pool.QueryRow(ctx, q, args...))
 	if errors.Is(err, pgx.ErrNoRows) {
-		cur, err := getJobByID(ctx, db.pool, p.Ref.ID)
-		if err != nil {
-			return nil, err
-		}
-		if cur.Attempt == p.Ref.Attempt && cur.Status == p.Status {
-			return cur, nil // a retried delivery of the finish that already happened
-		}
-		return nil, storeutil.Fenced(p.Ref, cur.Status, cur.Attempt)
+		return unfinished(ctx, db.pool, p)
 	}
 	if err != nil {
-		return nil, storeErr(err, object)
+		return nil, storeErr(err, fmt.Sprintf("job %s", p.Ref.ID))
 	}
 	return j, nil
 }
@@ -278,26 +291,11 @@ func (db *DB) FinishAndClaim(ctx context.Context, f runbooker.FinishParams, c ru
 		return nil, nil, err
 	}
 	object := fmt.Sprintf("job %s", f.Ref.ID)
-	args := []any{string(f.Status), cleanText(f.Exception), nanos(f.Now.UTC()), nullNanos(f.StartedAt), f.Ref.ID, f.Ref.Attempt}
-	q := `WITH f AS (` + finishSQL + `)`
-	if len(f.Records) > 0 {
-		a := toArrays(f.Records)
-		q += `, ins AS (INSERT INTO stream_records (job_pk, seq, time, type, text, value)
-			SELECT f.pk, r.seq, r.time, r.type, r.text, r.value FROM f, ` + unnestRecords(len(args)+1) + `
-			ON CONFLICT (job_pk, seq) DO NOTHING)`
-		args = append(args, a.seqs, a.times, a.types, a.texts, a.values)
-	}
-	cond, cargs := claimCondition(c, len(args)+5)
-	q += fmt.Sprintf(`, next AS MATERIALIZED (
-			SELECT pk FROM jobs WHERE status = 'New' AND run_on = $%d %s
-			ORDER BY created_at, pk LIMIT $%d FOR UPDATE SKIP LOCKED),
-		c AS (UPDATE jobs SET status = 'Activating', attempt = attempt + 1, worker_id = $%d,
-			lease_expires_at = $%d, last_modified_at = $%d, status_reason = ''
-			WHERE pk IN (SELECT pk FROM next)
-			RETURNING `+jobCols+`, (SELECT coalesce(max(seq), 0) + 1 FROM stream_records WHERE job_pk = jobs.pk) AS next_seq)
-		SELECT `+jobCols+`, 0::bigint, false FROM f
-		UNION ALL SELECT `+jobCols+`, next_seq, true FROM c`, len(args)+1, cond, len(args)+2, len(args)+3, len(args)+4, len(args)+5)
-	args = append(args, c.Group, c.Limit, c.WorkerID, nanos(c.LeaseUntil), nanos(c.Now))
+	q, args := finishWith(f)
+	next, update, cargs := claimParts(c, len(args))
+	q += `, ` + next + `, c AS (` + update + `)
+		SELECT ` + jobCols + `, 0::bigint, false FROM f
+		UNION ALL SELECT ` + jobCols + `, next_seq, true FROM c`
 	args = append(args, cargs...)
 	rows, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
@@ -306,15 +304,15 @@ func (db *DB) FinishAndClaim(ctx context.Context, f runbooker.FinishParams, c ru
 	var j *runbooker.Job
 	var cs []claimedJob
 	for rows.Next() {
-		var next int64
+		var nextSeq int64
 		var claim bool
-		x, pk, err := scanJob(rows, &next, &claim)
+		x, pk, err := scanJob(rows, &nextSeq, &claim)
 		if err != nil {
 			rows.Close()
 			return nil, nil, storeErr(err, object)
 		}
 		if claim {
-			x.NextSeq = next
+			x.NextSeq = nextSeq
 			cs = append(cs, claimedJob{x, pk})
 		} else {
 			j = x
@@ -328,15 +326,8 @@ func (db *DB) FinishAndClaim(ctx context.Context, f runbooker.FinishParams, c ru
 	if j != nil {
 		return j, claimed, nil
 	}
-	// The finish applied to nothing: a retried delivery, or fenced off.
-	cur, err := getJobByID(ctx, db.pool, f.Ref.ID)
-	if err != nil {
-		return nil, claimed, err
-	}
-	if cur.Attempt == f.Ref.Attempt && cur.Status == f.Status {
-		return cur, claimed, nil
-	}
-	return nil, claimed, storeutil.Fenced(f.Ref, cur.Status, cur.Attempt)
+	j, err = unfinished(ctx, db.pool, f)
+	return j, claimed, err
 }
 
 // getJobByID reads a job in any tenant (worker calls name jobs by id alone).
