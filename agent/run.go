@@ -149,8 +149,7 @@ func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) *runbooker.Assi
 		fp.Status = runbooker.StatusStopped
 	}
 	if !chain {
-		r.finish(fp)
-		return nil
+		fc = nil
 	}
 	return r.finishAndClaim(fp, fc)
 }
@@ -250,16 +249,12 @@ func (r *reporter) stopTimer() {
 
 // finish reports the end, with any held-back records and the start time.
 func (r *reporter) finish(fp runbooker.FinishParams) {
-	r.report(fp, nil)
+	r.finishAndClaim(fp, nil)
 }
 
-// finishAndClaim is finish that also claims the slot's next job, and
-// returns it (nil for none).
+// finishAndClaim is finish that, through fc, also claims the slot's next
+// job and returns it (nil for none, and always when fc is nil).
 func (r *reporter) finishAndClaim(fp runbooker.FinishParams, fc FinishClaimer) *runbooker.Assignment {
-	return r.report(fp, fc)
-}
-
-func (r *reporter) report(fp runbooker.FinishParams, fc FinishClaimer) *runbooker.Assignment {
 	r.stopTimer()
 	if r.ready != nil {
 		if err := r.ready(); err != nil {

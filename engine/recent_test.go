@@ -174,14 +174,17 @@ func TestAWatchedJobIsWaitedForWithoutReadingTheStore(t *testing.T) {
 	rc := &readCounter{Store: st}
 	e := engine.New(rc, engine.Config{LeaseTTL: 10 * time.Second}, nil)
 	params := engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x", Caller: "t"}
-	claimFinish := func(id string, recs []runbooker.StreamRecord) {
+	claim := func(id string) runbooker.JobRef {
 		t.Helper()
 		jobs, err := e.Store().ClaimJobs(ctx, runbooker.ClaimParams{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1, Now: e.Now(), LeaseUntil: e.Now().Add(time.Minute)})
 		if err != nil || len(jobs) != 1 || jobs[0].ID != id {
 			t.Fatalf("claim: %v, %v", err, jobs)
 		}
-		if _, err := e.Finish(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: id, Attempt: jobs[0].Attempt},
-			Status: runbooker.StatusCompleted, Records: recs}); err != nil {
+		return runbooker.JobRef{ID: id, Attempt: jobs[0].Attempt}
+	}
+	claimFinish := func(id string, recs []runbooker.StreamRecord) {
+		t.Helper()
+		if _, err := e.Finish(ctx, runbooker.FinishParams{Ref: claim(id), Status: runbooker.StatusCompleted, Records: recs}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -219,11 +222,7 @@ func TestAWatchedJobIsWaitedForWithoutReadingTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	jobs, err := e.Store().ClaimJobs(ctx, runbooker.ClaimParams{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1, Now: e.Now(), LeaseUntil: e.Now().Add(time.Minute)})
-	if err != nil || len(jobs) != 1 {
-		t.Fatalf("claim: %v, %v", err, jobs)
-	}
-	if _, err := e.Store().FinishJob(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: jobs[0].Attempt},
+	if _, err := e.Store().FinishJob(ctx, runbooker.FinishParams{Ref: claim(j.ID),
 		Status: runbooker.StatusFailed, Exception: "elsewhere", Now: e.Now()}); err != nil {
 		t.Fatal(err)
 	}

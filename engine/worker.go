@@ -156,15 +156,36 @@ type ClaimRequest struct {
 // workers through the worker protocol. It returns an empty slice when none
 // came.
 func (e *Engine) Claim(ctx context.Context, r ClaimRequest) ([]runbooker.Assignment, error) {
-	if r.Languages == nil && r.Group == runbooker.CloudGroup && r.TenantID == "" {
-		r.Languages = e.cloudLanguages()
-	}
-	r.Languages = claimLanguages(r.Languages)
+	r = e.claimLanguagesOf(r)
 	jobs, err := e.claimJobs(ctx, r)
 	if len(jobs) == 0 {
 		return nil, err
 	}
 	return e.assign(ctx, r.Group, jobs), err
+}
+
+// claimLanguagesOf sets the languages r claims: the built-in group's
+// agent, which serves every tenant, runs those it has interpreters for.
+func (e *Engine) claimLanguagesOf(r ClaimRequest) ClaimRequest {
+	if r.Languages == nil && r.Group == runbooker.CloudGroup && r.TenantID == "" {
+		r.Languages = e.cloudLanguages()
+	}
+	r.Languages = claimLanguages(r.Languages)
+	return r
+}
+
+// claimed reports the jobs a claim of r took from the store: their status
+// to observers and, when the claim took fewer than it could, that the
+// queue held no more for r when the claim began (gen: its queue hint). A
+// claim limited to some languages may leave jobs of others queued: it
+// records that none of its own languages are.
+func (e *Engine) claimed(r ClaimRequest, gen uint64, jobs []*runbooker.Job) {
+	for _, j := range jobs {
+		e.emitJob(runbooker.LiveJobStatus, j)
+	}
+	if len(jobs) < r.Limit {
+		e.hub.QueueEmpty(r.Group, r.TenantID, r.Languages, gen)
+	}
 }
 
 // assign completes claimed jobs. The source comes from the engine's version
@@ -242,14 +263,8 @@ func (e *Engine) claimJobs(ctx context.Context, r ClaimRequest) ([]*runbooker.Jo
 				TenantID: r.TenantID, Group: r.Group, WorkerID: r.WorkerID, Limit: r.Limit,
 				Now: now, LeaseUntil: now.Add(e.cfg.LeaseTTL), Languages: r.Languages,
 			})
-			err = e.storeFailed("claim", err)
-			for _, j := range jobs {
-				e.emitJob(runbooker.LiveJobStatus, j)
-			}
-			// A claim limited to some languages may leave jobs of others
-			// queued: it records that none of its own languages are.
-			if err == nil && len(jobs) < r.Limit {
-				e.hub.QueueEmpty(r.Group, r.TenantID, r.Languages, gen)
+			if err = e.storeFailed("claim", err); err == nil {
+				e.claimed(r, gen, jobs)
 			}
 		}
 		polled = false
@@ -349,10 +364,7 @@ func (e *Engine) finished(j *runbooker.Job, p runbooker.FinishParams) {
 // assignments are the worker's even when the error (of the finish) is not
 // nil.
 func (e *Engine) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, r ClaimRequest) (*runbooker.Job, []runbooker.Assignment, error) {
-	if r.Languages == nil && r.Group == runbooker.CloudGroup && r.TenantID == "" {
-		r.Languages = e.cloudLanguages()
-	}
-	r.Languages = claimLanguages(r.Languages)
+	r = e.claimLanguagesOf(r)
 	gen, empty := e.hub.QueueHint(r.Group, r.TenantID, r.Languages)
 	if r.Limit <= 0 || empty {
 		j, err := e.Finish(ctx, p)
@@ -368,13 +380,8 @@ func (e *Engine) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, r
 	if j != nil && err == nil {
 		e.finished(j, p)
 	}
-	if err == nil || len(jobs) > 0 {
-		for _, c := range jobs {
-			e.emitJob(runbooker.LiveJobStatus, c)
-		}
-		if len(jobs) < r.Limit {
-			e.hub.QueueEmpty(r.Group, r.TenantID, r.Languages, gen)
-		}
+	if err == nil || len(jobs) > 0 { // the claim ran (the error is the finish's)
+		e.claimed(r, gen, jobs)
 	}
 	err = e.storeFailed("finish", err)
 	if len(jobs) == 0 {
