@@ -267,10 +267,7 @@ func (db *DB) FinishAndClaim(ctx context.Context, f runbooker.FinishParams, c ru
 		j, err := db.FinishJob(ctx, f)
 		return j, nil, err
 	}
-	if err := storeutil.CheckFinish(f); err != nil {
-		return nil, nil, err
-	}
-	if err := storeutil.CheckClaim(c); err != nil {
+	if err := storeutil.CheckFinishAndClaim(f, c); err != nil {
 		return nil, nil, err
 	}
 	var j *runbooker.Job

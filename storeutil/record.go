@@ -57,6 +57,15 @@ func CheckFinish(p runbooker.FinishParams) error {
 	return CheckRecords(p.Ref, p.Records)
 }
 
+// CheckFinishAndClaim is CheckFinish and CheckClaim, for a finish that
+// claims the slot's next jobs.
+func CheckFinishAndClaim(f runbooker.FinishParams, c runbooker.ClaimParams) error {
+	if err := CheckFinish(f); err != nil {
+		return err
+	}
+	return CheckClaim(c)
+}
+
 // CheckClaim checks that a claim names its group and worker.
 func CheckClaim(p runbooker.ClaimParams) error {
 	if p.Group == "" || p.WorkerID == "" {
