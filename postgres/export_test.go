@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 
+	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/storeutil"
 )
 
@@ -30,4 +31,21 @@ func (db *DB) ExecRaw(ctx context.Context, query string) error {
 // upgrade tests.
 func Migrations() ([]storeutil.Migration, error) {
 	return storeutil.LoadMigrations(migrations, "migrations", "postgres")
+}
+
+// BeforeFinishBatch makes before run, with the batch's size, ahead of each
+// batch of finishes db writes.
+func BeforeFinishBatch(db *DB, before func(size int)) {
+	run := db.finishes.run
+	db.finishes.run = func(ctx context.Context, calls []*batchCall[runbooker.FinishParams, *runbooker.Job]) {
+		before(len(calls))
+		run(ctx, calls)
+	}
+}
+
+// QueuedFinishes is how many finishes wait for a batch of db's.
+func QueuedFinishes(db *DB) int {
+	db.finishes.mu.Lock()
+	defer db.finishes.mu.Unlock()
+	return len(db.finishes.queue)
 }

@@ -9,13 +9,23 @@ import (
 	"github.com/runbooker/runbooker/storeutil"
 )
 
-// batchesInFlight is how many batches of one kind run at once: enough to
+// createsInFlight is how many batches of creations run at once: enough to
 // keep the pool busy, few enough that calls arriving meanwhile gather.
-const batchesInFlight = 2
+// With one, jobs created one per call (8 API clients) went through about
+// a fifth slower.
+const createsInFlight = 2
+
+// finishesInFlight is how many batches of finishes run at once. One: the
+// finishes of jobs claimed together update rows on the same heap and index
+// pages, so a second batch beside the first mostly waits for the first's
+// page locks, and it splits the calls that would have gathered. Measured
+// with the bench's queue-only work: batches of 80 finishes on average
+// instead of 45, and jobs worked through 10–25 % faster.
+const finishesInFlight = 1
 
 func (db *DB) startBatchers() {
-	db.creates = &batcher[newJob, struct{}]{run: db.insertJobs, inFlight: batchesInFlight, maxBatch: 500}
-	db.finishes = &batcher[runbooker.FinishParams, *runbooker.Job]{run: db.finishJobs, inFlight: batchesInFlight, maxBatch: 500}
+	db.creates = &batcher[newJob, struct{}]{run: db.insertJobs, inFlight: createsInFlight, maxBatch: 500}
+	db.finishes = &batcher[runbooker.FinishParams, *runbooker.Job]{run: db.finishJobs, inFlight: finishesInFlight, maxBatch: 500}
 	// Audit batches run one at a time: each chains on the entries of the one before.
 	db.audits = &batcher[runbooker.AuditEntry, runbooker.AuditEntry]{run: db.appendAudits, inFlight: 1, maxBatch: 200}
 }

@@ -1,0 +1,94 @@
+package postgres_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/postgres"
+	"github.com/runbooker/runbooker/postgres/pgtest"
+)
+
+// Finishes that arrive while a batch of finishes is being written wait for
+// it and then go together, in one batch: a second batch beside the first
+// would contend for the same pages and split the calls (postgres' finishesInFlight).
+func TestFinishesGatherBehindTheBatchInFlight(t *testing.T) {
+	t.Parallel()
+	pgtest.Require(t)
+	ctx := context.Background()
+	db := openTemp(t)
+	defer db.Close()
+
+	const n = 21
+	now := time.Now().UTC()
+	js := make([]*runbooker.Job, n)
+	for i := range js {
+		js[i] = &runbooker.Job{ID: runbooker.NewUUID(), TenantID: "t1", RunbookName: "rb", RunbookVersion: "v1",
+			Language: runbooker.LangBash, RunOn: "g", Caller: "test", Status: runbooker.StatusNew, CreatedAt: now, LastModifiedAt: now}
+	}
+	if err := db.CreateJobs(ctx, js); err != nil {
+		t.Fatal(err)
+	}
+	claimed, err := db.ClaimJobs(ctx, runbooker.ClaimParams{TenantID: "t1", Group: "g", WorkerID: "w", Limit: n, Now: now, LeaseUntil: now.Add(time.Hour)})
+	if err != nil || len(claimed) != n {
+		t.Fatalf("claimed %d jobs, %v", len(claimed), err)
+	}
+
+	// The first batch holds until the others are queued behind it, or
+	// until a second batch starts beside it.
+	var mu sync.Mutex
+	var sizes []int
+	release := make(chan struct{})
+	postgres.BeforeFinishBatch(db, func(size int) {
+		mu.Lock()
+		sizes = append(sizes, size)
+		first := len(sizes) == 1
+		mu.Unlock()
+		if first {
+			<-release
+		}
+	})
+	batches := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(sizes)
+	}
+	queued := func() int { return postgres.QueuedFinishes(db) }
+	waitFor := func(what string, ok func() bool) {
+		for deadline := time.Now().Add(10 * time.Second); !ok(); time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("gave up waiting: %s", what)
+			}
+		}
+	}
+
+	errs := make(chan error, n)
+	finish := func(j *runbooker.Job) {
+		_, err := db.FinishJob(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}, Status: runbooker.StatusCompleted, Now: now})
+		errs <- err
+	}
+	go finish(claimed[0])
+	waitFor("the first batch to start", func() bool { return batches() == 1 })
+	for _, j := range claimed[1:] {
+		go finish(j)
+	}
+	waitFor("the other finishes to queue or a second batch to start", func() bool { return queued() == n-1 || batches() > 1 })
+	close(release)
+	for range n {
+		if err := <-errs; err != nil {
+			t.Fatalf("finish: %v", err)
+		}
+	}
+	if want := []int{1, n - 1}; !slices.Equal(sizes, want) {
+		t.Fatalf("finish batches of %v calls, want %v: the calls behind the first batch should gather into one", sizes, want)
+	}
+	for _, j := range claimed {
+		got, err := db.Job(ctx, "t1", j.ID)
+		if err != nil || got.Status != runbooker.StatusCompleted {
+			t.Fatalf("job %s after its finish: %v, %v", j.ID, got, err)
+		}
+	}
+}
