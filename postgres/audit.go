@@ -260,6 +260,6 @@ func (db *DB) ListAudit(ctx context.Context, tenantID string, f runbooker.AuditF
 	if !f.Until.IsZero() {
 		q += ` AND time < ` + arg(storeutil.Nanos(f.Until))
 	}
-	q += ` ORDER BY seq LIMIT ` + arg(storeutil.AuditLimit(f.Limit))
+	q += ` ORDER BY seq LIMIT ` + literalLimit(storeutil.AuditLimit(f.Limit))
 	return list(ctx, db, storeutil.ScanAudit, "audit log", q, args...)
 }

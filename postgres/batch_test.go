@@ -92,3 +92,54 @@ func TestFinishesGatherBehindTheBatchInFlight(t *testing.T) {
 		}
 	}
 }
+
+// Job listings and claims write their row limit into the statement, so
+// that PostgreSQL settles on a generic plan instead of planning every run
+// (with LIMIT $n it never does: a generic plan's guessed limit makes it
+// dearer than any custom one).
+func TestListingsAndClaimsSettleOnAGenericPlan(t *testing.T) {
+	t.Parallel()
+	pgtest.Require(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, pgtest.Database(t), postgres.Config{PoolSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Now().UTC()
+	// Enough jobs, with statistics, that a guessed limit (a tenth of the
+	// 2,000 rows a filter matches) costs more than the real one.
+	for b := 0; b < 2; b++ {
+		js := make([]*runbooker.Job, 1000)
+		for i := range js {
+			js[i] = &runbooker.Job{ID: runbooker.NewUUID(), TenantID: "t1", RunbookName: "rb", RunbookVersion: "v1",
+				Language: runbooker.LangBash, RunOn: "g", Caller: "test", Status: runbooker.StatusNew, CreatedAt: now, LastModifiedAt: now}
+		}
+		if err := db.CreateJobs(ctx, js); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := db.ExecRaw(ctx, "ANALYZE"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		if _, err := db.ListJobs(ctx, "t1", runbooker.JobFilter{RunbookName: "rb", Limit: 50}); err != nil {
+			t.Fatal(err)
+		}
+		if jobs, err := db.ClaimJobs(ctx, runbooker.ClaimParams{TenantID: "t1", Group: "g", WorkerID: "w", Limit: 1, Now: now, LeaseUntil: now.Add(time.Hour)}); err != nil || len(jobs) != 1 {
+			t.Fatalf("claim %d: %d jobs, %v", i, len(jobs), err)
+		}
+	}
+	for _, c := range []struct{ what, text string }{
+		{"job listing", "FROM job_index x JOIN jobs j"},
+		{"claim", "FOR UPDATE SKIP LOCKED"},
+	} {
+		generic, custom, err := postgres.GenericPlans(ctx, db, c.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if generic == 0 || custom > 5 {
+			t.Errorf("%s: %d generic and %d custom plans in 10 runs; want a generic plan after at most 5 custom ones", c.what, generic, custom)
+		}
+	}
+}

@@ -49,3 +49,12 @@ func QueuedFinishes(db *DB) int {
 	defer db.finishes.mu.Unlock()
 	return len(db.finishes.queue)
 }
+
+// GenericPlans sums the generic and the custom plans made so far for the
+// statements prepared on db's connections that contain text (a pool of one
+// connection shows them all).
+func GenericPlans(ctx context.Context, db *DB, text string) (generic, custom int64, err error) {
+	err = db.pool.QueryRow(ctx, `SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)
+		FROM pg_prepared_statements WHERE strpos(statement, $1) > 0`, text).Scan(&generic, &custom)
+	return generic, custom, err
+}

@@ -162,8 +162,10 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 		// A row value: an index range on (tenant_id, …, created_at, pk).
 		cond += ` AND (` + x + `created_at, ` + x + `pk) < (` + arg(at) + `, ` + arg(pk) + `)`
 	}
-	limitArg := arg(limit + 1) // one more tells whether there is a next page
-	order := ` ORDER BY ` + x + `created_at DESC, ` + x + `pk DESC LIMIT ` + limitArg
+	// One more than the page tells whether there is a next page. The limit
+	// is written into the statement (see literalLimit).
+	limitSQL := literalLimit(limit + 1)
+	order := ` ORDER BY ` + x + `created_at DESC, ` + x + `pk DESC LIMIT ` + limitSQL
 	var q string
 	switch len(statuses) {
 	case 0:
@@ -175,7 +177,7 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 		for i, st := range statuses {
 			arms[i] = `(SELECT ` + cols + from + ` AND ` + status + ` = ` + arg(st) + cond + order + `)`
 		}
-		q = strings.Join(arms, ` UNION ALL `) + ` ORDER BY created_at DESC, pk DESC LIMIT ` + limitArg
+		q = strings.Join(arms, ` UNION ALL `) + ` ORDER BY created_at DESC, pk DESC LIMIT ` + limitSQL
 	}
 	rows, err := db.pool.Query(ctx, q, args...)
 	if err != nil {
