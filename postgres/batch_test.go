@@ -12,9 +12,23 @@ import (
 	"github.com/runbooker/runbooker/postgres/pgtest"
 )
 
+// queueJobs stores n New jobs of runbook "rb" for group "g" of tenant "t1",
+// in one batch.
+func queueJobs(t *testing.T, db *postgres.DB, n int, now time.Time) {
+	t.Helper()
+	js := make([]*runbooker.Job, n)
+	for i := range js {
+		js[i] = &runbooker.Job{ID: runbooker.NewUUID(), TenantID: "t1", RunbookName: "rb", RunbookVersion: "v1",
+			Language: runbooker.LangBash, RunOn: "g", Caller: "test", Status: runbooker.StatusNew, CreatedAt: now, LastModifiedAt: now}
+	}
+	if err := db.CreateJobs(context.Background(), js); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // Finishes that arrive while a batch of finishes is being written wait for
 // it and then go together, in one batch: a second batch beside the first
-// would contend for the same pages and split the calls (postgres' finishesInFlight).
+// would contend for the same pages and split the calls (finishesInFlight).
 func TestFinishesGatherBehindTheBatchInFlight(t *testing.T) {
 	t.Parallel()
 	pgtest.Require(t)
@@ -24,14 +38,7 @@ func TestFinishesGatherBehindTheBatchInFlight(t *testing.T) {
 
 	const n = 21
 	now := time.Now().UTC()
-	js := make([]*runbooker.Job, n)
-	for i := range js {
-		js[i] = &runbooker.Job{ID: runbooker.NewUUID(), TenantID: "t1", RunbookName: "rb", RunbookVersion: "v1",
-			Language: runbooker.LangBash, RunOn: "g", Caller: "test", Status: runbooker.StatusNew, CreatedAt: now, LastModifiedAt: now}
-	}
-	if err := db.CreateJobs(ctx, js); err != nil {
-		t.Fatal(err)
-	}
+	queueJobs(t, db, n, now)
 	claimed, err := db.ClaimJobs(ctx, runbooker.ClaimParams{TenantID: "t1", Group: "g", WorkerID: "w", Limit: n, Now: now, LeaseUntil: now.Add(time.Hour)})
 	if err != nil || len(claimed) != n {
 		t.Fatalf("claimed %d jobs, %v", len(claimed), err)
@@ -110,14 +117,7 @@ func TestListingsAndClaimsSettleOnAGenericPlan(t *testing.T) {
 	// Enough jobs, with statistics, that a guessed limit (a tenth of the
 	// 2,000 rows a filter matches) costs more than the real one.
 	for b := 0; b < 2; b++ {
-		js := make([]*runbooker.Job, 1000)
-		for i := range js {
-			js[i] = &runbooker.Job{ID: runbooker.NewUUID(), TenantID: "t1", RunbookName: "rb", RunbookVersion: "v1",
-				Language: runbooker.LangBash, RunOn: "g", Caller: "test", Status: runbooker.StatusNew, CreatedAt: now, LastModifiedAt: now}
-		}
-		if err := db.CreateJobs(ctx, js); err != nil {
-			t.Fatal(err)
-		}
+		queueJobs(t, db, 1000, now)
 	}
 	if err := db.ExecRaw(ctx, "ANALYZE"); err != nil {
 		t.Fatal(err)
