@@ -82,8 +82,10 @@ func (b *batcher[In, Out]) lead(own *batchCall[In, Out]) {
 		}
 		if len(b.queue) == 1 && !served && b.running > 1 {
 			// Another batch is being written: calls arriving with this
-			// one (the finishes of one claim's jobs) are likely on their
-			// way. Let them join rather than commit alone.
+			// one (creations of concurrent requests) are likely on their
+			// way. Let them join rather than commit alone. (A batcher
+			// with one batch in flight, as finishes have, never gets
+			// here: its calls wait behind the batch and go together.)
 			b.mu.Unlock()
 			runtime.Gosched()
 			b.mu.Lock()

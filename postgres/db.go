@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -216,6 +217,16 @@ func redactErr(err error) string {
 	}
 	return s
 }
+
+// literalLimit writes a row limit into a statement. As a parameter ($n),
+// PostgreSQL plans the statement anew at every execution: a generic plan
+// must guess the limit (a tenth of the rows), costs more than any custom
+// plan with the real one, and so is never chosen. Planning took 0.2 ms of
+// a job listing that ran in 0.02 ms on 1,000,000 jobs, and a share of every
+// claim. With the limit in the text, a prepared statement gets its generic
+// plan after five runs. Limits are few (page sizes, free slots), so are the
+// statements.
+func literalLimit(n int) string { return strconv.Itoa(n) }
 
 // Times are stored as bigint Unix nanoseconds, UTC; the zero time is NULL.
 

@@ -163,7 +163,7 @@ func (db *DB) ListJobs(ctx context.Context, tenantID string, f runbooker.JobFilt
 		cond += ` AND (` + x + `created_at, ` + x + `pk) < (` + arg(at) + `, ` + arg(pk) + `)`
 	}
 	// One more than the page tells whether there is a next page. The limit
-	// is written into the statement (see literalLimit).
+	// is written into the statement (see literalLimit, postgres/db.go).
 	limitSQL := literalLimit(limit + 1)
 	order := ` ORDER BY ` + x + `created_at DESC, ` + x + `pk DESC LIMIT ` + limitSQL
 	var q string
