@@ -60,6 +60,7 @@ type DB struct {
 	closeOnce  sync.Once
 	creates    *batcher[newJob, struct{}]                           // CreateJob, batched under load
 	finishes   *batcher[runbooker.FinishParams, *runbooker.Job]     // FinishJob, batched under load
+	chains     *batcher[finishClaim, finishClaimed]                 // FinishAndClaim, batched under load
 	audits     *batcher[runbooker.AuditEntry, runbooker.AuditEntry] // AppendAudit, one batch at a time
 	auditHeads auditHeads
 }

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 
-	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/storeutil"
 )
 
@@ -35,19 +34,29 @@ func Migrations() ([]storeutil.Migration, error) {
 
 // BeforeFinishBatch makes before run, with the batch's size, ahead of each
 // batch of finishes db writes.
-func BeforeFinishBatch(db *DB, before func(size int)) {
-	run := db.finishes.run
-	db.finishes.run = func(ctx context.Context, calls []*batchCall[runbooker.FinishParams, *runbooker.Job]) {
+func BeforeFinishBatch(db *DB, before func(size int)) { beforeBatch(db.finishes, before) }
+
+// QueuedFinishes is how many finishes wait for a batch of db's.
+func QueuedFinishes(db *DB) int { return queued(db.finishes) }
+
+// BeforeChainBatch is BeforeFinishBatch for the batches of FinishAndClaim.
+func BeforeChainBatch(db *DB, before func(size int)) { beforeBatch(db.chains, before) }
+
+// QueuedChains is how many FinishAndClaim calls wait for a batch of db's.
+func QueuedChains(db *DB) int { return queued(db.chains) }
+
+func beforeBatch[In, Out any](b *batcher[In, Out], before func(size int)) {
+	run := b.run
+	b.run = func(ctx context.Context, calls []*batchCall[In, Out]) {
 		before(len(calls))
 		run(ctx, calls)
 	}
 }
 
-// QueuedFinishes is how many finishes wait for a batch of db's.
-func QueuedFinishes(db *DB) int {
-	db.finishes.mu.Lock()
-	defer db.finishes.mu.Unlock()
-	return len(db.finishes.queue)
+func queued[In, Out any](b *batcher[In, Out]) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return len(b.queue)
 }
 
 // GenericPlans sums the generic and the custom plans made so far for the
@@ -57,4 +66,11 @@ func GenericPlans(ctx context.Context, db *DB, text string) (generic, custom int
 	err = db.pool.QueryRow(ctx, `SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0)
 		FROM pg_prepared_statements WHERE strpos(statement, $1) > 0`, text).Scan(&generic, &custom)
 	return generic, custom, err
+}
+
+// WriterTx is the id of the transaction that last wrote job id's row.
+func WriterTx(ctx context.Context, db *DB, id string) (string, error) {
+	var tx string
+	err := db.pool.QueryRow(ctx, `SELECT xmin::text FROM jobs WHERE id = $1`, id).Scan(&tx)
+	return tx, err
 }

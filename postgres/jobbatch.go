@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/runbooker/runbooker"
@@ -26,6 +27,9 @@ const finishesInFlight = 1
 func (db *DB) startBatchers() {
 	db.creates = &batcher[newJob, struct{}]{run: db.insertJobs, inFlight: createsInFlight, maxBatch: 500}
 	db.finishes = &batcher[runbooker.FinishParams, *runbooker.Job]{run: db.finishJobs, inFlight: finishesInFlight, maxBatch: 500}
+	// Finish-and-claims are finishes too, and their claims walk the same
+	// queue: one batch at a time, for the reasons of finishesInFlight.
+	db.chains = &batcher[finishClaim, finishClaimed]{run: db.finishAndClaimJobs, inFlight: finishesInFlight, maxBatch: 100}
 	// Audit batches run one at a time: each chains on the entries of the one before.
 	db.audits = &batcher[runbooker.AuditEntry, runbooker.AuditEntry]{run: db.appendAudits, inFlight: 1, maxBatch: 200}
 }
@@ -114,46 +118,14 @@ func (db *DB) finishJobs(ctx context.Context, calls []*batchCall[runbooker.Finis
 		calls[0].out, calls[0].err = db.finishOne(ctx, calls[0].in)
 		return
 	}
-	var batch, alone []*batchCall[runbooker.FinishParams, *runbooker.Job]
-	seen := map[string]bool{}
-	for _, c := range calls {
-		if seen[c.in.Ref.ID] {
-			alone = append(alone, c)
-			continue
-		}
-		seen[c.in.Ref.ID] = true
-		batch = append(batch, c)
-	}
-	n := len(batch)
-	ids, statuses, excs := make([]string, n), make([]string, n), make([]string, n)
-	attempts, nows, starts := make([]int32, n), make([]int64, n), make([]*int64, n)
+	batch, alone := apartRepeats(calls, func(p runbooker.FinishParams) string { return p.Ref.ID })
+	ps := make([]runbooker.FinishParams, len(batch))
 	for i, c := range batch {
-		p := c.in
-		ids[i], attempts[i], statuses[i], excs[i] = p.Ref.ID, int32(p.Ref.Attempt), string(p.Status), cleanText(p.Exception)
-		nows[i], starts[i] = nanos(p.Now.UTC()), nullNanos(p.StartedAt)
+		ps[i] = c.in
 	}
-	var recs []runbooker.StreamRecord
-	var owners []string
-	for _, c := range batch {
-		for range c.in.Records {
-			owners = append(owners, c.in.Ref.ID)
-		}
-		recs = append(recs, c.in.Records...)
-	}
-	a := toArrays(recs)
+	q, args := finishManyWith(ps)
 	done := map[string]*runbooker.Job{}
-	rows, err := db.pool.Query(ctx, `WITH f AS (UPDATE jobs SET status = r.status, exception = r.exc, ended_at = r.now,
-			last_modified_at = r.now, lease_expires_at = NULL, started_at = coalesce(jobs.started_at, r.started)
-			FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
-				AS r(id, attempt, status, exc, now, started)
-			WHERE jobs.id = r.id AND jobs.attempt = r.attempt AND jobs.status IN `+heldStatuses+`
-			RETURNING `+qualified("jobs", jobCols)+`),
-		ins AS (INSERT INTO stream_records (job_pk, seq, time, type, text, value)
-			SELECT f.pk, x.seq, x.time, x.type, x.text, x.value
-			FROM unnest($7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[])
-				AS x(id, seq, time, type, text, value) JOIN f ON f.id = x.id
-			ON CONFLICT (job_pk, seq) DO NOTHING)
-		SELECT `+jobCols+` FROM f`, ids, attempts, statuses, excs, nows, starts, owners, a.seqs, a.times, a.types, a.texts, a.values)
+	rows, err := db.pool.Query(ctx, q+` SELECT `+jobCols+` FROM f`, args...)
 	if err == nil {
 		for rows.Next() {
 			j, _, serr := scanJob(rows)
@@ -184,6 +156,154 @@ func (db *DB) finishJobs(ctx context.Context, calls []*batchCall[runbooker.Finis
 	for _, c := range alone {
 		c.out, c.err = db.finishOne(ctx, c.in)
 	}
+}
+
+// finishClaim is one FinishAndClaim call: a finish, and the claim of the
+// slot's next jobs.
+type finishClaim struct {
+	f runbooker.FinishParams
+	c runbooker.ClaimParams
+}
+
+// finishClaimed is a FinishAndClaim call's answer: the finished job, and
+// the jobs claimed (the worker's even when the finish failed).
+type finishClaimed struct {
+	j       *runbooker.Job
+	claimed []*runbooker.Job
+}
+
+// finishAndClaimJobs answers the FinishAndClaim calls of a batch. Calls
+// that claim for the same worker, group, tenant and languages (the slots
+// of one worker) go in one statement and one commit: one UPDATE ends all
+// their attempts, one INSERT stores their records, one claim takes the
+// sum of their limits, and the jobs claimed are dealt out oldest first, in
+// call order. A finish that did not apply is answered as a lone one would
+// be (unfinished); its call still gets its share of the claim.
+func (db *DB) finishAndClaimJobs(ctx context.Context, calls []*batchCall[finishClaim, finishClaimed]) {
+	var keys []string
+	byKey := map[string][]*batchCall[finishClaim, finishClaimed]{}
+	for _, c := range calls {
+		k := claimKey(c.in.c)
+		if byKey[k] == nil {
+			keys = append(keys, k)
+		}
+		byKey[k] = append(byKey[k], c)
+	}
+	for _, k := range keys {
+		db.finishAndClaimMany(ctx, byKey[k])
+	}
+}
+
+// claimKey tells apart the claims that one statement cannot serve together.
+func claimKey(p runbooker.ClaimParams) string {
+	var b strings.Builder
+	for _, s := range []string{p.TenantID, p.Group, p.WorkerID} {
+		b.WriteString(strconv.Quote(s))
+	}
+	if p.Languages != nil {
+		b.WriteString("[")
+		for _, l := range p.Languages {
+			b.WriteString(strconv.Quote(string(l)))
+		}
+	}
+	return b.String()
+}
+
+// finishAndClaimMany runs calls of one claim key (see finishAndClaimJobs).
+func (db *DB) finishAndClaimMany(ctx context.Context, calls []*batchCall[finishClaim, finishClaimed]) {
+	batch, alone := apartRepeats(calls, func(in finishClaim) string { return in.f.Ref.ID })
+	if len(batch) == 1 {
+		alone = calls
+		batch = nil
+	}
+	if len(batch) > 0 {
+		ps := make([]runbooker.FinishParams, len(batch))
+		claim := batch[0].in.c
+		claim.Limit = 0
+		for i, c := range batch {
+			ps[i] = c.in.f
+			claim.Limit += c.in.c.Limit
+			if c.in.c.Now.After(claim.Now) {
+				claim.Now = c.in.c.Now
+			}
+			if c.in.c.LeaseUntil.After(claim.LeaseUntil) {
+				claim.LeaseUntil = c.in.c.LeaseUntil
+			}
+		}
+		q, args := finishManyWith(ps)
+		done, claimed, err := db.queryFinishAndClaim(ctx, q, args, claim)
+		switch {
+		case err != nil && isUnavailable(err):
+			for _, c := range batch {
+				c.err = storeErr(err, fmt.Sprintf("job %s", c.in.f.Ref.ID))
+			}
+		case err != nil:
+			alone = append(batch, alone...) // nothing was written: each on its own, repeats last
+		default:
+			for _, c := range batch {
+				n := min(c.in.c.Limit, len(claimed))
+				c.out.claimed, claimed = claimed[:n:n], claimed[n:]
+				if j := done[c.in.f.Ref.ID]; j != nil {
+					c.out.j = j
+				} else {
+					c.out.j, c.err = unfinished(ctx, db.pool, c.in.f)
+				}
+			}
+		}
+	}
+	for _, c := range alone {
+		c.out.j, c.out.claimed, c.err = db.finishAndClaimOne(ctx, c.in.f, c.in.c)
+	}
+}
+
+// apartRepeats splits a batch's calls into those for distinct keys, in
+// order, and the repeats of a key already among them, which are answered
+// one by one after the rest.
+func apartRepeats[In, Out any](calls []*batchCall[In, Out], key func(In) string) (batch, alone []*batchCall[In, Out]) {
+	seen := map[string]bool{}
+	for _, c := range calls {
+		k := key(c.in)
+		if seen[k] {
+			alone = append(alone, c)
+			continue
+		}
+		seen[k] = true
+		batch = append(batch, c)
+	}
+	return batch, alone
+}
+
+// finishManyWith begins a statement that ends the attempts of ps, each a
+// different job: the CTE f, one UPDATE for all (each row still fenced on
+// its attempt), and ins, one INSERT of the records of the finishes that
+// applied. args are their arguments, $1 to $12.
+func finishManyWith(ps []runbooker.FinishParams) (q string, args []any) {
+	n := len(ps)
+	ids, statuses, excs := make([]string, n), make([]string, n), make([]string, n)
+	attempts, nows, starts := make([]int32, n), make([]int64, n), make([]*int64, n)
+	var recs []runbooker.StreamRecord
+	var owners []string
+	for i, p := range ps {
+		ids[i], attempts[i], statuses[i], excs[i] = p.Ref.ID, int32(p.Ref.Attempt), string(p.Status), cleanText(p.Exception)
+		nows[i], starts[i] = nanos(p.Now.UTC()), nullNanos(p.StartedAt)
+		for range p.Records {
+			owners = append(owners, p.Ref.ID)
+		}
+		recs = append(recs, p.Records...)
+	}
+	a := toArrays(recs)
+	q = `WITH f AS (UPDATE jobs SET status = r.status, exception = r.exc, ended_at = r.now,
+			last_modified_at = r.now, lease_expires_at = NULL, started_at = coalesce(jobs.started_at, r.started)
+			FROM unnest($1::text[], $2::integer[], $3::text[], $4::text[], $5::bigint[], $6::bigint[])
+				AS r(id, attempt, status, exc, now, started)
+			WHERE jobs.id = r.id AND jobs.attempt = r.attempt AND jobs.status IN ` + heldStatuses + `
+			RETURNING ` + qualified("jobs", jobCols) + `),
+		ins AS (INSERT INTO stream_records (job_pk, seq, time, type, text, value)
+			SELECT f.pk, x.seq, x.time, x.type, x.text, x.value
+			FROM unnest($7::text[], $8::bigint[], $9::bigint[], $10::text[], $11::text[], $12::text[])
+				AS x(id, seq, time, type, text, value) JOIN f ON f.id = x.id
+			ON CONFLICT (job_pk, seq) DO NOTHING)`
+	return q, []any{ids, attempts, statuses, excs, nows, starts, owners, a.seqs, a.times, a.types, a.texts, a.values}
 }
 
 // isUnavailable reports whether err means the database cannot be used now,

@@ -281,6 +281,8 @@ func (db *DB) finishOne(ctx context.Context, p runbooker.FinishParams) (*runbook
 // FinishAndClaim implements runbooker.JobStore in one statement: the
 // finish (with its records) and the claim are CTEs of one query, so a slot
 // that ends a job takes its next one in one round trip and one commit.
+// Calls that arrive while one is being written go together in the next
+// (finishAndClaimJobs): the slots of a busy worker share their commits.
 func (db *DB) FinishAndClaim(ctx context.Context, f runbooker.FinishParams, c runbooker.ClaimParams) (*runbooker.Job, []*runbooker.Job, error) {
 	if c.Limit <= 0 {
 		j, err := db.FinishJob(ctx, f)
@@ -289,44 +291,59 @@ func (db *DB) FinishAndClaim(ctx context.Context, f runbooker.FinishParams, c ru
 	if err := storeutil.CheckFinishAndClaim(f, c); err != nil {
 		return nil, nil, err
 	}
+	out, err := db.chains.do(ctx, finishClaim{f, c})
+	return out.j, out.claimed, err
+}
+
+// finishAndClaimOne is FinishAndClaim for one call, outside any batch.
+func (db *DB) finishAndClaimOne(ctx context.Context, f runbooker.FinishParams, c runbooker.ClaimParams) (*runbooker.Job, []*runbooker.Job, error) {
 	object := fmt.Sprintf("job %s", f.Ref.ID)
 	q, args := finishWith(f)
+	done, claimed, err := db.queryFinishAndClaim(ctx, q, args, c)
+	if err != nil {
+		return nil, nil, storeErr(err, object)
+	}
+	if j := done[f.Ref.ID]; j != nil {
+		return j, claimed, nil
+	}
+	j, err := unfinished(ctx, db.pool, f)
+	return j, claimed, err
+}
+
+// queryFinishAndClaim completes q, a statement begun by finishWith or
+// finishManyWith with args, with the claim c, and runs it: it returns the
+// jobs the finish ended, by id, and those claimed, oldest first. The error
+// is the database's, as it came.
+func (db *DB) queryFinishAndClaim(ctx context.Context, q string, args []any, c runbooker.ClaimParams) (map[string]*runbooker.Job, []*runbooker.Job, error) {
 	next, update, cargs := claimParts(c, len(args))
 	q += `, ` + next + `, c AS (` + update + `)
 		SELECT ` + jobCols + `, 0::bigint, false FROM f
 		UNION ALL SELECT ` + jobCols + `, next_seq, true FROM c`
-	args = append(args, cargs...)
-	rows, err := db.pool.Query(ctx, q, args...)
+	rows, err := db.pool.Query(ctx, q, append(args, cargs...)...)
 	if err != nil {
-		return nil, nil, storeErr(err, object)
+		return nil, nil, err
 	}
-	var j *runbooker.Job
+	defer rows.Close()
+	done := map[string]*runbooker.Job{}
 	var cs []claimedJob
 	for rows.Next() {
 		var nextSeq int64
 		var claim bool
 		x, pk, err := scanJob(rows, &nextSeq, &claim)
 		if err != nil {
-			rows.Close()
-			return nil, nil, storeErr(err, object)
+			return nil, nil, err
 		}
 		if claim {
 			x.NextSeq = nextSeq
 			cs = append(cs, claimedJob{x, pk})
 		} else {
-			j = x
+			done[x.ID] = x
 		}
 	}
-	rows.Close()
 	if err := rows.Err(); err != nil {
-		return nil, nil, storeErr(err, object)
+		return nil, nil, err
 	}
-	claimed := oldestFirst(cs)
-	if j != nil {
-		return j, claimed, nil
-	}
-	j, err = unfinished(ctx, db.pool, f)
-	return j, claimed, err
+	return done, oldestFirst(cs), nil
 }
 
 // getJobByID reads a job in any tenant (worker calls name jobs by id alone).
