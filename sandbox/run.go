@@ -80,29 +80,46 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	defer errR.Close()
 	cmd.Stdout, cmd.Stderr = outW, errW
 	var held *heldStart
+	started := false
 	if spec.Ready != nil {
-		// Start the process held at its exec while Ready waits (see
-		// heldStart), and let it run once Ready says yes. A held start
-		// that fails leaves nothing running, and the job starts the
-		// ordinary way after Ready, from a fresh command (an exec.Cmd
-		// starts once).
-		if held = startHeld(lease, cmd); held == nil {
-			cmd = restartable(cmd)
+		// Start the process at once while Ready waits, and let the runbook
+		// run once Ready says yes: a Bash job waits at a gate after its
+		// interpreter's start-up (see bashGate), any other held at its exec
+		// (see heldStart). A held start that fails leaves nothing
+		// running, and the job starts the ordinary way after Ready, from a
+		// fresh command (an exec.Cmd starts once).
+		g, err := startGated(spec, lease, cmd)
+		if err != nil {
+			outW.Close()
+			errW.Close()
+			return failed(spec, "cannot start %s: %v", filepath.Base(p.path), err)
+		}
+		if g == nil {
+			if held = startHeld(lease, cmd); held == nil {
+				cmd = restartable(cmd)
+			}
 		}
 		if err := spec.Ready(); err != nil {
 			outW.Close()
 			errW.Close()
+			if g != nil {
+				g.kill(cmd)
+			}
 			if held != nil {
 				held.kill(cmd)
 			}
 			return Result{Status: runbooker.StatusFailed, Exception: err.Error(), ExitCode: -1, NextSeq: spec.FirstSeq, Aborted: true}
+		}
+		if g != nil {
+			g.open()
+			started = true
 		}
 		if held != nil && held.let() != nil {
 			held.kill(cmd)
 			cmd, held = restartable(cmd), nil
 		}
 	}
-	if held == nil {
+	if held == nil && !started {
 		err = lease.start(cmd.SysProcAttr, cmd.Start)
 	}
 	outW.Close() // the child has its own copies now
