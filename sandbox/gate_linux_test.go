@@ -37,17 +37,7 @@ func checkGatedStart(t *testing.T, in sandbox.Interpreters) {
 	}
 	res, s := runIn(t, in, spec)
 	wantStatus(t, res, runbooker.StatusCompleted)
-	if ranEarly {
-		t.Fatal("the runbook ran before Ready answered")
-	}
-	if len(during) != 1 {
-		t.Fatalf("while Ready was asked, processes of the job: %v (want one, at its gate)", during)
-	}
-	for pid, state := range during {
-		if state != "S" {
-			t.Fatalf("process %s of the job was in state %q while Ready was asked, want S (asleep at its gate)", pid, state)
-		}
-	}
+	checkWaitedForReady(t, ranEarly, during, "S", "asleep at its gate")
 	out := s.texts(runbooker.StreamOutput)
 	if len(out) != 2 || out[0] != "env:unset" || out[1] != "u:"+in.Bash {
 		t.Fatalf("output %q, want BASH_ENV unset, the gate's descriptors closed and $_ %s", out, in.Bash)

@@ -68,17 +68,7 @@ print("done")
 	}
 	res, out := run(spec)
 	wantStatus(t, res, runbooker.StatusCompleted)
-	if ranEarly {
-		t.Fatal("the runbook ran before Ready answered")
-	}
-	if len(during) != 1 {
-		t.Fatalf("while Ready was asked, processes of the job: %v (want one, held)", during)
-	}
-	for pid, state := range during {
-		if state != "t" {
-			t.Fatalf("process %s of the job was in state %q while Ready was asked, want t (held at its exec)", pid, state)
-		}
-	}
+	checkWaitedForReady(t, ranEarly, during, "t", "held at its exec")
 	// Once let go the runbook is nobody's tracee.
 	if len(out) != 2 || out[0] != "TracerPid:\t0" || out[1] != "done" {
 		t.Fatalf("output %q", out)
@@ -135,6 +125,24 @@ func TestAHeldProcessDiesWithARefusal(t *testing.T) {
 		}
 		if left := heldProcesses(spec.JobID); len(left) != 0 {
 			t.Fatalf("isolated %v: processes left after the refusal: %v", iso, left)
+		}
+	}
+}
+
+// checkWaitedForReady fails unless, while Ready was asked, nothing of the
+// runbook had run and the job had one process, in the state want (doing
+// what, for the message).
+func checkWaitedForReady(t *testing.T, ranEarly bool, during map[string]string, want, what string) {
+	t.Helper()
+	if ranEarly {
+		t.Fatal("the runbook ran before Ready answered")
+	}
+	if len(during) != 1 {
+		t.Fatalf("while Ready was asked, processes of the job: %v (want one, %s)", during, what)
+	}
+	for pid, state := range during {
+		if state != want {
+			t.Fatalf("process %s of the job was in state %q while Ready was asked, want %s (%s)", pid, state, want, what)
 		}
 	}
 }
