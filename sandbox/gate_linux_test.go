@@ -104,3 +104,26 @@ func TestAGatedJobStillReadsItsBigParameters(t *testing.T) {
 		t.Fatalf("output %q, want %q", out, want)
 	}
 }
+
+// A script too big for the command line runs from its file (inlineBash):
+// bash sources the gate before it opens the file, the same way.
+func TestAGatedJobRunsAScriptFromItsFile(t *testing.T) {
+	marker := filepath.Join(t.TempDir(), "ran")
+	spec := bash("# " + strings.Repeat("padding ", 10<<10) + "\ntouch " + marker + "; echo \"$0 ${BASH_ENV-unset}\"\n")
+	spec.JobID = runbooker.NewUUID()
+	var ranEarly bool
+	spec.Ready = func() error {
+		time.Sleep(50 * time.Millisecond)
+		_, err := os.Stat(marker)
+		ranEarly = err == nil
+		return nil
+	}
+	res, s := run(t, spec)
+	wantStatus(t, res, runbooker.StatusCompleted)
+	if ranEarly {
+		t.Fatal("the runbook ran before Ready answered")
+	}
+	if out := s.texts(runbooker.StreamOutput); len(out) != 1 || out[0] != "runbook.sh unset" {
+		t.Fatalf("output %q", out)
+	}
+}
