@@ -140,6 +140,23 @@ func TestBenchReportsQueueAndSyncFiguresOnSQLite(t *testing.T) {
 	}
 }
 
+// On PostgreSQL the sync figure comes with the server's own floor for a
+// run's finish: a one-row commit after a pause, against back to back.
+func TestBenchReportsTheCommitFloorWithTheSyncFigureOnPostgres(t *testing.T) {
+	pgtest.Require(t)
+	figs := runBench(t, "sync", pgtest.AdminURL())
+	if s, ok := figs["sync run p50 (trivial bash)"]; !ok || s.Value <= 0 || s.Baseline <= 0 {
+		t.Errorf("sync figure = %+v (present %v)", s, ok)
+	}
+	c, ok := figs["PostgreSQL one-row commit p50 after 2ms idle"]
+	if !ok || c.Unit != "ms" || c.Value <= 0 || c.Baseline <= 0 || math.Abs(c.Ratio-c.Value/c.Baseline) > 1e-3*c.Ratio {
+		t.Errorf("commit figure = %+v (present %v); figures %v", c, ok, figs)
+	}
+	if len(figs) != 2 {
+		t.Errorf("--only sync on PostgreSQL reported %d figures: %v", len(figs), figs)
+	}
+}
+
 func TestBenchReportsQueueFiguresOnPostgres(t *testing.T) {
 	pgtest.Require(t)
 	checkQueueFigures(t, runBench(t, "queue", pgtest.AdminURL()), true)

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/runbooker/runbooker/postgres"
 )
 
@@ -46,4 +47,47 @@ func serveDB(db string) string {
 		return db
 	}
 	return ""
+}
+
+// commitPause is the pause the commit baseline waits before each commit:
+// about as long as a trivial job runs, so that the commit meets the
+// server as a synchronous run's finish does (asleep, on a virtual machine
+// an idle CPU to wake).
+const commitPause = 2 * time.Millisecond
+
+// commitBaseline measures the PostgreSQL server of url as the sync figure
+// meets it: the p50 of a one-row UPDATE's commit (a WAL flush) n times
+// after a commitPause each, and n times back to back. A synchronous run
+// cannot answer before its finish's commit, so the first is its floor on
+// this server and machine. The table it uses is dropped again.
+func commitBaseline(ctx context.Context, url string, n int) (paused, hot time.Duration, err error) {
+	c, err := pgx.Connect(ctx, postgres.PlainOnLoopback(url))
+	if err != nil {
+		return 0, 0, fmt.Errorf("commit baseline: %w", err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Exec(ctx, `CREATE TABLE bench_commit_probe (id integer PRIMARY KEY, n bigint NOT NULL);
+		INSERT INTO bench_commit_probe VALUES (1, 0)`); err != nil {
+		return 0, 0, fmt.Errorf("commit baseline: %w", err)
+	}
+	defer func() {
+		_, _ = c.Exec(context.WithoutCancel(ctx), `DROP TABLE bench_commit_probe`)
+	}()
+	measure := func(pause time.Duration) (time.Duration, error) {
+		d := make([]time.Duration, 0, n)
+		for range n {
+			time.Sleep(pause)
+			t0 := time.Now()
+			if _, err := c.Exec(ctx, `UPDATE bench_commit_probe SET n = n + 1 WHERE id = 1`); err != nil {
+				return 0, fmt.Errorf("commit baseline: %w", err)
+			}
+			d = append(d, time.Since(t0))
+		}
+		return Percentile(d, 0.5), nil
+	}
+	if paused, err = measure(commitPause); err != nil {
+		return 0, 0, err
+	}
+	hot, err = measure(0)
+	return paused, hot, err
 }
