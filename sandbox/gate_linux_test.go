@@ -26,11 +26,14 @@ func checkGatedStart(t *testing.T, in sandbox.Interpreters) {
 	var during map[string]string
 	var ranEarly bool
 	spec.Ready = func() error {
+		// bash may still be starting up: wait until it sleeps (at its
+		// gate), and a while longer, time enough for a runbook that was
+		// not held to run.
 		deadline := time.Now().Add(5 * time.Second)
-		for during = heldProcesses(spec.JobID); len(during) == 0 && time.Now().Before(deadline); during = heldProcesses(spec.JobID) {
+		for during = heldProcesses(spec.JobID); !asleep(during) && time.Now().Before(deadline); during = heldProcesses(spec.JobID) {
 			time.Sleep(time.Millisecond)
 		}
-		time.Sleep(50 * time.Millisecond) // time enough for a runbook that was not held to run
+		time.Sleep(50 * time.Millisecond)
 		_, err := os.Stat(marker)
 		ranEarly = err == nil
 		return nil
@@ -126,4 +129,12 @@ func TestAGatedJobRunsAScriptFromItsFile(t *testing.T) {
 	if out := s.texts(runbooker.StreamOutput); len(out) != 1 || out[0] != "runbook.sh unset" {
 		t.Fatalf("output %q", out)
 	}
+}
+
+// asleep reports whether ps is one process, sleeping.
+func asleep(ps map[string]string) bool {
+	for _, state := range ps {
+		return len(ps) == 1 && state == "S"
+	}
+	return false
 }
