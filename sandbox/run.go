@@ -80,7 +80,7 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	defer errR.Close()
 	cmd.Stdout, cmd.Stderr = outW, errW
 	var held *heldStart
-	started := false
+	var gate *bashGate
 	if spec.Ready != nil {
 		// Start the process at once while Ready waits, and let the runbook
 		// run once Ready says yes: a Bash job waits at a gate after its
@@ -88,13 +88,12 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 		// (see heldStart). A held start that fails leaves nothing
 		// running, and the job starts the ordinary way after Ready, from a
 		// fresh command (an exec.Cmd starts once).
-		g, err := startGated(spec, lease, cmd)
-		if err != nil {
+		if gate, err = startGated(spec, lease, cmd); err != nil {
 			outW.Close()
 			errW.Close()
 			return failed(spec, "cannot start %s: %v", filepath.Base(p.path), err)
 		}
-		if g == nil {
+		if gate == nil {
 			if held = startHeld(lease, cmd); held == nil {
 				cmd = restartable(cmd)
 			}
@@ -102,24 +101,23 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 		if err := spec.Ready(); err != nil {
 			outW.Close()
 			errW.Close()
-			if g != nil {
-				g.kill(cmd)
+			if gate != nil {
+				gate.kill(cmd)
 			}
 			if held != nil {
 				held.kill(cmd)
 			}
 			return Result{Status: runbooker.StatusFailed, Exception: err.Error(), ExitCode: -1, NextSeq: spec.FirstSeq, Aborted: true}
 		}
-		if g != nil {
-			g.open()
-			started = true
+		if gate != nil {
+			gate.open()
 		}
 		if held != nil && held.let() != nil {
 			held.kill(cmd)
 			cmd, held = restartable(cmd), nil
 		}
 	}
-	if held == nil && !started {
+	if held == nil && gate == nil {
 		err = lease.start(cmd.SysProcAttr, cmd.Start)
 	}
 	outW.Close() // the child has its own copies now
