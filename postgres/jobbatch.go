@@ -180,6 +180,11 @@ type finishClaimed struct {
 // call order. A finish that did not apply is answered as a lone one would
 // be (unfinished); its call still gets its share of the claim.
 func (db *DB) finishAndClaimJobs(ctx context.Context, calls []*batchCall[finishClaim, finishClaimed]) {
+	if len(calls) == 1 {
+		c := calls[0]
+		c.out.j, c.out.claimed, c.err = db.finishAndClaimOne(ctx, c.in.f, c.in.c)
+		return
+	}
 	var keys []string
 	byKey := map[string][]*batchCall[finishClaim, finishClaimed]{}
 	for _, c := range calls {
