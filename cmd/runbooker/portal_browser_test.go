@@ -290,13 +290,18 @@ func TestPortalBrowserTargetsAndForm(t *testing.T) {
 	b := newBrowser(t, s, 1280, 900)
 	b.signIn("help@contoso.com")
 
-	// Flow 2.
+	// Flow 2. The page lists every user until the search's answer comes,
+	// so a search waits for that page (its box carries the words as an
+	// attribute, which typing does not set) before it takes the first
+	// result: the first of the whole list once opened the CEO's page in
+	// place of Jane's.
 	search := func(q string) {
 		b.run("searching "+q,
 			chromedp.Navigate(b.url+"/targets"),
 			chromedp.WaitVisible(chromedp.ID("q")),
 			chromedp.SendKeys(chromedp.ID("q"), q),
 			chromedp.Submit(chromedp.ID("q")),
+			chromedp.WaitVisible(chromedp.CSS(`#q[value="`+q+`"]`)),
 			chromedp.WaitVisible(chromedp.CSS("#search-results a")),
 		)
 	}
