@@ -11,7 +11,7 @@ import (
 )
 
 // openTemp opens a store on a fresh database of its own.
-func openTemp(t *testing.T) *postgres.DB {
+func openTemp(t testing.TB) *postgres.DB {
 	t.Helper()
 	url := pgtest.Database(t)
 	db, err := postgres.Open(context.Background(), url, postgres.Config{PoolSize: 8})
