@@ -22,7 +22,9 @@ import (
 // order by a background sender that retries until the server takes them.
 // The server ignores records it already has (same sequence number) and a
 // repeated finish, so redelivery after a crash stores everything exactly
-// once. Claims, starts and heartbeats pass straight through.
+// once. Claims, starts and heartbeats pass straight through. Over a
+// FinishClaimer, FinishAndClaim delivers the finish at once when it can,
+// with a claim of the slot's next job.
 type Spool struct {
 	Transport
 	dir string
@@ -42,11 +44,16 @@ type entry struct {
 }
 
 type sender struct {
-	ref   runbooker.JobRef
-	path  string
-	wake  chan struct{}
-	mu    sync.Mutex // guards appends to the file
-	ended bool       // a finish was journaled
+	name string
+	ref  runbooker.JobRef
+	path string
+	wake chan struct{}
+	mu   sync.Mutex // guards appends to the file
+
+	sendMu sync.Mutex    // held while delivering: one delivery at a time
+	off    int64         // how far the journal was delivered (sendMu)
+	closed bool          // delivered or dropped for good (sendMu)
+	gone   chan struct{} // closed with closed
 }
 
 // OpenSpool opens (creating) the journal directory and resumes delivery of
@@ -93,12 +100,18 @@ func (s *Spool) sender(ref runbooker.JobRef) *sender {
 	if x, ok := s.senders[name]; ok {
 		return x
 	}
-	x := &sender{ref: ref, path: filepath.Join(s.dir, name+".journal"), wake: make(chan struct{}, 1)}
+	x := &sender{name: name, ref: ref, path: filepath.Join(s.dir, name+".journal"), wake: make(chan struct{}, 1), gone: make(chan struct{})}
+	if b, err := os.ReadFile(x.offPath()); err == nil {
+		x.off, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	}
 	s.senders[name] = x
 	s.wg.Add(1)
-	go s.deliver(name, x)
+	go s.deliver(x)
 	return x
 }
+
+// offPath is the side file that keeps how far the journal was delivered.
+func (x *sender) offPath() string { return strings.TrimSuffix(x.path, ".journal") + ".offset" }
 
 func (x *sender) poke() {
 	select {
@@ -108,14 +121,30 @@ func (x *sender) poke() {
 }
 
 func (s *Spool) journal(ref runbooker.JobRef, e entry) error {
-	if strings.ContainsAny(ref.ID, `/\_`) || ref.ID == "" {
-		return runbooker.Errorf(runbooker.EINVALID, "job id %q cannot name a journal", ref.ID)
+	x, err := s.senderFor(ref)
+	if err == nil {
+		err = x.write(e)
 	}
+	if err == nil {
+		x.poke()
+	}
+	return err
+}
+
+// senderFor is the sender of ref's journal.
+func (s *Spool) senderFor(ref runbooker.JobRef) (*sender, error) {
+	if strings.ContainsAny(ref.ID, `/\_`) || ref.ID == "" {
+		return nil, runbooker.Errorf(runbooker.EINVALID, "job id %q cannot name a journal", ref.ID)
+	}
+	return s.sender(ref), nil
+}
+
+// write appends e to the journal, without waking its delivery.
+func (x *sender) write(e entry) error {
 	line, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	x := s.sender(ref)
 	x.mu.Lock()
 	f, err := os.OpenFile(x.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err == nil {
@@ -124,14 +153,10 @@ func (s *Spool) journal(ref runbooker.JobRef, e entry) error {
 			err = cerr
 		}
 	}
-	if e.Finish != nil {
-		x.ended = true
-	}
 	x.mu.Unlock()
 	if err != nil {
-		return fmt.Errorf("journaling reports of job %s: %w", ref.ID, err)
+		return fmt.Errorf("journaling reports of job %s: %w", x.ref.ID, err)
 	}
-	x.poke()
 	return nil
 }
 
@@ -145,33 +170,61 @@ func (s *Spool) Finish(ctx context.Context, p runbooker.FinishParams) error {
 	return s.journal(p.Ref, entry{Finish: &p})
 }
 
+// FinishAndClaim implements FinishClaimer over a transport that is one:
+// the finish is journaled first, then delivered at once, with whatever
+// records are still undelivered, in a call that also claims up to limit
+// jobs. When that call fails, the journal is delivered as Finish delivers
+// it, and no job is claimed.
+func (s *Spool) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, limit int) ([]runbooker.Assignment, error) {
+	fc, ok := s.Transport.(FinishClaimer)
+	if !ok {
+		return nil, s.Finish(ctx, p)
+	}
+	x, err := s.senderFor(p.Ref)
+	if err != nil {
+		return nil, err
+	}
+	// The finish is journaled while no delivery runs, so that this call
+	// is the one that sends it.
+	x.sendMu.Lock()
+	defer x.sendMu.Unlock()
+	if x.closed { // the attempt's reports were refused for good meanwhile
+		return nil, s.Finish(ctx, p)
+	}
+	if err := x.write(entry{Finish: &p}); err != nil {
+		return nil, err
+	}
+	var jobs []runbooker.Assignment
+	progressed, err := s.step(x, func(fp runbooker.FinishParams) error {
+		var err error
+		jobs, err = fc.FinishAndClaim(ctx, fp, limit)
+		return err
+	})
+	if !x.closed && (err != nil || !progressed) {
+		x.poke() // the delivery goes on, retrying
+	}
+	return jobs, err
+}
+
 // deliver sends a journal's entries in order from the last delivered
 // offset (kept in a side file), retrying while the server is unreachable.
-func (s *Spool) deliver(name string, x *sender) {
+func (s *Spool) deliver(x *sender) {
 	defer s.wg.Done()
-	offPath := filepath.Join(s.dir, name+".offset")
-	var off int64
-	if b, err := os.ReadFile(offPath); err == nil {
-		off, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
-	}
 	backoff := 100 * time.Millisecond
 	for {
-		done, n, err := s.sendFrom(x, off)
-		if n > off {
-			off = n
-			_ = os.WriteFile(offPath, []byte(strconv.FormatInt(off, 10)), 0o600)
-			backoff = 100 * time.Millisecond
-		}
-		if done || (err != nil && isFinal(err)) {
-			if err != nil {
-				s.log.Warn("job reports refused; dropping them", "job", x.ref.ID, "attempt", x.ref.Attempt, "err", err)
-			}
-			s.mu.Lock()
-			delete(s.senders, name)
-			s.mu.Unlock()
-			_ = os.Remove(x.path)
-			_ = os.Remove(offPath)
+		x.sendMu.Lock()
+		if x.closed {
+			x.sendMu.Unlock()
 			return
+		}
+		progressed, err := s.step(x, func(p runbooker.FinishParams) error { return s.Transport.Finish(s.ctx, p) })
+		closed := x.closed
+		x.sendMu.Unlock()
+		if closed {
+			return
+		}
+		if progressed {
+			backoff = 100 * time.Millisecond
 		}
 		wait := time.Duration(0)
 		if err != nil {
@@ -182,6 +235,8 @@ func (s *Spool) deliver(name string, x *sender) {
 			select {
 			case <-s.ctx.Done():
 				return
+			case <-x.gone:
+				return
 			case <-time.After(wait):
 			}
 			continue
@@ -189,9 +244,36 @@ func (s *Spool) deliver(name string, x *sender) {
 		select {
 		case <-s.ctx.Done():
 			return
+		case <-x.gone:
+			return
 		case <-x.wake:
 		}
 	}
+}
+
+// step delivers what the journal holds past x.off, the finish through
+// finish, and keeps the offset reached. Once the finish was delivered, or
+// the server refused the reports for good, the journal is removed and x
+// closed. Must hold x.sendMu.
+func (s *Spool) step(x *sender, finish func(runbooker.FinishParams) error) (progressed bool, err error) {
+	done, n, err := s.sendFrom(x, x.off, finish)
+	if n > x.off {
+		x.off, progressed = n, true
+		_ = os.WriteFile(x.offPath(), []byte(strconv.FormatInt(n, 10)), 0o600)
+	}
+	if done || (err != nil && isFinal(err)) {
+		if err != nil {
+			s.log.Warn("job reports refused; dropping them", "job", x.ref.ID, "attempt", x.ref.Attempt, "err", err)
+		}
+		s.mu.Lock()
+		delete(s.senders, x.name)
+		s.mu.Unlock()
+		_ = os.Remove(x.path)
+		_ = os.Remove(x.offPath())
+		x.closed = true
+		close(x.gone)
+	}
+	return progressed, err
 }
 
 // isFinal tells errors that retrying cannot fix: the attempt was fenced off
@@ -211,7 +293,7 @@ const maxBatch = 5000
 // sendFrom sends the journal's complete lines from offset off, merging
 // consecutive record entries (and trailing records into the finish). It
 // returns whether the finish was delivered and the offset reached.
-func (s *Spool) sendFrom(x *sender, off int64) (bool, int64, error) {
+func (s *Spool) sendFrom(x *sender, off int64, finish func(runbooker.FinishParams) error) (bool, int64, error) {
 	f, err := os.Open(x.path)
 	if errors.Is(err, os.ErrNotExist) {
 		return false, off, nil
@@ -253,7 +335,7 @@ func (s *Spool) sendFrom(x *sender, off int64) (bool, int64, error) {
 		if e.Finish != nil {
 			p := *e.Finish
 			p.Records = append(batch, p.Records...)
-			if err := s.Transport.Finish(s.ctx, p); err != nil {
+			if err := finish(p); err != nil {
 				return false, off, err
 			}
 			return true, pos, nil

@@ -119,3 +119,120 @@ func TestSpoolDropsReportsTheServerRefusesForGood(t *testing.T) {
 		sp.Close()
 	}
 }
+
+// claimingTransport is a flakyTransport that finishes and claims in one
+// call, handing out the jobs of queue one by one.
+type claimingTransport struct {
+	*flakyTransport
+	queue  []runbooker.Assignment
+	chains int // FinishAndClaim calls that reached the "server"
+}
+
+func (c *claimingTransport) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, limit int) ([]runbooker.Assignment, error) {
+	if err := c.Finish(ctx, p); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.chains++
+	n := min(limit, len(c.queue))
+	got := c.queue[:n]
+	c.queue = c.queue[n:]
+	return got, nil
+}
+
+func (c *claimingTransport) calls() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.chains
+}
+
+// Over a transport that finishes and claims in one call, the spool sends a
+// finish at once, with the records still undelivered, and hands back the
+// job claimed with it; when that call fails, it claims nothing and delivers
+// the journal once the server is back, as any other.
+func TestSpoolFinishesAndClaimsInOneCall(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ct := &claimingTransport{flakyTransport: &flakyTransport{down: true, fail: runbooker.Errorf(runbooker.EUNAVAILABLE, "server down")},
+		queue: []runbooker.Assignment{{Job: &runbooker.Job{ID: "next-1"}}, {Job: &runbooker.Job{ID: "next-2"}}}}
+	sp, err := OpenSpool(t.TempDir(), ct, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+
+	// Records journaled while the server was down go with the finish.
+	ref := runbooker.JobRef{ID: "job-1", Attempt: 1}
+	for i := int64(1); i <= 3; i++ {
+		if err := sp.Append(ctx, ref, []runbooker.StreamRecord{{Seq: i, Type: "Output", Text: "x"}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ct.set(false)
+	got, err := sp.FinishAndClaim(ctx, runbooker.FinishParams{Ref: ref, Status: runbooker.StatusCompleted,
+		Records: []runbooker.StreamRecord{{Seq: 4, Type: "Output", Text: "last"}}}, 1)
+	if err != nil || len(got) != 1 || got[0].Job.ID != "next-1" {
+		t.Fatalf("FinishAndClaim: %d jobs %v, %v; want next-1", len(got), got, err)
+	}
+	ct.mu.Lock()
+	finished, nrec := ct.finish != nil && ct.finish.Ref == ref, len(ct.records)
+	ct.mu.Unlock()
+	if !finished || nrec != 4 || ct.calls() != 1 {
+		t.Fatalf("delivered: finish %v, %d records, %d finish-and-claim calls; want the finish with all 4 records in 1", finished, nrec, ct.calls())
+	}
+	if sp.Pending() != 0 {
+		t.Errorf("%d journals left after the finish was delivered", sp.Pending())
+	}
+
+	// The server is down: nothing is claimed, the finish waits in the
+	// journal and is delivered (by Finish) once the server is back.
+	ct.set(true)
+	ref2 := runbooker.JobRef{ID: "job-2", Attempt: 1}
+	got, err = sp.FinishAndClaim(ctx, runbooker.FinishParams{Ref: ref2, Status: runbooker.StatusFailed, Exception: "boom"}, 1)
+	if len(got) != 0 || runbooker.ErrorCode(err) != runbooker.EUNAVAILABLE {
+		t.Fatalf("FinishAndClaim with the server down: %d jobs, %v; want none and unavailable", len(got), err)
+	}
+	if sp.Pending() != 1 {
+		t.Fatalf("%d journals pending, want the failed finish's", sp.Pending())
+	}
+	ct.set(false)
+	waitFor(t, "the journaled finish to be delivered", func() bool {
+		ct.mu.Lock()
+		defer ct.mu.Unlock()
+		return ct.finish != nil && ct.finish.Ref == ref2 && ct.finish.Exception == "boom"
+	})
+	waitFor(t, "the journal to be removed", func() bool { return sp.Pending() == 0 })
+	if ct.calls() != 1 {
+		t.Errorf("%d finish-and-claim calls reached the server; the retry of a failed one must not claim", ct.calls())
+	}
+	ct.mu.Lock()
+	left := len(ct.queue)
+	ct.mu.Unlock()
+	if left != 1 {
+		t.Errorf("%d jobs left queued, want 1: a claim's jobs were taken without being handed out", left)
+	}
+}
+
+// A spool over a transport that cannot claim with a finish journals the
+// finish and claims nothing: the agent's claim loop claims.
+func TestSpoolFinishAndClaimWithoutAClaimingTransport(t *testing.T) {
+	t.Parallel()
+	ft := &flakyTransport{}
+	sp, err := OpenSpool(t.TempDir(), ft, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sp.Close()
+	ref := runbooker.JobRef{ID: "job-1", Attempt: 1}
+	got, err := sp.FinishAndClaim(context.Background(), runbooker.FinishParams{Ref: ref, Status: runbooker.StatusCompleted}, 1)
+	if err != nil || len(got) != 0 {
+		t.Fatalf("FinishAndClaim: %v, %v; want nothing claimed", got, err)
+	}
+	waitFor(t, "the finish to be delivered", func() bool {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		return ft.finish != nil && ft.finish.Ref == ref
+	})
+}

@@ -64,7 +64,24 @@ type AttemptRequest struct {
 	Exception string                   `json:"exception,omitempty"`
 	Records   []runbooker.StreamRecord `json:"records,omitempty"`
 	StartedAt time.Time                `json:"startedAt,omitzero"`
+	// Claim, on a finish, asks for up to this many of the group's queued
+	// jobs in the same write (without waiting): the slot the finish frees
+	// takes its next job with it. The answer is then a FinishResponse.
+	// An older server ignores it and answers the job alone.
+	Claim int `json:"claim,omitempty"`
 }
+
+// FinishResponse answers a finish that asked to claim: the job as it
+// ended and the jobs claimed with it, as a claim answers them. When the
+// finish is refused (409: the attempt is no longer the worker's) after its
+// claim ran, the error answer carries the claimed jobs too, in "claimed".
+type FinishResponse struct {
+	Job     *runbooker.Job `json:"job"`
+	Claimed ClaimResponse  `json:"claimed"`
+}
+
+// maxClaim bounds the jobs one claim asks for.
+const maxClaim = 256
 
 // AssetResponse is an asset's value as a running job receives it.
 type AssetResponse struct {
@@ -162,8 +179,8 @@ func (s *Server) handleClaim(w http.ResponseWriter, r *http.Request, wk *runbook
 		s.writeError(w, r, err)
 		return
 	}
-	if req.Capacity < 0 || req.Capacity > 256 {
-		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "capacity must be 0 to 256"))
+	if req.Capacity < 0 || req.Capacity > maxClaim {
+		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "capacity must be 0 to %d", maxClaim))
 		return
 	}
 	wait := time.Duration(min(max(req.WaitSeconds, 0), 30)) * time.Second
@@ -186,11 +203,16 @@ func (s *Server) handleClaim(w http.ResponseWriter, r *http.Request, wk *runbook
 	}
 	// Answer even if the worker left meanwhile: jobs it never receives are
 	// rescued when their lease expires.
+	writeJSON(w, http.StatusOK, claimAnswer(jobs))
+}
+
+// claimAnswer is the answer to a claim of jobs. The jobs of one worker's
+// claim share its group: the settings go once.
+func claimAnswer(jobs []runbooker.Assignment) ClaimResponse {
 	resp := ClaimResponse{Jobs: jobs}
 	if resp.Jobs == nil {
 		resp.Jobs = []runbooker.Assignment{}
 	}
-	// The jobs of one worker's claim share its group: send the settings once.
 	if len(jobs) > 0 && jobs[0].Group != nil {
 		resp.Group = jobs[0].Group
 		for i := range resp.Jobs {
@@ -199,7 +221,7 @@ func (s *Server) handleClaim(w http.ResponseWriter, r *http.Request, wk *runbook
 			}
 		}
 	}
-	writeJSON(w, http.StatusOK, resp)
+	return resp
 }
 
 // runAsRefusal keeps a Windows worker from claiming the jobs of a group
@@ -363,13 +385,46 @@ func (s *Server) handleWorkerFinish(w http.ResponseWriter, r *http.Request, wk *
 	if !req.StartedAt.IsZero() {
 		started = s.workerTime(req.StartedAt, held)
 	}
-	j, err := s.Engine.Finish(r.Context(), runbooker.FinishParams{Ref: runbooker.JobRef{ID: held.ID, Attempt: req.Attempt},
-		Status: req.Status, Exception: req.Exception, Records: req.Records, StartedAt: started})
-	if err != nil {
-		s.writeError(w, r, err)
+	fp := runbooker.FinishParams{Ref: runbooker.JobRef{ID: held.ID, Attempt: req.Attempt},
+		Status: req.Status, Exception: req.Exception, Records: req.Records, StartedAt: started}
+	if req.Claim < 0 || req.Claim > maxClaim {
+		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "claim must be 0 to %d", maxClaim))
 		return
 	}
-	writeJSON(w, http.StatusOK, j)
+	if req.Claim == 0 {
+		j, err := s.Engine.Finish(r.Context(), fp)
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, j)
+		return
+	}
+	// A worker that may not claim (runAsRefusal) or is not current only
+	// finishes: its claim loop learns why.
+	claim := engine.ClaimRequest{TenantID: wk.TenantID, Group: wk.Group, WorkerID: wk.ID, Limit: req.Claim, Languages: wk.Languages}
+	if s.runAsRefusal(r, wk) != nil || s.Engine.TouchWorker(r.Context(), wk) != nil {
+		claim.Limit = 0
+	}
+	j, jobs, err := s.Engine.FinishAndClaim(r.Context(), fp, claim)
+	if err != nil {
+		if len(jobs) == 0 {
+			s.writeError(w, r, err)
+			return
+		}
+		// The jobs are the worker's: they go with the refusal.
+		status, ok := errorStatus[runbooker.ErrorCode(err)]
+		if !ok {
+			s.writeError(w, r, err)
+			return
+		}
+		writeJSON(w, status, struct {
+			Error   string        `json:"error"`
+			Claimed ClaimResponse `json:"claimed"`
+		}{runbooker.ErrorMessage(err), claimAnswer(jobs)})
+		return
+	}
+	writeJSON(w, http.StatusOK, FinishResponse{Job: j, Claimed: claimAnswer(jobs)})
 }
 
 func (s *Server) handleWorkerAsset(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) {

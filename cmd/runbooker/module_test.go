@@ -6,13 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
-	"net/http/httputil"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/runbooker/runbooker"
@@ -116,33 +112,16 @@ func TestModuleUploadListGetDeleteThroughCLIAndAPI(t *testing.T) {
 	}
 }
 
-// countingProxy stands between hybrid workers and the server and counts
-// the module fetches it passes on.
-func countingProxy(t *testing.T, target string) (string, *atomic.Int64) {
-	t.Helper()
-	u, err := url.Parse(target)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var n atomic.Int64
-	rp := httputil.NewSingleHostReverseProxy(u)
-	ps := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/api/worker/v1/modules/") {
-			n.Add(1)
-		}
-		rp.ServeHTTP(w, r)
-	}))
-	t.Cleanup(ps.Close)
-	return ps.URL, &n
-}
-
 func TestModulesReachHybridWorkersOnce(t *testing.T) {
 	s := startServer(t)
 	ctx := context.Background()
-	proxy, fetches := countingProxy(t, s.url)
+	proxy, calls := countingProxy(t, s.url)
+	fetches := func() int {
+		return calls.count(func(path string) bool { return strings.HasPrefix(path, "/api/worker/v1/modules/") })
+	}
 	token := createGroup(t, s, runbooker.WorkerGroup{Name: "onprem"})
 	state := t.TempDir()
-	startWorker(t, proxy, token, state).id(t)
+	startWorker(t, proxy.URL, token, state).id(t)
 	waitWorkersOnline(t, s.client, "onprem", 1)
 	for _, v := range []string{"0.1.0", "0.2.0"} {
 		name, whl := greetWheel(t, v)
@@ -179,19 +158,19 @@ func TestModulesReachHybridWorkersOnce(t *testing.T) {
 	if out := output(run("org_general_greet")); !strings.Contains(out, "hello ada from greet 0.1.0") {
 		t.Errorf("first job's output: %q", out)
 	}
-	if n := fetches.Load(); n != 1 {
+	if n := fetches(); n != 1 {
 		t.Errorf("module fetches after the first job: %d, want 1", n)
 	}
 	if out := output(run("org_general_greet")); !strings.Contains(out, "hello ada from greet 0.1.0") {
 		t.Errorf("second job's output: %q", out)
 	}
-	if n := fetches.Load(); n != 1 {
+	if n := fetches(); n != 1 {
 		t.Errorf("module fetches after the second job: %d, want still 1 (cached)", n)
 	}
 	if out := output(run("org_general_greetnewest")); !strings.Contains(out, "hello bob from greet 0.2.0") {
 		t.Errorf("newest: %q", out)
 	}
-	if n := fetches.Load(); n != 2 {
+	if n := fetches(); n != 2 {
 		t.Errorf("module fetches after the newest version: %d, want 2", n)
 	}
 	ents, _ := os.ReadDir(filepath.Join(state, "modules"))
