@@ -49,6 +49,7 @@ type sender struct {
 	path string
 	wake chan struct{}
 	mu   sync.Mutex // guards appends to the file
+	size int64      // the journal's length (mu)
 
 	sendMu sync.Mutex    // held while delivering: one delivery at a time
 	off    int64         // how far the journal was delivered (sendMu)
@@ -104,6 +105,9 @@ func (s *Spool) sender(ref runbooker.JobRef) *sender {
 	if b, err := os.ReadFile(x.offPath()); err == nil {
 		x.off, _ = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	}
+	if st, err := os.Stat(x.path); err == nil {
+		x.size = st.Size()
+	}
 	s.senders[name] = x
 	s.wg.Add(1)
 	go s.deliver(x)
@@ -148,7 +152,9 @@ func (x *sender) write(e entry) error {
 	x.mu.Lock()
 	f, err := os.OpenFile(x.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err == nil {
-		_, err = f.Write(append(line, '\n'))
+		var n int
+		n, err = f.Write(append(line, '\n'))
+		x.size += int64(n)
 		if cerr := f.Close(); err == nil {
 			err = cerr
 		}
@@ -191,16 +197,28 @@ func (s *Spool) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, li
 	if x.closed { // the attempt's reports were refused for good meanwhile
 		return nil, s.Finish(ctx, p)
 	}
+	x.mu.Lock()
+	alone := x.off == x.size // everything journaled before was delivered
+	x.mu.Unlock()
 	if err := x.write(entry{Finish: &p}); err != nil {
 		return nil, err
 	}
 	var jobs []runbooker.Assignment
-	progressed, err := s.step(x, func(fp runbooker.FinishParams) error {
+	send := func(fp runbooker.FinishParams) error {
 		var err error
 		jobs, err = fc.FinishAndClaim(ctx, fp, limit)
 		return err
-	})
-	if !x.closed && (err != nil || !progressed) {
+	}
+	if alone {
+		// The finish is all there is to deliver: no need to read it back.
+		err = send(p)
+		if err == nil || isFinal(err) {
+			s.drop(x, err)
+		}
+	} else {
+		_, err = s.step(x, send)
+	}
+	if !x.closed {
 		x.poke() // the delivery goes on, retrying
 	}
 	return jobs, err
@@ -257,23 +275,33 @@ func (s *Spool) deliver(x *sender) {
 // closed. Must hold x.sendMu.
 func (s *Spool) step(x *sender, finish func(runbooker.FinishParams) error) (progressed bool, err error) {
 	done, n, err := s.sendFrom(x, x.off, finish)
+	if done || (err != nil && isFinal(err)) {
+		s.drop(x, err)
+		return true, err
+	}
 	if n > x.off {
 		x.off, progressed = n, true
 		_ = os.WriteFile(x.offPath(), []byte(strconv.FormatInt(n, 10)), 0o600)
 	}
-	if done || (err != nil && isFinal(err)) {
-		if err != nil {
-			s.log.Warn("job reports refused; dropping them", "job", x.ref.ID, "attempt", x.ref.Attempt, "err", err)
-		}
-		s.mu.Lock()
-		delete(s.senders, x.name)
-		s.mu.Unlock()
-		_ = os.Remove(x.path)
-		_ = os.Remove(x.offPath())
-		x.closed = true
-		close(x.gone)
-	}
 	return progressed, err
+}
+
+// drop ends a journal whose finish was delivered (err nil) or whose
+// reports the server refused for good (err): its files go and x closes.
+// Must hold x.sendMu.
+func (s *Spool) drop(x *sender, err error) {
+	if err != nil {
+		s.log.Warn("job reports refused; dropping them", "job", x.ref.ID, "attempt", x.ref.Attempt, "err", err)
+	}
+	s.mu.Lock()
+	delete(s.senders, x.name)
+	s.mu.Unlock()
+	_ = os.Remove(x.path)
+	if x.off > 0 {
+		_ = os.Remove(x.offPath())
+	}
+	x.closed = true
+	close(x.gone)
 }
 
 // isFinal tells errors that retrying cannot fix: the attempt was fenced off

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -157,7 +158,8 @@ func TestSpoolFinishesAndClaimsInOneCall(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	ct := &claimingTransport{flakyTransport: &flakyTransport{down: true, fail: runbooker.Errorf(runbooker.EUNAVAILABLE, "server down")},
 		queue: []runbooker.Assignment{{Job: &runbooker.Job{ID: "next-1"}}, {Job: &runbooker.Job{ID: "next-2"}}}}
-	sp, err := OpenSpool(t.TempDir(), ct, log)
+	dir := t.TempDir()
+	sp, err := OpenSpool(dir, ct, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -212,6 +214,24 @@ func TestSpoolFinishesAndClaimsInOneCall(t *testing.T) {
 	ct.mu.Unlock()
 	if left != 1 {
 		t.Errorf("%d jobs left queued, want 1: a claim's jobs were taken without being handed out", left)
+	}
+
+	// A finish with nothing journaled before it goes as it is, with its
+	// own records.
+	ref3 := runbooker.JobRef{ID: "job-3", Attempt: 2}
+	got, err = sp.FinishAndClaim(ctx, runbooker.FinishParams{Ref: ref3, Status: runbooker.StatusCompleted,
+		Records: []runbooker.StreamRecord{{Seq: 1, Type: "Output", Text: "only"}}}, 1)
+	if err != nil || len(got) != 1 || got[0].Job.ID != "next-2" {
+		t.Fatalf("FinishAndClaim of a job with nothing journaled before: %d jobs %v, %v; want next-2", len(got), got, err)
+	}
+	ct.mu.Lock()
+	f := ct.finish
+	ct.mu.Unlock()
+	if f == nil || f.Ref != ref3 || len(f.Records) != 1 || f.Records[0].Text != "only" || sp.Pending() != 0 || ct.calls() != 2 {
+		t.Errorf("delivered %+v (%d journals left, %d finish-and-claim calls); want job-3's finish with its record, nothing left, 2 calls", f, sp.Pending(), ct.calls())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the spool directory holds %d files after every finish was delivered", len(entries))
 	}
 }
 

@@ -361,9 +361,19 @@ func (b *harness) syncRun(ctx context.Context) ([]Figure, error) {
 // alternate the two (a quarter of each per round), so that a machine whose
 // speed drifts during the run weighs on both alike.
 func (b *harness) throughput(ctx context.Context) ([]Figure, error) {
+	return b.throughputOn(ctx, "", "")
+}
+
+// throughputOn is the throughput figure of the jobs of a group (empty:
+// the built-in one), named with label when it is not the built-in one.
+func (b *harness) throughputOn(ctx context.Context, group, label string) ([]Figure, error) {
 	n, conc := b.cfg.Jobs, b.cfg.Concurrency
 	rounds := min(throughputRounds, max(n, 1))
-	b.progress("throughput: %d raw spawns and %d jobs, concurrency %d, alternated in %d rounds", n, n, conc, rounds)
+	name := fmt.Sprintf("throughput, %d trivial jobs", n)
+	if label != "" {
+		name += " (" + label + ")"
+	}
+	b.progress("%s: %d raw spawns and %d jobs, concurrency %d, alternated in %d rounds", name, n, n, conc, rounds)
 	var rawTook, jobsTook, created time.Duration
 	done := 0
 	for r := 0; r < rounds; r++ {
@@ -376,7 +386,7 @@ func (b *harness) throughput(ctx context.Context) ([]Figure, error) {
 			return nil, err
 		}
 		rawTook += time.Since(t0)
-		c, took, err := b.trivialJobs(ctx, k)
+		c, took, err := b.trivialJobs(ctx, group, k)
 		if err != nil {
 			return nil, err
 		}
@@ -384,11 +394,11 @@ func (b *harness) throughput(ctx context.Context) ([]Figure, error) {
 		jobsTook += took
 		done += k
 	}
-	b.progress("throughput: the %d jobs were created one by one in %v, all ended after %v", done, created.Round(time.Millisecond), jobsTook.Round(time.Millisecond))
+	b.progress("%s: the %d jobs were created one by one in %v, all ended after %v", name, done, created.Round(time.Millisecond), jobsTook.Round(time.Millisecond))
 	raw := float64(n) / rawTook.Seconds()
 	jobs := float64(n) / jobsTook.Seconds()
 	ratio := jobs / raw
-	return []Figure{{Name: fmt.Sprintf("throughput, %d trivial jobs", n), Value: jobs, Unit: "jobs/s", Baseline: raw, Ratio: ratio,
+	return []Figure{{Name: name, Value: jobs, Unit: "jobs/s", Baseline: raw, Ratio: ratio,
 		Target: "≥ 70 % of raw spawn rate", Met: ratio >= 0.7}}, nil
 }
 
@@ -425,7 +435,7 @@ func (b *harness) rawSpawns(ctx context.Context, k, conc int) error {
 
 // trivialJobs creates k trivial jobs one by one and waits for all: it
 // returns how long the creating took and how long until the last ended.
-func (b *harness) trivialJobs(ctx context.Context, k int) (created, took time.Duration, err error) {
+func (b *harness) trivialJobs(ctx context.Context, group string, k int) (created, took time.Duration, err error) {
 	e := b.cp.Engine
 	t0 := time.Now()
 	// Each job's end is watched from its creation on, as a synchronous
@@ -437,7 +447,7 @@ func (b *harness) trivialJobs(ctx context.Context, k int) (created, took time.Du
 		}
 	}()
 	for i := 0; i < k; i++ {
-		_, w, err := e.CreateJobWatched(ctx, engine.CreateJobParams{TenantID: b.tenant, RunbookName: "org_bench_trivial", Caller: "bench"})
+		_, w, err := e.CreateJobWatched(ctx, engine.CreateJobParams{TenantID: b.tenant, RunbookName: "org_bench_trivial", RunOn: group, Caller: "bench"})
 		if err != nil {
 			return 0, 0, err
 		}

@@ -157,6 +157,26 @@ func TestBenchReportsTheCommitFloorWithTheSyncFigureOnPostgres(t *testing.T) {
 	}
 }
 
+// The remote step measures a hybrid worker over loopback HTTP: its
+// dispatch latency and its throughput against raw spawns, each job of
+// which really ran (trivialJobs fails otherwise).
+func TestBenchReportsRemoteWorkerFigures(t *testing.T) {
+	figs := runBench(t, "remote", "")
+	for _, name := range []string{"dispatch p50 (remote worker, loopback)", "dispatch p99 (remote worker, loopback)"} {
+		if f, ok := figs[name]; !ok || f.Unit != "ms" || f.Value <= 0 {
+			t.Errorf("figure %q = %+v (present %v)", name, f, ok)
+		}
+	}
+	tp, ok := figs["throughput, 40 trivial jobs (remote worker, loopback)"]
+	if !ok || tp.Unit != "jobs/s" || tp.Value <= 0 || tp.Baseline <= 0 || math.Abs(tp.Ratio-tp.Value/tp.Baseline) > 1e-3*tp.Ratio ||
+		tp.Met != (tp.Ratio >= 0.7) {
+		t.Errorf("remote throughput figure = %+v (present %v); figures %v", tp, ok, figs)
+	}
+	if len(figs) != 3 {
+		t.Errorf("--only remote reported %d figures: %v", len(figs), figs)
+	}
+}
+
 func TestBenchReportsQueueFiguresOnPostgres(t *testing.T) {
 	pgtest.Require(t)
 	checkQueueFigures(t, runBench(t, "queue", pgtest.AdminURL()), true)

@@ -21,7 +21,9 @@ import (
 )
 
 // remoteDispatch: job created → process started through a hybrid worker
-// that talks to the server over HTTP on loopback, one job at a time.
+// that talks to the server over HTTP on loopback, one job at a time; then
+// the throughput figure through that worker, with as many slots as the
+// built-in group has.
 func (b *harness) remoteDispatch(ctx context.Context) ([]Figure, error) {
 	b.progress("remote dispatch: %d jobs through a worker over loopback HTTP", b.cfg.Latency)
 	token, err := b.cp.Engine.CreateGroup(ctx, &runbooker.WorkerGroup{TenantID: b.tenant, Name: "bench-remote"})
@@ -41,10 +43,15 @@ func (b *harness) remoteDispatch(ctx context.Context) ([]Figure, error) {
 		return nil, err
 	}
 	defer spool.Close()
-	a := agent.New(spool, agent.Config{Capacity: 2, Interpreters: sandbox.ResolveInterpreters()}, nil)
+	a := agent.New(spool, agent.Config{Capacity: b.cfg.Concurrency, Interpreters: sandbox.ResolveInterpreters()}, nil)
 	a.Start(ctx)
 	defer a.Stop(5 * time.Second)
-	return b.dispatchFigures(ctx, "bench-remote", "remote worker, loopback")
+	figs, err := b.dispatchFigures(ctx, "bench-remote", "remote worker, loopback")
+	if err != nil {
+		return nil, err
+	}
+	tp, err := b.throughputOn(ctx, "bench-remote", "remote worker, loopback")
+	return append(figs, tp...), err
 }
 
 // idleWorkers: a separate server process with n registered workers all

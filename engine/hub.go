@@ -21,6 +21,7 @@ type Hub struct {
 	done   map[string]*doneWait
 	stops  map[string]func()
 	recent recentOutcomes // jobs that ended in this process lately
+	handed lastAdded[runbooker.JobRef, handedAttempt]
 }
 
 // NewHub returns an empty hub.
@@ -351,13 +352,38 @@ func (h *Hub) Recent(id string) (Outcome, bool) {
 	return h.recent.get(id, time.Now())
 }
 
+// handedAttempt is who an attempt was handed to, and when its job was
+// created.
+type handedAttempt struct {
+	worker, tenant string
+	created        time.Time
+}
+
+// handedCap bounds the attempts Handed remembers.
+const handedCap = 16384
+
+// Hand records that this server handed attempt ref of job j to a worker
+// (the job's WorkerID).
+func (h *Hub) Hand(j *runbooker.Job) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.handed.put(handedCap, runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}, handedAttempt{j.WorkerID, j.TenantID, j.CreatedAt})
+}
+
+// Handed reports whom this server handed attempt ref to lately. An
+// attempt is claimed once, by one worker, so the answer stays true.
+func (h *Hub) Handed(ref runbooker.JobRef) (worker, tenant string, created time.Time, ok bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	a, ok := h.handed.get(ref)
+	return a.worker, a.tenant, a.created, ok
+}
+
 // recentOutcomes remembers the last recentCap outcomes, each for recentFor.
 // Records are kept only when small: a late waiter of a big output reads it
 // from the store page by page.
 type recentOutcomes struct {
-	m    map[string]recentOutcome
-	ring []string // ids, oldest at next
-	next int
+	m lastAdded[string, recentOutcome]
 }
 
 type recentOutcome struct {
@@ -372,9 +398,6 @@ const (
 )
 
 func (r *recentOutcomes) add(id string, out Outcome, now time.Time) {
-	if r.m == nil {
-		r.m, r.ring = make(map[string]recentOutcome, recentCap), make([]string, recentCap)
-	}
 	if out.Complete {
 		n := 0
 		for _, rec := range out.Records {
@@ -384,20 +407,45 @@ func (r *recentOutcomes) add(id string, out Outcome, now time.Time) {
 			out.Records, out.Complete = nil, false
 		}
 	}
-	if _, ok := r.m[id]; !ok {
-		if old := r.ring[r.next]; old != "" {
-			delete(r.m, old)
-		}
-		r.ring[r.next] = id
-		r.next = (r.next + 1) % recentCap
-	}
-	r.m[id] = recentOutcome{out, now}
+	r.m.put(recentCap, id, recentOutcome{out, now})
 }
 
 func (r *recentOutcomes) get(id string, now time.Time) (Outcome, bool) {
-	e, ok := r.m[id]
+	e, ok := r.m.get(id)
 	if !ok || now.Sub(e.at) > recentFor {
 		return Outcome{}, false
 	}
 	return e.out, true
+}
+
+// lastAdded keeps the values of the last keys put, at most as many as the
+// capacity of its first put: a new key past that forgets the oldest. The
+// zero key is never kept. Not safe for concurrent use.
+type lastAdded[K comparable, V any] struct {
+	m    map[K]V
+	ring []K // keys, oldest at next
+	next int
+}
+
+func (l *lastAdded[K, V]) put(capacity int, k K, v V) {
+	var zero K
+	if k == zero {
+		return
+	}
+	if l.m == nil {
+		l.m, l.ring = make(map[K]V, capacity), make([]K, capacity)
+	}
+	if _, ok := l.m[k]; !ok {
+		if old := l.ring[l.next]; old != zero {
+			delete(l.m, old)
+		}
+		l.ring[l.next] = k
+		l.next = (l.next + 1) % len(l.ring)
+	}
+	l.m[k] = v
+}
+
+func (l *lastAdded[K, V]) get(k K) (V, bool) {
+	v, ok := l.m[k]
+	return v, ok
 }

@@ -256,3 +256,50 @@ func TestAWatchedJobIsWaitedForWithoutReadingTheStore(t *testing.T) {
 		t.Fatalf("%d job ends still subscribed after every watch ended", n)
 	}
 }
+
+// An attempt this server handed to a worker is known to be that worker's
+// without a read of the store; any other worker, tenant or attempt is
+// checked against the store, as before.
+func TestHeldAttemptOfAHandedJobReadsNothing(t *testing.T) {
+	ctx := context.Background()
+	st := testStore(t, []string{runbooker.DefaultTenant, "other"}, map[string]string{"org_general_x": "echo hi\n"})
+	rc := &readCounter{Store: st}
+	e := engine.New(rc, engine.Config{LeaseTTL: 10 * time.Second}, nil)
+	j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x", Caller: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	as, err := e.Claim(ctx, engine.ClaimRequest{TenantID: runbooker.DefaultTenant, Group: runbooker.CloudGroup, WorkerID: "w1", Limit: 1})
+	if err != nil || len(as) != 1 {
+		t.Fatalf("claim: %v, %d jobs", err, len(as))
+	}
+	ref := runbooker.JobRef{ID: j.ID, Attempt: as[0].Attempt}
+	w1 := &runbooker.Worker{ID: "w1", TenantID: runbooker.DefaultTenant}
+	before := rc.jobs.Load()
+	created, err := e.HeldAttempt(ctx, w1, ref)
+	if err != nil || !created.Equal(j.CreatedAt) {
+		t.Fatalf("HeldAttempt of the worker's own attempt: %v, %v; want the job's creation %v", created, err, j.CreatedAt)
+	}
+	if n := rc.jobs.Load() - before; n != 0 {
+		t.Errorf("HeldAttempt of an attempt handed out here read the job %d times, want 0", n)
+	}
+	// Another worker, another tenant's worker of that id, another attempt:
+	// the store says no, as it always did.
+	for _, c := range []struct {
+		w    *runbooker.Worker
+		ref  runbooker.JobRef
+		code string
+	}{
+		{&runbooker.Worker{ID: "w2", TenantID: runbooker.DefaultTenant}, ref, runbooker.ECONFLICT},
+		{&runbooker.Worker{ID: "w1", TenantID: "other"}, ref, runbooker.ENOTFOUND},
+		{w1, runbooker.JobRef{ID: j.ID, Attempt: ref.Attempt + 1}, runbooker.ECONFLICT},
+	} {
+		before := rc.jobs.Load()
+		if _, err := e.HeldAttempt(ctx, c.w, c.ref); runbooker.ErrorCode(err) != c.code {
+			t.Errorf("HeldAttempt by %s of tenant %q, attempt %d: %v, want %s", c.w.ID, c.w.TenantID, c.ref.Attempt, err, c.code)
+		}
+		if rc.jobs.Load() == before {
+			t.Errorf("HeldAttempt by %s of tenant %q, attempt %d answered without the store", c.w.ID, c.w.TenantID, c.ref.Attempt)
+		}
+	}
+}

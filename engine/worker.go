@@ -111,6 +111,21 @@ func (e *Engine) emitWorker(kind runbooker.LiveEventKind, w *runbooker.Worker, n
 	e.emit(runbooker.LiveEvent{Kind: kind, TenantID: w.TenantID, Worker: &c})
 }
 
+// HeldAttempt is HeldJob for a worker's call about its attempt whose write
+// the store fences by the attempt itself (a start, records, a finish): it
+// answers when the job was created. An attempt this server handed to w
+// lately is answered from memory (Hub.Handed), without a read of the store.
+func (e *Engine) HeldAttempt(ctx context.Context, w *runbooker.Worker, ref runbooker.JobRef) (time.Time, error) {
+	if worker, tenant, created, ok := e.hub.Handed(ref); ok && worker == w.ID && tenant == w.TenantID {
+		return created, nil
+	}
+	j, err := e.HeldJob(ctx, w, ref, false)
+	if err != nil {
+		return time.Time{}, err
+	}
+	return j.CreatedAt, nil
+}
+
 // HeldJob returns the job of ref if worker w holds that attempt now: same
 // tenant, claimed by w, current attempt. Anything else is ECONFLICT (the
 // worker must drop its copy) or ENOTFOUND.
@@ -199,6 +214,7 @@ func (e *Engine) assign(ctx context.Context, group string, jobs []*runbooker.Job
 	ctx = context.WithoutCancel(ctx)
 	out := make([]runbooker.Assignment, 0, len(jobs))
 	for _, j := range jobs {
+		e.hub.Hand(j)
 		var ready func() error
 		if c, ok := e.committing.LoadAndDelete(j.ID); ok {
 			ready = c.(*creation).wait

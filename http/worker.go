@@ -289,29 +289,37 @@ func (s *Server) handleWorkerState(w http.ResponseWriter, r *http.Request, wk *r
 }
 
 // attempt reads an attempt call and checks the worker holds the attempt.
-func (s *Server) attempt(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) (AttemptRequest, *runbooker.Job, bool) {
+func (s *Server) attempt(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker) (AttemptRequest, heldAttempt, bool) {
 	var req AttemptRequest
 	if err := decodeBody(w, r, maxWorkerBody, &req); err != nil {
 		s.writeError(w, r, err)
-		return req, nil, false
+		return req, heldAttempt{}, false
 	}
-	j, err := s.Engine.HeldJob(r.Context(), wk, runbooker.JobRef{ID: r.PathValue("id"), Attempt: req.Attempt}, false)
-	if err != nil {
+	h := heldAttempt{id: r.PathValue("id")}
+	var err error
+	if h.created, err = s.Engine.HeldAttempt(r.Context(), wk, runbooker.JobRef{ID: h.id, Attempt: req.Attempt}); err != nil {
 		s.writeError(w, r, err)
-		return req, nil, false
+		return req, h, false
 	}
-	return req, j, true
+	return req, h, true
+}
+
+// heldAttempt is the job of an attempt a worker holds, as its calls about
+// the attempt need it.
+type heldAttempt struct {
+	id      string
+	created time.Time
 }
 
 // workerTime takes a time a worker reports, kept within what the server
 // knows: not before the job was created, not after now (clocks differ).
-func (s *Server) workerTime(at time.Time, j *runbooker.Job) time.Time {
+func (s *Server) workerTime(at time.Time, j heldAttempt) time.Time {
 	now := s.Engine.Now()
 	switch {
 	case at.IsZero() || at.After(now):
 		return now
-	case at.Before(j.CreatedAt):
-		return j.CreatedAt
+	case at.Before(j.created):
+		return j.created
 	}
 	return at
 }
@@ -324,9 +332,9 @@ const WarningHeader = "Runbooker-Warning"
 // window (runbooker.ClampRecordTimes: from the job's creation to now) and
 // tells the worker, in WarningHeader, and the server's log when it changed
 // any: a worker with a wrong clock, or one that sends no times.
-func (s *Server) clampTimes(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker, j *runbooker.Job, recs []runbooker.StreamRecord) {
+func (s *Server) clampTimes(w http.ResponseWriter, r *http.Request, wk *runbooker.Worker, j heldAttempt, recs []runbooker.StreamRecord) {
 	now := time.Now().UTC()
-	lo := j.CreatedAt
+	lo := j.created
 	if lo.After(now) {
 		lo = now
 	}
@@ -338,7 +346,7 @@ func (s *Server) clampTimes(w http.ResponseWriter, r *http.Request, wk *runbooke
 		"and were stored with the nearest time in it: check this worker's clock", n, len(recs),
 		lo.Format(time.RFC3339), now.Format(time.RFC3339))
 	w.Header().Set(WarningHeader, msg)
-	s.Log.Warn("worker record times corrected", "worker", wk.ID, "job", j.ID, "records", n, "of", len(recs))
+	s.Log.Warn("worker record times corrected", "worker", wk.ID, "job", j.id, "records", n, "of", len(recs))
 }
 
 // assetRef reads the attempt of an asset call from its query.
@@ -355,7 +363,7 @@ func (s *Server) handleWorkerStart(w http.ResponseWriter, r *http.Request, wk *r
 	if !ok {
 		return
 	}
-	if err := s.Engine.StartJob(r.Context(), runbooker.JobRef{ID: j.ID, Attempt: req.Attempt}, s.workerTime(req.StartedAt, j)); err != nil {
+	if err := s.Engine.StartJob(r.Context(), runbooker.JobRef{ID: j.id, Attempt: req.Attempt}, s.workerTime(req.StartedAt, j)); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -368,7 +376,7 @@ func (s *Server) handleWorkerStreams(w http.ResponseWriter, r *http.Request, wk 
 		return
 	}
 	s.clampTimes(w, r, wk, j, req.Records)
-	if err := s.Engine.AppendStreams(r.Context(), runbooker.JobRef{ID: j.ID, Attempt: req.Attempt}, req.Records); err != nil {
+	if err := s.Engine.AppendStreams(r.Context(), runbooker.JobRef{ID: j.id, Attempt: req.Attempt}, req.Records); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -385,7 +393,7 @@ func (s *Server) handleWorkerFinish(w http.ResponseWriter, r *http.Request, wk *
 	if !req.StartedAt.IsZero() {
 		started = s.workerTime(req.StartedAt, held)
 	}
-	fp := runbooker.FinishParams{Ref: runbooker.JobRef{ID: held.ID, Attempt: req.Attempt},
+	fp := runbooker.FinishParams{Ref: runbooker.JobRef{ID: held.id, Attempt: req.Attempt},
 		Status: req.Status, Exception: req.Exception, Records: req.Records, StartedAt: started}
 	if req.Claim < 0 || req.Claim > maxClaim {
 		s.writeError(w, r, runbooker.Errorf(runbooker.EINVALID, "claim must be 0 to %d", maxClaim))
