@@ -393,6 +393,16 @@ func TestOpenAPIResponses(t *testing.T) {
 	c.json("GET", wj+"/assets/variable/region?attempt="+attempt, worker, "", 200)
 	c.json("PUT", wj+"/assets/variable/region?attempt="+attempt, worker, `{"value": "eu-north"}`, 204)
 	c.json("POST", wj+"/finish", worker, `{"attempt": `+attempt+`, "status": "Completed"}`, 200)
+	// A finish that claims: the job and the jobs claimed with it; a stale
+	// attempt's is refused.
+	c.json("POST", wj+"/finish", worker, `{"attempt": `+strconv.Itoa(claim.Jobs[0].Job.Attempt+1)+`, "status": "Completed", "claim": 1}`, 409)
+	var fin struct {
+		Claimed struct{ Jobs []struct{ Job struct{ ID string } } }
+	}
+	_ = json.Unmarshal([]byte(c.json("POST", wj+"/finish", worker, `{"attempt": `+attempt+`, "status": "Completed", "claim": 1}`, 200)), &fin)
+	for _, j := range fin.Claimed.Jobs {
+		c.json("POST", "/api/worker/v1/jobs/"+j.Job.ID+"/finish", worker, `{"attempt": 1, "status": "Completed"}`, 200)
+	}
 	c.json("POST", "/api/worker/v1/state", worker, `{"state": "draining"}`, 204)
 	c.json("GET", "/api/v1/workers?group=parked", admin, "", 200)
 	c.json("GET", "/api/v1/groups/parked", admin, "", 200)
