@@ -360,7 +360,7 @@ type handedAttempt struct {
 }
 
 // handedCap bounds the attempts Handed remembers.
-const handedCap = 16384
+const handedCap = 4096
 
 // Hand records that this server handed attempt ref of job j to a worker
 // (the job's WorkerID).
@@ -433,7 +433,7 @@ func (l *lastAdded[K, V]) put(capacity int, k K, v V) {
 		return
 	}
 	if l.m == nil {
-		l.m, l.ring = make(map[K]V, capacity), make([]K, capacity)
+		l.m, l.ring = make(map[K]V), make([]K, capacity)
 	}
 	if _, ok := l.m[k]; !ok {
 		if old := l.ring[l.next]; old != zero {
