@@ -397,7 +397,9 @@ func TestOpenAPIResponses(t *testing.T) {
 	// attempt's is refused.
 	c.json("POST", wj+"/finish", worker, `{"attempt": `+strconv.Itoa(claim.Jobs[0].Job.Attempt+1)+`, "status": "Completed", "claim": 1}`, 409)
 	var fin struct {
-		Claimed struct{ Jobs []struct{ Job struct{ ID string } } }
+		Claimed struct {
+			Jobs []struct{ Job struct{ ID string } }
+		}
 	}
 	_ = json.Unmarshal([]byte(c.json("POST", wj+"/finish", worker, `{"attempt": `+attempt+`, "status": "Completed", "claim": 1}`, 200)), &fin)
 	for _, j := range fin.Claimed.Jobs {
