@@ -44,13 +44,7 @@ func (s *readCounter) Streams(ctx context.Context, tenantID, id string, f runboo
 // back, and a waiter of another tenant still gets nothing.
 func TestWaitAfterFinishReadsNothing(t *testing.T) {
 	ctx := context.Background()
-	st := testStore(t, []string{runbooker.DefaultTenant, "other"}, map[string]string{"org_general_x": "echo hi\n"})
-	rc := &readCounter{Store: st}
-	e := engine.New(rc, engine.Config{LeaseTTL: 10 * time.Second}, nil)
-	j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x", Caller: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, rc, j := countedEngineWithAJob(t)
 	jobs, err := e.Store().ClaimJobs(ctx, runbooker.ClaimParams{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1, Now: e.Now(), LeaseUntil: e.Now().Add(time.Minute)})
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("claim: %v, %d jobs", err, len(jobs))
@@ -262,13 +256,7 @@ func TestAWatchedJobIsWaitedForWithoutReadingTheStore(t *testing.T) {
 // checked against the store, as before.
 func TestHeldAttemptOfAHandedJobReadsNothing(t *testing.T) {
 	ctx := context.Background()
-	st := testStore(t, []string{runbooker.DefaultTenant, "other"}, map[string]string{"org_general_x": "echo hi\n"})
-	rc := &readCounter{Store: st}
-	e := engine.New(rc, engine.Config{LeaseTTL: 10 * time.Second}, nil)
-	j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x", Caller: "t"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e, rc, j := countedEngineWithAJob(t)
 	as, err := e.Claim(ctx, engine.ClaimRequest{TenantID: runbooker.DefaultTenant, Group: runbooker.CloudGroup, WorkerID: "w1", Limit: 1})
 	if err != nil || len(as) != 1 {
 		t.Fatalf("claim: %v, %d jobs", err, len(as))
@@ -302,4 +290,18 @@ func TestHeldAttemptOfAHandedJobReadsNothing(t *testing.T) {
 			t.Errorf("HeldAttempt by %s of tenant %q, attempt %d answered without the store", c.w.ID, c.w.TenantID, c.ref.Attempt)
 		}
 	}
+}
+
+// countedEngineWithAJob is an engine over a store that counts its reads,
+// with tenants default and "other", and one job queued on the built-in group.
+func countedEngineWithAJob(t *testing.T) (*engine.Engine, *readCounter, *runbooker.Job) {
+	t.Helper()
+	st := testStore(t, []string{runbooker.DefaultTenant, "other"}, map[string]string{"org_general_x": "echo hi\n"})
+	rc := &readCounter{Store: st}
+	e := engine.New(rc, engine.Config{LeaseTTL: 10 * time.Second}, nil)
+	j, err := e.CreateJob(context.Background(), engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x", Caller: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return e, rc, j
 }
