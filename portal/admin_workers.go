@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/runbooker/runbooker/bashparse"
 	rbhttp "github.com/runbooker/runbooker/http"
 )
 
@@ -70,9 +71,6 @@ func serverURL(r *http.Request) string {
 	return scheme + "://" + r.Host
 }
 
-// shellQuote quotes s for a POSIX shell.
-func shellQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
-
 // psQuote quotes s for PowerShell (single-quoted string).
 func psQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
@@ -81,9 +79,9 @@ func psQuote(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + 
 // install` writes the hardened unit and starts it.
 func linuxInstall(server, group, token string) string {
 	return `sudo install -d -m 700 /etc/runbooker
-printf '%s\n' ` + shellQuote(token) + ` | sudo tee /etc/runbooker/token >/dev/null
+printf '%s\n' ` + bashparse.Quote(token) + ` | sudo tee /etc/runbooker/token >/dev/null
 sudo chmod 600 /etc/runbooker/token
-sudo /usr/local/bin/runbooker worker install --server ` + shellQuote(server) + ` --group ` + shellQuote(group) + ` --token-file /etc/runbooker/token`
+sudo /usr/local/bin/runbooker worker install --server ` + bashparse.Quote(server) + ` --group ` + bashparse.Quote(group) + ` --token-file /etc/runbooker/token`
 }
 
 // windowsInstall is the same for Windows, in an elevated PowerShell:

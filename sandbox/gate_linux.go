@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/bashparse"
 )
 
 // A gated start is how a Bash job starts while Spec.Ready is asked (the
@@ -62,7 +63,7 @@ func startGated(spec Spec, lease *jobLease, cmd *exec.Cmd) (*bashGate, error) {
 	then := ""
 	for _, kv := range cmd.Env {
 		if v, ok := strings.CutPrefix(kv, "BASH_ENV="); ok {
-			then = ". " + shellQuote(v) + "; "
+			then = ". " + bashparse.Quote(v) + "; "
 		}
 	}
 	cmd.Env = append(cmd.Env, "BASH_ENV=/dev/fd/"+strconv.Itoa(fd)) // the last value of a name wins
@@ -130,9 +131,4 @@ func probeGate(path string) bool {
 	cmd.ExtraFiles = []*os.File{r}
 	out, err := cmd.Output()
 	return err == nil && bytes.Equal(out, []byte("sourced"))
-}
-
-// shellQuote quotes s as one word for bash.
-func shellQuote(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }

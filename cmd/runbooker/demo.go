@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/bashparse"
 	"github.com/runbooker/runbooker/demo"
 	rbhttp "github.com/runbooker/runbooker/http"
 )
@@ -144,7 +145,7 @@ func commandName(exe, wd string) string {
 		return "go run github.com/runbooker/runbooker/cmd/runbooker"
 	}
 	if strings.ContainsAny(exe, " '\"$") {
-		return "'" + strings.ReplaceAll(exe, "'", `'\''`) + "'"
+		return bashparse.Quote(exe)
 	}
 	return exe
 }
