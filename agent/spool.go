@@ -63,6 +63,9 @@ func OpenSpool(dir string, t Transport, log *slog.Logger) (*Spool, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	if log == nil {
+		log = slog.Default()
+	}
 	s := &Spool{Transport: t, dir: dir, log: log, senders: map[string]*sender{}}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	names, err := filepath.Glob(filepath.Join(dir, "*.journal"))
@@ -180,7 +183,8 @@ func (s *Spool) Finish(ctx context.Context, p runbooker.FinishParams) error {
 // the finish is journaled first, then delivered at once, with whatever
 // records are still undelivered, in a call that also claims up to limit
 // jobs. When that call fails, the journal is delivered as Finish delivers
-// it, and no job is claimed.
+// it, and no job is claimed; the error is returned only when the server
+// refused the finish for good.
 func (s *Spool) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, limit int) ([]runbooker.Assignment, error) {
 	fc, ok := s.Transport.(FinishClaimer)
 	if !ok {
@@ -220,6 +224,12 @@ func (s *Spool) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, li
 	}
 	if !x.closed {
 		x.poke() // the delivery goes on, retrying
+	}
+	if err != nil && !isFinal(err) {
+		// The finish is journaled and its delivery retries, as Finish's
+		// would: only the claim did not happen.
+		s.log.Debug("finish not delivered at once; the journal retries", "job", p.Ref.ID, "err", err)
+		return jobs, nil
 	}
 	return jobs, err
 }
