@@ -99,6 +99,10 @@ type Agent struct {
 type run struct {
 	ref    runbooker.JobRef
 	cancel context.CancelCauseFunc
+	// unstored: the job was handed over while its creation commits
+	// (Assignment.Ready has not said yes). The store does not hold the
+	// attempt yet, so a heartbeat would hear that it is lost.
+	unstored bool
 }
 
 var (
@@ -178,6 +182,20 @@ func (a *Agent) Running() []runbooker.JobRef {
 	refs := make([]runbooker.JobRef, 0, len(a.running))
 	for _, r := range a.running {
 		refs = append(refs, r.ref)
+	}
+	return refs
+}
+
+// heldRefs are the attempts to heartbeat: those the store holds (not a
+// job whose creation is still committing).
+func (a *Agent) heldRefs() []runbooker.JobRef {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	refs := make([]runbooker.JobRef, 0, len(a.running))
+	for _, r := range a.running {
+		if !r.unstored {
+			refs = append(refs, r.ref)
+		}
 	}
 	return refs
 }
@@ -283,7 +301,7 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		refs := a.Running()
+		refs := a.heldRefs()
 		if len(refs) == 0 {
 			continue
 		}

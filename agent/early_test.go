@@ -107,3 +107,46 @@ func builtInEngine(t *testing.T, name, script string, wrap func(runbooker.Store)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	return engine.New(wrap(st), engine.Config{LeaseTTL: 10 * time.Second}, quiet), in, quiet
 }
+
+// slowCreateStore commits each creation late, while heartbeats go on.
+type slowCreateStore struct {
+	runbooker.Store
+	delay time.Duration
+}
+
+func (s *slowCreateStore) CreateJob(ctx context.Context, j *runbooker.Job) error {
+	time.Sleep(s.delay)
+	return s.Store.CreateJob(ctx, j)
+}
+
+// A job handed over while its creation commits is not heartbeaten until the
+// creation is stored: the store does not hold its attempt yet, and would
+// answer "lost", and the agent would abandon a job that then waited for
+// its lease to expire (a bench run caught one starting 41 s late so).
+func TestBuiltInAgentDoesNotHeartbeatAJobWhoseCreationCommits(t *testing.T) {
+	ctx := context.Background()
+	e, in, quiet := builtInEngine(t, "org_general_hi", "echo hi\n", func(st runbooker.Store) runbooker.Store {
+		return &slowCreateStore{Store: st, delay: 300 * time.Millisecond}
+	})
+	a := agent.New(&agent.Local{Engine: e, Group: runbooker.CloudGroup, WorkerID: "cloud-test"},
+		agent.Config{Capacity: 1, Interpreters: in, Stops: e.Hub(), HeartbeatEvery: 20 * time.Millisecond}, quiet)
+	a.Start(ctx)
+	defer a.Stop(5 * time.Second)
+	deadline := time.Now().Add(10 * time.Second)
+	for !e.Hub().TakeWaiterProbe(runbooker.CloudGroup, runbooker.DefaultTenant) {
+		if time.Now().After(deadline) {
+			t.Fatal("the built-in agent never parked")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_hi", Caller: "t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Well within the engine's 10 s lease: an abandoned job would wait for it.
+	wctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	if j, err = e.Wait(wctx, runbooker.DefaultTenant, j.ID); err != nil || j.Status != runbooker.StatusCompleted || j.Attempt != 1 {
+		t.Fatalf("the job: %+v, %v; want it Completed in its first attempt", j, err)
+	}
+}

@@ -34,9 +34,22 @@ func (a *Agent) runJob(as runbooker.Assignment, freeSlot func()) *runbooker.Assi
 	ref := runbooker.JobRef{ID: j.ID, Attempt: j.Attempt}
 	ctx, cancel := context.WithCancelCause(a.jobCtx)
 	defer cancel(nil)
+	rn := &run{ref: ref, cancel: cancel, unstored: as.Ready != nil}
 	a.mu.Lock()
-	a.running[ref] = &run{ref: ref, cancel: cancel}
+	a.running[ref] = rn
 	a.mu.Unlock()
+	if as.Ready != nil {
+		ready := as.Ready
+		as.Ready = func() error {
+			err := ready()
+			if err == nil {
+				a.mu.Lock()
+				rn.unstored = false
+				a.mu.Unlock()
+			}
+			return err
+		}
+	}
 	defer func() {
 		a.mu.Lock()
 		delete(a.running, ref)
