@@ -176,24 +176,17 @@ func (a *Agent) Stop(deadline time.Duration) {
 }
 
 // Running returns the attempts this agent is running now.
-func (a *Agent) Running() []runbooker.JobRef {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	refs := make([]runbooker.JobRef, 0, len(a.running))
-	for _, r := range a.running {
-		refs = append(refs, r.ref)
-	}
-	return refs
-}
+func (a *Agent) Running() []runbooker.JobRef { return a.refs(false) }
 
-// heldRefs are the attempts to heartbeat: those the store holds (not a
-// job whose creation is still committing).
-func (a *Agent) heldRefs() []runbooker.JobRef {
+// refs are the attempts the agent runs; storedOnly leaves out those whose
+// creation is still committing (a heartbeat's: the store does not hold
+// them yet).
+func (a *Agent) refs(storedOnly bool) []runbooker.JobRef {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	refs := make([]runbooker.JobRef, 0, len(a.running))
 	for _, r := range a.running {
-		if !r.unstored {
+		if !storedOnly || !r.unstored {
 			refs = append(refs, r.ref)
 		}
 	}
@@ -301,7 +294,7 @@ func (a *Agent) heartbeatLoop(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		refs := a.heldRefs()
+		refs := a.refs(true)
 		if len(refs) == 0 {
 			continue
 		}

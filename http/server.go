@@ -240,11 +240,18 @@ var errorStatus = map[string]int{
 // writeError answers with the status for err's code and a JSON
 // {"error": message}. Internal errors are logged and never shown.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	s.writeErrorWith(w, r, err, nil)
+}
+
+// writeErrorWith is writeError whose answer also holds the fields of
+// extra, unless the error is internal (whose answer says only that).
+func (s *Server) writeErrorWith(w http.ResponseWriter, r *http.Request, err error, extra map[string]any) {
 	code := runbooker.ErrorCode(err)
 	status, ok := errorStatus[code]
 	if !ok {
 		status = http.StatusInternalServerError
 		s.Log.Error("internal error", "method", r.Method, "path", r.URL.Path, "err", err)
+		extra = nil
 	}
 	if status == http.StatusUnauthorized {
 		w.Header().Set("WWW-Authenticate", `Basic realm="runbooker", charset="UTF-8"`)
@@ -252,7 +259,11 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "2")
 	}
-	writeJSON(w, status, map[string]string{"error": runbooker.ErrorMessage(err)})
+	body := map[string]any{"error": runbooker.ErrorMessage(err)}
+	for k, v := range extra {
+		body[k] = v
+	}
+	writeJSON(w, status, body)
 }
 
 // readBody reads a request body of at most limit bytes; anything wrong with

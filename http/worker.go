@@ -416,20 +416,11 @@ func (s *Server) handleWorkerFinish(w http.ResponseWriter, r *http.Request, wk *
 	}
 	j, jobs, err := s.Engine.FinishAndClaim(r.Context(), fp, claim)
 	if err != nil {
-		if len(jobs) == 0 {
-			s.writeError(w, r, err)
-			return
+		var extra map[string]any
+		if len(jobs) > 0 { // the jobs are the worker's: they go with the refusal
+			extra = map[string]any{"claimed": claimAnswer(jobs)}
 		}
-		// The jobs are the worker's: they go with the refusal.
-		status, ok := errorStatus[runbooker.ErrorCode(err)]
-		if !ok {
-			s.writeError(w, r, err)
-			return
-		}
-		writeJSON(w, status, struct {
-			Error   string        `json:"error"`
-			Claimed ClaimResponse `json:"claimed"`
-		}{runbooker.ErrorMessage(err), claimAnswer(jobs)})
+		s.writeErrorWith(w, r, err, extra)
 		return
 	}
 	writeJSON(w, http.StatusOK, FinishResponse{Job: j, Claimed: claimAnswer(jobs)})
