@@ -44,7 +44,7 @@ func (s *readCounter) Streams(ctx context.Context, tenantID, id string, f runboo
 // back, and a waiter of another tenant still gets nothing.
 func TestWaitAfterFinishReadsNothing(t *testing.T) {
 	ctx := context.Background()
-	e, rc, j := countedEngineWithAJob(t)
+	e, rc, j := countedEngineWithAJob(t, "")
 	jobs, err := e.Store().ClaimJobs(ctx, runbooker.ClaimParams{Group: runbooker.CloudGroup, WorkerID: "w", Limit: 1, Now: e.Now(), LeaseUntil: e.Now().Add(time.Minute)})
 	if err != nil || len(jobs) != 1 {
 		t.Fatalf("claim: %v, %d jobs", err, len(jobs))
@@ -256,8 +256,8 @@ func TestAWatchedJobIsWaitedForWithoutReadingTheStore(t *testing.T) {
 // checked against the store, as before.
 func TestHeldAttemptOfAHandedJobReadsNothing(t *testing.T) {
 	ctx := context.Background()
-	e, rc, j := countedEngineWithAJob(t)
-	as, err := e.Claim(ctx, engine.ClaimRequest{TenantID: runbooker.DefaultTenant, Group: runbooker.CloudGroup, WorkerID: "w1", Limit: 1})
+	e, rc, j := countedEngineWithAJob(t, "onprem")
+	as, err := e.Claim(ctx, engine.ClaimRequest{TenantID: runbooker.DefaultTenant, Group: "onprem", WorkerID: "w1", Limit: 1})
 	if err != nil || len(as) != 1 {
 		t.Fatalf("claim: %v, %d jobs", err, len(as))
 	}
@@ -292,14 +292,41 @@ func TestHeldAttemptOfAHandedJobReadsNothing(t *testing.T) {
 	}
 }
 
+// The built-in group's jobs are not remembered as handed: its agent never
+// asks about its attempts over HTTP, and its stream of short jobs would
+// push out the hybrid workers' attempts. Asked anyway, the store answers.
+func TestBuiltInGroupHandoutsAreNotRemembered(t *testing.T) {
+	ctx := context.Background()
+	e, rc, j := countedEngineWithAJob(t, "")
+	as, err := e.Claim(ctx, engine.ClaimRequest{TenantID: runbooker.DefaultTenant, Group: runbooker.CloudGroup, WorkerID: "w1", Limit: 1})
+	if err != nil || len(as) != 1 {
+		t.Fatalf("claim: %v, %d jobs", err, len(as))
+	}
+	before := rc.jobs.Load()
+	created, err := e.HeldAttempt(ctx, &runbooker.Worker{ID: "w1", TenantID: runbooker.DefaultTenant}, runbooker.JobRef{ID: j.ID, Attempt: as[0].Attempt})
+	if err != nil || !created.Equal(j.CreatedAt) {
+		t.Fatalf("HeldAttempt: %v, %v; want the job's creation %v", created, err, j.CreatedAt)
+	}
+	if rc.jobs.Load() == before {
+		t.Error("HeldAttempt of a built-in group's attempt answered from memory: the handout was remembered")
+	}
+}
+
 // countedEngineWithAJob is an engine over a store that counts its reads,
-// with tenants default and "other", and one job queued on the built-in group.
-func countedEngineWithAJob(t *testing.T) (*engine.Engine, *readCounter, *runbooker.Job) {
+// with tenants default and "other", and one job queued on group (created
+// first unless it is empty: the built-in group).
+func countedEngineWithAJob(t *testing.T, group string) (*engine.Engine, *readCounter, *runbooker.Job) {
 	t.Helper()
+	ctx := context.Background()
 	st := testStore(t, []string{runbooker.DefaultTenant, "other"}, map[string]string{"org_general_x": "echo hi\n"})
 	rc := &readCounter{Store: st}
 	e := engine.New(rc, engine.Config{LeaseTTL: 10 * time.Second}, nil)
-	j, err := e.CreateJob(context.Background(), engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x", Caller: "t"})
+	if group != "" {
+		if _, err := e.CreateGroup(ctx, &runbooker.WorkerGroup{TenantID: runbooker.DefaultTenant, Name: group}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	j, err := e.CreateJob(ctx, engine.CreateJobParams{TenantID: runbooker.DefaultTenant, RunbookName: "org_general_x", RunOn: group, Caller: "t"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -214,7 +214,12 @@ func (e *Engine) assign(ctx context.Context, group string, jobs []*runbooker.Job
 	ctx = context.WithoutCancel(ctx)
 	out := make([]runbooker.Assignment, 0, len(jobs))
 	for _, j := range jobs {
-		e.hub.Hand(j)
+		if group != runbooker.CloudGroup {
+			// Only a hybrid worker calls back about its attempt over HTTP
+			// (HeldAttempt); the built-in agent's calls are in-process, and
+			// its many short jobs would push theirs out of the memory.
+			e.hub.Hand(j)
+		}
 		var ready func() error
 		if c, ok := e.committing.LoadAndDelete(j.ID); ok {
 			ready = c.(*creation).wait
