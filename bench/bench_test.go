@@ -298,9 +298,15 @@ func checkScaleFigures(t *testing.T, figs map[string]Figure) {
 			t.Errorf("%s at 1500 jobs: %+v (present %v)", r, big, ok)
 		}
 	}
-	var purge Figure
+	var purge, worst Figure
 	for name, f := range figs {
 		var n int
+		if _, err := fmt.Sscanf(name, "dispatch max during the purge (of %d jobs)", &n); err == nil {
+			worst = f
+			if p99 := figs["dispatch p99 during the purge (built-in group)"]; n < 1 || f.Value < p99.Value || f.Met != (f.Value <= 1000) {
+				t.Errorf("%s: %+v, p99 %v", name, f, p99.Value)
+			}
+		}
 		if _, err := fmt.Sscanf(name, "retention purge of %d jobs", &n); err == nil {
 			purge = f
 			// Everything loaded is past retention but the Suspended
@@ -310,8 +316,13 @@ func checkScaleFigures(t *testing.T, figs map[string]Figure) {
 			}
 		}
 	}
-	if purge.Unit != "jobs/s" || purge.Value <= 0 {
+	// Its rate is read against the bulk load of the same jobs.
+	if purge.Unit != "jobs/s" || purge.Value <= 0 || purge.Baseline <= 0 ||
+		math.Abs(purge.Ratio-purge.Value/purge.Baseline) > 0.01*purge.Ratio || purge.Met != (purge.Ratio >= 0.5) {
 		t.Errorf("purge figure: %+v", purge)
+	}
+	if worst.Unit != "ms" || worst.Baseline <= 0 {
+		t.Errorf("dispatch max during the purge: %+v", worst)
 	}
 	for _, name := range []string{"dispatch p50 during the purge (built-in group)", "dispatch p99 during the purge (built-in group)"} {
 		if f, ok := figs[name]; !ok || f.Value <= 0 || f.Baseline <= 0 {
@@ -323,7 +334,7 @@ func checkScaleFigures(t *testing.T, figs map[string]Figure) {
 			t.Errorf("%s: %+v (present %v)", name, f, ok)
 		}
 	}
-	if want := 2*len(reads) + 3 + 2; len(figs) != want {
+	if want := 2*len(reads) + 4 + 2; len(figs) != want {
 		t.Errorf("scale reported %d figures, want %d", len(figs), want)
 	}
 }

@@ -159,6 +159,7 @@ func (b *harness) scale(ctx context.Context) ([]Figure, error) {
 
 	costs := make([][]time.Duration, len(queries)) // [query][size]
 	loaded := 0
+	var loading time.Duration // all steps' loads: the machine's bulk write rate of these jobs
 	for _, n := range sizes {
 		b.progress("scale: loading jobs %d to %d", loaded+1, n)
 		t0 := time.Now()
@@ -166,6 +167,7 @@ func (b *harness) scale(ctx context.Context) ([]Figure, error) {
 			return nil, err
 		}
 		took := time.Since(t0)
+		loading += took
 		b.progress("scale: %d jobs loaded in %s (%.0f jobs/s); measuring %d reads", n-loaded, took.Round(time.Millisecond),
 			float64(n-loaded)/took.Seconds(), len(queries))
 		loaded = n
@@ -200,7 +202,7 @@ func (b *harness) scale(ctx context.Context) ([]Figure, error) {
 
 	// The loader's page cache is no part of the server's memory.
 	closeLoader()
-	pf, err := b.purgeFigures(ctx, loaded)
+	pf, err := b.purgeFigures(ctx, loaded, float64(loaded)/loading.Seconds())
 	if err != nil {
 		return nil, err
 	}
@@ -485,8 +487,11 @@ func (l *pgLoader) load(ctx context.Context, js []scaleJob, recs int) error {
 // purgeFigures runs the retention purge of everything loaded (every job
 // that ended more than a day ago: the bench server keeps jobs 24 hours)
 // while trivial jobs are dispatched one at a time on the built-in group,
-// and reports that dispatch latency against dispatch just before.
-func (b *harness) purgeFigures(ctx context.Context, loaded int) ([]Figure, error) {
+// and reports that dispatch latency against dispatch just before. The
+// purge's rate is read against loadRate, the rate at which the same jobs
+// were written in bulk in this run: deleting a job in short transactions
+// that give way to dispatch should cost at most twice writing it.
+func (b *harness) purgeFigures(ctx context.Context, loaded int, loadRate float64) ([]Figure, error) {
 	n := max(b.cfg.Latency, 5)
 	b.progress("scale: dispatch latency, %d jobs, without a purge", n)
 	before, err := b.dispatchLatencies(ctx, n, nil)
@@ -513,16 +518,22 @@ func (b *harness) purgeFigures(ctx context.Context, loaded int) ([]Figure, error
 		return nil, fmt.Errorf("scale: purge: %w", purgeErr)
 	}
 	b.progress("scale: purged %d jobs in %s; %d jobs dispatched meanwhile", purged, took.Round(time.Millisecond), len(during))
-	p50, p99 := Percentile(during, 0.5), Percentile(during, 0.99)
-	b50, b99 := Percentile(before, 0.5), Percentile(before, 0.99)
+	p50, p99, worst := Percentile(during, 0.5), Percentile(during, 0.99), Percentile(during, 1)
+	b50, b99, bworst := Percentile(before, 0.5), Percentile(before, 0.99), Percentile(before, 1)
 	rate := float64(purged) / took.Seconds()
+	ratio := rate / max(loadRate, 1)
 	return []Figure{
-		{Name: fmt.Sprintf("retention purge of %d jobs", purged), Value: rate, Unit: "jobs/s",
-			Target: "≥ 10,000 jobs/s", Met: rate >= 10000 && purged >= loaded*99/100},
+		{Name: fmt.Sprintf("retention purge of %d jobs", purged), Value: rate, Unit: "jobs/s", Baseline: loadRate, Ratio: ratio,
+			Target: "≥ 0.5 × bulk load of the same jobs", Met: ratio >= 0.5 && purged >= loaded*99/100},
 		{Name: "dispatch p50 during the purge (built-in group)", Value: ms(p50), Unit: "ms", Baseline: ms(b50),
 			Ratio: float64(p50) / float64(max(b50, time.Microsecond)), Target: "≤ 5 ms", Met: p50 <= 5*time.Millisecond},
 		{Name: "dispatch p99 during the purge (built-in group)", Value: ms(p99), Unit: "ms", Baseline: ms(b99),
 			Ratio: float64(p99) / float64(max(b99, time.Microsecond)), Target: "≤ 25 ms", Met: p99 <= 25*time.Millisecond},
+		// Over a few hundred samples the p99 is the second or third
+		// largest: a job that missed its handover and waited for a retry
+		// (seconds: a lease, a poll) would hide behind it.
+		{Name: fmt.Sprintf("dispatch max during the purge (of %d jobs)", len(during)), Value: ms(worst), Unit: "ms", Baseline: ms(bworst),
+			Ratio: float64(worst) / float64(max(bworst, time.Microsecond)), Target: "≤ 1 s (no job left to a retry)", Met: worst <= time.Second},
 	}, nil
 }
 
