@@ -17,8 +17,9 @@ import (
 const cacheTTL = 2 * time.Second
 
 // cachingStore is the store as the engine hands it out: every method passes
-// through, but writes of runbooks and worker groups drop the engine's cached
-// copies, which serve the two lookups each job creation makes.
+// through, but writes of runbooks, worker groups, workers, credentials and
+// settings drop the engine's cached copies, which serve the lookups each
+// job creation, API request and hybrid worker call makes.
 type cachingStore struct {
 	runbooker.Store
 	mu       sync.Mutex
@@ -27,6 +28,7 @@ type cachingStore struct {
 	contents map[[2]string][]byte // by tenant and version
 	size     int                  // bytes in contents
 	creds    map[string]cached[*runbooker.Credential]
+	workers  map[string]cached[*runbooker.Worker]
 	settings map[[2]string]cached[map[string][]byte] // by tenant and joined keys
 }
 
@@ -68,6 +70,7 @@ type cached[T any] struct {
 func newCachingStore(s runbooker.Store) *cachingStore {
 	return &cachingStore{Store: s, runbooks: map[[2]string]cached[*runbooker.Runbook]{},
 		groups: map[[2]string]cached[*runbooker.WorkerGroup]{}, creds: map[string]cached[*runbooker.Credential]{},
+		workers:  map[string]cached[*runbooker.Worker]{},
 		settings: map[[2]string]cached[map[string][]byte]{}}
 }
 
@@ -216,6 +219,42 @@ func (c *cachingStore) forgetCredentials(ids ...string) {
 	for _, id := range ids {
 		delete(c.creds, id)
 	}
+}
+
+// Worker implements runbooker.WorkerStore from the cache when fresh: a
+// hybrid worker's every call authenticates with it, a read per job when
+// the worker is busy. A write of the worker through this process (seen,
+// report, delete) forgets it at once; a worker deleted through another
+// replica stops working within cacheTTL, as an API credential does. The
+// value is shared: callers must not modify it.
+func (c *cachingStore) Worker(ctx context.Context, id string) (*runbooker.Worker, error) {
+	return lookup(c, c.workers, id, func() (*runbooker.Worker, error) { return c.Store.Worker(ctx, id) })
+}
+
+func (c *cachingStore) forgetWorker(id string) {
+	c.mu.Lock()
+	delete(c.workers, id)
+	c.mu.Unlock()
+}
+
+// TouchWorker implements runbooker.WorkerStore and drops the cached copy,
+// whose last-seen time decides when the next touch is due.
+func (c *cachingStore) TouchWorker(ctx context.Context, id string, now time.Time) error {
+	defer c.forgetWorker(id)
+	return c.Store.TouchWorker(ctx, id, now)
+}
+
+// ReportWorker implements runbooker.WorkerStore and drops the cached copy.
+func (c *cachingStore) ReportWorker(ctx context.Context, id string, r runbooker.WorkerReport) error {
+	defer c.forgetWorker(id)
+	return c.Store.ReportWorker(ctx, id, r)
+}
+
+// DeleteWorker implements runbooker.WorkerStore and drops the cached copy:
+// the worker's credential stops working here at once.
+func (c *cachingStore) DeleteWorker(ctx context.Context, tenantID, id string) error {
+	defer c.forgetWorker(id)
+	return c.Store.DeleteWorker(ctx, tenantID, id)
 }
 
 // Settings implements runbooker.SettingStore from the cache when fresh:

@@ -16,7 +16,12 @@ import (
 // readCounter counts the store reads a waiter could make.
 type readCounter struct {
 	runbooker.Store
-	jobs, streams, creds, settings atomic.Int64
+	jobs, streams, creds, settings, workers atomic.Int64
+}
+
+func (s *readCounter) Worker(ctx context.Context, id string) (*runbooker.Worker, error) {
+	s.workers.Add(1)
+	return s.Store.Worker(ctx, id)
 }
 
 func (s *readCounter) Settings(ctx context.Context, tenantID string, keys []string) (map[string][]byte, error) {
@@ -309,6 +314,49 @@ func TestBuiltInGroupHandoutsAreNotRemembered(t *testing.T) {
 	}
 	if rc.jobs.Load() == before {
 		t.Error("HeldAttempt of a built-in group's attempt answered from memory: the handout was remembered")
+	}
+}
+
+// A hybrid worker's calls authenticate from the engine's cache: a busy
+// worker costs no store read per call. The secret is still checked every
+// time, and a worker deleted through this engine's store is refused at
+// once.
+func TestWorkerAuthenticationIsCached(t *testing.T) {
+	ctx := context.Background()
+	e, rc, _ := countedEngineWithAJob(t, "")
+	token, err := e.CreateGroup(ctx, &runbooker.WorkerGroup{TenantID: runbooker.DefaultTenant, Name: "onprem"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, secret, err := e.Register(ctx, engine.RegisterParams{Token: token, Name: "w"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := rc.workers.Load()
+	for i := 0; i < 5; i++ {
+		got, err := e.AuthWorker(ctx, w.ID, secret)
+		if err != nil || got.ID != w.ID || got.TenantID != runbooker.DefaultTenant || got.Group != "onprem" {
+			t.Fatalf("AuthWorker: %+v, %v", got, err)
+		}
+	}
+	if n := rc.workers.Load() - before; n > 1 {
+		t.Errorf("five authentications read the worker %d times, want at most 1", n)
+	}
+	if _, err := e.AuthWorker(ctx, w.ID, secret+"x"); runbooker.ErrorCode(err) != runbooker.EUNAUTHORIZED {
+		t.Errorf("a wrong secret against the cached worker: %v", err)
+	}
+	// Reports and touches go through the cache too, and drop the copy.
+	if err := e.Store().ReportWorker(ctx, w.ID, runbooker.WorkerReport{State: runbooker.WorkerDraining, Now: e.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := e.AuthWorker(ctx, w.ID, secret); err != nil || got.State != runbooker.WorkerDraining {
+		t.Errorf("after a report through this engine: %+v, %v; want the new state", got, err)
+	}
+	if err := e.Store().DeleteWorker(ctx, runbooker.DefaultTenant, w.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.AuthWorker(ctx, w.ID, secret); runbooker.ErrorCode(err) != runbooker.EUNAUTHORIZED {
+		t.Errorf("a worker deleted through this engine still authenticates: %v", err)
 	}
 }
 

@@ -78,7 +78,8 @@ func (c *Client) Workers(ctx context.Context, group string) ([]WorkerView, error
 	return out.Workers, err
 }
 
-// DeleteWorker removes a worker; its credential stops working at once.
+// DeleteWorker removes a worker; its credential stops working at once on
+// the server that deleted it, and within 2 s on the other replicas.
 func (c *Client) DeleteWorker(ctx context.Context, id string) error {
 	_, err := c.doJSON(ctx, http.MethodDelete, "/api/v1/workers/"+url.PathEscape(id), nil, nil)
 	return err
