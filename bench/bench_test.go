@@ -287,6 +287,10 @@ func checkScaleFigures(t *testing.T, figs map[string]Figure) {
 		"job list, runbook (rare)", "job list, run on (rare)", "job list, caller (rare)",
 		"job list, created within one day", "job list, matches nothing (runbook never run)",
 		"job records, all 1000 of one job", "job records, a page of 100"}
+	// Met: a ratio of at most 3, or at most 0.5 ms more (figures are in
+	// whole microseconds, so the slack is judged a microsecond either way).
+	grows := func(f Figure) bool { return f.Ratio > 3 && f.Value-f.Baseline > 0.5 }
+	near := func(f Figure) bool { return math.Abs(f.Value-f.Baseline-0.5) < 0.002 }
 	for _, r := range reads {
 		small, ok := figs[r+", 300 jobs"]
 		if !ok || small.Unit != "ms" || small.Value <= 0 || small.Baseline != 0 || !small.Met {
@@ -294,7 +298,7 @@ func checkScaleFigures(t *testing.T, figs map[string]Figure) {
 		}
 		big, ok := figs[r+", 1500 jobs"]
 		if !ok || big.Value <= 0 || big.Baseline != small.Value || big.Ratio <= 0 ||
-			math.Abs(big.Ratio-big.Value/big.Baseline) > 0.01*big.Ratio+0.01 || big.Met != (big.Ratio <= 3) {
+			math.Abs(big.Ratio-big.Value/big.Baseline) > 0.01*big.Ratio+0.01 || (big.Met == grows(big) && !near(big)) {
 			t.Errorf("%s at 1500 jobs: %+v (present %v)", r, big, ok)
 		}
 	}

@@ -36,6 +36,13 @@ const scaleRecordJob = 1000
 // scaleWarmup untimed runs); the figure is the median (timeQueries).
 const scaleRuns, scaleWarmup = 30, 3
 
+// scaleSlack is growth too small to mean anything: a read that finds
+// nothing in an index costs the server some 30 µs at any size, and its
+// round trip on a shared machine varied from 0.2 to 1.2 ms between runs,
+// which made its ratio to the smallest size anything from 0.6 to 2.9. A
+// read that scans grows by tens of milliseconds.
+const scaleSlack = 500 * time.Microsecond
+
 // scaleBudget bounds the time spent on one slow query at one size.
 const scaleBudget = 3 * time.Second
 
@@ -193,8 +200,8 @@ func (b *harness) scale(ctx context.Context) ([]Figure, error) {
 			if si > 0 {
 				f.Baseline = ms(base)
 				f.Ratio = float64(costs[qi][si]) / float64(max(base, time.Microsecond))
-				f.Target = fmt.Sprintf("≤ 3 × at %d jobs", sizes[0])
-				f.Met = f.Ratio <= 3
+				f.Target = fmt.Sprintf("≤ 3 × at %d jobs or +0.5 ms", sizes[0])
+				f.Met = f.Ratio <= 3 || costs[qi][si]-base <= scaleSlack
 			}
 			figs = append(figs, f)
 		}
