@@ -79,6 +79,7 @@ func bashParams(params map[string]any, dir string) (bashPlan, error) {
 		fmt.Fprintf(&prelude, "set -- \"${@:1:%s-1}\" \"$RB_PARAM_%s\" \"${@:%s+1}\"\n", i, k, i)
 	}
 	if bp.files != nil {
+		prelude.WriteString(": \"$BASH\" # leaves $_ as bash set it\n")
 		bp.files[bashPrelude] = []byte(prelude.String())
 		bp.env = append(bp.env, "BASH_ENV="+filepath.Join(dir, bashPrelude))
 	}

@@ -292,20 +292,31 @@ func readControl(f *os.File) (string, error) {
 	return string(buf[:n]), err
 }
 
-// setLimits writes l to the group.
+// setLimits writes the limits of l that differ from the group's to it.
 func (j *jobCgroup) setLimits(l Limits) error {
 	mem := strconv.FormatInt(l.MemoryBytes, 10)
 	procs := strconv.Itoa(l.MaxProcs)
 	if j.forker != nil {
 		procs = strconv.Itoa(l.MaxProcs + 1) // the forker thread counts too
 	}
+	memNew, procsNew, cpuNew := l.MemoryBytes != j.limit.MemoryBytes, l.MaxProcs != j.limit.MaxProcs, l.CPUWeight != j.limit.CPUWeight
 	for i, p := range j.cg.parent {
 		var files [][2]string
 		switch p.ctrl {
 		case "": // v2
-			files = [][2]string{{"memory.max", mem}, {"memory.swap.max", "0"}, {"pids.max", procs},
-				{"cpu.weight", strconv.Itoa(l.CPUWeight)}}
+			if memNew {
+				files = append(files, [2]string{"memory.max", mem}, [2]string{"memory.swap.max", "0"})
+			}
+			if procsNew {
+				files = append(files, [2]string{"pids.max", procs})
+			}
+			if cpuNew {
+				files = append(files, [2]string{"cpu.weight", strconv.Itoa(l.CPUWeight)})
+			}
 		case "memory":
+			if !memNew {
+				break
+			}
 			// The combined limit may not go below the memory limit: lower
 			// the memory limit first when shrinking, the combined one first
 			// when growing.
@@ -314,9 +325,13 @@ func (j *jobCgroup) setLimits(l Limits) error {
 				files[0], files[1] = files[1], files[0]
 			}
 		case "pids":
-			files = [][2]string{{"pids.max", procs}}
+			if procsNew {
+				files = [][2]string{{"pids.max", procs}}
+			}
 		case "cpu":
-			files = [][2]string{{"cpu.shares", strconv.Itoa(max(2, l.CPUWeight*1024/100))}}
+			if cpuNew {
+				files = [][2]string{{"cpu.shares", strconv.Itoa(max(2, l.CPUWeight*1024/100))}}
+			}
 		}
 		for _, f := range files {
 			err := os.WriteFile(filepath.Join(j.dirs[i], f[0]), []byte(f[1]), 0)

@@ -64,6 +64,8 @@ type Interpreters struct {
 	// every SweepEvery once Isolate ran.
 	left  *leftovers
 	sweep *sweeper
+	// warm are Bash interpreters started ahead of their jobs (KeepWarm).
+	warm *warmPool
 }
 
 // ResolveInterpreters finds the interpreters on PATH, once per worker. It

@@ -125,6 +125,7 @@ func tryPIDNamespace(bash string) error {
 // Close removes the worker's work directory, jail and cgroups. Jobs must
 // have ended.
 func (in Interpreters) Close() {
+	in.warm.close()
 	if iso := in.iso; iso != nil {
 		if iso.jail != nil {
 			iso.jail.destroy()
@@ -177,6 +178,28 @@ func (iso *isolation) lease(spec Spec) (*jobLease, error) {
 		l.cg = cg
 	}
 	return l, nil
+}
+
+// defaults are the limits of a job that sets none.
+func (iso *isolation) defaults() Limits {
+	if iso == nil {
+		return Limits{}
+	}
+	return iso.limits
+}
+
+// setLimits gives the job limits l where it has a cgroup whose limits
+// differ (a warm start took its group before the job was known). It reports
+// whether the group has them.
+func (l *jobLease) setLimits(lim Limits) bool {
+	if l == nil || l.cg == nil || l.limits == lim {
+		return true
+	}
+	if l.cg.setLimits(lim) != nil {
+		return false
+	}
+	l.limits = lim
+	return true
 }
 
 // apply adds the chroot and the namespaces to a job's process attributes.

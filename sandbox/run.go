@@ -29,6 +29,13 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	if ctx.Err() != nil {
 		return Result{Status: runbooker.StatusStopped, ExitCode: -1, NextSeq: spec.FirstSeq}
 	}
+	if w := in.warm.take(spec); w != nil {
+		// When the warm process cannot take the job, nothing of it ran:
+		// it starts the ordinary way (runWarm clears Ready once it said yes).
+		if res, ran := in.runWarm(ctx, &spec, emit, w); ran {
+			return res
+		}
+	}
 	lease, err := in.iso.lease(spec)
 	if err != nil {
 		return failed(spec, "%v", err)
@@ -130,17 +137,22 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 		_ = cmd.Wait()
 		return failed(spec, "cannot contain the runbook process: %v", err)
 	}
-	guard := in.guard
-	if lease.ownNamespace() {
-		guard = nil // the namespace dies with its first process, which Pdeathsig kills
+	return in.supervise(ctx, &job{spec: spec, cmd: cmd, grp: grp, lease: lease, out: outR, err: errR, col: newCollector(spec, emit)}, p.host)
+}
+
+// supervise follows a started job to its end: the watchdog (where no PID
+// namespace ends its processes), OnStart, output, limits and the result.
+func (in Interpreters) supervise(ctx context.Context, j *job, host string) Result {
+	j.guard = in.guard
+	if j.lease.ownNamespace() {
+		j.guard = nil // the namespace dies with its first process, which Pdeathsig kills
 	}
-	guard.add(cmd.Process.Pid)
-	if spec.OnStart != nil {
-		spec.OnStart(cmd.Process.Pid)
+	j.guard.add(j.cmd.Process.Pid)
+	if j.spec.OnStart != nil {
+		j.spec.OnStart(j.cmd.Process.Pid)
 	}
-	j := &job{spec: spec, cmd: cmd, grp: grp, guard: guard, lease: lease, out: outR, err: errR, col: newCollector(spec, emit)}
-	if p.host != "" {
-		j.col.host.name = filepath.Base(p.host)
+	if host != "" {
+		j.col.host.name = filepath.Base(host)
 	}
 	return j.supervise(ctx)
 }

@@ -82,6 +82,7 @@ func startBenchServer(ctx context.Context, s bench.Server) (*bench.ControlPlane,
 		Listen: "127.0.0.1:0", DataDir: s.DataDir, DB: s.DB, RunWait: s.RunWait,
 		LeaseTTL: s.LeaseTTL, Retention: s.Retention, CloudCapacity: s.Capacity,
 		MaxRuntime: s.MaxRuntime, OutputCap: s.OutputCap, Drain: s.Drain, JobDir: s.JobDir,
+		Isolation: IsolationFlags{WarmBash: defaultWarmBash}, // as serve's flags have it
 	}}
 	if err := m.Run(ctx); err != nil {
 		_ = m.Close()

@@ -18,7 +18,19 @@ type IsolationFlags struct {
 	MemoryLimit string // bytes, with an optional KiB/MiB/GiB suffix
 	MaxProcs    int
 	CPUWeight   int
+	// WarmBash is how many Bash interpreters are kept started ahead of
+	// their jobs (0: none; a ServeConfig built in code keeps none unless
+	// it says so).
+	WarmBash int
 }
+
+// defaultWarmBash is --warm-bash's default: one for a job that comes while
+// another takes the last one's place.
+const defaultWarmBash = 2
+
+// maxWarmBash bounds --warm-bash: each one holds a job user id, a cgroup
+// and a process while it waits.
+const maxWarmBash = 64
 
 func addIsolationFlags(fs *flag.FlagSet, c *IsolationFlags) {
 	fs.StringVar(&c.Mode, "isolation", sandbox.IsolationAuto,
@@ -27,6 +39,8 @@ func addIsolationFlags(fs *flag.FlagSet, c *IsolationFlags) {
 	fs.StringVar(&c.MemoryLimit, "job-memory", "2GiB", "memory limit of a job unless its group sets one (cgroups)")
 	fs.IntVar(&c.MaxProcs, "job-max-procs", sandbox.DefaultMaxProcs, "processes a job may have at once unless its group sets it (cgroups)")
 	fs.IntVar(&c.CPUWeight, "job-cpu-weight", sandbox.DefaultCPUWeight, "CPU weight of a job unless its group sets one, 1-10000 (cgroups)")
+	fs.IntVar(&c.WarmBash, "warm-bash", defaultWarmBash,
+		"Bash interpreters kept started, isolated and waiting, so that a Bash job skips bash's start-up (0: none)")
 }
 
 func (c IsolationFlags) config(hide []string) (sandbox.IsolationConfig, error) {
@@ -46,6 +60,9 @@ func (c IsolationFlags) config(hide []string) (sandbox.IsolationConfig, error) {
 	mem, err := parseBytes(c.MemoryLimit)
 	if err != nil {
 		return sandbox.IsolationConfig{}, fmt.Errorf("--job-memory: %v", err)
+	}
+	if c.WarmBash < 0 || c.WarmBash > maxWarmBash {
+		return sandbox.IsolationConfig{}, fmt.Errorf("--warm-bash %d: choose 0 (none) to %d", c.WarmBash, maxWarmBash)
 	}
 	if c.MaxProcs < 1 || c.CPUWeight < 1 || c.CPUWeight > 10000 {
 		return sandbox.IsolationConfig{}, fmt.Errorf("--job-max-procs must be at least 1 and --job-cpu-weight 1-10000")
@@ -101,6 +118,7 @@ func setUpJobs(jobDir string, f IsolationFlags, hide []string, log *slog.Logger)
 	if err != nil {
 		return sandbox.Interpreters{}, agent.Support{}, err
 	}
+	in.KeepWarm(f.WarmBash)
 	sup, err := agent.WriteSupport(in.SupportDir())
 	if err != nil {
 		in.Close()

@@ -26,10 +26,15 @@ func needRoot(t *testing.T) {
 	}
 }
 
-// strictServer is a server that refuses to start without every protection.
+// strictServer is a server that refuses to start without every protection,
+// and keeps warm bash processes as serve does by default: attacks meet
+// jobs started both ways, and processes waiting for jobs to come.
 func strictServer(t *testing.T) *server {
 	needRoot(t)
-	return startServer(t, func(c *ServeConfig) { c.Isolation.Mode = "strict" })
+	return startServer(t, func(c *ServeConfig) {
+		c.Isolation.Mode = "strict"
+		c.Isolation.WarmBash = defaultWarmBash
+	})
 }
 
 // tenantClient makes a tenant with an admin credential and returns a client.

@@ -207,6 +207,7 @@ func TestWorkerInstallRefuses(t *testing.T) {
 		{"binary in /tmp", "", []string{"--server", "https://rb.example.com", "--token-file", "/etc/runbooker/token", "--binary", "/tmp/go-build1/exe/runbooker"}, "PrivateTmp"},
 		{"bad service name", "", []string{"--server", "https://rb.example.com", "--token-file", "/etc/runbooker/token", "--service", "a b"}, "--service"},
 		{"bad isolation", "", []string{"--server", "https://rb.example.com", "--token-file", "/etc/runbooker/token", "--job-memory", "lots"}, "--job-memory"},
+		{"too many warm bash", "", []string{"--server", "https://rb.example.com", "--token-file", "/etc/runbooker/token", "--warm-bash", "65"}, "--warm-bash 65"},
 		{"account without password", "", []string{"--server", "https://rb.example.com", "--token-file", "/etc/runbooker/token", "--account", `CONTOSO\svc-rb`}, "--account-password-file"},
 		{"password without account", "", []string{"--server", "https://rb.example.com", "--token-file", "/etc/runbooker/token", "--account-password-file", "/etc/runbooker/token"}, "no password"},
 		{"account on Linux", "", []string{"--server", "https://rb.example.com", "--token-file", "/etc/runbooker/token", "--account", "virtual"}, "Windows services"},
