@@ -60,6 +60,7 @@ type Config struct {
 	JobDir      string // where job directories are made (as serve --job-dir)
 	Scale       string // job counts of the scale figures, comma-separated and growing (scale.go)
 	ScaleQueued int    // jobs queued for the scale step's memory figure
+	WarmBash    int    // bash processes kept started ahead of their jobs (as serve --warm-bash)
 	// Peers are other job queues measured on the queue-only work in the
 	// same run (peers.go): "river" or "river=PATH"; PostgreSQL only.
 	Peers string
@@ -74,6 +75,7 @@ type Server struct {
 	DB         string // sqlite:PATH or postgres://…
 	Capacity   int    // jobs the built-in group runs at once
 	JobDir     string // as serve --job-dir
+	WarmBash   int    // as serve --warm-bash
 	RunWait    time.Duration
 	LeaseTTL   time.Duration
 	Retention  time.Duration
@@ -195,7 +197,7 @@ func newHarness(ctx context.Context, c Config, env Env, log io.Writer) (*harness
 	cp, err := env.Start(ctx, Server{
 		DataDir: c.DataDir, DB: c.DB, RunWait: 10 * time.Minute,
 		LeaseTTL: 30 * time.Second, Retention: 24 * time.Hour, Capacity: c.Concurrency,
-		MaxRuntime: time.Hour, OutputCap: 1 << 30, Drain: 5 * time.Second, JobDir: c.JobDir,
+		MaxRuntime: time.Hour, OutputCap: 1 << 30, Drain: 5 * time.Second, JobDir: c.JobDir, WarmBash: c.WarmBash,
 	})
 	if err != nil {
 		return nil, err

@@ -43,7 +43,10 @@ func (b *harness) remoteDispatch(ctx context.Context) ([]Figure, error) {
 		return nil, err
 	}
 	defer spool.Close()
-	a := agent.New(spool, agent.Config{Capacity: b.cfg.Concurrency, Interpreters: sandbox.ResolveInterpreters()}, nil)
+	in := sandbox.ResolveInterpreters()
+	in.KeepWarm(b.cfg.WarmBash)
+	defer in.Close()
+	a := agent.New(spool, agent.Config{Capacity: b.cfg.Concurrency, Interpreters: in}, nil)
 	a.Start(ctx)
 	defer a.Stop(5 * time.Second)
 	figs, err := b.dispatchFigures(ctx, "bench-remote", "remote worker, loopback")

@@ -123,10 +123,30 @@ func benchStart(b *testing.B, in sandbox.Interpreters) {
 // isolation (as root): the difference is what isolation costs per job.
 //
 //	go test -run '^$' -bench TrivialJob ./sandbox/
+//
+// BenchmarkTrivialJob runs trivial Bash jobs one after another: plain,
+// isolated, and isolated from warm bash processes, beside bare spawns of
+// the same bash. Besides the time a job it reports the machine's CPU a job
+// (cpu-µs/op: every core's busy time from /proc/stat, the kernel's work
+// for namespaces and cgroups included), the figure a busy worker's
+// throughput depends on.
 func BenchmarkTrivialJob(b *testing.B) {
-	for _, iso := range []bool{false, true} {
-		name := map[bool]string{false: "plain", true: "isolated"}[iso]
-		b.Run(name, func(b *testing.B) {
+	b.Run("bare", func(b *testing.B) {
+		in := interpreters()
+		if in.Bash == "" {
+			b.Skip("no bash")
+		}
+		cpu := processCPU()
+		for b.Loop() {
+			if err := exec.Command(in.Bash, "-c", "echo hi").Run(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
+	})
+	for _, mode := range []string{"plain", "isolated", "warm"} {
+		b.Run(mode, func(b *testing.B) {
+			iso := mode != "plain"
 			in := interpreters()
 			if iso {
 				if os.Geteuid() != 0 {
@@ -147,11 +167,16 @@ func BenchmarkTrivialJob(b *testing.B) {
 			} else {
 				in.TempRoot = "/dev/shm"
 			}
+			if mode == "warm" {
+				in.KeepWarm(1)
+			}
+			cpu := processCPU()
 			for b.Loop() {
 				if res := in.Run(context.Background(), sandbox.Spec{Language: runbooker.LangBash, Script: []byte("echo hi")}, nil); res.Status != runbooker.StatusCompleted {
 					b.Fatal(res.Exception)
 				}
 			}
+			b.ReportMetric(float64((processCPU()-cpu).Microseconds())/float64(b.N), "cpu-µs/op")
 		})
 	}
 }

@@ -29,6 +29,8 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	if ctx.Err() != nil {
 		return Result{Status: runbooker.StatusStopped, ExitCode: -1, NextSeq: spec.FirstSeq}
 	}
+	in.warm.begin()
+	defer in.warm.end()
 	if w := in.warm.take(spec); w != nil {
 		// When the warm process cannot take the job, nothing of it ran:
 		// it starts the ordinary way (runWarm clears Ready once it said yes).

@@ -20,12 +20,12 @@ func TestAWarmBashCutShortRunsNothing(t *testing.T) {
 	in.TempRoot = t.TempDir()
 	markers := t.TempDir()
 	for _, cut := range []string{"nothing", "half", "before rb_go", "in rb_go", "whole"} {
-		w, err := in.startWarm()
+		w, err := in.startWarm(nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		marker := filepath.Join(markers, strings.ReplaceAll(cut, " ", "-"))
-		text, ok := warmJob(w.cmd.Env, []string{"PATH=/usr/bin:/bin"}, w.dir, "touch "+marker+"; exit 7", []string{"a"})
+		text, ok := warmJob(w.cmd.Env, []string{"PATH=/usr/bin:/bin"}, "touch "+marker+"; exit 7", []string{"a"})
 		if !ok {
 			t.Fatal("warmJob refused plain variables")
 		}

@@ -2,10 +2,10 @@ package sandbox
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -34,7 +34,9 @@ import (
 // -c sets to the command string: $0, "$@", LINENO, error messages, the
 // environment and the directory are what `bash -c` gives (the sandbox's
 // tests run both ways and compare), except that a syntax error is reported
-// as "runbook.sh: eval: line N" instead of "runbook.sh: -c: line N".
+// as "runbook.sh: eval: line N" instead of "runbook.sh: -c: line N", and
+// BASH_ARGV and BASH_ARGC, which bash fills at start only, are empty
+// outside functions.
 type warmBash struct {
 	lease   *jobLease
 	dir     string
@@ -45,18 +47,15 @@ type warmBash struct {
 	payload *os.File // write end of the pipe the job comes through
 }
 
-// warmStub is a warm bash's command string: the runbook, once the job has
-// put it in BASH_EXECUTION_STRING.
-const warmStub = `eval "$BASH_EXECUTION_STRING"`
-
-// warmLines are a warm bash's BASH_ENV: %[1]d is its own descriptor, %[2]d
-// the job's pipe. Sourcing the pipe blocks until the job comes and the
-// worker closes it; the job's last line sets rb_go, so a job cut short
-// (the worker died while writing it) runs nothing. A BASH_ENV the job
-// brings (the parameter prelude, see bashParams) is sourced last, as bash
-// would have.
-const warmLines = `. /dev/fd/%[2]d; exec %[1]d<&- %[2]d<&-; [ "${rb_go-}" = 1 ] || exit 125; unset rb_go; ` +
-	`if [ "$BASH_ENV" = /dev/fd/%[1]d ]; then unset BASH_ENV; else . "$BASH_ENV"; fi; : "$BASH"` + "\n"
+// warmStub is a warm bash's command string. Sourcing descriptor 3, the
+// job's pipe, blocks until the job comes and the worker closes the pipe;
+// the job's last line sets rb_go, so a job cut short (the worker died
+// while writing it) runs nothing. A BASH_ENV the job brings (the parameter
+// prelude, see bashParams) is sourced next, as bash would have at start;
+// ": "$BASH"" leaves $_ as bash sets it; then the runbook, which the job
+// put in BASH_EXECUTION_STRING.
+const warmStub = `. /dev/fd/3 && [ "${rb_go-}" = 1 ] || exit 125; exec 3<&-; unset rb_go; ` +
+	`if [ -n "${BASH_ENV-}" ]; then . "$BASH_ENV"; fi; : "$BASH"; eval "$BASH_EXECUTION_STRING"`
 
 // warmCPUWeight is a warm bash's CPU weight until its job comes (see
 // Limits): its start-up takes the CPU jobs leave, not theirs. Its job gets
@@ -67,6 +66,18 @@ const warmCPUWeight = 1
 type warmPool struct {
 	in   Interpreters // as Isolate left them
 	size int
+	// paths are the PathDirs of the last job that took a warm bash: the
+	// next ones start with them on PATH (the worker's helpers, the same for
+	// all its jobs), so that the job need not set PATH anew.
+	paths atomic.Pointer[[]string]
+	// running counts the worker's jobs in Run (any language). A warm start
+	// costs as much CPU as a cold one, and a little more for the job
+	// (sourcing it, a cgroup write): it pays while the jobs leave a core
+	// idle, and only takes CPU from them when they do not. So the pool
+	// fills while fewer jobs run than the machine has cores (idle), and
+	// jobs that find it empty start the ordinary way.
+	running   atomic.Int32
+	idleBelow int32 // runtime.NumCPU()
 
 	mu      sync.Mutex
 	idle    []*warmBash
@@ -84,7 +95,7 @@ func (in *Interpreters) KeepWarm(n int) {
 		in.warm = nil
 		return
 	}
-	p := &warmPool{in: *in, size: n}
+	p := &warmPool{in: *in, size: n, idleBelow: int32(runtime.NumCPU())}
 	p.mu.Lock()
 	p.refillLocked()
 	p.mu.Unlock()
@@ -108,9 +119,31 @@ func (p *warmPool) take(spec Spec) *warmBash {
 	return w
 }
 
-// refillLocked starts filling the pool unless it is being filled.
+// begin counts a job in Run; end uncounts it and refills the pool when the
+// machine has a core to spare again.
+func (p *warmPool) begin() {
+	if p != nil {
+		p.running.Add(1)
+	}
+}
+
+func (p *warmPool) end() {
+	if p == nil {
+		return
+	}
+	p.running.Add(-1)
+	p.mu.Lock()
+	p.refillLocked()
+	p.mu.Unlock()
+}
+
+// spare reports whether the worker's jobs leave a core idle.
+func (p *warmPool) spare() bool { return p.running.Load() < p.idleBelow }
+
+// refillLocked starts filling the pool unless it is full, being filled,
+// or the jobs keep every core busy.
 func (p *warmPool) refillLocked() {
-	if !p.filling && !p.closed {
+	if !p.filling && !p.closed && len(p.idle) < p.size && p.spare() {
 		p.filling = true
 		p.fills.Add(1)
 		go p.fill()
@@ -123,13 +156,17 @@ func (p *warmPool) fill() {
 	defer p.fills.Done()
 	for {
 		p.mu.Lock()
-		if p.closed || len(p.idle) >= p.size {
+		if p.closed || len(p.idle) >= p.size || !p.spare() {
 			p.filling = false
 			p.mu.Unlock()
 			return
 		}
 		p.mu.Unlock()
-		w, err := p.in.startWarm()
+		var dirs []string
+		if d := p.paths.Load(); d != nil {
+			dirs = *d
+		}
+		w, err := p.in.startWarm(dirs)
 		p.mu.Lock()
 		if err != nil || p.closed {
 			p.filling = false
@@ -162,22 +199,22 @@ func (p *warmPool) close() {
 
 // startWarm starts one warm bash, in isolation as a job without its own
 // limits or identity would get it.
-func (in Interpreters) startWarm() (*warmBash, error) {
+func (in Interpreters) startWarm(pathDirs []string) (*warmBash, error) {
 	lease, err := in.iso.lease(Spec{Limits: Limits{CPUWeight: warmCPUWeight}})
 	if err != nil {
 		return nil, err
 	}
 	w := &warmBash{lease: lease}
-	if err := w.start(in); err != nil {
+	if err := w.start(in, pathDirs); err != nil {
 		w.discard()
 		return nil, err
 	}
 	return w, nil
 }
 
-func (w *warmBash) start(in Interpreters) error {
+func (w *warmBash) start(in Interpreters, pathDirs []string) error {
 	var err error
-	if w.dir, err = in.jobDir(Spec{}); err != nil {
+	if w.dir, err = in.jobDir(Spec{JobID: "warm"}); err != nil {
 		return err
 	}
 	cred := w.lease.credential(nil)
@@ -186,14 +223,14 @@ func (w *warmBash) start(in Interpreters) error {
 	}
 	cmd := exec.Command(in.Bash, "-c", warmStub, scriptBase+runbooker.LangBash.Ext())
 	cmd.Dir = w.dir
-	cmd.Env = append(environment(w.dir, in.pathPrefix, in.shell(), nil, Spec{}), "BASH_ENV=/dev/fd/3")
+	cmd.Env = environment(w.dir, in.pathPrefix, in.shell(), nil, Spec{PathDirs: pathDirs})
 	if w.grp, err = newProcGroup(cmd, cred); err != nil {
 		return err
 	}
 	w.lease.apply(cmd.SysProcAttr)
-	var outW, errW, src, srcW, jobR *os.File
+	var outW, errW, jobR *os.File
 	defer func() {
-		for _, f := range []*os.File{outW, errW, src, srcW, jobR} {
+		for _, f := range []*os.File{outW, errW, jobR} {
 			if f != nil {
 				f.Close()
 			}
@@ -205,24 +242,15 @@ func (w *warmBash) start(in Interpreters) error {
 	if w.errOut, errW, err = newPipe(); err != nil {
 		return err
 	}
-	if src, srcW, err = os.Pipe(); err != nil {
-		return err
-	}
 	if jobR, w.payload, err = os.Pipe(); err != nil {
 		return err
 	}
-	// bash opens /dev/fd/N anew, as the job's user: the pipes must let it.
-	if err := src.Chmod(0o444); err != nil {
-		return err
-	}
+	// bash opens /dev/fd/3 anew, as the job's user: the pipe must let it.
 	if err := jobR.Chmod(0o444); err != nil {
 		return err
 	}
-	if _, err := fmt.Fprintf(srcW, warmLines, 3, 4); err != nil { // far below a pipe's buffer
-		return err
-	}
 	cmd.Stdout, cmd.Stderr = outW, errW
-	cmd.ExtraFiles = []*os.File{src, jobR}
+	cmd.ExtraFiles = []*os.File{jobR}
 	if err := w.lease.start(cmd.SysProcAttr, cmd.Start); err != nil {
 		return err
 	}
@@ -264,9 +292,7 @@ func (in Interpreters) runWarm(ctx context.Context, spec *Spec, emit Emitter, w 
 			w.discard()
 		}
 	}()
-	if named := jobDirName(w.dir, spec.JobID); os.Rename(w.dir, named) == nil {
-		w.dir = named
-	}
+	in.warm.paths.Store(&spec.PathDirs)
 	p, err := in.planFor(*spec, w.dir)
 	if err != nil {
 		return failed(*spec, "%v", err), true
@@ -274,7 +300,7 @@ func (in Interpreters) runWarm(ctx context.Context, spec *Spec, emit Emitter, w 
 	if p.path != in.Bash || len(p.args) < 3 || p.args[0] != "-c" || p.host != "" {
 		return Result{}, false
 	}
-	text, ok := warmJob(w.cmd.Env, environment(w.dir, in.pathPrefix, in.shell(), p.env, *spec), w.dir, p.args[1], p.args[3:])
+	text, ok := warmJob(w.cmd.Env, environment(w.dir, in.pathPrefix, in.shell(), p.env, *spec), p.args[1], p.args[3:])
 	if !ok {
 		return Result{}, false
 	}
@@ -315,51 +341,59 @@ func (in Interpreters) runWarm(ctx context.Context, spec *Spec, emit Emitter, w 
 		col: newCollector(*spec, emit)}, ""), true
 }
 
-// jobDirName is the name a warm bash's directory takes for job id: the
-// job's id where the directory's name has the empty one.
-func jobDirName(dir, id string) string {
-	base := filepath.Base(dir)
-	i := strings.LastIndexByte(base, '-')
-	if i < 1 || !strings.HasSuffix(base[:i], "-") || dirSafe(id) == "" {
-		return dir
-	}
-	return filepath.Join(filepath.Dir(dir), base[:i]+dirSafe(id)+base[i:])
-}
-
 // bashStartVars are variables bash acts on when it finds them in its
 // environment at start-up: set later they would not do the same, so a job
 // given one starts the ordinary way.
 var bashStartVars = []string{"SHELLOPTS", "BASHOPTS", "POSIXLY_CORRECT", "ENV", "BASH_XTRACEFD", "PS4",
 	"IFS", "UID", "EUID", "PPID", "BASHPID", "GROUPS", "BASH_COMPAT", "TERM", "LINES", "COLUMNS"}
 
-// warmJob is the text a warm bash sources to become the job: every
-// variable of the job's environment exported with its value, those of the
-// warm start's environment the job has not unset, its directory's new name
-// (with OLDPWD as a fresh bash has it: exported, no value), its arguments,
-// and its script in BASH_EXECUTION_STRING; rb_go last. ok is false when a
-// variable cannot be set that way.
-func warmJob(started, env []string, dir, script string, args []string) (text []byte, ok bool) {
+// warmJob is the text a warm bash sources to become the job: the variables
+// of the job's environment the warm start's lacks or has with another
+// value, exported; those of the warm start's the job's lacks, unset; its
+// arguments; and its script in BASH_EXECUTION_STRING; rb_go last. ok is
+// false when a variable cannot be set that way.
+func warmJob(started, env []string, script string, args []string) (text []byte, ok bool) {
 	var b strings.Builder
-	seen := map[string]bool{}
+	had := make(map[string]string, len(started))
+	for _, kv := range started {
+		k, v, _ := strings.Cut(kv, "=")
+		had[k] = v
+	}
+	job := make(map[string]string, len(env))
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
 		if !shellName(k) || slices.Contains(bashStartVars, k) {
 			return nil, false
 		}
-		seen[k] = true
-		b.WriteString("export " + k + "=" + bashparse.Quote(v) + "\n")
+		job[k] = v // the last value of a name wins, as in exec
+	}
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		v, pending := job[k]
+		if !pending {
+			continue // written already
+		}
+		delete(job, k)
+		if old, ok := had[k]; !ok || old != v {
+			b.WriteString("export " + k + "=" + bashparse.Quote(v) + "\n")
+		}
 	}
 	for _, kv := range started {
-		if k, _, _ := strings.Cut(kv, "="); !seen[k] && k != "BASH_ENV" {
+		if k, _, _ := strings.Cut(kv, "="); !envHas(env, k) {
 			b.WriteString("unset " + k + "\n")
 		}
 	}
-	b.WriteString("cd -- " + bashparse.Quote(dir) + " || exit 125\nunset OLDPWD; declare -x OLDPWD\nset --")
+	b.WriteString("set --")
 	for _, a := range args {
 		b.WriteString(" " + bashparse.Quote(a))
 	}
 	b.WriteString("\nBASH_EXECUTION_STRING=" + bashparse.Quote(script) + "\nSECONDS=0\nrb_go=1\n")
 	return []byte(b.String()), true
+}
+
+// envHas reports whether env sets k.
+func envHas(env []string, k string) bool {
+	return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") })
 }
 
 // shellName reports whether k is a name bash can export.

@@ -14,6 +14,8 @@ type warmBash struct{}
 func (in *Interpreters) KeepWarm(int) {}
 
 func (p *warmPool) take(Spec) *warmBash { return nil }
+func (p *warmPool) begin()              {}
+func (p *warmPool) end()                {}
 
 func (in Interpreters) runWarm(context.Context, *Spec, Emitter, *warmBash) (Result, bool) {
 	return Result{}, false

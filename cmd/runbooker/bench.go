@@ -31,6 +31,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&c.Only, "only", "", "run only these figures, comma-separated: dispatch,sync,throughput,queue,output,remote,idle,schedules,scale")
 	fs.StringVar(&c.Scale, "scale", "10000,100000", "job counts the scale figures are measured at, comma-separated (e.g. 10000,100000,1000000)")
 	fs.IntVar(&c.ScaleQueued, "scale-queued", 10000, "jobs queued for the scale step's memory figure")
+	fs.IntVar(&c.WarmBash, "warm-bash", defaultWarmBash, "bash processes kept started ahead of their jobs, by the server and the remote worker (as serve --warm-bash; 0: none)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the run to this file")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
@@ -82,7 +83,7 @@ func startBenchServer(ctx context.Context, s bench.Server) (*bench.ControlPlane,
 		Listen: "127.0.0.1:0", DataDir: s.DataDir, DB: s.DB, RunWait: s.RunWait,
 		LeaseTTL: s.LeaseTTL, Retention: s.Retention, CloudCapacity: s.Capacity,
 		MaxRuntime: s.MaxRuntime, OutputCap: s.OutputCap, Drain: s.Drain, JobDir: s.JobDir,
-		Isolation: IsolationFlags{WarmBash: defaultWarmBash}, // as serve's flags have it
+		Isolation: IsolationFlags{WarmBash: s.WarmBash},
 	}}
 	if err := m.Run(ctx); err != nil {
 		_ = m.Close()
