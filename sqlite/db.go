@@ -236,8 +236,8 @@ func (s *stmts) prepareTx(ctx context.Context, w *sql.Conn) error {
 func (s *stmts) prepare(ctx context.Context, w *sql.Conn) error {
 	ps := []prep{
 		{&s.insertJob, insertJobSQL},
-		{&s.claim, fmt.Sprintf(claimSQL, "")},
-		{&s.claimTenant, fmt.Sprintf(claimSQL, "AND tenant_id = ?3")},
+		{&s.claim, fmt.Sprintf(claimSQL, queueIndex(false), "")},
+		{&s.claimTenant, fmt.Sprintf(claimSQL, queueIndex(true), "AND tenant_id = ?3")},
 		{&s.claimMark, claimMarkSQL},
 		{&s.start, startSQL},
 		{&s.extend, extendSQL},

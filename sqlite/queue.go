@@ -18,11 +18,23 @@ import (
 // to Activating by its row id. Reading first and updating by row id is
 // cheaper than UPDATE … RETURNING, which makes SQLite buffer the result in
 // a temporary table; both run in one write transaction of the single
-// writer, so no other claim comes between. %s is an optional tenant
-// condition (?3).
+// writer, so no other claim comes between. The first %s names the index,
+// one that holds New jobs only (queueIndex), the second is the conditions
+// after the group's: the tenant (?3) where the index starts with it, the
+// languages.
 const claimSQL = `SELECT ` + jobCols + `, (SELECT coalesce(max(seq), 0) + 1 FROM stream_records WHERE job_pk = jobs.pk)
-	FROM jobs WHERE pk IN (SELECT pk FROM jobs WHERE status = 'New' AND run_on = ?1 %s
+	FROM jobs WHERE pk IN (SELECT pk FROM jobs INDEXED BY %s WHERE status = 'New' AND run_on = ?1 %s
 		ORDER BY created_at, pk LIMIT ?2)`
+
+// queueIndex is the index a claim reads, named in the statement: left to
+// itself the planner took a listing index for a tenant's claim and walked
+// the group's history (migration 0013).
+func queueIndex(tenant bool) string {
+	if tenant {
+		return "jobs_queue_tenant"
+	}
+	return "jobs_queue"
+}
 
 const claimMarkSQL = `UPDATE jobs SET status = 'Activating', attempt = attempt + 1, worker_id = ?1,
 	lease_expires_at = ?2, last_modified_at = ?3, status_reason = '' WHERE pk = ?4`
@@ -39,10 +51,7 @@ func claimLanguagesSQL(p runbooker.ClaimParams, args *[]any) string {
 		*args = append(*args, string(l))
 		marks = append(marks, fmt.Sprintf("?%d", len(*args)))
 	}
-	if len(marks) == 0 {
-		return fmt.Sprintf(claimSQL, cond+"AND 0")
-	}
-	return fmt.Sprintf(claimSQL, cond+"AND language IN ("+strings.Join(marks, ", ")+")")
+	return fmt.Sprintf(claimSQL, queueIndex(cond != ""), cond+"AND language IN ("+strings.Join(marks, ", ")+")")
 }
 
 const startSQL = `UPDATE jobs SET status = 'Running', started_at = ?1, last_modified_at = ?1
@@ -91,6 +100,9 @@ func (db *DB) claimIn(ctx context.Context, tx querier, p runbooker.ClaimParams, 
 	}
 	var rows *sql.Rows
 	var err error
+	if p.Languages != nil && len(p.Languages) == 0 {
+		return cs, nil // a claimer without interpreters takes nothing
+	}
 	if p.Languages != nil {
 		// Rare (a worker without some interpreter): not prepared.
 		rows, err = tx.QueryContext(ctx, claimLanguagesSQL(p, &args), args...)
