@@ -107,6 +107,11 @@ type Env struct {
 	// Serve returns the command that runs `runbooker serve args…` as a
 	// separate process. Only the idle figure needs it.
 	Serve func(ctx context.Context, args ...string) (*exec.Cmd, error)
+	// Jobs sets up the interpreters of the remote figure's hybrid worker as
+	// `runbooker worker` does (jobs isolated as far as the machine allows,
+	// directories under jobDir, warm bash processes); nil: plain
+	// interpreters with warm ones, in the system's temp directory.
+	Jobs func(jobDir string, warmBash int) (sandbox.Interpreters, error)
 }
 
 // Run measures the figures c selects on a control plane env starts, and
@@ -377,18 +382,22 @@ func (b *harness) throughputOn(ctx context.Context, group, label string) ([]Figu
 	}
 	b.progress("%s: %d raw spawns and %d jobs, concurrency %d, alternated in %d rounds", name, n, n, conc, rounds)
 	var rawTook, jobsTook, created time.Duration
+	var rawCPU, jobsCPU cpuUse
 	done := 0
 	for r := 0; r < rounds; r++ {
 		k := n / rounds
 		if r == rounds-1 {
 			k = n - done
 		}
-		t0 := time.Now()
+		t0, u0 := time.Now(), cpuNow()
 		if err := b.rawSpawns(ctx, k, conc); err != nil {
 			return nil, err
 		}
 		rawTook += time.Since(t0)
+		u1 := cpuNow()
+		rawCPU = rawCPU.add(u1.sub(u0))
 		c, took, err := b.trivialJobs(ctx, group, k)
+		jobsCPU = jobsCPU.add(cpuNow().sub(u1))
 		if err != nil {
 			return nil, err
 		}
@@ -397,6 +406,15 @@ func (b *harness) throughputOn(ctx context.Context, group, label string) ([]Figu
 		done += k
 	}
 	b.progress("%s: the %d jobs were created one by one in %v, all ended after %v", name, done, created.Round(time.Millisecond), jobsTook.Round(time.Millisecond))
+	if rawCPU != (cpuUse{}) {
+		// Where a busy worker's CPU goes: this process (the server, the
+		// built-in agent, a remote figure's worker) and the processes it
+		// waited for (the jobs'), a job against a raw spawn. A separate
+		// database server's is not in it.
+		per := func(d time.Duration) time.Duration { return (d / time.Duration(n)).Round(time.Microsecond) }
+		b.progress("%s: CPU a job %v in this process and %v in its processes, a raw spawn %v and %v", name,
+			per(jobsCPU.self), per(jobsCPU.children), per(rawCPU.self), per(rawCPU.children))
+	}
 	raw := float64(n) / rawTook.Seconds()
 	jobs := float64(n) / jobsTook.Seconds()
 	ratio := jobs / raw

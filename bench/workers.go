@@ -43,8 +43,15 @@ func (b *harness) remoteDispatch(ctx context.Context) ([]Figure, error) {
 		return nil, err
 	}
 	defer spool.Close()
-	in := sandbox.ResolveInterpreters()
-	in.KeepWarm(b.cfg.WarmBash)
+	var in sandbox.Interpreters
+	if b.env.Jobs != nil {
+		if in, err = b.env.Jobs(b.cfg.JobDir, b.cfg.WarmBash); err != nil {
+			return nil, err
+		}
+	} else {
+		in = sandbox.ResolveInterpreters()
+		in.KeepWarm(b.cfg.WarmBash)
+	}
 	defer in.Close()
 	a := agent.New(spool, agent.Config{Capacity: b.cfg.Concurrency, Interpreters: in}, nil)
 	a.Start(ctx)

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/bench"
+	"github.com/runbooker/runbooker/sandbox"
 )
 
 // cmdBench: `runbooker bench` measures the performance targets of
@@ -63,6 +65,10 @@ func benchEnv() bench.Env {
 			}
 			defer closeFn()
 			return e.CreateGroup(ctx, g)
+		},
+		Jobs: func(jobDir string, warmBash int) (sandbox.Interpreters, error) {
+			in, _, err := setUpJobs(jobDir, IsolationFlags{WarmBash: warmBash}, nil, slog.New(slog.DiscardHandler))
+			return in, err
 		},
 		Serve: func(ctx context.Context, args ...string) (*exec.Cmd, error) {
 			self, err := os.Executable()
