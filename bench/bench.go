@@ -320,11 +320,16 @@ func (b *harness) syncRun(ctx context.Context) ([]Figure, error) {
 	var runs, bare []time.Duration
 	var phases [4][]time.Duration // request → created → started → ended → answered
 	for i := 0; i < b.cfg.Latency; i++ {
+		// Each measurement starts after a pause, so that what the last one
+		// left running (a warm bash starting for the next job) weighs on
+		// neither.
+		time.Sleep(syncSettle)
 		t0 := time.Now()
 		if err := exec.CommandContext(ctx, b.bash, "-c", "echo ok").Run(); err != nil {
 			return nil, err
 		}
 		bare = append(bare, time.Since(t0))
+		time.Sleep(syncSettle)
 		t0 = time.Now()
 		resp, err := b.client.Run(ctx, "org_bench_trivial", nil, "")
 		if err != nil {
@@ -362,6 +367,9 @@ func (b *harness) syncRun(ctx context.Context) ([]Figure, error) {
 	}
 	return figs, nil
 }
+
+// syncSettle is the pause before each measurement of the sync figure.
+const syncSettle = 3 * time.Millisecond
 
 // throughput: N trivial jobs through the built-in group against N raw
 // spawns of the same interpreter at the same concurrency, in rounds that

@@ -292,7 +292,8 @@ func (in Interpreters) runWarm(ctx context.Context, spec *Spec, emit Emitter, w 
 			w.discard()
 		}
 	}()
-	in.warm.paths.Store(&spec.PathDirs)
+	dirs := slices.Clone(spec.PathDirs)
+	in.warm.paths.Store(&dirs)
 	p, err := in.planFor(*spec, w.dir)
 	if err != nil {
 		return failed(*spec, "%v", err), true
