@@ -155,7 +155,7 @@ func (iso *isolation) lease(spec Spec) (*jobLease, error) {
 	if iso == nil {
 		return nil, nil
 	}
-	l := &jobLease{iso: iso, limits: spec.Limits.withDefaults(iso.limits)}
+	l := &jobLease{iso: iso, limits: iso.limitsFor(spec.Limits)}
 	switch {
 	case spec.RunAs != nil && spec.RunAs.UID == 0:
 		return nil, errors.New("the worker group's RunAs user is root: an isolated job may not run as root")
@@ -180,12 +180,12 @@ func (iso *isolation) lease(spec Spec) (*jobLease, error) {
 	return l, nil
 }
 
-// defaults are the limits of a job that sets none.
-func (iso *isolation) defaults() Limits {
+// limitsFor are a job's limits: l, its zero fields the worker's defaults.
+func (iso *isolation) limitsFor(l Limits) Limits {
 	if iso == nil {
-		return Limits{}
+		return l.withDefaults(Limits{})
 	}
-	return iso.limits
+	return l.withDefaults(iso.limits)
 }
 
 // setLimits gives the job limits l where it has a cgroup whose limits

@@ -52,16 +52,9 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	if err != nil {
 		return failed(spec, "%v", err)
 	}
-	names := make([]string, 0, len(p.files))
-	for name, content := range p.files {
-		if err := os.WriteFile(filepath.Join(dir, name), content, 0o600); err != nil {
-			return failed(spec, "cannot write the runbook: %v", err)
-		}
-		names = append(names, name)
-	}
 	cred := lease.credential(spec.RunAs)
-	if err := handOver(dir, names, cred); err != nil {
-		return failed(spec, "cannot hand the job directory to the job's user: %v", err)
+	if err := p.place(dir, cred); err != nil {
+		return failed(spec, "%v", err)
 	}
 
 	cmd := exec.Command(p.path, p.args...)
@@ -157,6 +150,22 @@ func (in Interpreters) supervise(ctx context.Context, j *job, host string) Resul
 		j.col.host.name = filepath.Base(host)
 	}
 	return j.supervise(ctx)
+}
+
+// place writes the plan's files into the job directory dir and hands it,
+// with them, to the job's user.
+func (p plan) place(dir string, cred *Credential) error {
+	names := make([]string, 0, len(p.files))
+	for name, content := range p.files {
+		if err := os.WriteFile(filepath.Join(dir, name), content, 0o600); err != nil {
+			return fmt.Errorf("cannot write the runbook: %w", err)
+		}
+		names = append(names, name)
+	}
+	if err := handOver(dir, names, cred); err != nil {
+		return fmt.Errorf("cannot hand the job directory to the job's user: %w", err)
+	}
+	return nil
 }
 
 // job is one started process and what Run knows about it.

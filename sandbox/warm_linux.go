@@ -4,7 +4,6 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
@@ -305,18 +304,11 @@ func (in Interpreters) runWarm(ctx context.Context, spec *Spec, emit Emitter, w 
 	if !ok {
 		return Result{}, false
 	}
-	if l := spec.Limits.withDefaults(in.iso.defaults()); !w.lease.setLimits(l) {
+	if !w.lease.setLimits(in.iso.limitsFor(spec.Limits)) {
 		return Result{}, false
 	}
-	names := make([]string, 0, len(p.files))
-	for name, content := range p.files {
-		if err := os.WriteFile(filepath.Join(w.dir, name), content, 0o600); err != nil {
-			return failed(*spec, "cannot write the runbook: %v", err), true
-		}
-		names = append(names, name)
-	}
-	if err := handOver(w.dir, names, w.lease.credential(nil)); err != nil {
-		return failed(*spec, "cannot hand the job directory to the job's user: %v", err), true
+	if err := p.place(w.dir, w.lease.credential(nil)); err != nil {
+		return failed(*spec, "%v", err), true
 	}
 	if spec.Ready != nil {
 		err := spec.Ready()
@@ -368,19 +360,19 @@ func warmJob(started, env []string, script string, args []string) (text []byte, 
 		}
 		job[k] = v // the last value of a name wins, as in exec
 	}
+	written := make(map[string]bool, len(job))
 	for _, kv := range env {
 		k, _, _ := strings.Cut(kv, "=")
-		v, pending := job[k]
-		if !pending {
-			continue // written already
+		if written[k] {
+			continue
 		}
-		delete(job, k)
-		if old, ok := had[k]; !ok || old != v {
-			b.WriteString("export " + k + "=" + bashparse.Quote(v) + "\n")
+		written[k] = true
+		if old, ok := had[k]; !ok || old != job[k] {
+			b.WriteString("export " + k + "=" + bashparse.Quote(job[k]) + "\n")
 		}
 	}
 	for _, kv := range started {
-		if k, _, _ := strings.Cut(kv, "="); !envHas(env, k) {
+		if k, _, _ := strings.Cut(kv, "="); !written[k] {
 			b.WriteString("unset " + k + "\n")
 		}
 	}
@@ -390,11 +382,6 @@ func warmJob(started, env []string, script string, args []string) (text []byte, 
 	}
 	b.WriteString("\nBASH_EXECUTION_STRING=" + bashparse.Quote(script) + "\nSECONDS=0\nrb_go=1\n")
 	return []byte(b.String()), true
-}
-
-// envHas reports whether env sets k.
-func envHas(env []string, k string) bool {
-	return slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, k+"=") })
 }
 
 // shellName reports whether k is a name bash can export.

@@ -104,7 +104,8 @@ func (db *DB) claimIn(ctx context.Context, tx querier, p runbooker.ClaimParams, 
 		return cs, nil // a claimer without interpreters takes nothing
 	}
 	if p.Languages != nil {
-		// Rare (a worker without some interpreter): not prepared.
+		// A worker without some interpreter (the built-in one where pwsh
+		// is missing): prepared once per distinct statement by tx's cache.
 		rows, err = tx.QueryContext(ctx, claimLanguagesSQL(p, &args), args...)
 	} else {
 		rows, err = st.QueryContext(ctx, args...)
