@@ -28,6 +28,20 @@ type Store interface {
 	Close() error
 }
 
+// LazyStore is implemented by a store on which a durable commit costs a
+// flush that outweighs the write itself (PostgreSQL's WAL flush). A write
+// made lazily is committed, and seen by every reader, but it is durable
+// only once a later durable commit or a Flush returns: a crash of the
+// database (not of the server: the database holds the commit) may lose it
+// until then. It serves writes nobody has been told of yet, such as a
+// synchronous run's job, whose caller learns of it only in the answer.
+type LazyStore interface {
+	// CreateJobLazily is CreateJob, committed lazily.
+	CreateJobLazily(ctx context.Context, j *Job) error
+	// Flush returns once every write committed before it is durable.
+	Flush(ctx context.Context) error
+}
+
 // TenantStore persists tenants.
 type TenantStore interface {
 	// EnsureTenant creates the tenant if it does not exist.

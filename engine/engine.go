@@ -198,11 +198,16 @@ type CreateJobParams struct {
 	// Schedule and CatchUp are recorded on the job (Job.Schedule, Job.CatchUp).
 	Schedule string
 	CatchUp  bool
+	// Unannounced, with CreateJobWatched, says the caller tells nobody of
+	// the job before Watch.Wait returned (a synchronous run), so that its
+	// creation need not wait until it is durable (see storeJob).
+	Unannounced bool
 }
 
 // CreateJob validates the parameters against the runbook's declared ones,
 // queues the job and wakes the group's workers.
 func (e *Engine) CreateJob(ctx context.Context, p CreateJobParams) (*runbooker.Job, error) {
+	p.Unannounced = false // its caller is told of the job at once
 	j, err := e.newJob(ctx, p)
 	if err != nil {
 		return nil, err
@@ -220,6 +225,9 @@ func (e *Engine) CreateJobWatched(ctx context.Context, p CreateJobParams) (*runb
 		return nil, nil, err
 	}
 	w := e.watch(j.ID)
+	if p.Unannounced {
+		_, w.lazy = e.store.Store.(runbooker.LazyStore)
+	}
 	if j, err = e.createJob(ctx, p, j); err != nil {
 		w.Close()
 		return nil, nil, err
@@ -243,12 +251,12 @@ func (e *Engine) createJob(ctx context.Context, p CreateJobParams, j *runbooker.
 			handed := d
 			handed.Status, handed.Attempt, handed.NextSeq, handed.LastModifiedAt = runbooker.StatusActivating, 1, 1, d.CreatedAt
 			w.C <- &handed
-			c.err = e.store.CreateJob(ctx, &d)
+			c.err = e.storeJob(ctx, p, &d)
 			close(c.done)
 			if c.err != nil {
 				return nil, e.storeFailed("create", c.err)
 			}
-		} else if err := e.store.CreateJob(ctx, &d); err != nil {
+		} else if err := e.storeJob(ctx, p, &d); err != nil {
 			w.C <- nil
 			return nil, e.storeFailed("create", err)
 		} else {
@@ -258,12 +266,27 @@ func (e *Engine) createJob(ctx context.Context, p CreateJobParams, j *runbooker.
 		e.emitJob(runbooker.LiveJobStatus, &d)
 		return j, nil // to the caller it was queued (New), as the API promises
 	}
-	if err := e.store.CreateJob(ctx, j); err != nil {
+	if err := e.storeJob(ctx, p, j); err != nil {
 		return nil, e.storeFailed("create", err)
 	}
 	e.queued(j.RunOn, p.TenantID, 1)
 	e.emitJob(runbooker.LiveJobCreated, j)
 	return j, nil
+}
+
+// storeJob stores a new job: lazily when p is Unannounced and the store
+// can (runbooker.LazyStore). A synchronous run's caller learns of its job
+// only from Watch.Wait, and Wait answers with a job stored durably: a
+// finish commits durably (and flushes the creation, committed before it,
+// with it), and a job that has not ended is flushed first. So where a
+// durable commit costs a flush, the runbook starts one flush sooner. (The
+// API's job.start audit entry, written as the job starts, commits durably
+// and so flushes the creation a flush after the runbook started.)
+func (e *Engine) storeJob(ctx context.Context, p CreateJobParams, j *runbooker.Job) error {
+	if lc, ok := e.store.Store.(runbooker.LazyStore); ok && p.Unannounced {
+		return lc.CreateJobLazily(ctx, j)
+	}
+	return e.store.CreateJob(ctx, j)
 }
 
 // MaxBatch is the most jobs one CreateJobs call creates.
@@ -427,6 +450,7 @@ type Watch struct {
 	result  func() Outcome
 	release func()
 	closed  bool
+	lazy    bool // the job was created lazily (runbooker.LazyStore): Wait flushes it unless it ended
 }
 
 func (e *Engine) watch(id string) *Watch {
@@ -449,7 +473,16 @@ func (w *Watch) Close() {
 // ended job (it ended on another replica), at the fallback poll, and once
 // when ctx ends (to answer with the job as it stands). It closes w.
 func (w *Watch) Wait(ctx context.Context, tenantID string) (Outcome, error) {
-	return w.wait(ctx, tenantID, false)
+	out, err := w.wait(ctx, tenantID, false)
+	if w.lazy && err == nil && !out.Job.Status.Terminal() {
+		// The caller is about to learn of a job that has not ended: its
+		// creation must be durable first. (A terminal status was committed
+		// durably, and the creation with it.)
+		if err = w.e.store.Store.(runbooker.LazyStore).Flush(context.WithoutCancel(ctx)); err != nil {
+			return Outcome{}, w.e.storeFailed("create", err)
+		}
+	}
+	return out, err
 }
 
 // wait runs the wait; read says whether to look in the store before the

@@ -65,6 +65,9 @@ func (s *Server) createJob(w http.ResponseWriter, r *http.Request, watch bool) (
 		RunOn:       r.URL.Query().Get("runOn"),
 		Caller:      c.Name,
 		Authorize:   s.authorizeJob(c),
+		// A run's caller hears of the job only in the answer, which Wait
+		// gives once the job is durable.
+		Unannounced: watch,
 	}
 	var j *runbooker.Job
 	var wt *engine.Watch

@@ -47,6 +47,30 @@ func (db *DB) CreateJob(ctx context.Context, j *runbooker.Job) error {
 	return err
 }
 
+// CreateJobLazily implements runbooker.LazyStore: CreateJob committed
+// without waiting for the WAL flush, for a synchronous run whose caller
+// hears of the job only once a later durable commit (its finish, or Flush)
+// has flushed the creation with it. It costs no flush, so it is not
+// batched.
+func (db *DB) CreateJobLazily(ctx context.Context, j *runbooker.Job) error {
+	pj, err := storeutil.PrepareJob(j, db.now())
+	if err != nil {
+		return err
+	}
+	return db.insertJob(ctx, newJob{j: j, params: cleanText(string(pj)), lazy: true})
+}
+
+// Flush implements runbooker.LazyStore. A commit waits for the WAL flush
+// only when its transaction took a transaction id and wrote WAL before its
+// commit record (taking an id alone, as txid_current does, commits
+// without waiting); a transactional logical message does both, writes a
+// few bytes, and needs no table. Once it returns, the WAL is flushed past
+// it, so every commit before it is durable.
+func (db *DB) Flush(ctx context.Context) error {
+	_, err := db.pool.Exec(ctx, `SELECT pg_logical_emit_message(true, 'runbooker.flush', '')`)
+	return storeErr(err, "a flush of the write-ahead log")
+}
+
 // CreateJobs implements runbooker.JobStore in one statement.
 func (db *DB) CreateJobs(ctx context.Context, js []*runbooker.Job) error {
 	pjs, err := storeutil.PrepareJobs(js, db.now())

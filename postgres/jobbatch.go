@@ -95,14 +95,20 @@ func (db *DB) insertMany(ctx context.Context, js []*runbooker.Job, params []stri
 type newJob struct {
 	j      *runbooker.Job
 	params string
+	lazy   bool // committed without waiting for the WAL flush (CreateJobLazily)
 }
 
 // insertJob stores one job.
 func (db *DB) insertJob(ctx context.Context, nj newJob) error {
 	j := nj.j
 	kind, id, name := storeutil.TargetArgs(j.Target)
-	_, err := db.pool.Exec(ctx, `INSERT INTO jobs (`+insertJobCols+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19, $20)`,
+	q := `INSERT INTO jobs (` + insertJobCols + `)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19, $20)`
+	if nj.lazy {
+		q = `INSERT INTO jobs (` + insertJobCols + `)
+		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19, $20 FROM ` + asyncCommit
+	}
+	_, err := db.pool.Exec(ctx, q,
 		j.ID, j.TenantID, j.RunbookName, j.RunbookVersion, string(j.Language), nj.params, j.RunOn,
 		j.Caller, string(j.Status), cleanText(j.StatusReason), j.Attempt, j.WorkerID, nanos(j.CreatedAt),
 		nullNanos(j.LeaseExpiresAt), j.LogVerbose, kind, id, name, j.Schedule, j.CatchUp)

@@ -121,6 +121,14 @@ func (in *Instance) Stop() {
 	in.run("pg_ctl", "-D", in.data, "-m", "fast", "-w", "stop")
 }
 
+// Crash stops the instance as a crash would (immediate shutdown: no
+// checkpoint, and what the WAL buffers held unwritten is lost); Start
+// then recovers from the WAL.
+func (in *Instance) Crash() {
+	in.t.Helper()
+	in.run("pg_ctl", "-D", in.data, "-m", "immediate", "-w", "stop")
+}
+
 func (in *Instance) command(name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(filepath.Join(in.bin, name), args...)
 	cmd.Env = append(os.Environ(), "LC_ALL=C")
