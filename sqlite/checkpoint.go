@@ -14,7 +14,7 @@ import (
 // once the WAL has grown past writerCheckpointPages.
 const (
 	checkpointEvery       = 100 * time.Millisecond
-	writerCheckpointPages = 16000 // ≈ 64 MB of WAL
+	writerCheckpointPages = 64 << 20 / pageSize // 64 MB of WAL (of a new database's pages)
 	// walSizeLimit is what a WAL file is cut back to when it restarts, so
 	// one burst does not leave a huge file behind.
 	walSizeLimit = 16 << 20

@@ -45,13 +45,25 @@ type DB struct {
 
 var _ runbooker.Store = (*DB)(nil)
 
+// pageSize is the page size of a new database (an existing one keeps its
+// own). Each commit writes its every changed page whole into the WAL, and
+// the hot paths change one page in each of many B-trees (a job and its
+// nine indexes, its records): with SQLite compiled to Go, copying and
+// checksumming 4 KiB pages (SQLite's default) cost the server a fifth of
+// its CPU a job more than 1 KiB pages. Measured with `runbooker bench
+// --only throughput --jobs 4000`, five alternated pairs: 0.67–0.71 of raw
+// spawn (median 0.70) and 620–910 µs of the server's CPU a job, against
+// 0.60–0.68 (0.62) and 740–980 µs; the queue-only, output, job-list and
+// purge figures were as fast or faster.
+const pageSize = 1024
+
 // Open opens (creating if needed) the database at path and brings its
 // schema up to date.
 func Open(ctx context.Context, path string) (*DB, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, runbooker.Errorf(runbooker.EINVALID, "sqlite: invalid database path %q", path)
 	}
-	const common = "_busy_timeout=10000&_foreign_keys=1&_synchronous=NORMAL"
+	common := fmt.Sprintf("_pragma=page_size(%d)&_busy_timeout=10000&_foreign_keys=1&_synchronous=NORMAL", pageSize)
 	w, err := sql.Open("sqlite", path+"?"+common+
 		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", writerCheckpointPages, walSizeLimit))
 	if err != nil {
