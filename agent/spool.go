@@ -30,9 +30,10 @@ type Spool struct {
 	dir string
 	log *slog.Logger
 
-	mu      sync.Mutex
-	senders map[string]*sender // by journal file name
-	wg      sync.WaitGroup
+	mu       sync.Mutex
+	senders  map[string]*sender // by journal file name
+	finishes *finishLog         // finishes delivered at once (FinishAndClaim)
+	wg       sync.WaitGroup
 	ctx     context.Context
 	cancel  context.CancelFunc
 }
@@ -81,6 +82,26 @@ func OpenSpool(dir string, t Transport, log *slog.Logger) (*Spool, error) {
 		}
 		s.sender(runbooker.JobRef{ID: id, Attempt: n}).poke()
 	}
+	// Finishes whose delivery a crash interrupted go to their attempts'
+	// journals, and are delivered as those are.
+	fl, undelivered, err := openFinishLog(filepath.Join(dir, "finishes.log"))
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.finishes = fl
+	for _, p := range undelivered {
+		if err := s.journal(p.Ref, entry{Finish: &p}); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
+	if len(undelivered) > 0 {
+		if err := fl.restart(); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	return s, nil
 }
 
@@ -88,13 +109,17 @@ func OpenSpool(dir string, t Transport, log *slog.Logger) (*Spool, error) {
 func (s *Spool) Close() {
 	s.cancel()
 	s.wg.Wait()
+	if s.finishes != nil {
+		s.finishes.close()
+	}
 }
 
 // Pending returns how many attempts still have undelivered reports.
 func (s *Spool) Pending() int {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.senders)
+	n := len(s.senders)
+	s.mu.Unlock()
+	return n + s.finishes.pending()
 }
 
 func (s *Spool) sender(ref runbooker.JobRef) *sender {
@@ -140,10 +165,28 @@ func (s *Spool) journal(ref runbooker.JobRef, e entry) error {
 
 // senderFor is the sender of ref's journal.
 func (s *Spool) senderFor(ref runbooker.JobRef) (*sender, error) {
-	if strings.ContainsAny(ref.ID, `/\_`) || ref.ID == "" {
-		return nil, runbooker.Errorf(runbooker.EINVALID, "job id %q cannot name a journal", ref.ID)
+	if err := journalName(ref); err != nil {
+		return nil, err
 	}
 	return s.sender(ref), nil
+}
+
+// journalName checks that ref can name a journal file.
+func journalName(ref runbooker.JobRef) error {
+	if strings.ContainsAny(ref.ID, `/\_`) || ref.ID == "" {
+		return runbooker.Errorf(runbooker.EINVALID, "job id %q cannot name a journal", ref.ID)
+	}
+	return nil
+}
+
+// journaled reports whether ref has a journal (a sender): every journal
+// on disk got one at OpenSpool, and every journal written since was
+// written through one.
+func (s *Spool) journaled(ref runbooker.JobRef) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.senders[fmt.Sprintf("%s_%d", ref.ID, ref.Attempt)]
+	return ok
 }
 
 // write appends e to the journal, without waking its delivery.
@@ -190,6 +233,12 @@ func (s *Spool) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, li
 	if !ok {
 		return nil, s.Finish(ctx, p)
 	}
+	if err := journalName(p.Ref); err != nil {
+		return nil, err
+	}
+	if !s.journaled(p.Ref) {
+		return s.finishAlone(ctx, fc, p, limit)
+	}
 	x, err := s.senderFor(p.Ref)
 	if err != nil {
 		return nil, err
@@ -231,6 +280,31 @@ func (s *Spool) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, li
 		s.log.Debug("finish not delivered at once; the journal retries", "job", p.Ref.ID, "err", err)
 		return jobs, nil
 	}
+	return jobs, err
+}
+
+// finishAlone is FinishAndClaim for an attempt with nothing journaled:
+// the finish is logged in the finish log, delivered with a claim, and
+// marked delivered. Not delivered, it moves to its attempt's journal,
+// whose delivery retries (and claims nothing).
+func (s *Spool) finishAlone(ctx context.Context, fc FinishClaimer, p runbooker.FinishParams, limit int) ([]runbooker.Assignment, error) {
+	if err := s.finishes.begin(p); err != nil {
+		return nil, err
+	}
+	jobs, err := fc.FinishAndClaim(ctx, p, limit)
+	switch {
+	case err == nil:
+	case isFinal(err):
+		s.log.Warn("job reports refused; dropping them", "job", p.Ref.ID, "attempt", p.Ref.Attempt, "err", err)
+	default:
+		if jerr := s.journal(p.Ref, entry{Finish: &p}); jerr != nil {
+			// Still in the finish log: the next start moves it.
+			return jobs, jerr
+		}
+		s.log.Debug("finish not delivered at once; the journal retries", "job", p.Ref.ID, "err", err)
+		err = nil
+	}
+	s.finishes.end(p.Ref)
 	return jobs, err
 }
 

@@ -2,9 +2,12 @@ package agent
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -20,6 +23,7 @@ type flakyTransport struct {
 	fail    error
 	records []runbooker.StreamRecord
 	finish  *runbooker.FinishParams
+	refs    []runbooker.JobRef // of every finish delivered
 }
 
 func (f *flakyTransport) Append(ctx context.Context, ref runbooker.JobRef, recs []runbooker.StreamRecord) error {
@@ -43,6 +47,7 @@ func (f *flakyTransport) Finish(ctx context.Context, p runbooker.FinishParams) e
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.finish = &p
+	f.refs = append(f.refs, p.Ref)
 	return nil
 }
 
@@ -234,8 +239,68 @@ func TestSpoolFinishesAndClaimsInOneCall(t *testing.T) {
 	if f == nil || f.Ref != ref3 || len(f.Records) != 1 || f.Records[0].Text != "only" || sp.Pending() != 0 || ct.calls() != 2 {
 		t.Errorf("delivered %+v (%d journals left, %d finish-and-claim calls); want job-3's finish with its record, nothing left, 2 calls", f, sp.Pending(), ct.calls())
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
-		t.Errorf("the spool directory holds %d files after every finish was delivered", len(entries))
+	if journals, _ := filepath.Glob(filepath.Join(dir, "*_*")); len(journals) != 0 {
+		t.Errorf("the spool directory holds %v after every finish was delivered", journals)
+	}
+}
+
+// A finish logged for a delivery that a crash interrupted (no "delivered"
+// line) is delivered after the restart, through its attempt's journal; one
+// whose delivery ended is not delivered again; a line cut short is
+// skipped; and a log whose finishes all ended starts over once it is big.
+func TestSpoolFinishLogAfterACrash(t *testing.T) {
+	t.Parallel()
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	dir := t.TempDir()
+	ct := &claimingTransport{flakyTransport: &flakyTransport{}}
+	sp, err := OpenSpool(dir, ct, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	delivered := runbooker.JobRef{ID: "job-delivered", Attempt: 1}
+	if _, err := sp.FinishAndClaim(context.Background(), runbooker.FinishParams{Ref: delivered, Status: runbooker.StatusCompleted}, 1); err != nil {
+		t.Fatal(err)
+	}
+	// The crash: logged, never delivered, and a line half written.
+	cut := runbooker.JobRef{ID: "job-cut", Attempt: 3}
+	if err := sp.finishes.begin(runbooker.FinishParams{Ref: cut, Status: runbooker.StatusFailed, Exception: "lost?"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sp.finishes.f.WriteString(`{"f":{"ref":{"id":"job-half`); err != nil {
+		t.Fatal(err)
+	}
+	sp.Close()
+
+	ft := &flakyTransport{}
+	sp, err = OpenSpool(dir, &claimingTransport{flakyTransport: ft}, log)
+	if err != nil {
+		t.Fatalf("reopening after the crash: %v", err)
+	}
+	defer sp.Close()
+	waitFor(t, "the interrupted finish to be delivered", func() bool {
+		ft.mu.Lock()
+		defer ft.mu.Unlock()
+		return ft.finish != nil
+	})
+	waitFor(t, "nothing pending", func() bool { return sp.Pending() == 0 })
+	ft.mu.Lock()
+	got, refs := *ft.finish, ft.refs
+	ft.mu.Unlock()
+	if len(refs) != 1 || got.Ref != cut || got.Exception != "lost?" {
+		t.Errorf("delivered after the restart: %v, last %+v; want job-cut's finish alone", refs, got)
+	}
+	waitFor(t, "nothing pending", func() bool { return sp.Pending() == 0 })
+
+	// Thousands of finishes later the log is still small.
+	for i := range 3000 {
+		p := runbooker.FinishParams{Ref: runbooker.JobRef{ID: fmt.Sprintf("job-%d", i), Attempt: 1},
+			Status: runbooker.StatusFailed, Exception: strings.Repeat("x", 1000)}
+		if _, err := sp.FinishAndClaim(context.Background(), p, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st, err := os.Stat(filepath.Join(dir, "finishes.log")); err != nil || st.Size() > 2*finishLogCompact {
+		t.Errorf("finish log after 3,000 finishes of 1 kB: %v %v, want at most %d bytes", st.Size(), err, 2*finishLogCompact)
 	}
 }
 
