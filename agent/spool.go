@@ -34,8 +34,8 @@ type Spool struct {
 	senders  map[string]*sender // by journal file name
 	finishes *finishLog         // finishes delivered at once (FinishAndClaim)
 	wg       sync.WaitGroup
-	ctx     context.Context
-	cancel  context.CancelFunc
+	ctx      context.Context
+	cancel   context.CancelFunc
 }
 
 // entry is one journal line.
