@@ -33,6 +33,13 @@ func (c *clock) Add(d time.Duration) {
 
 func newEngine(t *testing.T) (*engine.Engine, *clock) {
 	t.Helper()
+	c := &clock{t: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}
+	return engine.New(openStore(t), engine.Config{LeaseTTL: 10 * time.Second, Now: c.Now}, nil), c
+}
+
+// openStore opens a store of the default tenant holding org_general_x.
+func openStore(t *testing.T) *sqlite.DB {
+	t.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "e.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -46,8 +53,7 @@ func newEngine(t *testing.T) (*engine.Engine, *clock) {
 		Language: runbooker.LangBash, Content: []byte("# @param N int\necho $RB_PARAM_N\n")}); err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: time.Date(2026, 11, 25, 8, 0, 0, 0, time.UTC)}
-	return engine.New(st, engine.Config{LeaseTTL: 10 * time.Second, Now: c.Now}, nil), c
+	return st
 }
 
 func create(t *testing.T, e *engine.Engine) *runbooker.Job {

@@ -2,15 +2,12 @@ package engine_test
 
 import (
 	"context"
-	"path/filepath"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/runbooker/runbooker"
-	"github.com/runbooker/runbooker/catalog"
 	"github.com/runbooker/runbooker/engine"
-	"github.com/runbooker/runbooker/sqlite"
 )
 
 // lazyStore counts what the engine asks of a runbooker.LazyStore; its
@@ -37,20 +34,7 @@ func (s *lazyStore) Flush(context.Context) error {
 
 func newLazyEngine(t *testing.T) (*engine.Engine, *lazyStore) {
 	t.Helper()
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "e.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ctx := context.Background()
-	if err := st.EnsureTenant(ctx, runbooker.DefaultTenant); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, err := catalog.Put(ctx, st, catalog.PutInput{TenantID: runbooker.DefaultTenant, Name: "org_general_x",
-		Language: runbooker.LangBash, Content: []byte("echo x\n")}); err != nil {
-		t.Fatal(err)
-	}
-	ls := &lazyStore{Store: st}
+	ls := &lazyStore{Store: openStore(t)}
 	return engine.New(ls, engine.Config{LeaseTTL: 10 * time.Second}, nil), ls
 }
 
