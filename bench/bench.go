@@ -391,6 +391,8 @@ func (b *harness) throughputOn(ctx context.Context, group, label string) ([]Figu
 	b.progress("%s: %d raw spawns and %d jobs, concurrency %d, alternated in %d rounds", name, n, n, conc, rounds)
 	var rawTook, jobsTook, created time.Duration
 	var rawCPU, jobsCPU cpuUse
+	var pgCPU time.Duration // of a PostgreSQL server on this machine, during the jobs' rounds
+	pgSeen := isPostgresURL(b.cfg.DB) && postgres.OnThisMachine(b.cfg.DB)
 	done := 0
 	for r := 0; r < rounds; r++ {
 		k := n / rounds
@@ -404,8 +406,12 @@ func (b *harness) throughputOn(ctx context.Context, group, label string) ([]Figu
 		rawTook += time.Since(t0)
 		u1 := cpuNow()
 		rawCPU = rawCPU.add(u1.sub(u0))
+		pg0, ok0 := postgresCPU()
 		c, took, err := b.trivialJobs(ctx, group, k)
 		jobsCPU = jobsCPU.add(cpuNow().sub(u1))
+		pg1, ok1 := postgresCPU()
+		pgCPU += pg1 - pg0
+		pgSeen = pgSeen && ok0 && ok1
 		if err != nil {
 			return nil, err
 		}
@@ -417,11 +423,16 @@ func (b *harness) throughputOn(ctx context.Context, group, label string) ([]Figu
 	if rawCPU != (cpuUse{}) {
 		// Where a busy worker's CPU goes: this process (the server, the
 		// built-in agent, a remote figure's worker) and the processes it
-		// waited for (the jobs'), a job against a raw spawn. A separate
-		// database server's is not in it.
+		// waited for (the jobs'), a job against a raw spawn. A database
+		// server's is not in it (PostgreSQL's on this machine: below).
 		per := func(d time.Duration) time.Duration { return (d / time.Duration(n)).Round(time.Microsecond) }
 		b.progress("%s: CPU a job %v in this process and %v in its processes, a raw spawn %v and %v", name,
 			per(jobsCPU.self), per(jobsCPU.children), per(rawCPU.self), per(rawCPU.children))
+	}
+	if pgSeen {
+		// To the 10 ms of /proc's clock: over the figure's jobs, a few µs a job.
+		b.progress("%s: CPU a job %v in the PostgreSQL server's processes on this machine", name,
+			(pgCPU / time.Duration(n)).Round(time.Microsecond))
 	}
 	raw := float64(n) / rawTook.Seconds()
 	jobs := float64(n) / jobsTook.Seconds()

@@ -21,17 +21,8 @@ import (
 // remote host, is returned as it is. A URL that does not parse is also
 // returned as it is, for Open to report.
 func PlainOnLoopback(dsn string) string {
-	if os.Getenv("PGSSLMODE") != "" || namesSSLMode(dsn) {
+	if os.Getenv("PGSSLMODE") != "" || namesSSLMode(dsn) || !OnThisMachine(dsn) {
 		return dsn
-	}
-	cfg, err := pgconn.ParseConfig(dsn)
-	if err != nil || !onLoopback(cfg.Host) {
-		return dsn
-	}
-	for _, fb := range cfg.Fallbacks {
-		if !onLoopback(fb.Host) {
-			return dsn
-		}
 	}
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
@@ -52,6 +43,21 @@ var sslModeKey = regexp.MustCompile(`(^|[\s?&])sslmode\s*=`)
 func namesSSLMode(dsn string) bool { return sslModeKey.MatchString(dsn) }
 
 // onLoopback reports whether host is this machine.
+// OnThisMachine reports whether dsn reaches its server (and every
+// fallback) only on this machine: a loopback address or a Unix socket.
+func OnThisMachine(dsn string) bool {
+	cfg, err := pgconn.ParseConfig(dsn)
+	if err != nil || !onLoopback(cfg.Host) {
+		return false
+	}
+	for _, fb := range cfg.Fallbacks {
+		if !onLoopback(fb.Host) {
+			return false
+		}
+	}
+	return true
+}
+
 func onLoopback(host string) bool {
 	if strings.HasPrefix(host, "/") || strings.EqualFold(host, "localhost") {
 		return true

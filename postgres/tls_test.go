@@ -31,6 +31,26 @@ func TestPlainOnLoopback(t *testing.T) {
 	}
 }
 
+func TestOnThisMachine(t *testing.T) {
+	for _, c := range []struct {
+		in   string
+		want bool
+	}{
+		{"postgres://u@127.0.0.1:5432/db", true},
+		{"postgres://u@[::1]/db", true},
+		{"host=localhost user=u", true},
+		{"host=/var/run/postgresql user=u", true},
+		{"postgres://u@127.0.0.1:5432,[::1]:5433/db", true},
+		{"postgres://u@db.example.com/db", false},
+		{"postgres://u@127.0.0.1:5432,10.0.0.5:5432/db", false},
+		{"postgres://u@127.0.0.1:notaport/db", false},
+	} {
+		if got := OnThisMachine(c.in); got != c.want {
+			t.Errorf("OnThisMachine(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
 func TestPGSSLModeIsLeftAlone(t *testing.T) {
 	t.Setenv("PGSSLMODE", "require")
 	if got := PlainOnLoopback("postgres://u@127.0.0.1/db"); got != "postgres://u@127.0.0.1/db" {
