@@ -9,15 +9,22 @@ import (
 const MaxParameterNameLength = 128
 
 // ValidParameterName reports whether name can name a parameter: an
-// identifier as PowerShell spells one (letters, digits and underscore, not
-// starting with a digit), in ASCII so that it also makes a Bash variable
-// name (RB_PARAM_<Name>) and an argument "--Name" no shell misreads.
+// identifier as PowerShell spells one (Identifier), in ASCII so that it also
+// makes a Bash variable name (RB_PARAM_<Name>) and an argument "--Name" no
+// shell misreads, of at most MaxParameterNameLength bytes.
 func ValidParameterName(name string) bool {
-	if name == "" || len(name) > MaxParameterNameLength {
+	return len(name) <= MaxParameterNameLength && Identifier(name)
+}
+
+// Identifier reports whether s is an ASCII identifier: letters, digits and
+// underscore, not empty and not starting with a digit. Bash names its
+// variables so.
+func Identifier(s string) bool {
+	if s == "" {
 		return false
 	}
-	for i := 0; i < len(name); i++ {
-		c := name[i]
+	for i := 0; i < len(s); i++ {
+		c := s[i]
 		switch {
 		case c == '_', c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z':
 		case c >= '0' && c <= '9' && i > 0:

@@ -19,6 +19,17 @@ func TestValidParameterName(t *testing.T) {
 	}
 }
 
+func TestIdentifier(t *testing.T) {
+	for s, want := range map[string]bool{
+		"PATH": true, "_": true, "a9": true, strings.Repeat("a", 1000): true,
+		"": false, "9a": false, "a-b": false, "a=b": false, "é": false, "a b": false,
+	} {
+		if got := runbooker.Identifier(s); got != want {
+			t.Errorf("Identifier(%q) = %v", s, got)
+		}
+	}
+}
+
 func TestCheckParameterInput(t *testing.T) {
 	if err := runbooker.CheckParameterInput(map[string]any{"A": "x", "B": []any{"y", map[string]any{"k": 1}}}, true); err != nil {
 		t.Fatal(err)

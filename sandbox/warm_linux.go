@@ -355,7 +355,7 @@ func warmJob(started, env []string, script string, args []string) (text []byte, 
 	job := make(map[string]string, len(env))
 	for _, kv := range env {
 		k, v, _ := strings.Cut(kv, "=")
-		if !shellName(k) || slices.Contains(bashStartVars, k) {
+		if !runbooker.Identifier(k) || slices.Contains(bashStartVars, k) {
 			return nil, false
 		}
 		job[k] = v // the last value of a name wins, as in exec
@@ -384,16 +384,3 @@ func warmJob(started, env []string, script string, args []string) (text []byte, 
 	return []byte(b.String()), true
 }
 
-// shellName reports whether k is a name bash can export.
-func shellName(k string) bool {
-	if k == "" || k[0] >= '0' && k[0] <= '9' {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		c := k[i]
-		if !(c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
