@@ -383,4 +383,3 @@ func warmJob(started, env []string, script string, args []string) (text []byte, 
 	b.WriteString("\nBASH_EXECUTION_STRING=" + bashparse.Quote(script) + "\nSECONDS=0\nrb_go=1\n")
 	return []byte(b.String()), true
 }
-
