@@ -102,11 +102,10 @@ type newJob struct {
 func (db *DB) insertJob(ctx context.Context, nj newJob) error {
 	j := nj.j
 	kind, id, name := storeutil.TargetArgs(j.Target)
-	q := `INSERT INTO jobs (` + insertJobCols + `)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19, $20)`
+	const values = `$1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19, $20`
+	q := `INSERT INTO jobs (` + insertJobCols + `) VALUES (` + values + `)`
 	if nj.lazy {
-		q = `INSERT INTO jobs (` + insertJobCols + `)
-		SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, $14, $15, $16, $17, $18, $19, $20 FROM ` + asyncCommit
+		q = `INSERT INTO jobs (` + insertJobCols + `) SELECT ` + values + ` FROM ` + asyncCommit
 	}
 	_, err := db.pool.Exec(ctx, q,
 		j.ID, j.TenantID, j.RunbookName, j.RunbookVersion, string(j.Language), nj.params, j.RunOn,

@@ -42,7 +42,6 @@ var sslModeKey = regexp.MustCompile(`(^|[\s?&])sslmode\s*=`)
 // namesSSLMode reports whether a URL or key=value string sets sslmode.
 func namesSSLMode(dsn string) bool { return sslModeKey.MatchString(dsn) }
 
-// onLoopback reports whether host is this machine.
 // OnThisMachine reports whether dsn reaches its server (and every
 // fallback) only on this machine: a loopback address or a Unix socket.
 func OnThisMachine(dsn string) bool {
@@ -58,6 +57,7 @@ func OnThisMachine(dsn string) bool {
 	return true
 }
 
+// onLoopback reports whether host is this machine.
 func onLoopback(host string) bool {
 	if strings.HasPrefix(host, "/") || strings.EqualFold(host, "localhost") {
 		return true
