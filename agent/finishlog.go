@@ -20,8 +20,6 @@ import (
 // delivery retries as any other's; the server takes a repeated finish as
 // the same one.
 type finishLog struct {
-	path string
-
 	mu   sync.Mutex
 	f    *os.File
 	size int64
@@ -84,7 +82,7 @@ func openFinishLog(path string) (*finishLog, []runbooker.FinishParams, error) {
 		f.Close()
 		return nil, nil, err
 	}
-	return &finishLog{path: path, f: f, size: st.Size()}, undelivered, nil
+	return &finishLog{f: f, size: st.Size()}, undelivered, nil
 }
 
 // restart empties the log once what it held has moved elsewhere.

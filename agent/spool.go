@@ -125,7 +125,7 @@ func (s *Spool) Pending() int {
 func (s *Spool) sender(ref runbooker.JobRef) *sender {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	name := fmt.Sprintf("%s_%d", ref.ID, ref.Attempt)
+	name := journalKey(ref)
 	if x, ok := s.senders[name]; ok {
 		return x
 	}
@@ -185,9 +185,13 @@ func journalName(ref runbooker.JobRef) error {
 func (s *Spool) journaled(ref runbooker.JobRef) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.senders[fmt.Sprintf("%s_%d", ref.ID, ref.Attempt)]
+	_, ok := s.senders[journalKey(ref)]
 	return ok
 }
+
+// journalKey names ref's journal (its file, without the extension) and its
+// sender.
+func journalKey(ref runbooker.JobRef) string { return fmt.Sprintf("%s_%d", ref.ID, ref.Attempt) }
 
 // write appends e to the journal, without waking its delivery.
 func (x *sender) write(e entry) error {
@@ -239,10 +243,7 @@ func (s *Spool) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, li
 	if !s.journaled(p.Ref) {
 		return s.finishAlone(ctx, fc, p, limit)
 	}
-	x, err := s.senderFor(p.Ref)
-	if err != nil {
-		return nil, err
-	}
+	x := s.sender(p.Ref)
 	// The finish is journaled while no delivery runs, so that this call
 	// is the one that sends it.
 	x.sendMu.Lock()
@@ -262,6 +263,7 @@ func (s *Spool) FinishAndClaim(ctx context.Context, p runbooker.FinishParams, li
 		jobs, err = fc.FinishAndClaim(ctx, fp, limit)
 		return err
 	}
+	var err error
 	if alone {
 		// The finish is all there is to deliver: no need to read it back.
 		err = send(p)
