@@ -64,6 +64,7 @@ func (c *Config) defaults() {
 // Engine is the job engine of one server process.
 type Engine struct {
 	store *cachingStore
+	lazy  runbooker.LazyStore // the store, when it can write lazily; else nil
 	hub   *Hub
 	cfg   Config
 	log   *slog.Logger
@@ -121,7 +122,8 @@ func New(store runbooker.Store, cfg Config, log *slog.Logger) *Engine {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Engine{store: newCachingStore(store), hub: NewHub(), cfg: cfg, log: log}
+	lazy, _ := store.(runbooker.LazyStore)
+	return &Engine{store: newCachingStore(store), lazy: lazy, hub: NewHub(), cfg: cfg, log: log}
 }
 
 // SetBus connects the engine to the other replicas of a deployment: events
@@ -225,9 +227,7 @@ func (e *Engine) CreateJobWatched(ctx context.Context, p CreateJobParams) (*runb
 		return nil, nil, err
 	}
 	w := e.watch(j.ID)
-	if p.Unannounced {
-		_, w.lazy = e.store.Store.(runbooker.LazyStore)
-	}
+	w.lazy = p.Unannounced && e.lazy != nil
 	if j, err = e.createJob(ctx, p, j); err != nil {
 		w.Close()
 		return nil, nil, err
@@ -283,8 +283,8 @@ func (e *Engine) createJob(ctx context.Context, p CreateJobParams, j *runbooker.
 // API's job.start audit entry, written as the job starts, commits durably
 // and so flushes the creation a flush after the runbook started.)
 func (e *Engine) storeJob(ctx context.Context, p CreateJobParams, j *runbooker.Job) error {
-	if lc, ok := e.store.Store.(runbooker.LazyStore); ok && p.Unannounced {
-		return lc.CreateJobLazily(ctx, j)
+	if e.lazy != nil && p.Unannounced {
+		return e.lazy.CreateJobLazily(ctx, j)
 	}
 	return e.store.CreateJob(ctx, j)
 }
@@ -478,7 +478,7 @@ func (w *Watch) Wait(ctx context.Context, tenantID string) (Outcome, error) {
 		// The caller is about to learn of a job that has not ended: its
 		// creation must be durable first. (A terminal status was committed
 		// durably, and the creation with it.)
-		if err = w.e.store.Store.(runbooker.LazyStore).Flush(context.WithoutCancel(ctx)); err != nil {
+		if err = w.e.lazy.Flush(context.WithoutCancel(ctx)); err != nil {
 			return Outcome{}, w.e.storeFailed("create", err)
 		}
 	}
