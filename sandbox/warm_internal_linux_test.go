@@ -53,6 +53,6 @@ func TestAWarmBashCutShortRunsNothing(t *testing.T) {
 			t.Fatalf("cut %s: exit %d, marker made %v; want 125 and nothing run", cut, code, statErr == nil)
 		}
 		w.cmd = nil // waited for
-		w.discard()
+		w.discard(in)
 	}
 }

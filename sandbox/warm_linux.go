@@ -171,7 +171,7 @@ func (p *warmPool) fill() {
 			p.filling = false
 			p.mu.Unlock()
 			if w != nil {
-				w.discard()
+				w.discard(p.in)
 			}
 			return
 		}
@@ -191,7 +191,7 @@ func (p *warmPool) close() {
 	p.idle = nil
 	p.mu.Unlock()
 	for _, w := range idle {
-		w.discard()
+		w.discard(p.in)
 	}
 	p.fills.Wait()
 }
@@ -205,7 +205,7 @@ func (in Interpreters) startWarm(pathDirs []string) (*warmBash, error) {
 	}
 	w := &warmBash{lease: lease}
 	if err := w.start(in, pathDirs); err != nil {
-		w.discard()
+		w.discard(in)
 		return nil, err
 	}
 	return w, nil
@@ -257,8 +257,9 @@ func (w *warmBash) start(in Interpreters, pathDirs []string) error {
 	return w.grp.started(cmd.Process)
 }
 
-// discard ends an unused warm bash and gives back what it held.
-func (w *warmBash) discard() {
+// discard ends an unused warm bash and gives back what it held (a job
+// directory that will not go is left to in's sweeper, as a job's is).
+func (w *warmBash) discard(in Interpreters) {
 	if w.payload != nil {
 		w.payload.Close()
 	}
@@ -269,7 +270,7 @@ func (w *warmBash) discard() {
 	w.closeOutput()
 	w.lease.release()
 	if w.dir != "" {
-		removeJobDir(w.dir)
+		in.removeJobDir(w.dir)
 	}
 }
 
@@ -288,7 +289,7 @@ func (in Interpreters) runWarm(ctx context.Context, spec *Spec, emit Emitter, w 
 	used := false
 	defer func() {
 		if !used {
-			w.discard()
+			w.discard(in)
 		}
 	}()
 	dirs := slices.Clone(spec.PathDirs)
@@ -328,7 +329,7 @@ func (in Interpreters) runWarm(ctx context.Context, spec *Spec, emit Emitter, w 
 	used = true
 	in.warm.taken.Add(1)
 	defer w.lease.release()
-	defer removeJobDir(w.dir)
+	defer in.removeJobDir(w.dir)
 	defer w.closeOutput()
 	return in.supervise(ctx, &job{spec: *spec, cmd: w.cmd, grp: w.grp, lease: w.lease, out: w.out, err: w.errOut,
 		col: newCollector(*spec, emit)}, ""), true
