@@ -392,7 +392,12 @@ func (b *harness) throughputOn(ctx context.Context, group, label string) ([]Figu
 	var rawTook, jobsTook, created time.Duration
 	var rawCPU, jobsCPU cpuUse
 	var pgCPU time.Duration // of a PostgreSQL server on this machine, during the jobs' rounds
-	pgSeen := isPostgresURL(b.cfg.DB) && postgres.OnThisMachine(b.cfg.DB)
+	pm, pgOK := 0, false    // the postmaster of that server
+	if isPostgresURL(b.cfg.DB) {
+		var err error
+		pm, err = postgres.Postmaster(ctx, b.cfg.DB)
+		pgOK = err == nil
+	}
 	done := 0
 	for r := 0; r < rounds; r++ {
 		k := n / rounds
@@ -406,12 +411,12 @@ func (b *harness) throughputOn(ctx context.Context, group, label string) ([]Figu
 		rawTook += time.Since(t0)
 		u1 := cpuNow()
 		rawCPU = rawCPU.add(u1.sub(u0))
-		pg0, ok0 := postgresCPU()
+		pg0, err0 := postgres.ServerCPU(pm)
 		c, took, err := b.trivialJobs(ctx, group, k)
 		jobsCPU = jobsCPU.add(cpuNow().sub(u1))
-		pg1, ok1 := postgresCPU()
+		pg1, err1 := postgres.ServerCPU(pm)
 		pgCPU += pg1 - pg0
-		pgSeen = pgSeen && ok0 && ok1
+		pgOK = pgOK && err0 == nil && err1 == nil
 		if err != nil {
 			return nil, err
 		}
@@ -429,7 +434,7 @@ func (b *harness) throughputOn(ctx context.Context, group, label string) ([]Figu
 		b.progress("%s: CPU a job %v in this process and %v in its processes, a raw spawn %v and %v", name,
 			per(jobsCPU.self), per(jobsCPU.children), per(rawCPU.self), per(rawCPU.children))
 	}
-	if pgSeen {
+	if pgOK {
 		// To the 10 ms of /proc's clock: over the figure's jobs, a few µs a job.
 		b.progress("%s: CPU a job %v in the PostgreSQL server's processes on this machine", name,
 			(pgCPU / time.Duration(n)).Round(time.Microsecond))

@@ -2,23 +2,20 @@ package postgres_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/runbooker/runbooker"
+	"github.com/runbooker/runbooker/postgres"
 	"github.com/runbooker/runbooker/postgres/pgtest"
 )
 
 // BenchmarkJobCycle is one job's life as a busy built-in worker lives it:
 // the job is created by one call (a creator ahead of the worker), and the
 // worker's finish of the job before it claims this one in the same call.
-// With RUNBOOKER_BENCH_PGDATA naming the server's data directory (a local
-// server this user may read /proc of), it also reports the server's CPU a
-// job (server-cpu-µs/job): its processes' time, ended ones included.
+// Where the server runs on this machine and /proc shows its processes, it
+// also reports the server's CPU a job (server-cpu-µs/job): its processes'
+// time, ended ones included (postgres.ServerCPU).
 func BenchmarkJobCycle(b *testing.B) {
 	pgtest.Require(b)
 	ctx := context.Background()
@@ -39,7 +36,8 @@ func BenchmarkJobCycle(b *testing.B) {
 	}
 	cur := held[0]
 	out := []runbooker.StreamRecord{{Type: runbooker.StreamOutput, Text: "ok", Time: now}}
-	cpu0 := serverCPU(b)
+	pm, pmErr := postgres.Postmaster(ctx, pgtest.AdminURL())
+	cpu0, err0 := postgres.ServerCPU(pm)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if err := db.CreateJob(ctx, newJob()); err != nil {
@@ -54,44 +52,7 @@ func BenchmarkJobCycle(b *testing.B) {
 		cur = next[0]
 	}
 	b.StopTimer()
-	if cpu1 := serverCPU(b); cpu0 >= 0 && cpu1 >= 0 {
-		b.ReportMetric(float64(cpu1-cpu0)*1e6/100/float64(b.N), "server-cpu-µs/job")
+	if cpu1, err1 := postgres.ServerCPU(pm); pmErr == nil && err0 == nil && err1 == nil {
+		b.ReportMetric(float64((cpu1-cpu0)/time.Microsecond)/float64(b.N), "server-cpu-µs/job")
 	}
-}
-
-// serverCPU is the CPU of the server whose data directory
-// RUNBOOKER_BENCH_PGDATA names, in clock ticks (100 a second), or -1.
-func serverCPU(b *testing.B) int64 {
-	dir := os.Getenv("RUNBOOKER_BENCH_PGDATA")
-	if dir == "" {
-		return -1
-	}
-	pidf, err := os.ReadFile(filepath.Join(dir, "postmaster.pid"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	pm := strings.SplitN(string(pidf), "\n", 2)[0]
-	ticks := func(pid string, children bool) int64 {
-		st, err := os.ReadFile("/proc/" + pid + "/stat")
-		if err != nil {
-			return 0
-		}
-		f := strings.Fields(string(st)[strings.LastIndexByte(string(st), ')')+2:])
-		var n int64
-		idx := []int{11, 12} // utime, stime (fields 14, 15)
-		if children {
-			idx = append(idx, 13, 14)
-		}
-		for _, k := range idx {
-			v, _ := strconv.ParseInt(f[k], 10, 64)
-			n += v
-		}
-		return n
-	}
-	total := ticks(pm, true)
-	kids, _ := os.ReadFile("/proc/" + pm + "/task/" + pm + "/children")
-	for _, k := range strings.Fields(string(kids)) {
-		total += ticks(k, false)
-	}
-	return total
 }

@@ -1,4 +1,4 @@
-package bench
+package postgres_test
 
 import (
 	"context"
@@ -6,17 +6,22 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/runbooker/runbooker/postgres"
 	"github.com/runbooker/runbooker/postgres/pgtest"
 )
 
-// The PostgreSQL server's CPU read from /proc grows by what a query made
-// it spend, whether the backend that spent it is still there or exited.
-func TestPostgresCPUCountsTheServersWork(t *testing.T) {
+// The server's CPU read from /proc grows by what a query made it spend,
+// after the backend that spent it has exited.
+func TestServerCPUCountsTheServersWork(t *testing.T) {
 	pgtest.Require(t)
 	ctx := context.Background()
-	before, ok := postgresCPU()
-	if !ok {
-		t.Skip("no process named postgres is visible on this machine: the server is elsewhere")
+	pm, err := postgres.Postmaster(ctx, pgtest.AdminURL())
+	if err != nil {
+		t.Skipf("the test server's processes are not visible here: %v", err)
+	}
+	before, err := postgres.ServerCPU(pm)
+	if err != nil {
+		t.Fatal(err)
 	}
 	conn, err := pgx.Connect(ctx, pgtest.AdminURL())
 	if err != nil {
@@ -30,8 +35,14 @@ func TestPostgresCPUCountsTheServersWork(t *testing.T) {
 	}
 	conn.Close(ctx) // the backend exits: its time moves to the postmaster's children
 	time.Sleep(200 * time.Millisecond)
-	after, _ := postgresCPU()
+	after, err := postgres.ServerCPU(pm)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if grew := after - before; grew < 100*time.Millisecond {
 		t.Errorf("the server's CPU grew by %v over a query counting 10 million rows", grew)
+	}
+	if _, err := postgres.Postmaster(ctx, "postgres://u@db.example.com/db"); err == nil {
+		t.Error("Postmaster found a process for a server on another machine")
 	}
 }
