@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/runbooker/runbooker"
 	"github.com/runbooker/runbooker/agent"
 	"github.com/runbooker/runbooker/engine"
@@ -174,6 +175,54 @@ func TestBenchReportsRemoteWorkerFigures(t *testing.T) {
 	}
 	if len(figs) != 3 {
 		t.Errorf("--only remote reported %d figures: %v", len(figs), figs)
+	}
+}
+
+// On PostgreSQL the throughput figure comes with PostgreSQL's CPU floor,
+// set against what 0.70 of raw spawn leaves the server and the database.
+func TestBenchReportsTheCPUFloorWithTheThroughputFigureOnPostgres(t *testing.T) {
+	pgtest.Require(t)
+	if _, err := postgres.Postmaster(context.Background(), pgtest.AdminURL()); err != nil {
+		t.Skipf("the test server's processes cannot be read here: %v", err)
+	}
+	figs := runBench(t, "throughput", pgtest.AdminURL())
+	if tp, ok := figs["throughput, 40 trivial jobs"]; !ok || tp.Value <= 0 || tp.Baseline <= 0 {
+		t.Errorf("throughput figure = %+v (present %v)", tp, ok)
+	}
+	f, ok := figs["PostgreSQL CPU floor a job (durable create and finish)"]
+	if !ok || f.Unit != "ms" || f.Value <= 0 || (f.Baseline > 0 && math.Abs(f.Ratio-f.Value/f.Baseline) > 1e-3*f.Ratio) {
+		t.Errorf("floor figure = %+v (present %v); figures %v", f, ok, figs)
+	}
+	if len(figs) != 2 {
+		t.Errorf("--only throughput on PostgreSQL reported %d figures: %v", len(figs), figs)
+	}
+}
+
+// cpuFloor counts real work on both sides (a thousand durable commits cost
+// the server far more than /proc's 10 ms tick) and drops its table again.
+func TestCPUFloorMeasuresBothSidesAndCleansUp(t *testing.T) {
+	pgtest.Require(t)
+	ctx := context.Background()
+	url := pgtest.Database(t)
+	pm, err := postgres.Postmaster(ctx, url)
+	if err != nil {
+		t.Skipf("the test server's processes cannot be read here: %v", err)
+	}
+	client, server, err := cpuFloor(ctx, url, pm, floorJobs, 4)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if client <= 0 || server <= 0 || server > time.Second {
+		t.Errorf("CPU floor a job: %v here, %v in the server", client, server)
+	}
+	c, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(ctx)
+	var left *string
+	if err := c.QueryRow(ctx, `SELECT to_regclass('bench_floor_probe')::text`).Scan(&left); err != nil || left != nil {
+		t.Errorf("the probe table is left behind (%v, %v)", left, err)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -90,4 +91,75 @@ func commitBaseline(ctx context.Context, url string, n int) (paused, hot time.Du
 	}
 	hot, err = measure(0)
 	return paused, hot, err
+}
+
+// floorJobs is the fewest jobs cpuFloor measures: /proc counts CPU in
+// ticks of 10 ms, so a short run would read mostly rounding.
+const floorJobs = 1000
+
+// cpuFloor measures the least CPU a job can cost on the PostgreSQL server
+// of url, pm its postmaster (postgres.Postmaster), with durability as the
+// job engine keeps it: n one-row INSERTs, one by one as the throughput
+// figure creates its jobs, each row then UPDATEd by one of conc finishers
+// as a job's finish is, every commit waiting for its WAL flush. It returns
+// the CPU a job of this process (pgx, the loopback socket) and of the
+// server's processes. No queue, no index beyond the primary key, no
+// output: what the job store costs beyond it is the store's own.
+func cpuFloor(ctx context.Context, url string, pm, n, conc int) (client, server time.Duration, err error) {
+	conns := make([]*pgx.Conn, conc+1)
+	defer func() {
+		for _, c := range conns {
+			if c != nil {
+				_ = c.Close(context.Background())
+			}
+		}
+	}()
+	for i := range conns {
+		if conns[i], err = pgx.Connect(ctx, postgres.PlainOnLoopback(url)); err != nil {
+			return 0, 0, fmt.Errorf("CPU floor: %w", err)
+		}
+	}
+	creator := conns[0]
+	if _, err := creator.Exec(ctx, `CREATE TABLE bench_floor_probe (
+		pk bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, status text NOT NULL)`); err != nil {
+		return 0, 0, fmt.Errorf("CPU floor: %w", err)
+	}
+	defer func() {
+		_, _ = creator.Exec(context.WithoutCancel(ctx), `DROP TABLE bench_floor_probe`)
+	}()
+	pks := make(chan int64, conc)
+	errs := make(chan error, conc)
+	s0, err := postgres.ServerCPU(pm)
+	if err != nil {
+		return 0, 0, fmt.Errorf("CPU floor: %w", err)
+	}
+	c0 := cpuNow()
+	for _, c := range conns[1:] {
+		go func() {
+			var err error
+			for pk := range pks {
+				if err == nil {
+					_, err = c.Exec(ctx, `UPDATE bench_floor_probe SET status = 'Completed' WHERE pk = $1`, pk)
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		var pk int64
+		if err = creator.QueryRow(ctx, `INSERT INTO bench_floor_probe (status) VALUES ('New') RETURNING pk`).Scan(&pk); err != nil {
+			break
+		}
+		pks <- pk
+	}
+	close(pks)
+	for range conc {
+		err = errors.Join(err, <-errs)
+	}
+	c1 := cpuNow()
+	s1, serr := postgres.ServerCPU(pm)
+	if err = errors.Join(err, serr); err != nil {
+		return 0, 0, fmt.Errorf("CPU floor: %w", err)
+	}
+	return (c1.self - c0.self) / time.Duration(n), (s1 - s0) / time.Duration(n), nil
 }
