@@ -179,3 +179,43 @@ func BenchmarkAppendStreams(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkFinishAndClaimChain is a busy built-in worker's slot on the
+// store: each op creates a job and finishes the slot's job while claiming
+// the next, in one FinishAndClaim, with the claim naming the worker's
+// languages as the built-in worker's does.
+//
+//	go test -run '^$' -bench FinishAndClaimChain ./sqlite/
+func BenchmarkFinishAndClaimChain(b *testing.B) {
+	ctx := context.Background()
+	db := openTemp(b)
+	defer db.Close()
+	langs := []runbooker.Language{runbooker.LangBash, runbooker.LangPython, runbooker.LangPowerShell}
+	claim := func(now time.Time) runbooker.ClaimParams {
+		return runbooker.ClaimParams{Group: runbooker.CloudGroup, WorkerID: "w1", Limit: 1, Now: now,
+			LeaseUntil: now.Add(time.Minute), Languages: langs}
+	}
+	if err := db.CreateJob(ctx, benchJob(runbooker.DefaultTenant)); err != nil {
+		b.Fatal(err)
+	}
+	js, err := db.ClaimJobs(ctx, claim(time.Now()))
+	if err != nil || len(js) != 1 {
+		b.Fatalf("claim: %v, %d jobs", err, len(js))
+	}
+	cur := js[0]
+	start, cpu0 := time.Now(), cpuTime()
+	for b.Loop() {
+		if err := db.CreateJob(ctx, benchJob(runbooker.DefaultTenant)); err != nil {
+			b.Fatal(err)
+		}
+		now := time.Now()
+		_, next, err := db.FinishAndClaim(ctx, runbooker.FinishParams{Ref: runbooker.JobRef{ID: cur.ID, Attempt: cur.Attempt},
+			Status: runbooker.StatusCompleted, Now: now, StartedAt: now}, claim(now))
+		if err != nil || len(next) != 1 {
+			b.Fatalf("finish and claim: %v, %d jobs", err, len(next))
+		}
+		cur = next[0]
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "jobs/s")
+	b.ReportMetric(float64(b.N)/(cpuTime()-cpu0).Seconds(), "jobs/cpu-s")
+}
