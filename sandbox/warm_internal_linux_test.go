@@ -1,12 +1,17 @@
 package sandbox
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/runbooker/runbooker"
 )
 
 // A warm bash whose job is cut short (the worker died while writing it, or
@@ -55,4 +60,60 @@ func TestAWarmBashCutShortRunsNothing(t *testing.T) {
 		w.cmd = nil // waited for
 		w.discard(in)
 	}
+}
+
+// The warm pool fills only while fewer jobs run than half the cores: on a
+// machine of fewer than four it waits for the job that took its bash to
+// end, on a bigger one it refills beside it; after the job, it refills.
+func TestTheWarmPoolRefillsOnlyWhileHalfTheCoresAreFree(t *testing.T) {
+	for ncpu, want := range map[int]int32{1: 1, 2: 1, 3: 1, 4: 2, 8: 4, 64: 32} {
+		if got := warmIdleBelow(ncpu); got != want {
+			t.Errorf("warmIdleBelow(%d) = %d, want %d", ncpu, got, want)
+		}
+	}
+	in := ResolveInterpreters()
+	if in.Bash == "" || !gatesBash(in.Bash) {
+		t.Skip("no bash that sources BASH_ENV from /dev/fd")
+	}
+	in.TempRoot = t.TempDir()
+	in.KeepWarm(1)
+	defer in.Close()
+	p := in.warm
+	ready := func() bool {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.idle) == 1
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting until %s", what)
+			}
+		}
+	}
+	waitFor("the pool is full", ready)
+	done := make(chan Result, 1)
+	go func() {
+		done <- in.Run(context.Background(), Spec{Language: runbooker.LangBash, Script: []byte("sleep 0.6")}, nil)
+	}()
+	waitFor("the job took the warm bash", func() bool { return p.taken.Load() == 1 })
+	refillsBeside := 1 < warmIdleBelow(runtime.NumCPU())
+	if refillsBeside {
+		waitFor("the pool refills beside the job", ready)
+	} else {
+		for range 40 {
+			p.mu.Lock()
+			busy := p.filling || len(p.idle) > 0
+			p.mu.Unlock()
+			if busy {
+				t.Fatalf("on %d cores the pool refilled while the job ran", runtime.NumCPU())
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	if res := <-done; res.Status != runbooker.StatusCompleted {
+		t.Fatalf("the job: %+v", res)
+	}
+	waitFor("the pool refills after the job", ready)
 }
