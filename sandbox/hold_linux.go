@@ -133,7 +133,7 @@ func lockedThread() (on func(func() error) error, release func()) {
 func restartable(cmd *exec.Cmd) *exec.Cmd {
 	c := exec.Command(cmd.Path, cmd.Args[1:]...)
 	c.Args[0] = cmd.Args[0]
-	c.Dir, c.Env, c.Stdout, c.Stderr = cmd.Dir, cmd.Env, cmd.Stdout, cmd.Stderr
+	c.Dir, c.Env, c.Stdin, c.Stdout, c.Stderr = cmd.Dir, cmd.Env, cmd.Stdin, cmd.Stdout, cmd.Stderr
 	if cmd.SysProcAttr != nil {
 		attr := *cmd.SysProcAttr
 		attr.Ptrace = false

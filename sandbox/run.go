@@ -58,6 +58,7 @@ func (in Interpreters) Run(ctx context.Context, spec Spec, emit Emitter) Result 
 	}
 
 	cmd := exec.Command(p.path, p.args...)
+	setStdin(cmd)
 	cmd.Dir = dir
 	cmd.Env = environment(dir, in.pathPrefix, in.shell(), p.env, spec)
 	grp, err := newProcGroup(cmd, cred)
@@ -430,4 +431,24 @@ func removeOnce(dir string) error {
 		return nil
 	}
 	return err
+}
+
+// jobStdin is every job's standard input: the null device, opened once.
+// With no Stdin, exec.Cmd opens and closes it at each start, three system
+// calls a job; sharing one read-only descriptor of it gives a job nothing
+// the null device does not (its reads end at once whatever the file's
+// flags). Nil where it cannot be opened: exec.Cmd then opens it itself.
+var jobStdin = sync.OnceValue(func() *os.File {
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		return nil
+	}
+	return f
+})
+
+// setStdin gives cmd jobStdin as its standard input.
+func setStdin(cmd *exec.Cmd) {
+	if f := jobStdin(); f != nil {
+		cmd.Stdin = f
+	}
 }

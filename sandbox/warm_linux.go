@@ -234,6 +234,7 @@ func (w *warmBash) start(in Interpreters, pathDirs []string) error {
 		return err
 	}
 	cmd := exec.Command(in.Bash, "-c", warmStub, scriptBase+runbooker.LangBash.Ext())
+	setStdin(cmd)
 	cmd.Dir = w.dir
 	cmd.Env = environment(w.dir, in.pathPrefix, in.shell(), nil, Spec{PathDirs: pathDirs})
 	if w.grp, err = newProcGroup(cmd, cred); err != nil {
