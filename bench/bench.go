@@ -280,6 +280,9 @@ func Percentile(d []time.Duration, p float64) time.Duration {
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
+// roundUS rounds d to the microsecond, as progress lines print times.
+func roundUS(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
+
 // dispatch: job created → process started, one job at a time so queueing
 // does not count, read back from the job's own timestamps.
 func (b *harness) dispatch(ctx context.Context) ([]Figure, error) {
@@ -425,19 +428,18 @@ func (b *harness) throughputOn(ctx context.Context, group, label string) ([]Figu
 		done += k
 	}
 	b.progress("%s: the %d jobs were created one by one in %v, all ended after %v", name, done, created.Round(time.Millisecond), jobsTook.Round(time.Millisecond))
+	per := func(d time.Duration) time.Duration { return d / time.Duration(n) } // a job's share
 	if rawCPU != (cpuUse{}) {
 		// Where a busy worker's CPU goes: this process (the server, the
 		// built-in agent, a remote figure's worker) and the processes it
 		// waited for (the jobs'), a job against a raw spawn. A database
 		// server's is not in it (PostgreSQL's on this machine: below).
-		per := func(d time.Duration) time.Duration { return (d / time.Duration(n)).Round(time.Microsecond) }
 		b.progress("%s: CPU a job %v in this process and %v in its processes, a raw spawn %v and %v", name,
-			per(jobsCPU.self), per(jobsCPU.children), per(rawCPU.self), per(rawCPU.children))
+			roundUS(per(jobsCPU.self)), roundUS(per(jobsCPU.children)), roundUS(per(rawCPU.self)), roundUS(per(rawCPU.children)))
 	}
 	if pgOK {
 		// To the 10 ms of /proc's clock: over the figure's jobs, a few µs a job.
-		b.progress("%s: CPU a job %v in the PostgreSQL server's processes on this machine", name,
-			(pgCPU / time.Duration(n)).Round(time.Microsecond))
+		b.progress("%s: CPU a job %v in the PostgreSQL server's processes on this machine", name, roundUS(per(pgCPU)))
 	}
 	raw := float64(n) / rawTook.Seconds()
 	jobs := float64(n) / jobsTook.Seconds()
@@ -445,7 +447,6 @@ func (b *harness) throughputOn(ctx context.Context, group, label string) ([]Figu
 	figs := []Figure{{Name: name, Value: jobs, Unit: "jobs/s", Baseline: raw, Ratio: ratio,
 		Target: "≥ 70 % of raw spawn rate", Met: ratio >= 0.7}}
 	if pgOK && label == "" && rawCPU != (cpuUse{}) {
-		per := func(d time.Duration) time.Duration { return d / time.Duration(n) }
 		f, err := b.floorFigure(ctx, pm, name, per(rawCPU.self+rawCPU.children), per(jobsCPU.children), per(jobsCPU.self)+per(pgCPU))
 		if err != nil {
 			return nil, err
@@ -468,10 +469,9 @@ func (b *harness) floorFigure(ctx context.Context, pm int, name string, raw, pro
 		return Figure{}, err
 	}
 	floor, budget := client+server, raw*10/7-procs
-	r := func(d time.Duration) time.Duration { return d.Round(time.Microsecond) }
 	b.progress("%s: for 0.70 of raw spawn a job may take %v of CPU beyond its own processes; PostgreSQL's floor "+
 		"(a durable one-row INSERT and UPDATE) takes %v of it (%v in this process, %v in the server), this run's "+
-		"server and PostgreSQL took %v", name, r(budget), r(floor), r(client), r(server), r(ours))
+		"server and PostgreSQL took %v", name, roundUS(budget), roundUS(floor), roundUS(client), roundUS(server), roundUS(ours))
 	f := Figure{Name: "PostgreSQL CPU floor a job (durable create and finish)", Value: ms(floor), Unit: "ms",
 		Target: "(of the CPU 0.70 leaves the server and PostgreSQL)", Met: true}
 	if budget > 0 {

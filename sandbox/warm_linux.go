@@ -107,8 +107,8 @@ func (in *Interpreters) KeepWarm(n int) {
 // warmIdleBelow is how few jobs must run on a machine of ncpu cores for
 // the warm pool to fill: half the cores, at least one. Measured on two
 // cores (`runbooker bench --only sync,throughput`, alternated runs), half
-// the cores against one per core: a synchronous run 0.87–0.95 × a bare bash start
-// against 1.14–1.20 on SQLite and 1.35–1.44 against 1.61–1.71 on
+// the cores against one per core: a synchronous run 0.87–0.95 × a bare
+// bash start against 1.14–1.20 on SQLite and 1.35–1.44 against 1.61–1.71 on
 // PostgreSQL (the next warm bash no longer starts beside the run), and
 // throughput 0.68–0.71 of raw spawn against 0.66–0.69, the jobs'
 // processes taking the raw spawn's CPU (1.12–1.15 ms against 1.15–1.21).
