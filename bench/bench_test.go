@@ -193,8 +193,31 @@ func TestBenchReportsTheCPUFloorWithTheThroughputFigureOnPostgres(t *testing.T) 
 	if !ok || f.Unit != "ms" || f.Value <= 0 || (f.Baseline > 0 && math.Abs(f.Ratio-f.Value/f.Baseline) > 1e-3*f.Ratio) {
 		t.Errorf("floor figure = %+v (present %v); figures %v", f, ok, figs)
 	}
-	if len(figs) != 2 {
+	c, ok := figs["throughput ceiling at PostgreSQL's CPU floor"]
+	if !ok || c.Unit != "jobs/s" || c.Value <= 0 || c.Baseline <= 0 || math.Abs(c.Ratio-c.Value/c.Baseline) > 1e-3*c.Ratio ||
+		c.Met != (c.Ratio >= 0.7) {
+		t.Errorf("ceiling figure = %+v (present %v); figures %v", c, ok, figs)
+	}
+	if len(figs) != 3 {
 		t.Errorf("--only throughput on PostgreSQL reported %d figures: %v", len(figs), figs)
+	}
+}
+
+// The ceiling is raw spawn's CPU over the least a job can cost: its own
+// processes, a spawn's cost in the spawning process and the floor.
+func TestFloorCeiling(t *testing.T) {
+	us := time.Microsecond
+	raw := jobCPU{self: 300 * us, procs: 1600 * us}
+	ratio, room := floorCeiling(raw, 1800*us, 400*us) // least: 2,500 µs
+	if math.Abs(ratio-0.76) > 1e-9 || room != 1900*us*10/7-2500*us {
+		t.Errorf("ceiling %v, room %v; want 0.76 and %v", ratio, room, 1900*us*10/7-2500*us)
+	}
+	// Processes that cost as much as 0.70 allows a whole job leave nothing.
+	if ratio, room := floorCeiling(raw, 2400*us, 400*us); ratio >= 0.7 || room >= 0 {
+		t.Errorf("ceiling %v, room %v; want below 0.70 and negative", ratio, room)
+	}
+	if ratio, room := floorCeiling(jobCPU{}, 0, 0); ratio != 0 || room != 0 {
+		t.Errorf("nothing measured: ceiling %v, room %v", ratio, room)
 	}
 }
 
