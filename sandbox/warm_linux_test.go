@@ -30,14 +30,16 @@ func warmed(t *testing.T, in sandbox.Interpreters, n int) sandbox.Interpreters {
 
 // introspect prints what a runbook can tell about how it was started; the
 // job directory's path is the only difference a job may see, and the
-// caller replaces it.
+// caller replaces it. The shell lists its own descriptors itself (a glob):
+// "ls /proc/$$/fd | tr" could catch it still holding the pipe it has just
+// made for those two.
 const introspect = `u=$_
 echo "pwd=$(pwd) uid=$(id -u) PWD=$PWD OLDPWD=${OLDPWD-unset} fresh=$((SECONDS < 2)) big=${#RB_PARAM_Big}"
 echo "_=${u:0:20} 0=$0 n=$# flags=$-"; for a in "$@"; do printf '<%s>' "${a:0:20}"; done; echo
 declare -p | grep -vE '^declare -[-a-zA-Z]* (BASHPID|RANDOM|SRANDOM|EPOCHREALTIME|EPOCHSECONDS|BASH_COMMAND|PIPESTATUS|SECONDS|_|RB_PARAM_Big|BASH_EXECUTION_STRING|BASH_ARGV|BASH_ARGC)='
 echo "BASH_EXECUTION_STRING ${#BASH_EXECUTION_STRING}"
 declare -F; set -o; shopt; trap -p; umask; ulimit -a
-ls /proc/$$/fd | tr '\n' ' '; echo
+fds=(/proc/$$/fd/*); echo "fds ${fds[*]##*/}"
 env | sort
 grep -E '^(Uid|Gid|Groups|NoNewPrivs|CapEff|CapBnd|Seccomp)' /proc/self/status
 echo "$LINENO ${BASH_SOURCE[*]-none} ${FUNCNAME[*]-none}"
