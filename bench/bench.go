@@ -462,6 +462,10 @@ func (b *harness) throughputOn(ctx context.Context, group, label string) ([]Figu
 // and what its processes take.
 type jobCPU struct{ self, procs time.Duration }
 
+// at70 is the CPU a job may cost, in all, for CPU-bound throughput to reach
+// 0.70 of the rate of what costs c.
+func (c jobCPU) at70() time.Duration { return (c.self + c.procs) * 10 / 7 }
+
 // floorFigures set the throughput figure's CPU against PostgreSQL's floor
 // (cpuFloor), measured on the same server in the same run. Both are CPU
 // bound on the same cores, so a job may cost at most raw/0.7 of CPU for
@@ -476,7 +480,7 @@ func (b *harness) floorFigures(ctx context.Context, pm int, name string, rawRate
 	if err != nil {
 		return nil, err
 	}
-	floor, budget := client+server, (raw.self+raw.procs)*10/7-ours.procs
+	floor, budget := client+server, raw.at70()-ours.procs
 	b.progress("%s: for 0.70 of raw spawn a job may take %v of CPU beyond its own processes; PostgreSQL's floor "+
 		"(a durable one-row INSERT and UPDATE) takes %v of it (%v in this process, %v in the server), this run's "+
 		"server and PostgreSQL took %v", name, roundUS(budget), roundUS(floor), roundUS(client), roundUS(server), roundUS(ours.self))
@@ -505,7 +509,7 @@ func floorCeiling(raw jobCPU, procs, floor time.Duration) (ratio float64, room t
 	if least <= 0 {
 		return 0, 0
 	}
-	return float64(raw.self+raw.procs) / float64(least), (raw.self+raw.procs)*10/7 - least
+	return float64(raw.self+raw.procs) / float64(least), raw.at70() - least
 }
 
 // throughputRounds is how many times the throughput figure alternates raw
